@@ -1,0 +1,20 @@
+"""Pulumi components that turn the core's desired state into resources."""
+
+from components.aws_auth import AwsAuth, AwsAuthArgs
+from components.cluster_user import ClusterUser, ClusterUserArgs
+from components.namespaces import Namespaces, NamespacesArgs
+from components.team import Team, TeamArgs
+from components.team_rbac import TeamRbac, TeamRbacArgs
+
+__all__ = [
+    "AwsAuth",
+    "AwsAuthArgs",
+    "ClusterUser",
+    "ClusterUserArgs",
+    "Namespaces",
+    "NamespacesArgs",
+    "Team",
+    "TeamArgs",
+    "TeamRbac",
+    "TeamRbacArgs",
+]

@@ -1,0 +1,36 @@
+"""Reads stack config from the Pulumi runtime and validates it with the core's model."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pulumi
+from pulumi.runtime import config as runtime_config
+
+from eks_access import config as core
+
+
+def raw_stack_config() -> dict[str, Any]:
+    """Every config value of the stack, structured values decoded, keyed as in the stack file.
+
+    The SDK has no public call that lists config keys, and without the full list a misspelt
+    key (``eks-access:teamz``) would be silently ignored; so this reads the runtime's map.
+    """
+    raw: dict[str, Any] = {}
+    for key, value in runtime_config.CONFIG.get().items():
+        try:
+            raw[key] = json.loads(value) if isinstance(value, str) else value
+        except json.JSONDecodeError:
+            raw[key] = value
+    return raw
+
+
+def read_stack_config() -> core.StackConfig:
+    """The validated config; on mistakes, stop the program before any resource is registered."""
+    try:
+        return core.load(raw_stack_config())
+    except core.ConfigErrors as e:
+        lines = "\n".join(f"  {p}" for p in e.problems)
+        # RunError ends the program with this message and no stack trace.
+        raise pulumi.RunError(f"invalid stack config ({len(e.problems)} problems):\n{lines}") from None

@@ -1,0 +1,65 @@
+"""Team: one team's IAM group (eks:DescribeCluster on this cluster) and its Kubernetes RBAC."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+
+from components.team_rbac import TeamRbac, TeamRbacArgs
+from eks_access import iam
+from eks_access.rbac import RbacObject
+
+
+@dataclass(frozen=True)
+class TeamArgs:
+    group_name: str
+    """IAM group name (``eks_access.iam.group_name``)."""
+    kubernetes_group: str
+    """The Kubernetes group the team's principals are mapped into."""
+    cluster_arn: pulumi.Input[str]
+    """The one cluster the group may describe."""
+    rbac: Sequence[RbacObject] = ()
+    """The team's RBAC objects (``eks_access.rbac.team_objects``)."""
+    namespaces: Mapping[str, pulumi.Resource] = field(default_factory=dict)
+    """Namespaces created by this stack, for ordering."""
+
+
+class Team(pulumi.ComponentResource):
+    """Everything per team that is not per principal."""
+
+    iam_group_name: pulumi.Output[str]
+    """The team's IAM group."""
+    iam_group_arn: pulumi.Output[str]
+    """The team's IAM group ARN."""
+    kubernetes_group: pulumi.Output[str]
+    """The Kubernetes group its principals are mapped into."""
+
+    def __init__(self, name: str, args: TeamArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("eks-access:index:Team", name, None, opts)
+        group = aws.iam.Group(
+            f"{name}-group", name=args.group_name, opts=pulumi.ResourceOptions(parent=self)
+        )
+        aws.iam.GroupPolicy(
+            f"{name}-describe-cluster",
+            group=group.name,
+            policy=pulumi.Output.json_dumps(iam.describe_cluster_policy(args.cluster_arn)),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        TeamRbac(
+            f"{name}-rbac",
+            TeamRbacArgs(objects=args.rbac, namespaces=args.namespaces),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.iam_group_name = group.name
+        self.iam_group_arn = group.arn
+        self.kubernetes_group = pulumi.Output.from_input(args.kubernetes_group)
+        self.register_outputs(
+            {
+                "iamGroupName": self.iam_group_name,
+                "iamGroupArn": self.iam_group_arn,
+                "kubernetesGroup": self.kubernetes_group,
+            }
+        )

@@ -1,0 +1,569 @@
+"""The stack config model: what `Pulumi.<stack>.yaml` may say, validated into immutable models.
+
+Structured config lives under the project namespace (``eks-access:cluster``, ``eks-access:teams``)
+beside ``aws:region``. :func:`load` turns the raw values into a :class:`StackConfig` or raises
+:class:`ConfigErrors` with one :class:`Problem` per mistake, each naming its config path
+(``teams[2].users[0].name``) and the fix. Shape checks are pydantic's; the rules that span
+several entries (duplicates, one principal with two usernames, ...) are :func:`_cross_checks`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+from eks_access import arns
+
+NAMESPACE = "eks-access"
+RESERVED_PREFIXES = ("system:", "eks:", "aws:", "amazon:", "iam:")
+KNOWN_VERBS = frozenset(
+    "get list watch create update patch delete deletecollection "
+    "use bind escalate impersonate approve sign *".split()
+)
+# Placeholders aws-iam-authenticator substitutes in usernames and groups (pkg/mapper/configmap).
+ROLE_TEMPLATES = frozenset({"AccountID", "SessionName", "SessionNameRaw", "AccessKeyID"})
+USER_TEMPLATES = frozenset({"AccountID", "AccessKeyID"})
+# Namespaces every cluster already has; the program must never own (and so never delete) them.
+BUILTIN_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
+MAX_ACCESS_KEYS = 2  # IAM's own limit per user
+
+_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_CLUSTER_NAME = re.compile(r"^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$")
+_IAM_USER_NAME = re.compile(rf"^{arns.NAME_CHARS}{{1,64}}$")
+_IAM_PATH = re.compile(r"^/([\x21-\x7e]{1,510}/)?$")
+_KEY_LABEL = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
+_TEMPLATE = re.compile(r"\{\{([^{}]*)\}\}")
+_RBAC_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.:]{0,251}[a-z0-9])?$")
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+
+
+# --- field validators: each raises ValueError with the fix in its message ---------------------
+
+
+def _dns_label(value: str) -> str:
+    if not _DNS1123_LABEL.match(value):
+        raise ValueError(
+            f"{value!r} is not a DNS-1123 label; use at most 63 lower-case letters, digits "
+            "and '-', starting and ending with a letter or digit"
+        )
+    return value
+
+
+def _cluster_name(value: str) -> str:
+    if not _CLUSTER_NAME.match(value):
+        raise ValueError(
+            f"{value!r} is not an EKS cluster name; use 1-100 letters, digits, '-' or '_', "
+            "starting with a letter or digit"
+        )
+    return value
+
+
+def _iam_user_name(value: str) -> str:
+    if not _IAM_USER_NAME.match(value):
+        raise ValueError(
+            f"{value!r} is not an IAM user name; use 1-64 letters, digits or + = , . @ _ -"
+        )
+    return value
+
+
+def _iam_path(value: str) -> str:
+    if not _IAM_PATH.match(value):
+        raise ValueError(f"{value!r} is not an IAM path; use '/' or '/division/team/'")
+    return value
+
+
+def _key_label(value: str) -> str:
+    if not _KEY_LABEL.match(value):
+        raise ValueError(
+            f"{value!r} is not a key generation label; use 1-32 lower-case letters, digits "
+            "and '-', e.g. '2026-12'"
+        )
+    return value
+
+
+def _role_arn(value: str) -> str:
+    try:
+        arns.parse_iam_arn(value, "role")
+    except arns.ArnError as e:
+        raise ValueError(str(e)) from None
+    return value
+
+
+def _no_reserved_prefix(what: str) -> Any:
+    def check(value: str) -> str:
+        if not value.strip():
+            raise ValueError(f"the {what} is empty; give a name or leave the key out")
+        for prefix in RESERVED_PREFIXES:
+            if value.lower().startswith(prefix):
+                raise ValueError(
+                    f"{what} {value!r} starts with the reserved prefix {prefix!r}; EKS and "
+                    f"Kubernetes reserve it, so choose a {what} without it"
+                )
+        return value
+
+    return check
+
+
+def _verb(value: str) -> str:
+    if value not in KNOWN_VERBS:
+        close = difflib.get_close_matches(value, sorted(KNOWN_VERBS), n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise ValueError(
+            f"unknown verb {value!r}; {hint}known verbs: {', '.join(sorted(KNOWN_VERBS))}"
+        )
+    return value
+
+
+def _rbac_name(value: str) -> str:
+    if not _RBAC_NAME.match(value):
+        raise ValueError(
+            f"{value!r} is not a valid Role name; use lower-case letters, digits, '-', '.' or ':'"
+        )
+    return value
+
+
+def _templates(value: str, allowed: frozenset[str]) -> list[str]:
+    return [t for t in _TEMPLATE.findall(value) if t not in allowed]
+
+
+def _split_shorthand(data: Any, key: str) -> Any:
+    """``- alice`` in a list of users means ``- {name: alice}``: one short line per entry."""
+    return {key: data} if isinstance(data, str) else data
+
+
+DnsLabel = Annotated[str, AfterValidator(_dns_label)]
+KeyLabel = Annotated[str, AfterValidator(_key_label)]
+Verb = Annotated[str, AfterValidator(_verb)]
+RoleArn = Annotated[str, AfterValidator(_role_arn)]
+Username = Annotated[str, AfterValidator(_no_reserved_prefix("username"))]
+GroupName = Annotated[str, AfterValidator(_no_reserved_prefix("group"))]
+NonEmpty = Annotated[str, Field(min_length=1)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        alias_generator=to_camel,
+        validate_by_name=False,
+        validate_by_alias=True,
+        strict=False,
+    )
+
+
+class PolicyRule(_Model):
+    """One Kubernetes RBAC PolicyRule, in the spelling of the Kubernetes API."""
+
+    api_groups: tuple[str, ...] = ()
+    resources: tuple[NonEmpty, ...] = ()
+    verbs: tuple[Verb, ...] = Field(min_length=1)
+    resource_names: tuple[NonEmpty, ...] = ()
+    non_resource_urls: tuple[NonEmpty, ...] = Field(default=(), alias="nonResourceURLs")
+
+    @model_validator(mode="after")
+    def _shape(self) -> PolicyRule:
+        if not self.resources and not self.non_resource_urls:
+            raise ValueError(
+                "a rule needs 'resources' (with 'apiGroups') or 'nonResourceURLs'; add one"
+            )
+        if self.resources and not self.api_groups:
+            raise ValueError(
+                "'resources' need 'apiGroups'; use [\"\"] for the core group (pods, secrets, ...)"
+            )
+        if self.non_resource_urls and (self.resources or self.resource_names):
+            raise ValueError(
+                "a rule takes either 'resources' or 'nonResourceURLs', not both; split it in two"
+            )
+        return self
+
+
+class User(_Model):
+    """An IAM user the program creates and maps, with 0-2 access keys."""
+
+    name: Annotated[str, AfterValidator(_iam_user_name)]
+    path: Annotated[str, AfterValidator(_iam_path)] = "/"
+    username: Username | None = None
+    keys: tuple[KeyLabel, ...] = Field(default=(), max_length=MAX_ACCESS_KEYS)
+    pgp_key: NonEmpty | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_name(cls, data: Any) -> Any:
+        return _split_shorthand(data, "name")
+
+    @property
+    def kubernetes_username(self) -> str:
+        return self.username or self.name
+
+
+class Role(_Model):
+    """An existing IAM role (an IAM Identity Center role, say) mapped to the team."""
+
+    arn: RoleArn
+    username: Username | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_arn(cls, data: Any) -> Any:
+        return _split_shorthand(data, "arn")
+
+    @property
+    def kubernetes_username(self) -> str:
+        return self.username or arns.parse_iam_arn(self.arn).name + ":{{SessionName}}"
+
+
+Preset = Literal["view", "edit", "admin"]
+ClusterAccess = Literal["view", "edit", "admin", "cluster-admin"]
+
+
+class Team(_Model):
+    """A team: who is in it, and what they may do in which namespaces."""
+
+    name: DnsLabel
+    group: GroupName | None = None
+    namespaces: tuple[DnsLabel, ...] = ()
+    create_namespaces: bool = False
+    namespace_access: Preset | None = None
+    rules: tuple[PolicyRule, ...] = ()
+    role_name: Annotated[str, AfterValidator(_rbac_name)] | None = None
+    cluster_access: ClusterAccess | None = None
+    cluster_rules: tuple[PolicyRule, ...] = ()
+    bind_to: Literal["group", "users"] = "group"
+    users: tuple[User, ...] = ()
+    roles: tuple[Role, ...] = ()
+
+    @property
+    def kubernetes_group(self) -> str:
+        return self.group or f"{NAMESPACE}:{self.name}"
+
+    @property
+    def custom_role_name(self) -> str:
+        return self.role_name or f"{NAMESPACE}:{self.name}"
+
+
+class Cluster(_Model):
+    """The EKS cluster the stack grants access to, and the roles its nodes run as."""
+
+    name: Annotated[str, AfterValidator(_cluster_name)]
+    node_role_arns: tuple[RoleArn, ...] = ()
+    fargate_role_arns: tuple[RoleArn, ...] = ()
+
+
+class StackConfig(_Model):
+    """Everything the program reads from stack config."""
+
+    region: str
+    cluster: Cluster
+    teams: tuple[Team, ...] = ()
+    pgp_key: NonEmpty | None = None
+
+    def user_pgp_key(self, user: User) -> str | None:
+        return user.pgp_key or self.pgp_key
+
+
+# --- errors -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One mistake in the config: where it is and what to do about it."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+class ConfigErrors(Exception):
+    """The config is invalid; ``problems`` lists every mistake found."""
+
+    def __init__(self, problems: Iterable[Problem]):
+        self.problems = tuple(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+# Where each StackConfig field lives in the stack file.
+_CONFIG_KEYS = {
+    "aws:region": "region",
+    f"{NAMESPACE}:cluster": "cluster",
+    f"{NAMESPACE}:teams": "teams",
+    f"{NAMESPACE}:pgpKey": "pgpKey",
+}
+_FIELD_PATHS = {"region": "aws:region", "pgpKey": f"{NAMESPACE}:pgpKey"}
+
+
+def _path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + part
+    head = str(loc[0]) if loc else ""
+    if head in _FIELD_PATHS:
+        out = _FIELD_PATHS[head] + out[len(head) :]
+    return out or "config"
+
+
+def _model_at(loc: tuple[int | str, ...]) -> type[BaseModel] | None:
+    """The model class that the value at ``loc`` is validated as, for listing allowed keys."""
+    model: type[BaseModel] = StackConfig
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = next(
+            (f for n, f in model.model_fields.items() if (f.alias or n) == part),
+            None,
+        )
+        if field is None:
+            return None
+        inner = _inner_model(field.annotation)
+        if inner is None:
+            return None
+        model = inner
+    return model
+
+
+def _inner_model(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _inner_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _allowed_keys(model: type[BaseModel]) -> list[str]:
+    return [f.alias or n for n, f in model.model_fields.items()]
+
+
+def _describe(error: Any) -> Problem:
+    loc: tuple[int | str, ...] = tuple(error["loc"])
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        key = str(loc[-1])
+        parent = _model_at(loc[:-1])
+        allowed = _allowed_keys(parent) if parent else []
+        close = difflib.get_close_matches(key, allowed, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        msg = f"unknown key {key!r}; {hint}allowed keys: {', '.join(allowed)}"
+    elif kind == "missing":
+        msg = "required; add this key"
+    elif kind == "too_long" and loc and loc[-1] == "keys":
+        msg = (
+            f"an IAM user can hold at most {MAX_ACCESS_KEYS} access keys; remove the oldest "
+            "generation once its replacement is in use"
+        )
+    elif kind in {"value_error", "assertion_error"}:
+        msg = str(error["msg"]).removeprefix("Value error, ")
+    elif kind in {"model_type", "dict_type", "model_attributes_type"}:
+        msg = f"expected a mapping of keys, got {type(error['input']).__name__}"
+    else:
+        msg = str(error["msg"])
+        if isinstance(error.get("input"), (str, int, float, bool)) or error.get("input") is None:
+            msg += f" (got {error.get('input')!r})"
+    return Problem(_path(loc), msg)
+
+
+# --- loading ------------------------------------------------------------------------------------
+
+
+def load(raw: Mapping[str, Any]) -> StackConfig:
+    """Validate raw stack config (``{"aws:region": ..., "eks-access:teams": ...}``).
+
+    Keys of other namespaces (``aws:profile``, ``kubernetes:...``) are left to their owners.
+    """
+    problems: list[Problem] = []
+    data: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key in _CONFIG_KEYS:
+            data[_CONFIG_KEYS[key]] = value
+        elif key.startswith(f"{NAMESPACE}:"):
+            ours = [k for k in _CONFIG_KEYS if k.startswith(f"{NAMESPACE}:")]
+            close = difflib.get_close_matches(key, ours, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            problems.append(
+                Problem(key, f"unknown config key; {hint}known keys: {', '.join(ours)}")
+            )
+    if "region" not in data:
+        problems.append(
+            Problem("aws:region", "required; run `pulumi config set aws:region <region>`")
+        )
+    elif not isinstance(data["region"], str) or not _REGION.match(data["region"]):
+        problems.append(Problem("aws:region", f"{data['region']!r} is not an AWS region name"))
+    if "cluster" not in data:
+        problems.append(
+            Problem(f"{NAMESPACE}:cluster", "required; add `cluster: {name: <EKS cluster name>}`")
+        )
+    try:
+        config = StackConfig.model_validate(data)
+    except ValidationError as e:
+        errors = e.errors()
+        # A list whose only items were invalid also reads as "too short": say the cause only.
+        item_locs = {tuple(err["loc"][:-1]) for err in errors if isinstance(err["loc"][-1], int)}
+        seen = {p.path for p in problems}
+        problems.extend(
+            p
+            for err in errors
+            if not (err["type"] == "too_short" and tuple(err["loc"]) in item_locs)
+            and (p := _describe(err)).path not in seen
+        )
+        raise ConfigErrors(problems) from None
+    problems.extend(_cross_checks(config))
+    if problems:
+        raise ConfigErrors(problems)
+    return config
+
+
+def _cross_checks(config: StackConfig) -> list[Problem]:
+    """Rules that span entries; pydantic checks each entry alone."""
+    problems: list[Problem] = []
+
+    def first_seen(table: dict[str, str], key: str, path: str) -> str | None:
+        if key in table:
+            return table[key]
+        table[key] = path
+        return None
+
+    node_keys: dict[str, str] = {}
+    if not (config.cluster.node_role_arns or config.cluster.fargate_role_arns):
+        problems.append(Problem(
+            "cluster.nodeRoleArns",
+            "required: the program owns aws-auth's mapRoles, so it must list every node and "
+            "Fargate role or nodes would be dropped from the cluster; copy the rolearn entries "
+            "of `kubectl get configmap aws-auth -n kube-system -o yaml`",
+        ))
+    for field in ("node_role_arns", "fargate_role_arns"):
+        alias = to_camel(field)
+        for i, arn in enumerate(getattr(config.cluster, field)):
+            path = f"cluster.{alias}[{i}]"
+            if (other := first_seen(node_keys, arns.parse_iam_arn(arn).match_key, path)) is not None:
+                problems.append(Problem(path, f"{arn} is listed already at {other}; list it once"))
+
+    teams: dict[str, str] = {}
+    groups: dict[str, str] = {}
+    created: dict[str, str] = {}
+    users: dict[str, tuple[str, User]] = {}
+    # aws-auth keys mappings by path-less, lower-cased ARN: two spellings of one role collide.
+    principals: dict[str, tuple[str, str]] = {}
+
+    for t, team in enumerate(config.teams):
+        tp = f"teams[{t}]"
+        if (other := first_seen(teams, team.name, f"{tp}.name")) is not None:
+            problems.append(Problem(f"{tp}.name", f"team {team.name!r} is defined at {other} too; "
+                                    "merge the two or rename one"))
+        if (other := first_seen(groups, team.kubernetes_group, f"{tp}.group")) is not None:
+            problems.append(Problem(f"{tp}.group", f"Kubernetes group {team.kubernetes_group!r} "
+                                    f"is used by {other} too; give each team its own group"))
+        for n, ns in enumerate(team.namespaces):
+            if ns in team.namespaces[:n]:
+                problems.append(Problem(f"{tp}.namespaces[{n}]", f"{ns!r} is listed twice"))
+            if team.create_namespaces:
+                if ns in BUILTIN_NAMESPACES:
+                    problems.append(Problem(
+                        f"{tp}.namespaces[{n}]",
+                        f"{ns!r} exists in every cluster and must not be owned by this program; "
+                        "set createNamespaces: false or move it to a team that does not create",
+                    ))
+                elif (other := first_seen(created, ns, f"{tp}.namespaces[{n}]")) is not None:
+                    problems.append(Problem(
+                        f"{tp}.namespaces[{n}]",
+                        f"namespace {ns!r} is created by {other} too; set createNamespaces on "
+                        "one team only",
+                    ))
+        if (team.namespace_access or team.rules) and not team.namespaces:
+            key = "namespaceAccess" if team.namespace_access else "rules"
+            problems.append(Problem(f"{tp}.{key}", "needs at least one namespace; add "
+                                    "`namespaces: [...]` or use clusterAccess/clusterRules"))
+        if team.role_name and not team.rules:
+            problems.append(Problem(f"{tp}.roleName", "names the custom Role, but the team has "
+                                    "no rules; add rules or remove roleName"))
+        for r, rule in enumerate(team.rules):
+            if rule.non_resource_urls:
+                problems.append(Problem(f"{tp}.rules[{r}].nonResourceURLs", "non-resource URLs "
+                                        "are cluster-wide; move this rule to clusterRules"))
+        for u, user in enumerate(team.users):
+            up = f"{tp}.users[{u}]"
+            if bad := _templates(user.kubernetes_username, USER_TEMPLATES):
+                problems.append(Problem(f"{up}.username", f"unknown template {{{{{bad[0]}}}}} "
+                                        f"for a user; allowed: {_fmt(USER_TEMPLATES)}"))
+            if user.name in users:
+                other_path, other = users[user.name]
+                if other != user:
+                    problems.append(Problem(up, f"IAM user {user.name!r} is defined at "
+                                            f"{other_path} with other settings; an IAM user "
+                                            "exists once per account, so give it the same "
+                                            "settings in both places"))
+                elif any(u2.name == user.name for u2 in team.users[:u]):
+                    problems.append(Problem(up, f"user {user.name!r} is listed twice in this "
+                                            "team; list it once"))
+            else:
+                users[user.name] = (up, user)
+
+        for r, role in enumerate(team.roles):
+            rp = f"{tp}.roles[{r}]"
+            if bad := _templates(role.kubernetes_username, ROLE_TEMPLATES):
+                problems.append(Problem(f"{rp}.username", f"unknown template {{{{{bad[0]}}}}}; "
+                                        f"allowed: {_fmt(ROLE_TEMPLATES)}"))
+            key = arns.parse_iam_arn(role.arn).match_key
+            if key in node_keys:
+                problems.append(Problem(f"{rp}.arn", f"{role.arn} is a node role "
+                                        f"({node_keys[key]}); node roles are mapped by the "
+                                        "program itself, remove it from the team"))
+            elif key in principals:
+                other_path, other_username = principals[key]
+                if other_username != role.kubernetes_username:
+                    problems.append(Problem(f"{rp}.username", f"role {role.arn} is mapped at "
+                                            f"{other_path} as {other_username!r} and here as "
+                                            f"{role.kubernetes_username!r}; a principal has one "
+                                            "username, so make them equal"))
+                elif other_path.startswith(f"{tp}."):
+                    problems.append(Problem(rp, f"role {role.arn} is listed twice in this team"))
+            else:
+                principals[key] = (rp, role.kubernetes_username)
+            if team.bind_to == "users" and _TEMPLATE.search(role.kubernetes_username):
+                problems.append(Problem(f"{rp}.username", f"{role.kubernetes_username!r} is a "
+                                        "template, which a RoleBinding cannot name; set "
+                                        "bindTo: group or give the role a fixed username"))
+
+    # The same username for two different principals makes RBAC unable to tell them apart.
+    by_username: dict[str, str] = {}
+    for name, (path, user) in users.items():
+        if (other := first_seen(by_username, user.kubernetes_username, path)) is not None:
+            problems.append(Problem(f"{path}.username", f"username {user.kubernetes_username!r} "
+                                    f"is used by {other} too; give each principal its own"))
+    for path, username in principals.values():
+        if "{{" not in username and (other := first_seen(by_username, username, path)) is not None:
+            problems.append(Problem(f"{path}.username", f"username {username!r} is used by "
+                                    f"{other} too; give each principal its own"))
+    return problems
+
+
+def _fmt(names: Iterable[str]) -> str:
+    return ", ".join("{{" + n + "}}" for n in sorted(names))
+
+
+def iam_users(config: StackConfig) -> dict[str, tuple[User, tuple[str, ...]]]:
+    """Each IAM user the stack creates, once, with the names of the teams that list it."""
+    out: dict[str, tuple[User, tuple[str, ...]]] = {}
+    for team in config.teams:
+        for user in team.users:
+            known = out.get(user.name)
+            out[user.name] = (user, (*known[1], team.name) if known else (team.name,))
+    return dict(sorted(out.items()))

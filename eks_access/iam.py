@@ -1,0 +1,33 @@
+"""IAM names and policy documents for the program's users and team groups."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+PolicyDocument = dict[str, Any]
+MAX_GROUP_NAME = 128
+
+
+def group_name(cluster: str, team: str) -> str:
+    """The team's IAM group; the cluster is in the name because IAM groups are account-wide."""
+    return f"eks-access-{cluster}-{team}"[:MAX_GROUP_NAME]
+
+
+def describe_cluster_policy(cluster_arn: T) -> PolicyDocument:
+    """Allow `aws eks update-kubeconfig` on this one cluster, nothing else.
+
+    ``cluster_arn`` may be a plain string or a Pulumi Output (then serialise with
+    ``pulumi.Output.json_dumps``): the document is built the same way for both.
+    """
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "DescribeThisCluster",
+                "Effect": "Allow",
+                "Action": "eks:DescribeCluster",
+                "Resource": cluster_arn,
+            }
+        ],
+    }

@@ -1,0 +1,74 @@
+"""Placeholder cloud for the mock runtime: invokes and computed outputs, no AWS, no network.
+
+Every value invented here is a placeholder (IDs, the cluster endpoint, key material) and says
+so in its text, except the account number, which is taken from the config's node-role ARNs so
+that the plan's ARNs are coherent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from pulumi.runtime import MockCallArgs, MockResourceArgs, Mocks
+
+DEFAULT_ACCOUNT = "123456789012"
+PLACEHOLDER_SECRET_PREFIX = "placeholder-secret-"
+
+
+def _digest(text: str, n: int = 12) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:n]
+
+
+class PlaceholderCloud(Mocks):
+    """Answers the program's invokes and fills in the outputs AWS would compute."""
+
+    def __init__(self, account: str, region: str, partition: str = "aws",
+                 authentication_mode: str = "CONFIG_MAP"):
+        self.account = account
+        self.region = region
+        self.partition = partition
+        self.authentication_mode = authentication_mode
+
+    def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        state = dict(args.inputs)
+        iam = f"arn:{self.partition}:iam::{self.account}"
+        rid = f"{args.name}-id"
+        if args.typ == "aws:iam/user:User":
+            state["arn"] = f"{iam}:user{state.get('path', '/')}{state['name']}"
+            state["uniqueId"] = f"placeholder-unique-id-{_digest(state['name'])}"
+            rid = state["name"]
+        elif args.typ == "aws:iam/group:Group":
+            state["arn"] = f"{iam}:group{state.get('path', '/')}{state['name']}"
+            rid = state["name"]
+        elif args.typ == "aws:iam/accessKey:AccessKey":
+            rid = f"placeholder-key-id-{args.name}"
+            if state.get("pgpKey"):
+                state["encryptedSecret"] = f"placeholder-pgp-encrypted-{_digest(args.name)}"
+            else:
+                state["secret"] = f"{PLACEHOLDER_SECRET_PREFIX}{_digest(args.name, 24)}"
+        return rid, state
+
+    def call(self, args: MockCallArgs) -> dict[str, Any]:  # type: ignore[override]
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {
+                "accountId": self.account,
+                "arn": f"arn:{self.partition}:iam::{self.account}:user/placeholder-deployer",
+                "userId": "placeholder-user-id",
+                "id": self.account,
+            }
+        if args.token == "aws:index/getPartition:getPartition":
+            return {"partition": self.partition, "dnsSuffix": "amazonaws.com", "id": self.partition}
+        if args.token == "aws:eks/getCluster:getCluster":
+            name = args.args["name"]
+            return {
+                "name": name,
+                "id": name,
+                "arn": f"arn:{self.partition}:eks:{self.region}:{self.account}:cluster/{name}",
+                "endpoint": f"https://PLACEHOLDER.gr7.{self.region}.eks.amazonaws.com",
+                "certificateAuthorities": [{"data": "UExBQ0VIT0xERVItQ0EtREFUQQ=="}],
+                "accessConfigs": [{"authenticationMode": self.authentication_mode}],
+                "version": "1.34",
+                "status": "ACTIVE",
+            }
+        return {}

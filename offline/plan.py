@@ -1,0 +1,152 @@
+"""The offline plan's files, derived from what the program registered (not from the config).
+
+Reading the registrations rather than re-running the core means the files show exactly what
+`pulumi up` would be asked to create, including any mistake a component makes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from offline.run import Registration, RunResult
+
+K8S_KINDS = ("Namespace", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding")
+PLACEHOLDER_NOTE = (
+    "Offline plan from Pulumi's mock runtime: no AWS or Kubernetes API was called. Resource "
+    "IDs, key IDs, the cluster endpoint and CA are placeholders; the account number is taken "
+    "from the config's node-role ARNs (placeholder when the config gives none)."
+)
+
+
+def _sorted(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _sorted(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted(v) for v in value]
+    return value
+
+
+def _manifest(r: Registration) -> dict[str, Any]:
+    """Inputs as a manifest in kubectl's order: apiVersion, kind, metadata, then the rest."""
+    body = _sorted(r.inputs)
+    head = {k: body.pop(k) for k in ("apiVersion", "kind", "metadata") if k in body}
+    return {**head, **body}
+
+
+class _Dumper(yaml.SafeDumper):
+    """Multi-line strings (aws-auth's mapRoles) as `|` blocks, the way kubectl shows them."""
+
+
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _str)
+
+
+def dump_yaml(docs: list[dict[str, Any]]) -> str:
+    return yaml.dump_all(docs, Dumper=_Dumper, sort_keys=False, width=10_000)
+
+
+def kubernetes_objects(result: RunResult) -> list[dict[str, Any]]:
+    """Namespaces and RBAC objects, as manifests, in apply order."""
+    objs = [
+        _manifest(r)
+        for r in result.resources
+        if r.type.startswith("kubernetes:") and r.type.rsplit(":", 1)[-1] in K8S_KINDS
+    ]
+    order = {k: i for i, k in enumerate(K8S_KINDS)}
+    return sorted(objs, key=lambda o: (order[o["kind"]], o["metadata"].get("namespace", ""),
+                                       o["metadata"]["name"]))
+
+
+def aws_auth(result: RunResult) -> list[dict[str, Any]]:
+    """The aws-auth ConfigMap patch(es) as they would be applied (there must be one at most)."""
+    return [_manifest(r) for r in result.of_type("kubernetes:core/v1:ConfigMapPatch")
+            if r.inputs.get("metadata", {}).get("name") == "aws-auth"]
+
+
+def iam(result: RunResult) -> dict[str, Any]:
+    """IAM users with their groups and keys, and groups with their policy documents."""
+    memberships: dict[str, list[str]] = {}
+    for m in result.of_type("aws:iam/userGroupMembership:UserGroupMembership"):
+        memberships.setdefault(m.inputs["user"], []).extend(m.inputs.get("groups", []))
+    keys: dict[str, list[dict[str, Any]]] = {}
+    for k in result.of_type("aws:iam/accessKey:AccessKey"):
+        keys.setdefault(k.inputs["user"], []).append(
+            {"resource": k.name, "pgpEncrypted": bool(k.inputs.get("pgpKey"))}
+        )
+    policies: dict[str, list[Any]] = {}
+    for p in result.of_type("aws:iam/groupPolicy:GroupPolicy"):
+        doc = p.inputs["policy"]
+        policies.setdefault(p.inputs["group"], []).append(
+            json.loads(doc) if isinstance(doc, str) and doc.startswith("{") else doc
+        )
+    users = [
+        {
+            "name": u.inputs["name"],
+            "path": u.inputs.get("path", "/"),
+            "groups": sorted(memberships.get(u.inputs["name"], [])),
+            "accessKeys": keys.get(u.inputs["name"], []),
+            "consoleLogin": any(
+                lp.inputs.get("user") == u.inputs["name"]
+                for lp in result.of_type("aws:iam/userLoginProfile:UserLoginProfile")
+            ),
+        }
+        for u in result.of_type("aws:iam/user:User")
+    ]
+    groups = [
+        {"name": g.inputs["name"], "policies": policies.get(g.inputs["name"], [])}
+        for g in result.of_type("aws:iam/group:Group")
+    ]
+    return {"users": sorted(users, key=lambda u: u["name"]),
+            "groups": sorted(groups, key=lambda g: g["name"])}
+
+
+def write(result: RunResult, out: Path, project: str, stack: str) -> dict[str, Path]:
+    """Write plan.json, aws-auth.yaml, rbac.yaml, iam.json and outputs.json into ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    files = {
+        "plan.json": json.dumps({
+            "project": project,
+            "stack": stack,
+            "note": PLACEHOLDER_NOTE,
+            "resources": [r.to_json() for r in result.resources],
+        }, indent=2, sort_keys=True),
+        "aws-auth.yaml": dump_yaml(aws_auth(result)),
+        "rbac.yaml": dump_yaml(kubernetes_objects(result)),
+        "iam.json": json.dumps(iam(result), indent=2, sort_keys=True),
+        "outputs.json": json.dumps(result.outputs, indent=2, sort_keys=True),
+    }
+    written = {}
+    for name, text in files.items():
+        path = out / name
+        path.write_text(text if text.endswith("\n") else text + "\n")
+        written[name] = path
+    return written
+
+
+def summary(result: RunResult) -> str:
+    """A short account of the plan for people."""
+    counts = Counter(r.type for r in result.resources if r.custom)
+    data = (aws_auth(result) or [{}])[0].get("data", {})
+    roles = yaml.safe_load(data.get("mapRoles", "[]")) or []
+    users = yaml.safe_load(data.get("mapUsers", "[]")) or []
+    iam_doc = iam(result)
+    lines = [
+        f"{sum(counts.values())} resources would be created "
+        f"({len(result.resources) - sum(counts.values())} components group them):",
+        *(f"  {n:4d}  {t}" for t, n in sorted(counts.items())),
+        f"aws-auth: {len(roles)} role mappings, {len(users)} user mappings",
+        f"IAM: {len(iam_doc['users'])} users, "
+        f"{sum(len(u['accessKeys']) for u in iam_doc['users'])} access keys, "
+        f"{len(iam_doc['groups'])} groups",
+        PLACEHOLDER_NOTE,
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,161 @@
+"""Run `__main__.py` under the mock runtime and record every registration.
+
+The program runs exactly as the Pulumi language host runs it (``run_in_stack``), on the
+real SDKs; only the engine's resource monitor is replaced by a recording mock. Secret values
+are masked while recording, so nothing downstream can write them out.
+"""
+
+from __future__ import annotations
+
+import json
+import runpy
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from google.protobuf import json_format
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime.settings import set_root_resource
+from pulumi.runtime.stack import run_in_stack
+from pulumi.runtime.sync_await import _sync_await
+
+from eks_access.stackfile import StackFile
+from offline.mocks import DEFAULT_ACCOUNT, PlaceholderCloud
+
+# Sentinels of Pulumi's wire format (sdk/python/lib/pulumi/runtime/rpc.py).
+_SIG = "4dabf18193072939515e22adb298388d"
+_SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+_RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
+_UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+SECRET_MASK = "[secret]"
+UNKNOWN_MASK = "[unknown]"
+
+
+def mask(value: Any) -> Any:
+    """A wire value with secrets replaced by ``[secret]`` and unknowns by ``[unknown]``."""
+    if isinstance(value, dict):
+        sig = value.get(_SIG)
+        if sig == _SECRET_SIG:
+            return SECRET_MASK
+        if sig == _RESOURCE_SIG:
+            return {"resource": value.get("urn")}
+        return {k: mask(v) for k, v in value.items() if k != _SIG}
+    if isinstance(value, list):
+        return [mask(v) for v in value]
+    if value == _UNKNOWN:
+        return UNKNOWN_MASK
+    return value
+
+
+@dataclass
+class Registration:
+    """One resource the program registered: what `pulumi up` would be asked to create."""
+
+    urn: str
+    type: str
+    name: str
+    parent: str
+    custom: bool
+    inputs: dict[str, Any]
+    options: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "type": self.type,
+            "name": self.name,
+            "urn": self.urn,
+            "parent": self.parent or None,
+            "custom": self.custom,
+            "inputs": self.inputs,
+            "options": self.options,
+        }
+
+
+@dataclass
+class RunResult:
+    resources: list[Registration] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    def of_type(self, type_: str) -> list[Registration]:
+        return [r for r in self.resources if r.type == type_]
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """The SDK's mock monitor, also keeping each registration's parent, options and outputs."""
+
+    def __init__(self, mocks: pulumi_mocks.Mocks):
+        super().__init__(mocks)
+        self.result = RunResult()
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            options = {
+                "protect": request.protect,
+                "retainOnDelete": request.retainOnDelete,
+                "deleteBeforeReplace": request.deleteBeforeReplace,
+                "replaceOnChanges": list(request.replaceOnChanges),
+                "ignoreChanges": list(request.ignoreChanges),
+                "additionalSecretOutputs": list(request.additionalSecretOutputs),
+                "dependsOn": sorted(request.dependencies),
+                "provider": request.provider or None,
+                "aliases": [json_format.MessageToDict(a) for a in request.aliases],
+            }
+            self.result.resources.append(
+                Registration(
+                    urn=response.urn,
+                    type=request.type,
+                    name=request.name,
+                    parent=request.parent,
+                    custom=request.custom,
+                    inputs=mask(json_format.MessageToDict(request.object)),
+                    options=options,
+                )
+            )
+        return response
+
+    def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802
+        if "::pulumi:pulumi:Stack::" in request.urn:
+            self.result.outputs = mask(json_format.MessageToDict(request.outputs))
+        return super().RegisterResourceOutputs(request)
+
+
+def placeholder_cloud(stack: StackFile) -> PlaceholderCloud:
+    """Mocks whose account matches the config's node roles, so the plan's ARNs agree."""
+    cluster = stack.raw.get("eks-access:cluster") or {}
+    account = DEFAULT_ACCOUNT
+    for arn in (cluster.get("nodeRoleArns") or []) if isinstance(cluster, dict) else []:
+        parts = str(arn).split(":")
+        if len(parts) > 4 and parts[4].isdigit():
+            account = parts[4]
+            break
+    mode = cluster.get("authenticationMode", "CONFIG_MAP") if isinstance(cluster, dict) else ""
+    return PlaceholderCloud(account, str(stack.raw.get("aws:region", "us-east-1")),
+                            authentication_mode=str(mode))
+
+
+def run(stack: StackFile, mocks: pulumi_mocks.Mocks | None = None) -> RunResult:
+    """Run the stack's program once under mocks. Raises ``pulumi.RunError`` on config errors."""
+    mocks = mocks or placeholder_cloud(stack)
+    monitor = RecordingMonitor(mocks)
+    pulumi.runtime.set_mocks(mocks, project=stack.project, stack=stack.stack, preview=False,
+                             monitor=monitor)
+    set_root_resource(None)  # run_in_stack makes the root Stack, as the language host does
+    pulumi.runtime.set_all_config(
+        {k: v if isinstance(v, str) else json.dumps(v) for k, v in stack.raw.items()}
+    )
+    project_dir = str(stack.project_dir)
+    if project_dir not in sys.path:
+        sys.path.insert(0, project_dir)
+    main = stack.project_dir / "__main__.py"
+    try:
+        _sync_await(run_in_stack(lambda: _run_path(main)))
+    finally:
+        set_root_resource(None)
+    return monitor.result
+
+
+def _run_path(main: Path) -> None:
+    runpy.run_path(str(main), run_name="__main__")
