@@ -95,6 +95,9 @@ pulumi.export(
 pulumi.export("accessKeySecrets", pulumi.Output.secret({n: u.secrets for n, u in users.items()}))
 pulumi.export(
     "teams",
-    {n: {"iamGroup": t.iam_group_name, "kubernetesGroup": t.kubernetes_group} for n, t in teams.items()},
+    {
+        n: {"iamGroup": t.iam_group_name, "kubernetesGroup": t.kubernetes_group}
+        for n, t in teams.items()
+    },
 )
 pulumi.export("awsAuth", aws_auth.data)

@@ -37,7 +37,9 @@ class ClusterUser(pulumi.ComponentResource):
     encrypted_secrets: pulumi.Output[dict[str, str]]
     """PGP-encrypted secret access keys by generation label (only with a PGP key)."""
 
-    def __init__(self, name: str, args: ClusterUserArgs, opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self, name: str, args: ClusterUserArgs, opts: pulumi.ResourceOptions | None = None
+    ):
         super().__init__("eks-access:index:ClusterUser", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         # No LoginProfile: the user has no console password, only what its keys allow.

@@ -30,7 +30,9 @@ def read_stack_config() -> core.StackConfig:
     """The validated config; on mistakes, stop the program before any resource is registered."""
     try:
         return core.load(raw_stack_config())
-    except core.ConfigErrors as e:
+    except core.ConfigError as e:
         lines = "\n".join(f"  {p}" for p in e.problems)
         # RunError ends the program with this message and no stack trace.
-        raise pulumi.RunError(f"invalid stack config ({len(e.problems)} problems):\n{lines}") from None
+        raise pulumi.RunError(
+            f"invalid stack config ({len(e.problems)} problems):\n{lines}"
+        ) from None

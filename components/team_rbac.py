@@ -37,7 +37,7 @@ class TeamRbac(pulumi.ComponentResource):
         names = []
         for obj in args.objects:
             ns = obj.namespace
-            depends = [args.namespaces[ns]] if ns in args.namespaces else []
+            depends = [args.namespaces[ns]] if ns is not None and ns in args.namespaces else []
             body = {k: v for k, v in obj.manifest.items() if k not in ("apiVersion", "kind")}
             _RESOURCE[obj.kind](
                 f"{name}-{obj.key}",

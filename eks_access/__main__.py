@@ -36,18 +36,24 @@ def cmd_plan(args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     out = Path(args.out)
     written = plan.write(result, out, stack.project, stack.stack)
-    print(f"Offline plan of stack {stack.stack!r} ({stack.path.name}) written to {out}/: "
-          + ", ".join(sorted(written)))
+    print(
+        f"Offline plan of stack {stack.stack!r} ({stack.path.name}) written to {out}/: "
+        + ", ".join(sorted(written))
+    )
     print(plan.summary(result))
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m eks_access", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m eks_access", description=__doc__.split("\n")[0]
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("plan", help="what `pulumi up` would create, offline (mock runtime)")
     p.add_argument("--config-file", required=True, help="the stack file, Pulumi.<stack>.yaml")
-    p.add_argument("--out", required=True, help="folder for plan.json, aws-auth.yaml, rbac.yaml, iam.json")
+    p.add_argument(
+        "--out", required=True, help="folder for plan.json, aws-auth.yaml, rbac.yaml, iam.json"
+    )
     p.set_defaults(func=cmd_plan)
     return parser
 
@@ -59,9 +65,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except stackfile.StackFileError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_CONFIG
-    except core.ConfigErrors as e:
-        print(f"error: invalid stack config in {args.config_file} "
-              f"({len(e.problems)} problems); nothing was written:", file=sys.stderr)
+    except core.ConfigError as e:
+        print(
+            f"error: invalid stack config in {args.config_file} "
+            f"({len(e.problems)} problems); nothing was written:",
+            file=sys.stderr,
+        )
         for p in e.problems:
             print(f"  {p}", file=sys.stderr)
         return EXIT_CONFIG

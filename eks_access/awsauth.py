@@ -36,7 +36,9 @@ def render(principals: Sequence[Principal]) -> dict[str, str]:
     would take every node out of the cluster.
     """
     if not any(p.is_node for p in principals):
-        raise AwsAuthError("no node or Fargate role to map; refusing to write mapRoles without them")
+        raise AwsAuthError(
+            "no node or Fargate role to map; refusing to write mapRoles without them"
+        )
     keys = [p.arn.match_key for p in principals]
     if len(set(keys)) != len(keys):
         raise AwsAuthError("a principal is listed twice; aws-auth would silently keep only one")
@@ -120,7 +122,9 @@ def parse(data: Mapping[str, Any]) -> Parsed:
         try:
             entries = yaml.safe_load(raw) if isinstance(raw, str) else None
         except yaml.YAMLError as e:
-            out.dropped.append(f"{key}: YAML does not parse ({e.__class__.__name__}); whole key ignored")
+            out.dropped.append(
+                f"{key}: YAML does not parse ({e.__class__.__name__}); whole key ignored"
+            )
             continue
         if entries is None:
             continue
@@ -138,7 +142,9 @@ def parse(data: Mapping[str, Any]) -> Parsed:
             m = AuthMapping(entry[arn_key], str(entry.get("username") or ""), tuple(groups), kind)
             k = m.arn.lower()
             if k in out.mappings:
-                out.shadowed.append(f"{key}[{i}]: {m.arn} is mapped again; the earlier mapping is lost")
+                out.shadowed.append(
+                    f"{key}[{i}]: {m.arn} is mapped again; the earlier mapping is lost"
+                )
             out.mappings[k] = m
     accounts = data.get("mapAccounts")
     if isinstance(accounts, str):

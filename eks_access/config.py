@@ -2,7 +2,7 @@
 
 Structured config lives under the project namespace (``eks-access:cluster``, ``eks-access:teams``)
 beside ``aws:region``. :func:`load` turns the raw values into a :class:`StackConfig` or raises
-:class:`ConfigErrors` with one :class:`Problem` per mistake, each naming its config path
+:class:`ConfigError` with one :class:`Problem` per mistake, each naming its config path
 (``teams[2].users[0].name``) and the fix. Shape checks are pydantic's; the rules that span
 several entries (duplicates, one principal with two usernames, ...) are :func:`_cross_checks`.
 """
@@ -18,7 +18,6 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -30,10 +29,9 @@ from eks_access import arns
 
 NAMESPACE = "eks-access"
 RESERVED_PREFIXES = ("system:", "eks:", "aws:", "amazon:", "iam:")
-KNOWN_VERBS = frozenset(
-    "get list watch create update patch delete deletecollection "
-    "use bind escalate impersonate approve sign *".split()
-)
+_OBJECT_VERBS = ("get", "list", "watch", "create", "update", "patch", "delete", "deletecollection")
+_SPECIAL_VERBS = ("use", "bind", "escalate", "impersonate", "approve", "sign", "*")
+KNOWN_VERBS = frozenset((*_OBJECT_VERBS, *_SPECIAL_VERBS))
 # Placeholders aws-iam-authenticator substitutes in usernames and groups (pkg/mapper/configmap).
 ROLE_TEMPLATES = frozenset({"AccountID", "SessionName", "SessionNameRaw", "AccessKeyID"})
 USER_TEMPLATES = frozenset({"AccountID", "AccessKeyID"})
@@ -289,7 +287,7 @@ class Problem:
         return f"{self.path}: {self.message}"
 
 
-class ConfigErrors(Exception):
+class ConfigError(Exception):
     """The config is invalid; ``problems`` lists every mistake found."""
 
     def __init__(self, problems: Iterable[Problem]):
@@ -424,10 +422,10 @@ def load(raw: Mapping[str, Any]) -> StackConfig:
             if not (err["type"] == "too_short" and tuple(err["loc"]) in item_locs)
             and (p := _describe(err)).path not in seen
         )
-        raise ConfigErrors(problems) from None
+        raise ConfigError(problems) from None
     problems.extend(_cross_checks(config))
     if problems:
-        raise ConfigErrors(problems)
+        raise ConfigError(problems)
     return config
 
 
@@ -443,17 +441,21 @@ def _cross_checks(config: StackConfig) -> list[Problem]:
 
     node_keys: dict[str, str] = {}
     if not (config.cluster.node_role_arns or config.cluster.fargate_role_arns):
-        problems.append(Problem(
-            "cluster.nodeRoleArns",
-            "required: the program owns aws-auth's mapRoles, so it must list every node and "
-            "Fargate role or nodes would be dropped from the cluster; copy the rolearn entries "
-            "of `kubectl get configmap aws-auth -n kube-system -o yaml`",
-        ))
+        problems.append(
+            Problem(
+                "cluster.nodeRoleArns",
+                "required: the program owns aws-auth's mapRoles, so it must list every node and "
+                "Fargate role or nodes would be dropped from the cluster; copy the rolearn entries "
+                "of `kubectl get configmap aws-auth -n kube-system -o yaml`",
+            )
+        )
     for field in ("node_role_arns", "fargate_role_arns"):
         alias = to_camel(field)
         for i, arn in enumerate(getattr(config.cluster, field)):
             path = f"cluster.{alias}[{i}]"
-            if (other := first_seen(node_keys, arns.parse_iam_arn(arn).match_key, path)) is not None:
+            if (
+                other := first_seen(node_keys, arns.parse_iam_arn(arn).match_key, path)
+            ) is not None:
                 problems.append(Problem(path, f"{arn} is listed already at {other}; list it once"))
 
     teams: dict[str, str] = {}
@@ -466,92 +468,161 @@ def _cross_checks(config: StackConfig) -> list[Problem]:
     for t, team in enumerate(config.teams):
         tp = f"teams[{t}]"
         if (other := first_seen(teams, team.name, f"{tp}.name")) is not None:
-            problems.append(Problem(f"{tp}.name", f"team {team.name!r} is defined at {other} too; "
-                                    "merge the two or rename one"))
+            problems.append(
+                Problem(
+                    f"{tp}.name",
+                    f"team {team.name!r} is defined at {other} too; merge the two or rename one",
+                )
+            )
         if (other := first_seen(groups, team.kubernetes_group, f"{tp}.group")) is not None:
-            problems.append(Problem(f"{tp}.group", f"Kubernetes group {team.kubernetes_group!r} "
-                                    f"is used by {other} too; give each team its own group"))
+            problems.append(
+                Problem(
+                    f"{tp}.group",
+                    f"Kubernetes group {team.kubernetes_group!r} "
+                    f"is used by {other} too; give each team its own group",
+                )
+            )
         for n, ns in enumerate(team.namespaces):
             if ns in team.namespaces[:n]:
                 problems.append(Problem(f"{tp}.namespaces[{n}]", f"{ns!r} is listed twice"))
             if team.create_namespaces:
                 if ns in BUILTIN_NAMESPACES:
-                    problems.append(Problem(
-                        f"{tp}.namespaces[{n}]",
-                        f"{ns!r} exists in every cluster and must not be owned by this program; "
-                        "set createNamespaces: false or move it to a team that does not create",
-                    ))
+                    problems.append(
+                        Problem(
+                            f"{tp}.namespaces[{n}]",
+                            f"{ns!r} exists in every cluster and must not be owned by this "
+                            "program; "
+                            "set createNamespaces: false or move it to a team that does not create",
+                        )
+                    )
                 elif (other := first_seen(created, ns, f"{tp}.namespaces[{n}]")) is not None:
-                    problems.append(Problem(
-                        f"{tp}.namespaces[{n}]",
-                        f"namespace {ns!r} is created by {other} too; set createNamespaces on "
-                        "one team only",
-                    ))
+                    problems.append(
+                        Problem(
+                            f"{tp}.namespaces[{n}]",
+                            f"namespace {ns!r} is created by {other} too; set createNamespaces on "
+                            "one team only",
+                        )
+                    )
         if (team.namespace_access or team.rules) and not team.namespaces:
             key = "namespaceAccess" if team.namespace_access else "rules"
-            problems.append(Problem(f"{tp}.{key}", "needs at least one namespace; add "
-                                    "`namespaces: [...]` or use clusterAccess/clusterRules"))
+            problems.append(
+                Problem(
+                    f"{tp}.{key}",
+                    "needs at least one namespace; add "
+                    "`namespaces: [...]` or use clusterAccess/clusterRules",
+                )
+            )
         if team.role_name and not team.rules:
-            problems.append(Problem(f"{tp}.roleName", "names the custom Role, but the team has "
-                                    "no rules; add rules or remove roleName"))
+            problems.append(
+                Problem(
+                    f"{tp}.roleName",
+                    "names the custom Role, but the team has "
+                    "no rules; add rules or remove roleName",
+                )
+            )
         for r, rule in enumerate(team.rules):
             if rule.non_resource_urls:
-                problems.append(Problem(f"{tp}.rules[{r}].nonResourceURLs", "non-resource URLs "
-                                        "are cluster-wide; move this rule to clusterRules"))
+                problems.append(
+                    Problem(
+                        f"{tp}.rules[{r}].nonResourceURLs",
+                        "non-resource URLs are cluster-wide; move this rule to clusterRules",
+                    )
+                )
         for u, user in enumerate(team.users):
             up = f"{tp}.users[{u}]"
             if bad := _templates(user.kubernetes_username, USER_TEMPLATES):
-                problems.append(Problem(f"{up}.username", f"unknown template {{{{{bad[0]}}}}} "
-                                        f"for a user; allowed: {_fmt(USER_TEMPLATES)}"))
+                problems.append(
+                    Problem(
+                        f"{up}.username",
+                        f"unknown template {{{{{bad[0]}}}}} "
+                        f"for a user; allowed: {_fmt(USER_TEMPLATES)}",
+                    )
+                )
             if user.name in users:
-                other_path, other = users[user.name]
-                if other != user:
-                    problems.append(Problem(up, f"IAM user {user.name!r} is defined at "
-                                            f"{other_path} with other settings; an IAM user "
-                                            "exists once per account, so give it the same "
-                                            "settings in both places"))
+                other_path, other_user = users[user.name]
+                if other_user != user:
+                    problems.append(
+                        Problem(
+                            up,
+                            f"IAM user {user.name!r} is defined at "
+                            f"{other_path} with other settings; an IAM user "
+                            "exists once per account, so give it the same "
+                            "settings in both places",
+                        )
+                    )
                 elif any(u2.name == user.name for u2 in team.users[:u]):
-                    problems.append(Problem(up, f"user {user.name!r} is listed twice in this "
-                                            "team; list it once"))
+                    problems.append(
+                        Problem(
+                            up, f"user {user.name!r} is listed twice in this team; list it once"
+                        )
+                    )
             else:
                 users[user.name] = (up, user)
 
         for r, role in enumerate(team.roles):
             rp = f"{tp}.roles[{r}]"
             if bad := _templates(role.kubernetes_username, ROLE_TEMPLATES):
-                problems.append(Problem(f"{rp}.username", f"unknown template {{{{{bad[0]}}}}}; "
-                                        f"allowed: {_fmt(ROLE_TEMPLATES)}"))
+                problems.append(
+                    Problem(
+                        f"{rp}.username",
+                        f"unknown template {{{{{bad[0]}}}}}; allowed: {_fmt(ROLE_TEMPLATES)}",
+                    )
+                )
             key = arns.parse_iam_arn(role.arn).match_key
             if key in node_keys:
-                problems.append(Problem(f"{rp}.arn", f"{role.arn} is a node role "
-                                        f"({node_keys[key]}); node roles are mapped by the "
-                                        "program itself, remove it from the team"))
+                problems.append(
+                    Problem(
+                        f"{rp}.arn",
+                        f"{role.arn} is a node role "
+                        f"({node_keys[key]}); node roles are mapped by the "
+                        "program itself, remove it from the team",
+                    )
+                )
             elif key in principals:
                 other_path, other_username = principals[key]
                 if other_username != role.kubernetes_username:
-                    problems.append(Problem(f"{rp}.username", f"role {role.arn} is mapped at "
-                                            f"{other_path} as {other_username!r} and here as "
-                                            f"{role.kubernetes_username!r}; a principal has one "
-                                            "username, so make them equal"))
+                    problems.append(
+                        Problem(
+                            f"{rp}.username",
+                            f"role {role.arn} is mapped at "
+                            f"{other_path} as {other_username!r} and here as "
+                            f"{role.kubernetes_username!r}; a principal has one "
+                            "username, so make them equal",
+                        )
+                    )
                 elif other_path.startswith(f"{tp}."):
                     problems.append(Problem(rp, f"role {role.arn} is listed twice in this team"))
             else:
                 principals[key] = (rp, role.kubernetes_username)
             if team.bind_to == "users" and _TEMPLATE.search(role.kubernetes_username):
-                problems.append(Problem(f"{rp}.username", f"{role.kubernetes_username!r} is a "
-                                        "template, which a RoleBinding cannot name; set "
-                                        "bindTo: group or give the role a fixed username"))
+                problems.append(
+                    Problem(
+                        f"{rp}.username",
+                        f"{role.kubernetes_username!r} is a "
+                        "template, which a RoleBinding cannot name; set "
+                        "bindTo: group or give the role a fixed username",
+                    )
+                )
 
     # The same username for two different principals makes RBAC unable to tell them apart.
     by_username: dict[str, str] = {}
-    for name, (path, user) in users.items():
+    for path, user in users.values():
         if (other := first_seen(by_username, user.kubernetes_username, path)) is not None:
-            problems.append(Problem(f"{path}.username", f"username {user.kubernetes_username!r} "
-                                    f"is used by {other} too; give each principal its own"))
+            problems.append(
+                Problem(
+                    f"{path}.username",
+                    f"username {user.kubernetes_username!r} "
+                    f"is used by {other} too; give each principal its own",
+                )
+            )
     for path, username in principals.values():
         if "{{" not in username and (other := first_seen(by_username, username, path)) is not None:
-            problems.append(Problem(f"{path}.username", f"username {username!r} is used by "
-                                    f"{other} too; give each principal its own"))
+            problems.append(
+                Problem(
+                    f"{path}.username",
+                    f"username {username!r} is used by {other} too; give each principal its own",
+                )
+            )
     return problems
 
 

@@ -12,14 +12,22 @@ def render(
     region: str,
     profile: str | None = None,
 ) -> dict[str, Any]:
-    """A kubeconfig for one cluster; ``profile`` names the AWS CLI profile the token is made with."""
+    """A kubeconfig for one cluster; ``profile`` is the AWS CLI profile that makes the token."""
     env = [{"name": "AWS_PROFILE", "value": profile}] if profile else None
     user: dict[str, Any] = {
         "exec": {
             "apiVersion": "client.authentication.k8s.io/v1beta1",
             "command": "aws",
-            "args": ["eks", "get-token", "--cluster-name", cluster_name, "--region", region,
-                     "--output", "json"],
+            "args": [
+                "eks",
+                "get-token",
+                "--cluster-name",
+                cluster_name,
+                "--region",
+                region,
+                "--output",
+                "json",
+            ],
             "interactiveMode": "Never",
         }
     }
@@ -29,10 +37,15 @@ def render(
     return {
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [{
-            "name": cluster_name,
-            "cluster": {"server": endpoint, "certificate-authority-data": certificate_authority},
-        }],
+        "clusters": [
+            {
+                "name": cluster_name,
+                "cluster": {
+                    "server": endpoint,
+                    "certificate-authority-data": certificate_authority,
+                },
+            }
+        ],
         "contexts": [{"name": context, "context": {"cluster": cluster_name, "user": context}}],
         "current-context": context,
         "users": [{"name": context, "user": user}],

@@ -68,8 +68,13 @@ def principals(config: StackConfig, account: str, partition: str = "aws") -> lis
             arn = arns.user_arn(partition, account, user.name, user.path)
             add("user", arn, user.kubernetes_username, team.kubernetes_group, team.name)
         for role in team.roles:
-            add("role", arns.parse_iam_arn(role.arn, "role"), role.kubernetes_username,
-                team.kubernetes_group, team.name)
+            add(
+                "role",
+                arns.parse_iam_arn(role.arn, "role"),
+                role.kubernetes_username,
+                team.kubernetes_group,
+                team.name,
+            )
     return sorted(nodes, key=lambda p: p.arn.match_key) + sorted(
         members.values(), key=lambda p: p.arn.match_key
     )

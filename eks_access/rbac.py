@@ -15,7 +15,13 @@ from eks_access.config import NAMESPACE, PolicyRule, Team, User
 RBAC_API = "rbac.authorization.k8s.io"
 MANAGED_BY = {"app.kubernetes.io/managed-by": NAMESPACE}
 TEAM_LABEL = f"{NAMESPACE}.io/team"
-_KIND_ORDER = {"Namespace": 0, "ClusterRole": 1, "Role": 2, "ClusterRoleBinding": 3, "RoleBinding": 4}
+_KIND_ORDER = {
+    "Namespace": 0,
+    "ClusterRole": 1,
+    "Role": 2,
+    "ClusterRoleBinding": 3,
+    "RoleBinding": 4,
+}
 
 Manifest = dict[str, Any]
 
@@ -66,8 +72,9 @@ def _meta(team: Team, name: str, namespace: str | None = None) -> Manifest:
     return meta
 
 
-def _binding(team: Team, kind: str, name: str, role_kind: str, role: str,
-             namespace: str | None = None) -> Manifest:
+def _binding(
+    team: Team, kind: str, name: str, role_kind: str, role: str, namespace: str | None = None
+) -> Manifest:
     return {
         "apiVersion": f"{RBAC_API}/v1",
         "kind": kind,
@@ -100,36 +107,84 @@ def team_objects(team: Team) -> list[RbacObject]:
     for ns in team.namespaces:
         if team.namespace_access:
             preset = team.namespace_access
-            objs.append(RbacObject(f"binding-{ns}-{preset}", _binding(
-                team, "RoleBinding", f"{NAMESPACE}:{team.name}:{preset}", "ClusterRole", preset, ns,
-            )))
+            objs.append(
+                RbacObject(
+                    f"binding-{ns}-{preset}",
+                    _binding(
+                        team,
+                        "RoleBinding",
+                        f"{NAMESPACE}:{team.name}:{preset}",
+                        "ClusterRole",
+                        preset,
+                        ns,
+                    ),
+                )
+            )
         if team.rules:
             name = team.custom_role_name
-            objs.append(RbacObject(f"role-{ns}", {
-                "apiVersion": f"{RBAC_API}/v1",
-                "kind": "Role",
-                "metadata": _meta(team, name, ns),
-                "rules": [rule_manifest(r) for r in team.rules],
-            }))
-            objs.append(RbacObject(f"binding-{ns}-custom", _binding(
-                team, "RoleBinding", name, "Role", name, ns,
-            )))
+            objs.append(
+                RbacObject(
+                    f"role-{ns}",
+                    {
+                        "apiVersion": f"{RBAC_API}/v1",
+                        "kind": "Role",
+                        "metadata": _meta(team, name, ns),
+                        "rules": [rule_manifest(r) for r in team.rules],
+                    },
+                )
+            )
+            objs.append(
+                RbacObject(
+                    f"binding-{ns}-custom",
+                    _binding(
+                        team,
+                        "RoleBinding",
+                        name,
+                        "Role",
+                        name,
+                        ns,
+                    ),
+                )
+            )
     if team.cluster_access:
         access = team.cluster_access
-        objs.append(RbacObject(f"clusterbinding-{access}", _binding(
-            team, "ClusterRoleBinding", f"{NAMESPACE}:{team.name}:{access}", "ClusterRole", access,
-        )))
+        objs.append(
+            RbacObject(
+                f"clusterbinding-{access}",
+                _binding(
+                    team,
+                    "ClusterRoleBinding",
+                    f"{NAMESPACE}:{team.name}:{access}",
+                    "ClusterRole",
+                    access,
+                ),
+            )
+        )
     if team.cluster_rules:
         name = f"{NAMESPACE}:{team.name}"
-        objs.append(RbacObject("clusterrole-custom", {
-            "apiVersion": f"{RBAC_API}/v1",
-            "kind": "ClusterRole",
-            "metadata": _meta(team, name),
-            "rules": [rule_manifest(r) for r in team.cluster_rules],
-        }))
-        objs.append(RbacObject("clusterbinding-custom", _binding(
-            team, "ClusterRoleBinding", name, "ClusterRole", name,
-        )))
+        objs.append(
+            RbacObject(
+                "clusterrole-custom",
+                {
+                    "apiVersion": f"{RBAC_API}/v1",
+                    "kind": "ClusterRole",
+                    "metadata": _meta(team, name),
+                    "rules": [rule_manifest(r) for r in team.cluster_rules],
+                },
+            )
+        )
+        objs.append(
+            RbacObject(
+                "clusterbinding-custom",
+                _binding(
+                    team,
+                    "ClusterRoleBinding",
+                    name,
+                    "ClusterRole",
+                    name,
+                ),
+            )
+        )
     return sorted(objs, key=lambda o: (_KIND_ORDER[o.kind], o.namespace or "", o.key))
 
 

@@ -33,7 +33,7 @@ def read(path: str | Path) -> StackFile:
     name = path.name
     if not (name.startswith("Pulumi.") and name.endswith((".yaml", ".yml"))) or name.count(".") < 2:
         raise StackFileError(f"{path}: a stack file is named Pulumi.<stack>.yaml")
-    stack = name[len("Pulumi."):].rsplit(".", 1)[0]
+    stack = name[len("Pulumi.") :].rsplit(".", 1)[0]
     try:
         doc = yaml.safe_load(path.read_text()) or {}
     except (OSError, yaml.YAMLError) as e:
@@ -46,5 +46,6 @@ def read(path: str | Path) -> StackFile:
     if project_dir is None:
         raise StackFileError(f"{path}: no Pulumi.yaml in its folder or above")
     project_doc = yaml.safe_load((project_dir / "Pulumi.yaml").read_text()) or {}
-    return StackFile(path, project_dir, str(project_doc.get("name", "")), stack,
-                     dict(doc.get("config") or {}))
+    return StackFile(
+        path, project_dir, str(project_doc.get("name", "")), stack, dict(doc.get("config") or {})
+    )

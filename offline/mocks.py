@@ -23,8 +23,13 @@ def _digest(text: str, n: int = 12) -> str:
 class PlaceholderCloud(Mocks):
     """Answers the program's invokes and fills in the outputs AWS would compute."""
 
-    def __init__(self, account: str, region: str, partition: str = "aws",
-                 authentication_mode: str = "CONFIG_MAP"):
+    def __init__(
+        self,
+        account: str,
+        region: str,
+        partition: str = "aws",
+        authentication_mode: str = "CONFIG_MAP",
+    ):
         self.account = account
         self.region = region
         self.partition = partition

@@ -62,14 +62,19 @@ def kubernetes_objects(result: RunResult) -> list[dict[str, Any]]:
         if r.type.startswith("kubernetes:") and r.type.rsplit(":", 1)[-1] in K8S_KINDS
     ]
     order = {k: i for i, k in enumerate(K8S_KINDS)}
-    return sorted(objs, key=lambda o: (order[o["kind"]], o["metadata"].get("namespace", ""),
-                                       o["metadata"]["name"]))
+    return sorted(
+        objs,
+        key=lambda o: (order[o["kind"]], o["metadata"].get("namespace", ""), o["metadata"]["name"]),
+    )
 
 
 def aws_auth(result: RunResult) -> list[dict[str, Any]]:
     """The aws-auth ConfigMap patch(es) as they would be applied (there must be one at most)."""
-    return [_manifest(r) for r in result.of_type("kubernetes:core/v1:ConfigMapPatch")
-            if r.inputs.get("metadata", {}).get("name") == "aws-auth"]
+    return [
+        _manifest(r)
+        for r in result.of_type("kubernetes:core/v1:ConfigMapPatch")
+        if r.inputs.get("metadata", {}).get("name") == "aws-auth"
+    ]
 
 
 def iam(result: RunResult) -> dict[str, Any]:
@@ -105,20 +110,26 @@ def iam(result: RunResult) -> dict[str, Any]:
         {"name": g.inputs["name"], "policies": policies.get(g.inputs["name"], [])}
         for g in result.of_type("aws:iam/group:Group")
     ]
-    return {"users": sorted(users, key=lambda u: u["name"]),
-            "groups": sorted(groups, key=lambda g: g["name"])}
+    return {
+        "users": sorted(users, key=lambda u: u["name"]),
+        "groups": sorted(groups, key=lambda g: g["name"]),
+    }
 
 
 def write(result: RunResult, out: Path, project: str, stack: str) -> dict[str, Path]:
     """Write plan.json, aws-auth.yaml, rbac.yaml, iam.json and outputs.json into ``out``."""
     out.mkdir(parents=True, exist_ok=True)
     files = {
-        "plan.json": json.dumps({
-            "project": project,
-            "stack": stack,
-            "note": PLACEHOLDER_NOTE,
-            "resources": [r.to_json() for r in result.resources],
-        }, indent=2, sort_keys=True),
+        "plan.json": json.dumps(
+            {
+                "project": project,
+                "stack": stack,
+                "note": PLACEHOLDER_NOTE,
+                "resources": [r.to_json() for r in result.resources],
+            },
+            indent=2,
+            sort_keys=True,
+        ),
         "aws-auth.yaml": dump_yaml(aws_auth(result)),
         "rbac.yaml": dump_yaml(kubernetes_objects(result)),
         "iam.json": json.dumps(iam(result), indent=2, sort_keys=True),

@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 import runpy
 import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -90,7 +90,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         self.result = RunResult()
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
-        response = super().RegisterResource(request)
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         if request.type != "pulumi:pulumi:Stack":
             options = {
                 "protect": request.protect,
@@ -119,7 +119,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
     def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802
         if "::pulumi:pulumi:Stack::" in request.urn:
             self.result.outputs = mask(json_format.MessageToDict(request.outputs))
-        return super().RegisterResourceOutputs(request)
+        return super().RegisterResourceOutputs(request)  # type: ignore[no-untyped-call]
 
 
 def placeholder_cloud(stack: StackFile) -> PlaceholderCloud:
@@ -132,30 +132,47 @@ def placeholder_cloud(stack: StackFile) -> PlaceholderCloud:
             account = parts[4]
             break
     mode = cluster.get("authenticationMode", "CONFIG_MAP") if isinstance(cluster, dict) else ""
-    return PlaceholderCloud(account, str(stack.raw.get("aws:region", "us-east-1")),
-                            authentication_mode=str(mode))
-
-
-def run(stack: StackFile, mocks: pulumi_mocks.Mocks | None = None) -> RunResult:
-    """Run the stack's program once under mocks. Raises ``pulumi.RunError`` on config errors."""
-    mocks = mocks or placeholder_cloud(stack)
-    monitor = RecordingMonitor(mocks)
-    pulumi.runtime.set_mocks(mocks, project=stack.project, stack=stack.stack, preview=False,
-                             monitor=monitor)
-    set_root_resource(None)  # run_in_stack makes the root Stack, as the language host does
-    pulumi.runtime.set_all_config(
-        {k: v if isinstance(v, str) else json.dumps(v) for k, v in stack.raw.items()}
+    return PlaceholderCloud(
+        account, str(stack.raw.get("aws:region", "us-east-1")), authentication_mode=str(mode)
     )
-    project_dir = str(stack.project_dir)
-    if project_dir not in sys.path:
-        sys.path.insert(0, project_dir)
-    main = stack.project_dir / "__main__.py"
+
+
+def run_program(
+    func: Callable[[], None],
+    mocks: pulumi_mocks.Mocks,
+    project: str = "eks-access",
+    stack: str = "test",
+    config: Mapping[str, Any] | None = None,
+) -> RunResult:
+    """Run ``func`` as a Pulumi program under mocks and return what it registered."""
+    monitor = RecordingMonitor(mocks)
+    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
+    # The SDK types the root as non-optional, but None is how it marks "no stack yet".
+    set_root_resource(None)  # type: ignore[arg-type]  # run_in_stack makes the root Stack, as the language host does
+    pulumi.runtime.set_all_config(
+        {k: v if isinstance(v, str) else json.dumps(v) for k, v in (config or {}).items()}
+    )
     try:
-        _sync_await(run_in_stack(lambda: _run_path(main)))
+        _sync_await(run_in_stack(func))
     finally:
-        set_root_resource(None)
+        set_root_resource(None)  # type: ignore[arg-type]
     return monitor.result
 
 
-def _run_path(main: Path) -> None:
-    runpy.run_path(str(main), run_name="__main__")
+def run(stack: StackFile, mocks: pulumi_mocks.Mocks | None = None) -> RunResult:
+    """Run the stack's `__main__.py` once under mocks. Raises ``pulumi.RunError`` on bad config."""
+    project_dir = str(stack.project_dir)
+    if project_dir not in sys.path:
+        sys.path.insert(0, project_dir)
+    main = str(stack.project_dir / "__main__.py")
+
+    def program() -> None:
+        runpy.run_path(main, run_name="__main__")
+
+    return run_program(
+        program,
+        mocks or placeholder_cloud(stack),
+        stack.project,
+        stack.stack,
+        stack.raw,
+    )

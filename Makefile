@@ -1,0 +1,31 @@
+# The README's commands. Everything installs into .venv from requirements*.txt.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STACK ?= dev
+OUT ?= out/$(STACK)
+
+.PHONY: install plan test lint clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+## The main job, offline: what `pulumi up` would create for the stack, from the real program.
+plan: install
+	$(PY) -m eks_access plan --config-file Pulumi.$(STACK).yaml --out $(OUT)
+
+test: install
+	$(PY) -m pytest -q
+
+lint: install
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy
+	$(PY) -m mypy __main__.py
+
+clean:
+	rm -rf out .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,47 @@
+"""Shared fixtures: the dev stack, and running programs under the mock runtime."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from eks_access import config as core
+from eks_access import stackfile
+
+ROOT = Path(__file__).resolve().parent.parent
+DEV = ROOT / "Pulumi.dev.yaml"
+NODE_ROLE = "arn:aws:iam::111122223333:role/eks-node-group"
+
+
+def minimal_raw(**teams_and_more: Any) -> dict[str, Any]:
+    """A small valid raw config; keyword arguments replace or add keys."""
+    raw: dict[str, Any] = {
+        "aws:region": "us-east-1",
+        "eks-access:cluster": {"name": "demo", "nodeRoleArns": [NODE_ROLE]},
+        "eks-access:teams": [],
+    }
+    raw.update(teams_and_more)
+    return raw
+
+
+@pytest.fixture
+def dev_raw() -> dict[str, Any]:
+    return copy.deepcopy(yaml.safe_load(DEV.read_text())["config"])
+
+
+@pytest.fixture
+def dev_config() -> core.StackConfig:
+    return stackfile.read(DEV).load()
+
+
+def write_stack(tmp_path: Path, raw: dict[str, Any], stack: str = "test") -> Path:
+    """A project folder holding the real program and a stack file with ``raw`` as config."""
+    for name in ("Pulumi.yaml", "__main__.py"):
+        (tmp_path / name).write_text((ROOT / name).read_text())
+    path = tmp_path / f"Pulumi.{stack}.yaml"
+    path.write_text(yaml.safe_dump({"config": raw}, sort_keys=False))
+    return path

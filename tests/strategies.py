@@ -1,0 +1,92 @@
+"""Hypothesis strategies for valid stack configs.
+
+Users and roles are drawn from small pools with fixed settings per identity, so the same
+principal often appears in several teams (as in real organisations) while the config stays
+valid by construction.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import strategies as st
+
+ACCOUNT = "111122223333"
+USER_POOL = [f"user{i}" for i in range(8)] + ["eks_user", "a.b@c", "x+y=z"]
+ROLE_POOL = (
+    [f"arn:aws:iam::{ACCOUNT}:role/dev{i}" for i in range(4)]
+    + [
+        f"arn:aws:iam::{ACCOUNT}:role/aws-reserved/sso.amazonaws.com/us-east-1/AWSReservedSSO_T{i}_ab12"
+        for i in range(3)
+    ]
+    + ["arn:aws:iam::444455556666:role/Cross/Account"]
+)
+NODE_POOL = [f"arn:aws:iam::{ACCOUNT}:role/nodes-{i}" for i in range(3)]
+NAMESPACES = ["default", "apps", "payments", "data", "ml"]
+
+
+def _user(name: str) -> Any:
+    # Settings depend on the name only, so repeats across teams agree.
+    keys = [["v1"], [], ["2026-01", "2026-02"]][len(name) % 3]
+    return {"name": name, "keys": keys} if keys else name
+
+
+def _role(arn: str) -> dict[str, str]:
+    return {"arn": arn, "username": arn.rsplit("/", 1)[-1].lower() + ":{{SessionName}}"}
+
+
+rules = st.lists(
+    st.fixed_dictionaries(
+        {
+            "apiGroups": st.sampled_from([[""], ["apps"], ["", "apps"]]),
+            "resources": st.lists(
+                st.sampled_from(["pods", "pods/log", "secrets", "deployments"]),
+                min_size=1,
+                max_size=3,
+                unique=True,
+            ),
+            "verbs": st.lists(
+                st.sampled_from(["get", "list", "watch", "create", "delete"]),
+                min_size=1,
+                max_size=3,
+                unique=True,
+            ),
+        }
+    ),
+    max_size=2,
+)
+
+
+@st.composite
+def teams(draw: st.DrawFn, index: int) -> dict[str, Any]:
+    namespaces = draw(st.lists(st.sampled_from(NAMESPACES), max_size=3, unique=True))
+    team: dict[str, Any] = {
+        "name": f"team{index}",
+        "namespaces": namespaces,
+        "users": [
+            _user(u) for u in draw(st.lists(st.sampled_from(USER_POOL), max_size=4, unique=True))
+        ],
+        "roles": [
+            _role(r) for r in draw(st.lists(st.sampled_from(ROLE_POOL), max_size=3, unique=True))
+        ],
+    }
+    if namespaces:
+        team["namespaceAccess"] = draw(st.sampled_from([None, "view", "edit", "admin"]))
+        team["rules"] = draw(rules)
+    team["clusterAccess"] = draw(st.sampled_from([None, "view", "cluster-admin"]))
+    return {k: v for k, v in team.items() if v not in (None, [])} | {"name": f"team{index}"}
+
+
+@st.composite
+def stack_configs(draw: st.DrawFn, max_teams: int = 5) -> dict[str, Any]:
+    n = draw(st.integers(min_value=0, max_value=max_teams))
+    return {
+        "aws:region": "us-east-1",
+        "eks-access:cluster": {
+            "name": "demo",
+            "nodeRoleArns": draw(
+                st.lists(st.sampled_from(NODE_POOL), min_size=1, max_size=3, unique=True)
+            ),
+        },
+        "eks-access:teams": [draw(teams(i)) for i in range(n)],
+    }
