@@ -4,9 +4,12 @@ import json
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_eks as eks
 import pulumi_kubernetes as k8s
 
 from components import (
+    AccessEntries,
+    AccessEntriesArgs,
     AwsAuth,
     AwsAuthArgs,
     ClusterUser,
@@ -16,28 +19,51 @@ from components import (
     Team,
     TeamArgs,
 )
-from components.stack_config import read_stack_config
+from components.stack_config import read_stack_config, stop
+from eks_access import access_entries, arns, created_cluster, iam, kubeconfig, modes, rbac
 from eks_access import config as core
-from eks_access import iam, kubeconfig, principals, rbac
+from eks_access.principals import principals
 
 config = read_stack_config()
 
-# The cluster and the account: invokes, so ARNs are known in previews.
-cluster = aws.eks.get_cluster_output(name=config.cluster.name)
-account_id = aws.get_caller_identity_output().account_id
-partition = aws.get_partition_output().partition
-endpoint = pulumi.Output.all(cluster.endpoint, cluster.certificate_authorities[0].data)
+# Plain invokes: their answers are known before any resource is registered, so every ARN
+# (and so aws-auth's text) shows in previews, and a wrong mode stops the run before changes.
+account = aws.get_caller_identity().account_id
+partition = aws.get_partition().partition
+everyone = principals(config, account, partition)
+entries = access_entries.entries(config, account, partition)
+users_by_name = core.iam_users(config)
 
-
-def kubeconfig_for(profile: str | None) -> pulumi.Output[str]:
-    return endpoint.apply(
-        lambda e: json.dumps(
-            kubeconfig.render(config.cluster.name, e[0], e[1], config.region, profile)
+if config.cluster.create is None:
+    found = aws.eks.get_cluster(name=config.cluster.name)
+    stop(
+        modes.live_mode_problems(
+            found.access_configs[0].authentication_mode,
+            config.cluster.authentication_mode,
+            found.name,
+            config.region,
         )
     )
+    cluster_arn: pulumi.Input[str] = found.arn
+    endpoint, ca = found.endpoint, found.certificate_authorities[0].data
 
+    def kubeconfig_for(profile: str | None) -> pulumi.Input[str]:
+        return json.dumps(kubeconfig.render(found.name, endpoint, ca, config.region, profile))
 
-provider = k8s.Provider("kubernetes", kubeconfig=kubeconfig_for(None))
+    admin_kubeconfig = kubeconfig_for(None)
+else:
+    # pulumi-eks owns aws-auth (and the entries) of a cluster it creates: mappings go in here.
+    created = eks.Cluster(
+        config.cluster.name, **created_cluster.cluster_args(config, everyone, entries)
+    )
+    cluster_arn = arns.cluster_arn(partition, config.region, account, config.cluster.name)
+
+    def kubeconfig_for(profile: str | None) -> pulumi.Input[str]:
+        return created.get_kubeconfig(profile_name=profile)
+
+    admin_kubeconfig = created.kubeconfig_json
+
+provider = k8s.Provider("kubernetes", kubeconfig=admin_kubeconfig)
 k8s_opts = pulumi.ResourceOptions(providers=[provider])
 
 namespaces = Namespaces(
@@ -49,7 +75,7 @@ teams = {
         TeamArgs(
             group_name=iam.group_name(config.cluster.name, team.name),
             kubernetes_group=team.kubernetes_group,
-            cluster_arn=cluster.arn,
+            cluster_arn=cluster_arn,
             rbac=rbac.team_objects(team),
             namespaces=namespaces.resources,
         ),
@@ -68,17 +94,23 @@ users = {
             pgp_key=config.user_pgp_key(user),
         ),
     )
-    for name, (user, team_names) in core.iam_users(config).items()
+    for name, (user, team_names) in users_by_name.items()
 }
-aws_auth = AwsAuth(
-    "aws-auth",
-    AwsAuthArgs(
-        principals=pulumi.Output.all(account_id, partition).apply(
-            lambda v: principals.principals(config, v[0], v[1])
-        )
-    ),
-    opts=k8s_opts,
-)
+
+if config.cluster.create is None and config.cluster.writes_aws_auth:
+    aws_auth = AwsAuth("aws-auth", AwsAuthArgs(principals=everyone), opts=k8s_opts)
+    pulumi.export("awsAuth", aws_auth.data)
+if config.cluster.create is None and entries:
+    by_key = {access_entries.entry_key(p): p.arn.name for p in everyone if p.kind == "user"}
+    AccessEntries(
+        "access-entries",
+        AccessEntriesArgs(
+            cluster_name=config.cluster.name,
+            entries=entries,
+            principal_arns={k: users[n].arn for k, n in by_key.items()},
+            replacement_triggers={k: users[n].unique_id for k, n in by_key.items()},
+        ),
+    )
 
 pulumi.export(
     "users",
@@ -100,4 +132,4 @@ pulumi.export(
         for n, t in teams.items()
     },
 )
-pulumi.export("awsAuth", aws_auth.data)
+pulumi.export("authenticationMode", config.cluster.authentication_mode)

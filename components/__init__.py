@@ -1,5 +1,6 @@
 """Pulumi components that turn the core's desired state into resources."""
 
+from components.access_entries import AccessEntries, AccessEntriesArgs
 from components.aws_auth import AwsAuth, AwsAuthArgs
 from components.cluster_user import ClusterUser, ClusterUserArgs
 from components.namespaces import Namespaces, NamespacesArgs
@@ -7,6 +8,8 @@ from components.team import Team, TeamArgs
 from components.team_rbac import TeamRbac, TeamRbacArgs
 
 __all__ = [
+    "AccessEntries",
+    "AccessEntriesArgs",
     "AwsAuth",
     "AwsAuthArgs",
     "ClusterUser",

@@ -30,6 +30,8 @@ class ClusterUser(pulumi.ComponentResource):
 
     arn: pulumi.Output[str]
     """The user's IAM ARN."""
+    unique_id: pulumi.Output[str]
+    """IAM's unique ID: changes when the user is re-created under the same ARN."""
     access_key_ids: pulumi.Output[dict[str, str]]
     """Access key IDs by generation label."""
     secrets: pulumi.Output[dict[str, str]]
@@ -65,6 +67,7 @@ class ClusterUser(pulumi.ComponentResource):
             for label in args.key_generations
         }
         self.arn = user.arn
+        self.unique_id = user.unique_id
         self.access_key_ids = pulumi.Output.all(
             **{label: key.id for label, key in keys.items()}
         ).apply(dict)
@@ -81,6 +84,7 @@ class ClusterUser(pulumi.ComponentResource):
         self.register_outputs(
             {
                 "arn": self.arn,
+                "uniqueId": self.unique_id,
                 "accessKeyIds": self.access_key_ids,
                 "secrets": self.secrets,
                 "encryptedSecrets": self.encrypted_secrets,

@@ -36,3 +36,9 @@ def read_stack_config() -> core.StackConfig:
         raise pulumi.RunError(
             f"invalid stack config ({len(e.problems)} problems):\n{lines}"
         ) from None
+
+
+def stop(problems: list[str]) -> None:
+    """End the program cleanly (no stack trace) when a check found problems."""
+    if problems:
+        raise pulumi.RunError("\n".join(problems))

@@ -44,6 +44,19 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_migrate(args: argparse.Namespace) -> int:
+    stack, _ = _load(args.config_file)
+    from offline import migration
+
+    try:
+        m = migration.plan_migration(stack, args.to, args.node_access_entries)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_CONFIG
+    print(migration.render(m, stack))
+    return 0 if m.safe else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m eks_access", description=__doc__.split("\n")[0]
@@ -55,6 +68,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", required=True, help="folder for plan.json, aws-auth.yaml, rbac.yaml, iam.json"
     )
     p.set_defaults(func=cmd_plan)
+    m = sub.add_parser("migrate", help="ordered, checked steps to the next authentication mode")
+    m.add_argument("--config-file", required=True, help="the stack file, Pulumi.<stack>.yaml")
+    m.add_argument("--to", required=True, choices=core.AUTH_MODES, help="the mode to reach")
+    m.add_argument(
+        "--node-access-entries",
+        choices=("create", "eks-managed"),
+        help="who gives node roles access entries (needed to reach API)",
+    )
+    m.set_defaults(func=cmd_migrate)
     return parser
 
 

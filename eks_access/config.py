@@ -241,6 +241,7 @@ class Team(_Model):
     cluster_access: ClusterAccess | None = None
     cluster_rules: tuple[PolicyRule, ...] = ()
     bind_to: Literal["group", "users"] = "group"
+    access_policies: tuple[AccessPolicy, ...] = ()
     users: tuple[User, ...] = ()
     roles: tuple[Role, ...] = ()
 
@@ -253,12 +254,59 @@ class Team(_Model):
         return self.role_name or f"{NAMESPACE}:{self.name}"
 
 
+AuthMode = Literal["CONFIG_MAP", "API_AND_CONFIG_MAP", "API"]
+# One way only: CONFIG_MAP -> API_AND_CONFIG_MAP -> API.
+AUTH_MODES: tuple[AuthMode, ...] = ("CONFIG_MAP", "API_AND_CONFIG_MAP", "API")
+AccessPolicyName = Literal["view", "edit", "admin", "cluster-admin", "admin-view"]
+# Access-entry usernames: EKS substitutes these (its own default role username uses SessionName).
+ENTRY_TEMPLATES = frozenset({"SessionName", "AccountID"})
+
+
+def _principal_arn(value: str) -> str:
+    try:
+        arns.parse_iam_arn(value)
+    except arns.ArnError as e:
+        raise ValueError(str(e)) from None
+    return value
+
+
+class AccessPolicy(_Model):
+    """An EKS access policy for every principal of the team (access-entry modes only)."""
+
+    policy: AccessPolicyName
+    scope: Literal["cluster", "namespace"] = "namespace"
+    namespaces: tuple[DnsLabel, ...] = ()
+    """For namespace scope; empty means the team's namespaces."""
+
+
+class CreateCluster(_Model):
+    """Have the stack create the cluster itself with pulumi-eks (a demo or a new cluster)."""
+
+    version: str | None = None
+    instance_type: str = "t3.medium"
+    node_count: int = Field(default=2, ge=0, le=100)
+
+
 class Cluster(_Model):
     """The EKS cluster the stack grants access to, and the roles its nodes run as."""
 
     name: Annotated[str, AfterValidator(_cluster_name)]
+    authentication_mode: AuthMode = "CONFIG_MAP"
     node_role_arns: tuple[RoleArn, ...] = ()
     fargate_role_arns: tuple[RoleArn, ...] = ()
+    node_access_entries: Literal["create", "eks-managed"] | None = None
+    """Who gives node roles their access entries: this program, or EKS (managed node groups)."""
+    creator_principal_arn: Annotated[str, AfterValidator(_principal_arn)] | None = None
+    """The principal EKS made an access entry for when it created the cluster."""
+    create: CreateCluster | None = None
+
+    @property
+    def writes_aws_auth(self) -> bool:
+        return self.authentication_mode != "API"
+
+    @property
+    def writes_access_entries(self) -> bool:
+        return self.authentication_mode != "CONFIG_MAP"
 
 
 class StackConfig(_Model):
@@ -440,7 +488,10 @@ def _cross_checks(config: StackConfig) -> list[Problem]:
         return None
 
     node_keys: dict[str, str] = {}
-    if not (config.cluster.node_role_arns or config.cluster.fargate_role_arns):
+    problems.extend(_mode_checks(config))
+    cluster = config.cluster
+    has_nodes = bool(cluster.node_role_arns or cluster.fargate_role_arns)
+    if cluster.writes_aws_auth and cluster.create is None and not has_nodes:
         problems.append(
             Problem(
                 "cluster.nodeRoleArns",
@@ -623,6 +674,116 @@ def _cross_checks(config: StackConfig) -> list[Problem]:
                     f"username {username!r} is used by {other} too; give each principal its own",
                 )
             )
+    return problems
+
+
+def _mode_checks(config: StackConfig) -> list[Problem]:
+    """What each authentication mode needs; see README "Authentication modes"."""
+    problems: list[Problem] = []
+    cluster = config.cluster
+    mode = cluster.authentication_mode
+    if mode == "API" and cluster.create is None and cluster.node_access_entries is None:
+        problems.append(
+            Problem(
+                "cluster.nodeAccessEntries",
+                "required in API mode: EKS stops reading aws-auth, where node roles were mapped; "
+                "set `create` to have this program create EC2_LINUX/FARGATE_LINUX access entries "
+                "for nodeRoleArns/fargateRoleArns, or `eks-managed` if EKS made them (managed "
+                "node groups and Fargate profiles get them when the cluster leaves CONFIG_MAP)",
+            )
+        )
+    if cluster.node_access_entries == "create" and not (
+        cluster.node_role_arns or cluster.fargate_role_arns
+    ):
+        problems.append(
+            Problem(
+                "cluster.nodeAccessEntries",
+                "`create` needs the node roles; "
+                "list them in cluster.nodeRoleArns / fargateRoleArns",
+            )
+        )
+    if cluster.node_access_entries is not None and not cluster.writes_access_entries:
+        problems.append(
+            Problem(
+                "cluster.nodeAccessEntries",
+                "only used with access entries; "
+                "remove it or set authenticationMode: API_AND_CONFIG_MAP",
+            )
+        )
+    creator = (
+        arns.parse_iam_arn(cluster.creator_principal_arn).match_key
+        if cluster.creator_principal_arn
+        else None
+    )
+    for t, team in enumerate(config.teams):
+        tp = f"teams[{t}]"
+        if team.access_policies and not cluster.writes_access_entries:
+            problems.append(
+                Problem(
+                    f"{tp}.accessPolicies",
+                    "EKS access policies need access "
+                    "entries; set cluster.authenticationMode: API_AND_CONFIG_MAP "
+                    "(or API), or grant the same through namespaceAccess",
+                )
+            )
+        seen: set[str] = set()
+        for a, policy in enumerate(team.access_policies):
+            ap = f"{tp}.accessPolicies[{a}]"
+            if policy.policy in seen:
+                problems.append(
+                    Problem(
+                        ap,
+                        f"{policy.policy!r} is listed twice; EKS takes each "
+                        "policy once per principal, so merge the two",
+                    )
+                )
+            seen.add(policy.policy)
+            if policy.scope == "namespace" and not (policy.namespaces or team.namespaces):
+                problems.append(
+                    Problem(
+                        f"{ap}.namespaces",
+                        "namespace scope needs namespaces; "
+                        "list them here or in the team, or use scope: cluster",
+                    )
+                )
+            if policy.scope == "cluster" and policy.namespaces:
+                problems.append(
+                    Problem(
+                        f"{ap}.namespaces",
+                        "cluster scope takes no namespaces; remove them or use scope: namespace",
+                    )
+                )
+        if cluster.writes_access_entries:
+            for r, role in enumerate(team.roles):
+                if creator and arns.parse_iam_arn(role.arn).match_key == creator:
+                    problems.append(
+                        Problem(
+                            f"{tp}.roles[{r}].arn",
+                            f"{role.arn} is the cluster "
+                            "creator (cluster.creatorPrincipalArn), which already "
+                            "has an access entry; a second one fails with "
+                            "ResourceInUseException. Remove it from the team",
+                        )
+                    )
+                if bad := _templates(role.kubernetes_username, ENTRY_TEMPLATES):
+                    problems.append(
+                        Problem(
+                            f"{tp}.roles[{r}].username",
+                            f"{{{{{bad[0]}}}}} is "
+                            "not substituted in access-entry usernames; use "
+                            f"{_fmt(ENTRY_TEMPLATES)}",
+                        )
+                    )
+            for u, user in enumerate(team.users):
+                if creator and user.name == creator.rsplit("/", 1)[-1] and ":user/" in creator:
+                    problems.append(
+                        Problem(
+                            f"{tp}.users[{u}]",
+                            f"{user.name} is the cluster "
+                            "creator (cluster.creatorPrincipalArn), which already "
+                            "has an access entry; remove it from the team",
+                        )
+                    )
     return problems
 
 

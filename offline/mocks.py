@@ -8,6 +8,7 @@ that the plan's ARNs are coherent.
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any
 
 from pulumi.runtime import MockCallArgs, MockResourceArgs, Mocks
@@ -52,6 +53,10 @@ class PlaceholderCloud(Mocks):
                 state["encryptedSecret"] = f"placeholder-pgp-encrypted-{_digest(args.name)}"
             else:
                 state["secret"] = f"{PLACEHOLDER_SECRET_PREFIX}{_digest(args.name, 24)}"
+        elif args.typ == "eks:index:Cluster":
+            # pulumi-eks is a remote component: under mocks only its outputs exist.
+            name = state.get("name") or args.name
+            state["kubeconfigJson"] = json.dumps({"placeholder": f"kubeconfig of cluster {name}"})
         return rid, state
 
     def call(self, args: MockCallArgs) -> dict[str, Any]:  # type: ignore[override]
@@ -76,4 +81,7 @@ class PlaceholderCloud(Mocks):
                 "version": "1.34",
                 "status": "ACTIVE",
             }
+        if args.token == "eks:index:Cluster/getKubeconfig":
+            profile = args.args.get("profileName")
+            return {"result": json.dumps({"placeholder": "kubeconfig", "profile": profile})}
         return {}

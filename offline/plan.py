@@ -77,6 +77,62 @@ def aws_auth(result: RunResult) -> list[dict[str, Any]]:
     ]
 
 
+def access_entries(result: RunResult) -> list[dict[str, Any]]:
+    """One object per access entry: principal, type, groups, username, policies with scope."""
+    policies: dict[str, list[dict[str, Any]]] = {}
+    for a in result.of_type("aws:eks/accessPolicyAssociation:AccessPolicyAssociation"):
+        scope = a.inputs.get("accessScope", {})
+        grant = {"policyArn": a.inputs["policyArn"], "scope": scope.get("type")}
+        if scope.get("type") == "namespace":
+            grant["namespaces"] = sorted(scope.get("namespaces", []))
+        policies.setdefault(a.inputs["principalArn"], []).append(grant)
+    out = [
+        {
+            "principalArn": e.inputs["principalArn"],
+            "type": e.inputs.get("type", "STANDARD"),
+            "kubernetesGroups": sorted(e.inputs.get("kubernetesGroups", [])),
+            "userName": e.inputs.get("userName"),
+            "policies": sorted(
+                policies.get(e.inputs["principalArn"], []), key=lambda g: g["policyArn"]
+            ),
+        }
+        for e in result.of_type("aws:eks/accessEntry:AccessEntry")
+    ]
+    # A cluster created with pulumi-eks takes its entries as an argument instead.
+    for c in result.of_type("eks:index:Cluster"):
+        for e in (c.inputs.get("accessEntries") or {}).values():
+            out.append(
+                {
+                    "principalArn": e["principalArn"],
+                    "type": e.get("type", "STANDARD"),
+                    "kubernetesGroups": sorted(e.get("kubernetesGroups", [])),
+                    "userName": e.get("username"),
+                    "policies": sorted(
+                        (
+                            {
+                                "policyArn": p["policyArn"],
+                                "scope": p["accessScope"]["type"],
+                                **(
+                                    {"namespaces": sorted(p["accessScope"]["namespaces"])}
+                                    if p["accessScope"]["type"] == "namespace"
+                                    else {}
+                                ),
+                            }
+                            for p in (e.get("accessPolicies") or {}).values()
+                        ),
+                        key=lambda g: g["policyArn"],
+                    ),
+                }
+            )
+    return sorted(out, key=lambda e: e["principalArn"].lower())
+
+
+def aws_auth_data(result: RunResult) -> dict[str, str]:
+    """The aws-auth ``data`` the program writes (empty when it writes none)."""
+    docs = aws_auth(result)
+    return dict(docs[0].get("data", {})) if docs else {}
+
+
 def iam(result: RunResult) -> dict[str, Any]:
     """IAM users with their groups and keys, and groups with their policy documents."""
     memberships: dict[str, list[str]] = {}
@@ -117,8 +173,10 @@ def iam(result: RunResult) -> dict[str, Any]:
 
 
 def write(result: RunResult, out: Path, project: str, stack: str) -> dict[str, Path]:
-    """Write plan.json, aws-auth.yaml, rbac.yaml, iam.json and outputs.json into ``out``."""
+    """Write plan.json, aws-auth.yaml, rbac.yaml, iam.json, access-entries.json, outputs.json."""
     out.mkdir(parents=True, exist_ok=True)
+    for stale in ("aws-auth.yaml", "access-entries.json"):
+        (out / stale).unlink(missing_ok=True)  # a mode without them must not leave old ones
     files = {
         "plan.json": json.dumps(
             {
@@ -133,6 +191,7 @@ def write(result: RunResult, out: Path, project: str, stack: str) -> dict[str, P
         "aws-auth.yaml": dump_yaml(aws_auth(result)),
         "rbac.yaml": dump_yaml(kubernetes_objects(result)),
         "iam.json": json.dumps(iam(result), indent=2, sort_keys=True),
+        "access-entries.json": json.dumps(access_entries(result), indent=2, sort_keys=True),
         "outputs.json": json.dumps(result.outputs, indent=2, sort_keys=True),
     }
     written = {}
@@ -154,7 +213,10 @@ def summary(result: RunResult) -> str:
         f"{sum(counts.values())} resources would be created "
         f"({len(result.resources) - sum(counts.values())} components group them):",
         *(f"  {n:4d}  {t}" for t, n in sorted(counts.items())),
-        f"aws-auth: {len(roles)} role mappings, {len(users)} user mappings",
+        f"aws-auth: {len(roles)} role mappings, {len(users)} user mappings"
+        if aws_auth(result)
+        else "aws-auth: not written by this program",
+        f"access entries: {len(access_entries(result))}",
         f"IAM: {len(iam_doc['users'])} users, "
         f"{sum(len(u['accessKeys']) for u in iam_doc['users'])} access keys, "
         f"{len(iam_doc['groups'])} groups",

@@ -102,6 +102,11 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 "dependsOn": sorted(request.dependencies),
                 "provider": request.provider or None,
                 "aliases": [json_format.MessageToDict(a) for a in request.aliases],
+                "replacementTrigger": mask(
+                    json_format.MessageToDict(request.replacement_trigger)
+                    if request.HasField("replacement_trigger")
+                    else None
+                ),
             }
             self.result.resources.append(
                 Registration(
@@ -114,6 +119,19 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     options=options,
                 )
             )
+        return response
+
+    def Call(self, request: Any) -> Any:  # noqa: N802
+        """Method calls on components (``Cluster.get_kubeconfig``), which the SDK mock lacks."""
+        from pulumi.runtime import rpc
+        from pulumi.runtime.proto import provider_pb2
+
+        # Plain data, not deserialized: turning the `__self__` reference back into a Resource
+        # would start SDK tasks on this worker thread's own event loop.
+        args = mask(json_format.MessageToDict(request.args))
+        result = self.mocks.call(pulumi_mocks.MockCallArgs(request.tok, args, request.provider))
+        response = provider_pb2.CallResponse()
+        getattr(response, "return").CopyFrom(_sync_await(rpc.serialize_properties(result, {})))
         return response
 
     def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802

@@ -1,0 +1,67 @@
+"""AccessEntries: one EKS access entry per principal, plus its access-policy associations."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from eks_access.access_entries import EntrySpec
+
+
+@dataclass(frozen=True)
+class AccessEntriesArgs:
+    cluster_name: pulumi.Input[str]
+    """The cluster the entries belong to."""
+    entries: Sequence[EntrySpec]
+    """The entries (``eks_access.access_entries.entries``)."""
+    principal_arns: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """ARNs by entry key for principals this stack creates, so entries wait for them."""
+    replacement_triggers: Mapping[str, pulumi.Input[Any]] = field(default_factory=dict)
+    """Per entry key, a value that changes when the principal is re-created (its unique ID):
+    EKS binds an entry to the principal's unique ID, so the entry must be re-created with it."""
+
+
+class AccessEntries(pulumi.ComponentResource):
+    """Access entries keyed by principal: adding one user adds exactly one entry."""
+
+    principal_arns: pulumi.Output[list[str]]
+    """The principals that have an entry."""
+
+    def __init__(
+        self, name: str, args: AccessEntriesArgs, opts: pulumi.ResourceOptions | None = None
+    ):
+        super().__init__("eks-access:index:AccessEntries", name, None, opts)
+        arns = []
+        for spec in args.entries:
+            principal_arn = args.principal_arns.get(spec.key, spec.principal_arn)
+            entry = aws.eks.AccessEntry(
+                f"{name}-{spec.key}",
+                cluster_name=args.cluster_name,
+                principal_arn=principal_arn,
+                type=spec.type,
+                kubernetes_groups=list(spec.kubernetes_groups) or None,
+                user_name=spec.username,
+                opts=pulumi.ResourceOptions(
+                    parent=self, replacement_trigger=args.replacement_triggers.get(spec.key)
+                ),
+            )
+            for grant in spec.policies:
+                scope: dict[str, Any] = {"type": grant.scope}
+                if grant.scope == "namespace":
+                    scope["namespaces"] = list(grant.namespaces)
+                # The SDK types these optional inputs as Output[str | None]; ours are Output[str].
+                aws.eks.AccessPolicyAssociation(  # type: ignore[call-overload]
+                    f"{name}-{spec.key}-{grant.policy}",
+                    cluster_name=args.cluster_name,
+                    principal_arn=entry.principal_arn,
+                    policy_arn=grant.arn,
+                    access_scope=scope,
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=[entry]),
+                )
+            arns.append(spec.principal_arn)
+        self.principal_arns = pulumi.Output.from_input(arns)
+        self.register_outputs({"principalArns": self.principal_arns})

@@ -1,0 +1,113 @@
+"""EKS access entries: one per principal, from the same identity table as aws-auth.
+
+Access entries take the real IAM ARN (path kept), the principal's Kubernetes groups and
+username, and optionally EKS access policies. A principal listed by several teams gets one
+entry with the union of their groups and of their policies (each policy once: cluster scope
+wins, namespace scopes merge), since EKS allows one entry per principal and each policy once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from eks_access.config import AccessPolicyName, StackConfig
+from eks_access.principals import Principal, principals
+
+POLICY_ARNS: dict[str, str] = {
+    "view": "AmazonEKSViewPolicy",
+    "edit": "AmazonEKSEditPolicy",
+    "admin": "AmazonEKSAdminPolicy",
+    "cluster-admin": "AmazonEKSClusterAdminPolicy",
+    "admin-view": "AmazonEKSAdminViewPolicy",
+}
+EntryType = Literal["STANDARD", "EC2_LINUX", "FARGATE_LINUX"]
+
+
+def policy_arn(policy: str, partition: str = "aws") -> str:
+    return f"arn:{partition}:eks::aws:cluster-access-policy/{POLICY_ARNS[policy]}"
+
+
+@dataclass(frozen=True)
+class PolicyGrant:
+    policy: AccessPolicyName
+    arn: str
+    scope: Literal["cluster", "namespace"]
+    namespaces: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"policy": self.policy, "policyArn": self.arn, "scope": self.scope}
+        if self.scope == "namespace":
+            out["namespaces"] = list(self.namespaces)
+        return out
+
+
+@dataclass(frozen=True)
+class EntrySpec:
+    """One access entry as the program will register it."""
+
+    key: str
+    """Stable resource key: the principal's kind, account and name (never a list position)."""
+    principal: Principal
+    type: EntryType
+    policies: tuple[PolicyGrant, ...] = ()
+
+    @property
+    def principal_arn(self) -> str:
+        return self.principal.arn.arn
+
+    @property
+    def kubernetes_groups(self) -> tuple[str, ...]:
+        return self.principal.groups if self.type == "STANDARD" else ()
+
+    @property
+    def username(self) -> str | None:
+        return self.principal.username if self.type == "STANDARD" else None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "principalArn": self.principal_arn,
+            "type": self.type,
+            "kubernetesGroups": list(self.kubernetes_groups),
+            "userName": self.username,
+            "policies": [p.to_json() for p in self.policies],
+        }
+
+
+def entry_key(p: Principal) -> str:
+    prefix = "user" if p.kind == "user" else "role" if p.kind == "role" else "node"
+    return f"{prefix}-{p.arn.account}-{p.arn.name}"
+
+
+def _grants(config: StackConfig, p: Principal, partition: str) -> tuple[PolicyGrant, ...]:
+    scopes: dict[str, set[str] | None] = {}  # policy -> namespaces, or None for cluster scope
+    for team in config.teams:
+        if team.name not in p.teams:
+            continue
+        for ap in team.access_policies:
+            if ap.scope == "cluster":
+                scopes[ap.policy] = None
+            elif (known := scopes.setdefault(ap.policy, set())) is not None:
+                known.update(ap.namespaces or team.namespaces)
+    return tuple(
+        PolicyGrant(name, policy_arn(name, partition), "cluster")  # type: ignore[arg-type]
+        if ns is None
+        else PolicyGrant(name, policy_arn(name, partition), "namespace", tuple(sorted(ns)))  # type: ignore[arg-type]
+        for name, ns in sorted(scopes.items())
+    )
+
+
+def entries(config: StackConfig, account: str, partition: str = "aws") -> list[EntrySpec]:
+    """Every access entry the program owns in this config's mode (none in CONFIG_MAP)."""
+    if not config.cluster.writes_access_entries:
+        return []
+    out: list[EntrySpec] = []
+    for p in principals(config, account, partition):
+        if p.is_node:
+            if config.cluster.node_access_entries == "create":
+                out.append(
+                    EntrySpec(entry_key(p), p, "EC2_LINUX" if p.kind == "node" else "FARGATE_LINUX")
+                )
+            continue
+        out.append(EntrySpec(entry_key(p), p, "STANDARD", _grants(config, p, partition)))
+    return out

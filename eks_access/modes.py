@@ -1,0 +1,127 @@
+"""Authentication modes: which mechanisms a cluster reads, and moving between them safely.
+
+EKS modes only move forward (CONFIG_MAP -> API_AND_CONFIG_MAP -> API). This module decides
+whether the config's mode fits the live cluster, what identity each principal ends up with in
+a given cluster state, and the ordered steps of a migration in which nobody loses access.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from eks_access import arns, awsauth
+from eks_access.config import AUTH_MODES, AuthMode
+
+Identity = tuple[str, tuple[str, ...]]  # (username, sorted groups)
+
+
+def live_mode_problems(live: str, desired: AuthMode, cluster: str, region: str) -> list[str]:
+    """Why the config's mode cannot be applied to a cluster in mode ``live`` (empty: it can)."""
+    if live not in AUTH_MODES:
+        return [
+            f"the cluster reports authentication mode {live!r}, which this program does not know"
+        ]
+    if live == "API" and desired != "API":
+        return [
+            f"cluster.authenticationMode: the cluster is in API mode and EKS cannot go back, so "
+            f"it ignores aws-auth; {desired} would map principals nobody reads. Set "
+            "authenticationMode: API"
+        ]
+    if live == "CONFIG_MAP" and desired != "CONFIG_MAP":
+        return [
+            f"cluster.authenticationMode: the cluster is in CONFIG_MAP mode, where EKS refuses "
+            f"access entries. Switch the cluster first (one way): aws eks update-cluster-config "
+            f"--region {region} --name {cluster} --access-config authenticationMode="
+            f"API_AND_CONFIG_MAP  (see `python -m eks_access migrate`)"
+        ]
+    return []
+
+
+@dataclass(frozen=True)
+class ClusterState:
+    """What one cluster holds at one moment: its mode, its aws-auth data, its access entries."""
+
+    mode: AuthMode
+    aws_auth: Mapping[str, str] = field(default_factory=dict)
+    entries: tuple[Mapping[str, Any], ...] = ()  # access-entries.json objects
+    eks_managed_node_entries: tuple[str, ...] = ()  # node role ARNs EKS made entries for
+
+
+def effective_identities(state: ClusterState) -> dict[str, Identity]:
+    """Principal (authenticator match key) -> (username, groups), as EKS resolves them.
+
+    Access entries win over aws-auth where both name a principal (API_AND_CONFIG_MAP).
+    Node entries (EC2_LINUX/FARGATE_LINUX) carry EKS's own node identity.
+    """
+    out: dict[str, Identity] = {}
+    if state.mode != "API":
+        for key, m in awsauth.parse(state.aws_auth).mappings.items():
+            out[arns.canonical_caller(m.arn) if _is_arn(m.arn) else key] = (
+                m.username,
+                tuple(sorted(m.groups)),
+            )
+    if state.mode != "CONFIG_MAP":
+        for e in state.entries:
+            key = arns.parse_iam_arn(e["principalArn"]).match_key
+            if e["type"] == "STANDARD":
+                out[key] = (e["userName"] or "", tuple(sorted(e["kubernetesGroups"])))
+            else:
+                out[key] = _node_identity(e["type"])
+        for arn in state.eks_managed_node_entries:
+            out[arns.parse_iam_arn(arn).match_key] = _node_identity("EC2_LINUX")
+    return out
+
+
+def _node_identity(entry_type: str) -> Identity:
+    from eks_access import principals
+
+    if entry_type == "FARGATE_LINUX":
+        return (principals.FARGATE_USERNAME, tuple(sorted(principals.FARGATE_GROUPS)))
+    return (principals.NODE_USERNAME, tuple(sorted(principals.NODE_GROUPS)))
+
+
+def _is_arn(value: str) -> bool:
+    try:
+        arns.parse_iam_arn(value)
+    except arns.ArnError:
+        return False
+    return True
+
+
+def lost_access(before: Mapping[str, Identity], after: Mapping[str, Identity]) -> list[str]:
+    """Principals whose identity is gone or changed between two states, as readable lines."""
+    out = []
+    for key, identity in sorted(before.items()):
+        now = after.get(key)
+        if now is None:
+            out.append(f"{key}: loses access (was {identity[0]} in {list(identity[1])})")
+        elif now[0] != identity[0] or not set(identity[1]) <= set(now[1]):
+            out.append(
+                f"{key}: changes from {identity[0]} {list(identity[1])} to {now[0]} {list(now[1])}"
+            )
+    return out
+
+
+def path(current: AuthMode, target: AuthMode) -> list[AuthMode]:
+    """The modes passed through on the way; raises ValueError when going backwards."""
+    i, j = AUTH_MODES.index(current), AUTH_MODES.index(target)
+    if j < i:
+        raise ValueError(
+            f"cannot migrate from {current} to {target}: EKS authentication modes only move "
+            "forward (CONFIG_MAP -> API_AND_CONFIG_MAP -> API)"
+        )
+    return list(AUTH_MODES[i + 1 : j + 1])
+
+
+def cluster_command(region: str, cluster: str, mode: AuthMode) -> str:
+    return (
+        f"aws eks update-cluster-config --region {region} --name {cluster} "
+        f"--access-config authenticationMode={mode} && aws eks wait cluster-active "
+        f"--region {region} --name {cluster}"
+    )
+
+
+def describe(items: Iterable[str]) -> str:
+    return "\n".join(f"    {i}" for i in items) or "    (nothing)"
