@@ -129,7 +129,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         # Plain data, not deserialized: turning the `__self__` reference back into a Resource
         # would start SDK tasks on this worker thread's own event loop.
         args = mask(json_format.MessageToDict(request.args))
-        result = self.mocks.call(pulumi_mocks.MockCallArgs(request.tok, args, request.provider))
+        answer = self.mocks.call(pulumi_mocks.MockCallArgs(request.tok, args, request.provider))
+        result = answer[0] if isinstance(answer, tuple) else answer  # the SDK allows both
         response = provider_pb2.CallResponse()
         getattr(response, "return").CopyFrom(_sync_await(rpc.serialize_properties(result, {})))
         return response
