@@ -57,6 +57,83 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0 if m.safe else 1
 
 
+def cmd_can_i(args: argparse.Namespace) -> int:
+    from eks_access import authz
+
+    _, config = _load(args.config_file)
+    state = authz.state_of(config)
+    req = authz.parse_request(args.verb, args.resource, args.namespace, args.subresource)
+    ident = state.resolve(args.as_)
+    if ident is None:
+        print("no")
+        print(f"{args.as_} is not mapped: it would not be logged in", file=sys.stderr)
+        return 1
+    grants = state.matching(ident, req)
+    print("yes" if grants else "no")
+    for g in grants if args.verbose else []:
+        print(f"  via {g.via}", file=sys.stderr)
+    return 0 if grants else 1
+
+
+def cmd_who_can(args: argparse.Namespace) -> int:
+    from eks_access import authz
+
+    _, config = _load(args.config_file)
+    state = authz.state_of(config)
+    req = authz.parse_request(args.verb, args.resource, args.namespace, args.subresource)
+    found = False
+    for ident in state.identities.values():
+        for g in state.matching(ident, req):
+            found = True
+            print(f"{ident.arn}\t{ident.username}\t{g.via}")
+    if not found:
+        print(f"nobody mapped by this stack can {req.describe()}", file=sys.stderr)
+    return 0
+
+
+def cmd_access(args: argparse.Namespace) -> int:
+    import json
+
+    from eks_access import review
+
+    _, config = _load(args.config_file)
+    if args.format == "json":
+        print(json.dumps(review.access_json(config), indent=2))
+    else:
+        print(review.access_markdown(config), end="")
+    return 0
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    import json
+    import subprocess
+
+    from eks_access import review
+
+    stack, head = _load(args.config_file)
+    shown = subprocess.run(
+        ["git", "show", f"{args.base}:./{stack.path.name}"],
+        cwd=stack.path.parent, capture_output=True, text=True,
+    )
+    if shown.returncode != 0 and "exists on disk, but not in" not in shown.stderr and (
+        "does not exist" not in shown.stderr
+    ):
+        print(f"error: git show {args.base}: {shown.stderr.strip()}", file=sys.stderr)
+        return EXIT_CONFIG
+    import yaml
+
+    base_raw = (yaml.safe_load(shown.stdout) or {}).get("config", {}) if shown.returncode == 0 else {
+        **stack.raw, "eks-access:teams": []}
+    try:
+        base = core.load(base_raw)
+    except core.ConfigError as e:
+        print(f"error: the config at {args.base} is invalid, so no review: {e}", file=sys.stderr)
+        return EXIT_CONFIG
+    doc = review.review(base, head)
+    print(json.dumps(doc, indent=2) if args.format == "json" else review.review_markdown(doc), end="")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m eks_access", description=__doc__.split("\n")[0]
@@ -77,6 +154,31 @@ def build_parser() -> argparse.ArgumentParser:
         help="who gives node roles access entries (needed to reach API)",
     )
     m.set_defaults(func=cmd_migrate)
+
+    def request_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("verb")
+        p.add_argument("resource", help="TYPE[.GROUP][/NAME], or a non-resource URL like /healthz")
+        p.add_argument("-n", "--namespace", default=None)
+        p.add_argument("--subresource", default="")
+        p.add_argument("--config-file", required=True)
+
+    c = sub.add_parser("can-i", help="may this IAM/STS principal do this? (yes/no, exit 0/1)")
+    request_args(c)
+    c.add_argument("--as", dest="as_", required=True, help="IAM user/role ARN or STS assumed-role ARN")
+    c.add_argument("-v", "--verbose", action="store_true", help="say which grants allow it")
+    c.set_defaults(func=cmd_can_i)
+    w = sub.add_parser("who-can", help="every principal that may do this, and the grant")
+    request_args(w)
+    w.set_defaults(func=cmd_who_can)
+    a = sub.add_parser("access", help="the access matrix, per principal")
+    a.add_argument("--config-file", required=True)
+    a.add_argument("--format", choices=("markdown", "json"), default="markdown")
+    a.set_defaults(func=cmd_access)
+    r = sub.add_parser("review", help="access gained and lost since a git ref, riskiest first")
+    r.add_argument("--base", required=True, help="git ref of the config to compare with")
+    r.add_argument("--config-file", required=True)
+    r.add_argument("--format", choices=("markdown", "json"), default="markdown")
+    r.set_defaults(func=cmd_review)
     return parser
 
 

@@ -1,0 +1,227 @@
+"""Who can do what: Kubernetes RBAC evaluated offline over the program's desired state.
+
+Semantics follow Kubernetes' RBAC authorizer (pkg/registry/rbac/validation, rbac.go):
+a RoleBinding grants its Role or ClusterRole inside its own namespace only; a
+ClusterRoleBinding grants everywhere; ``*`` matches any group, resource or verb;
+``*/sub`` matches a subresource of any resource; ``pods/log`` is not ``pods``;
+``resourceNames`` match only requests that name an object (so never list, watch, create or
+deletecollection); non-resource URLs match exactly or by a trailing ``*``, and only through
+ClusterRoleBindings. Identities come from EKS: aws-auth (path-less, case-insensitive ARNs,
+assumed-role sessions canonicalised) and/or access entries, whose access policies count too
+(as documented approximations, see data/builtin_rbac.yaml).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from eks_access import access_entries, arns, rbac
+from eks_access.config import StackConfig
+from eks_access.principals import Principal, principals
+
+Rule = Mapping[str, Any]
+NO_NAME_VERBS = frozenset({"list", "watch", "create", "deletecollection"})
+AUTHENTICATED = "system:authenticated"
+
+
+@functools.cache
+def builtin() -> dict[str, Any]:
+    text = resources.files("eks_access").joinpath("data/builtin_rbac.yaml").read_text()
+    data: dict[str, Any] = yaml.safe_load(text)
+    return data
+
+
+def builtin_rules(role: str) -> list[Rule]:
+    spec = builtin()["clusterRoles"].get(role)
+    if spec is None:
+        return []
+    rules = list(spec.get("rules", []))
+    for included in spec.get("includes", []):
+        rules += builtin_rules(included)
+    return rules
+
+
+@dataclass(frozen=True)
+class Request:
+    """One request, as `kubectl auth can-i` takes it."""
+
+    verb: str
+    resource: str = ""  # plural, e.g. "pods"
+    group: str = ""  # API group, "" for core
+    subresource: str = ""
+    name: str = ""
+    namespace: str | None = None  # None: cluster-scoped (or all namespaces)
+    path: str | None = None  # a non-resource URL instead of a resource
+
+    def describe(self) -> str:
+        if self.path is not None:
+            return f"{self.verb} {self.path}"
+        res = self.resource + (f".{self.group}" if self.group else "")
+        res += f"/{self.subresource}" if self.subresource else ""
+        res += f" {self.name}" if self.name else ""
+        where = f" in namespace {self.namespace}" if self.namespace else " (cluster-wide)"
+        return f"{self.verb} {res}{where}"
+
+
+def parse_request(verb: str, target: str, namespace: str | None = None,
+                  subresource: str = "") -> Request:
+    """kubectl's argument forms: ``TYPE[.GROUP][/NAME]`` or a non-resource URL ``/healthz``."""
+    if target.startswith("/"):
+        return Request(verb, path=target)
+    kind, _, name = target.partition("/")
+    resource, _, group = kind.partition(".")
+    return Request(verb, resource, group, subresource, name, namespace)
+
+
+def rule_allows(rule: Rule, req: Request) -> bool:
+    verbs = rule.get("verbs", [])
+    if "*" not in verbs and req.verb not in verbs:
+        return False
+    if req.path is not None:
+        return any(u == "*" or u == req.path or (u.endswith("*") and req.path.startswith(u[:-1]))
+                   for u in rule.get("nonResourceURLs", []))
+    groups = rule.get("apiGroups", [])
+    if not rule.get("resources") or ("*" not in groups and req.group not in groups):
+        return False
+    combined = f"{req.resource}/{req.subresource}" if req.subresource else req.resource
+    if not any(r == "*" or r == combined or (req.subresource and r == f"*/{req.subresource}")
+               for r in rule.get("resources", [])):
+        return False
+    names = rule.get("resourceNames", [])
+    if names:
+        return req.verb not in NO_NAME_VERBS and req.name in names
+    return True
+
+
+@dataclass(frozen=True)
+class Grant:
+    """Rules given to some subjects, in a namespace or cluster-wide, by a named object."""
+
+    via: str  # e.g. "RoleBinding payments/eks-access:payments:edit -> ClusterRole edit"
+    rules: tuple[Rule, ...]
+    namespace: str | None  # None: cluster-wide
+    users: frozenset[str] = frozenset()
+    groups: frozenset[str] = frozenset()
+    principal: str | None = None  # an access-policy grant belongs to one principal
+
+    def applies(self, req: Request) -> bool:
+        if self.namespace is not None and (req.path is not None or req.namespace != self.namespace):
+            return False
+        return any(rule_allows(r, req) for r in self.rules)
+
+
+@dataclass(frozen=True)
+class Identity:
+    """A principal as Kubernetes sees it."""
+
+    key: str  # authenticator match key
+    arn: str
+    kind: str
+    username: str
+    groups: frozenset[str]
+    teams: tuple[str, ...] = ()
+
+
+@dataclass
+class State:
+    """The desired state: identities and every grant, ready to answer questions."""
+
+    identities: dict[str, Identity] = field(default_factory=dict)
+    grants: list[Grant] = field(default_factory=list)
+
+    def resolve(self, caller: str) -> Identity | None:
+        """The identity an IAM or STS ARN authenticates as, templates filled in; None if unmapped."""
+        ident = self.identities.get(arns.canonical_caller(caller))
+        if ident is None:
+            return None
+        session = arns.session_name(caller) or "SESSION"
+        account = caller.split(":")[4]
+
+        def fill(text: str) -> str:
+            return (text.replace("{{SessionName}}", session.replace("@", "-"))
+                    .replace("{{SessionNameRaw}}", session).replace("{{AccountID}}", account))
+
+        return Identity(ident.key, ident.arn, ident.kind, fill(ident.username),
+                        frozenset(fill(g) for g in ident.groups), ident.teams)
+
+    def matching(self, ident: Identity, req: Request) -> list[Grant]:
+        return [
+            g for g in self.grants
+            if (g.principal == ident.key if g.principal is not None
+                else ident.username in g.users or bool(ident.groups & g.groups))
+            and g.applies(req)
+        ]
+
+    def can(self, caller: str, req: Request) -> bool:
+        ident = self.resolve(caller)
+        return ident is not None and bool(self.matching(ident, req))
+
+
+def _subjects(manifest: Mapping[str, Any]) -> tuple[frozenset[str], frozenset[str]]:
+    subs = manifest.get("subjects") or []
+    return (frozenset(s["name"] for s in subs if s["kind"] == "User"),
+            frozenset(s["name"] for s in subs if s["kind"] == "Group"))
+
+
+def rbac_grants(objects: Iterable[Mapping[str, Any]]) -> list[Grant]:
+    """Grants from RBAC manifests plus the built-in roles and default bindings."""
+    objs = list(objects)
+    roles = {(o["kind"], o["metadata"].get("namespace"), o["metadata"]["name"]): o
+             for o in objs if o["kind"] in ("Role", "ClusterRole")}
+
+    def rules_of(kind: str, ns: str | None, name: str) -> tuple[Rule, ...]:
+        if kind == "ClusterRole" and ("ClusterRole", None, name) not in roles:
+            return tuple(builtin_rules(name))
+        role = roles.get((kind, ns if kind == "Role" else None, name))
+        return tuple(role.get("rules", [])) if role else ()
+
+    out = []
+    for o in objs:
+        if o["kind"] not in ("RoleBinding", "ClusterRoleBinding"):
+            continue
+        ref, ns = o["roleRef"], o["metadata"].get("namespace")
+        users, groups = _subjects(o)
+        where = f"{ns}/" if o["kind"] == "RoleBinding" else ""
+        out.append(Grant(f"{o['kind']} {where}{o['metadata']['name']} -> {ref['kind']} {ref['name']}",
+                         rules_of(ref["kind"], ns, ref["name"]),
+                         ns if o["kind"] == "RoleBinding" else None, users, groups))
+    for b in builtin()["clusterRoleBindings"]:
+        out.append(Grant(f"ClusterRoleBinding {b['name']} -> ClusterRole {b['role']} (built in)",
+                         tuple(builtin_rules(b["role"])), None, frozenset(), frozenset({b["group"]})))
+    return out
+
+
+def policy_grants(entry: access_entries.EntrySpec) -> list[Grant]:
+    out = []
+    for g in entry.policies:
+        spec = builtin()["accessPolicies"][g.policy]
+        rules = tuple(spec.get("rules") or builtin_rules(spec["role"]))
+        via = f"EKS access policy {access_entries.POLICY_ARNS[g.policy]}"
+        key = entry.principal.arn.match_key
+        if g.scope == "cluster":
+            out.append(Grant(f"{via} (cluster)", rules, None, principal=key))
+        else:
+            out += [Grant(f"{via} (namespace {ns})", rules, ns, principal=key) for ns in g.namespaces]
+    return out
+
+
+def state_of(config: StackConfig, account: str = "111122223333", partition: str = "aws") -> State:
+    """The desired state of a config: what EKS will map, and every RBAC grant."""
+    state = State()
+    everyone: Sequence[Principal] = principals(config, account, partition)
+    for p in everyone:
+        if p.is_node:
+            continue  # nodes are authorised by the Node authorizer, not modelled here
+        state.identities[p.arn.match_key] = Identity(
+            p.arn.match_key, p.arn.arn, p.kind, p.username,
+            frozenset((*p.groups, AUTHENTICATED)), p.teams)
+    state.grants = rbac_grants(o.manifest for o in rbac.all_objects(config.teams))
+    for e in access_entries.entries(config, account, partition):
+        state.grants += policy_grants(e)
+    return state

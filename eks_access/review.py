@@ -1,0 +1,176 @@
+"""The access matrix per principal, and what a config change gains or loses, riskiest first."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from eks_access import access_entries, authz, principals, rbac
+from eks_access.config import StackConfig, iam_users
+
+RBAC_GROUP = "rbac.authorization.k8s.io"
+VERBS = ("get", "list", "watch", "create", "update", "patch", "delete", "deletecollection")
+NAMESPACED = (("", "pods"), ("", "pods/log"), ("", "pods/exec"), ("", "secrets"), ("", "configmaps"),
+              ("", "services"), ("", "serviceaccounts"), ("apps", "deployments"), ("batch", "jobs"),
+              (RBAC_GROUP, "roles"), (RBAC_GROUP, "rolebindings"))
+CLUSTER = (("", "nodes"), ("", "namespaces"), (RBAC_GROUP, "clusterroles"),
+           (RBAC_GROUP, "clusterrolebindings"))
+SPECIAL = (("escalate", RBAC_GROUP, "roles"), ("bind", RBAC_GROUP, "roles"),
+           ("impersonate", "", "serviceaccounts"))
+
+
+def grid(namespaces: Iterable[str]) -> list[authz.Request]:
+    """The questions the matrix answers for every principal."""
+    out = []
+    for ns in sorted(set(namespaces) | {"default", "kube-system"}):
+        for group, res in NAMESPACED:
+            resource, _, sub = res.partition("/")
+            out += [authz.Request(v, resource, group, sub, namespace=ns) for v in VERBS]
+        out += [authz.Request(v, r, g, namespace=ns) for v, g, r in SPECIAL]
+    for group, res in CLUSTER:
+        out += [authz.Request(v, res, group) for v in VERBS]
+    out += [authz.Request(v, r, g) for v, g, r in SPECIAL]
+    return out
+
+
+def danger(req: authz.Request) -> tuple[int, str]:
+    """How much a permission matters to a reviewer: higher first."""
+    if req.verb in ("escalate", "bind", "impersonate") or (
+        req.group == RBAC_GROUP and req.verb in ("create", "update", "patch")
+    ):
+        return 90, "RBAC escalation"
+    if req.resource == "secrets":
+        return 80, "secrets"
+    if req.subresource in ("exec", "attach"):
+        return 70, "exec into pods"
+    if req.namespace is None:
+        return 60, "cluster-wide"
+    if req.verb in ("delete", "deletecollection"):
+        return 40, "delete"
+    if req.verb in ("create", "update", "patch"):
+        return 30, "write"
+    return 10, "read"
+
+
+@dataclass(frozen=True)
+class PrincipalAccess:
+    identity: authz.Identity
+    cluster_admin: bool
+    effective: tuple[tuple[str | None, authz.Rule, str], ...]  # (namespace, rule, via)
+
+    def allows(self, req: authz.Request) -> bool:
+        """The matrix's own answer: from the flattened rules, not from the bindings."""
+        return any(
+            (ns is None or (req.path is None and ns == req.namespace)) and authz.rule_allows(r, req)
+            for ns, r, _ in self.effective
+        )
+
+
+def matrix(state: authz.State) -> dict[str, PrincipalAccess]:
+    out = {}
+    for key, ident in sorted(state.identities.items()):
+        grants = [g for g in state.grants
+                  if (g.principal == key if g.principal is not None
+                      else ident.username in g.users or bool(ident.groups & g.groups))]
+        effective = tuple((g.namespace, r, g.via) for g in grants for r in g.rules)
+        admin = any(ns is None and "*" in r.get("verbs", []) and "*" in r.get("resources", [])
+                    and "*" in r.get("apiGroups", []) for ns, r, _ in effective)
+        out[key] = PrincipalAccess(ident, admin, effective)
+    return out
+
+
+def namespaces_of(config: StackConfig) -> set[str]:
+    return {ns for t in config.teams for ns in t.namespaces} | {
+        ns for t in config.teams for ap in t.access_policies for ns in ap.namespaces}
+
+
+def decisions(config: StackConfig, questions: list[authz.Request]) -> dict[str, dict[authz.Request, bool]]:
+    m = matrix(authz.state_of(config))
+    return {k: {q: a.allows(q) for q in questions} for k, a in m.items()}
+
+
+def counts(config: StackConfig) -> Counter[str]:
+    c: Counter[str] = Counter()
+    users = iam_users(config)
+    c["IAM users"] = len(users)
+    c["access keys"] = sum(len(u.keys) for u, _ in users.values())
+    c["IAM groups"] = len(config.teams)
+    c["mapped principals"] = sum(not p.is_node for p in principals.principals(config, "111122223333"))
+    c["access entries"] = len(access_entries.entries(config, "111122223333"))
+    for o in rbac.all_objects(config.teams):
+        c[o.kind + "s"] += 1
+    return c
+
+
+def review(base: StackConfig, head: StackConfig) -> dict[str, Any]:
+    questions = grid(namespaces_of(base) | namespaces_of(head))
+    before, after = decisions(base, questions), decisions(head, questions)
+    names = {**{k: a.identity for k, a in matrix(authz.state_of(base)).items()},
+             **{k: a.identity for k, a in matrix(authz.state_of(head)).items()}}
+    changes = []
+    for key in sorted(before.keys() | after.keys()):
+        b, a = before.get(key, {}), after.get(key, {})
+        for q in questions:
+            was, now = b.get(q, False), a.get(q, False)
+            if was != now:
+                score, why = danger(q)
+                changes.append({"principal": names[key].arn, "username": names[key].username,
+                                "change": "gains" if now else "loses", "permission": q.describe(),
+                                "risk": why, "score": score})
+    changes.sort(key=lambda c: (-c["score"], c["change"], c["principal"], c["permission"]))
+    cb, ch = counts(base), counts(head)
+    return {
+        "changes": changes,
+        "clusterAdmins": {
+            "gained": sorted(names[k].arn for k in after if matrix_admin(head, k) and not matrix_admin(base, k)),
+            "lost": sorted(names[k].arn for k in before if matrix_admin(base, k) and not matrix_admin(head, k)),
+        },
+        "resourceCounts": {k: {"before": cb[k], "after": ch[k]} for k in sorted(cb | ch) if cb[k] != ch[k]},
+    }
+
+
+def matrix_admin(config: StackConfig, key: str) -> bool:
+    access = matrix(authz.state_of(config)).get(key)
+    return bool(access and access.cluster_admin)
+
+
+def review_markdown(doc: dict[str, Any]) -> str:
+    lines = ["## Access review", ""]
+    if doc["clusterAdmins"]["gained"] or doc["clusterAdmins"]["lost"]:
+        lines += [f"- **becomes cluster-admin**: `{a}`" for a in doc["clusterAdmins"]["gained"]]
+        lines += [f"- **no longer cluster-admin**: `{a}`" for a in doc["clusterAdmins"]["lost"]]
+        lines.append("")
+    if not doc["changes"]:
+        lines.append("No principal gains or loses any permission checked.")
+    else:
+        grouped: dict[tuple[str, str, str, str], list[str]] = {}
+        for c in doc["changes"]:
+            verb_res, _, where = c["permission"].partition(" in namespace ")
+            grouped.setdefault((c["risk"], c["change"], c["principal"], verb_res), []).append(where)
+        lines += ["| risk | who | change | permission | where |", "|---|---|---|---|---|"]
+        for (risk, change, who, perm), where in grouped.items():
+            place = ", ".join(w for w in where if w) or "cluster-wide"
+            lines.append(f"| {risk} | `{who}` | {change} | {perm} | {place} |")
+    if doc["resourceCounts"]:
+        lines += ["", "| resources | before | after |", "|---|---|---|"]
+        lines += [f"| {k} | {v['before']} | {v['after']} |" for k, v in doc["resourceCounts"].items()]
+    return "\n".join(lines) + "\n"
+
+
+def access_markdown(config: StackConfig) -> str:
+    lines = ["| principal | username | groups | cluster-admin | grants |", "|---|---|---|---|---|"]
+    for a in matrix(authz.state_of(config)).values():
+        vias = sorted({v for _, _, v in a.effective if "(built in)" not in v})
+        groups = ", ".join(sorted(g for g in a.identity.groups if g != authz.AUTHENTICATED))
+        lines.append(f"| `{a.identity.arn}` | {a.identity.username} | {groups} | "
+                     f"{'yes' if a.cluster_admin else 'no'} | {'<br>'.join(vias) or '(none)'} |")
+    return "\n".join(lines) + "\n"
+
+
+def access_json(config: StackConfig) -> list[dict[str, Any]]:
+    return [{"principal": a.identity.arn, "username": a.identity.username,
+             "groups": sorted(a.identity.groups), "clusterAdmin": a.cluster_admin,
+             "grants": [{"namespace": ns, "rule": dict(r), "via": via} for ns, r, via in a.effective]}
+            for a in matrix(authz.state_of(config)).values()]
