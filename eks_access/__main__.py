@@ -113,24 +113,33 @@ def cmd_review(args: argparse.Namespace) -> int:
     stack, head = _load(args.config_file)
     shown = subprocess.run(
         ["git", "show", f"{args.base}:./{stack.path.name}"],
-        cwd=stack.path.parent, capture_output=True, text=True,
+        cwd=stack.path.parent,
+        capture_output=True,
+        text=True,
     )
-    if shown.returncode != 0 and "exists on disk, but not in" not in shown.stderr and (
-        "does not exist" not in shown.stderr
+    if (
+        shown.returncode != 0
+        and "exists on disk, but not in" not in shown.stderr
+        and ("does not exist" not in shown.stderr)
     ):
         print(f"error: git show {args.base}: {shown.stderr.strip()}", file=sys.stderr)
         return EXIT_CONFIG
     import yaml
 
-    base_raw = (yaml.safe_load(shown.stdout) or {}).get("config", {}) if shown.returncode == 0 else {
-        **stack.raw, "eks-access:teams": []}
+    base_raw = (
+        (yaml.safe_load(shown.stdout) or {}).get("config", {})
+        if shown.returncode == 0
+        else {**stack.raw, "eks-access:teams": []}
+    )
     try:
         base = core.load(base_raw)
     except core.ConfigError as e:
         print(f"error: the config at {args.base} is invalid, so no review: {e}", file=sys.stderr)
         return EXIT_CONFIG
     doc = review.review(base, head)
-    print(json.dumps(doc, indent=2) if args.format == "json" else review.review_markdown(doc), end="")
+    print(
+        json.dumps(doc, indent=2) if args.format == "json" else review.review_markdown(doc), end=""
+    )
     return 0
 
 
@@ -164,7 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("can-i", help="may this IAM/STS principal do this? (yes/no, exit 0/1)")
     request_args(c)
-    c.add_argument("--as", dest="as_", required=True, help="IAM user/role ARN or STS assumed-role ARN")
+    c.add_argument(
+        "--as", dest="as_", required=True, help="IAM user/role ARN or STS assumed-role ARN"
+    )
     c.add_argument("-v", "--verbose", action="store_true", help="say which grants allow it")
     c.set_defaults(func=cmd_can_i)
     w = sub.add_parser("who-can", help="every principal that may do this, and the grant")

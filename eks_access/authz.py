@@ -69,8 +69,9 @@ class Request:
         return f"{self.verb} {res}{where}"
 
 
-def parse_request(verb: str, target: str, namespace: str | None = None,
-                  subresource: str = "") -> Request:
+def parse_request(
+    verb: str, target: str, namespace: str | None = None, subresource: str = ""
+) -> Request:
     """kubectl's argument forms: ``TYPE[.GROUP][/NAME]`` or a non-resource URL ``/healthz``."""
     if target.startswith("/"):
         return Request(verb, path=target)
@@ -84,14 +85,18 @@ def rule_allows(rule: Rule, req: Request) -> bool:
     if "*" not in verbs and req.verb not in verbs:
         return False
     if req.path is not None:
-        return any(u == "*" or u == req.path or (u.endswith("*") and req.path.startswith(u[:-1]))
-                   for u in rule.get("nonResourceURLs", []))
+        return any(
+            u == "*" or u == req.path or (u.endswith("*") and req.path.startswith(u[:-1]))
+            for u in rule.get("nonResourceURLs", [])
+        )
     groups = rule.get("apiGroups", [])
     if not rule.get("resources") or ("*" not in groups and req.group not in groups):
         return False
     combined = f"{req.resource}/{req.subresource}" if req.subresource else req.resource
-    if not any(r == "*" or r == combined or (req.subresource and r == f"*/{req.subresource}")
-               for r in rule.get("resources", [])):
+    if not any(
+        r == "*" or r == combined or (req.subresource and r == f"*/{req.subresource}")
+        for r in rule.get("resources", [])
+    ):
         return False
     names = rule.get("resourceNames", [])
     if names:
@@ -136,7 +141,7 @@ class State:
     grants: list[Grant] = field(default_factory=list)
 
     def resolve(self, caller: str) -> Identity | None:
-        """The identity an IAM or STS ARN authenticates as, templates filled in; None if unmapped."""
+        """The identity an IAM or STS ARN logs in as, templates filled in; None if unmapped."""
         ident = self.identities.get(arns.canonical_caller(caller))
         if ident is None:
             return None
@@ -144,17 +149,30 @@ class State:
         account = caller.split(":")[4]
 
         def fill(text: str) -> str:
-            return (text.replace("{{SessionName}}", session.replace("@", "-"))
-                    .replace("{{SessionNameRaw}}", session).replace("{{AccountID}}", account))
+            return (
+                text.replace("{{SessionName}}", session.replace("@", "-"))
+                .replace("{{SessionNameRaw}}", session)
+                .replace("{{AccountID}}", account)
+            )
 
-        return Identity(ident.key, ident.arn, ident.kind, fill(ident.username),
-                        frozenset(fill(g) for g in ident.groups), ident.teams)
+        return Identity(
+            ident.key,
+            ident.arn,
+            ident.kind,
+            fill(ident.username),
+            frozenset(fill(g) for g in ident.groups),
+            ident.teams,
+        )
 
     def matching(self, ident: Identity, req: Request) -> list[Grant]:
         return [
-            g for g in self.grants
-            if (g.principal == ident.key if g.principal is not None
-                else ident.username in g.users or bool(ident.groups & g.groups))
+            g
+            for g in self.grants
+            if (
+                g.principal == ident.key
+                if g.principal is not None
+                else ident.username in g.users or bool(ident.groups & g.groups)
+            )
             and g.applies(req)
         ]
 
@@ -165,15 +183,20 @@ class State:
 
 def _subjects(manifest: Mapping[str, Any]) -> tuple[frozenset[str], frozenset[str]]:
     subs = manifest.get("subjects") or []
-    return (frozenset(s["name"] for s in subs if s["kind"] == "User"),
-            frozenset(s["name"] for s in subs if s["kind"] == "Group"))
+    return (
+        frozenset(s["name"] for s in subs if s["kind"] == "User"),
+        frozenset(s["name"] for s in subs if s["kind"] == "Group"),
+    )
 
 
 def rbac_grants(objects: Iterable[Mapping[str, Any]]) -> list[Grant]:
     """Grants from RBAC manifests plus the built-in roles and default bindings."""
     objs = list(objects)
-    roles = {(o["kind"], o["metadata"].get("namespace"), o["metadata"]["name"]): o
-             for o in objs if o["kind"] in ("Role", "ClusterRole")}
+    roles = {
+        (o["kind"], o["metadata"].get("namespace"), o["metadata"]["name"]): o
+        for o in objs
+        if o["kind"] in ("Role", "ClusterRole")
+    }
 
     def rules_of(kind: str, ns: str | None, name: str) -> tuple[Rule, ...]:
         if kind == "ClusterRole" and ("ClusterRole", None, name) not in roles:
@@ -188,12 +211,25 @@ def rbac_grants(objects: Iterable[Mapping[str, Any]]) -> list[Grant]:
         ref, ns = o["roleRef"], o["metadata"].get("namespace")
         users, groups = _subjects(o)
         where = f"{ns}/" if o["kind"] == "RoleBinding" else ""
-        out.append(Grant(f"{o['kind']} {where}{o['metadata']['name']} -> {ref['kind']} {ref['name']}",
-                         rules_of(ref["kind"], ns, ref["name"]),
-                         ns if o["kind"] == "RoleBinding" else None, users, groups))
+        out.append(
+            Grant(
+                f"{o['kind']} {where}{o['metadata']['name']} -> {ref['kind']} {ref['name']}",
+                rules_of(ref["kind"], ns, ref["name"]),
+                ns if o["kind"] == "RoleBinding" else None,
+                users,
+                groups,
+            )
+        )
     for b in builtin()["clusterRoleBindings"]:
-        out.append(Grant(f"ClusterRoleBinding {b['name']} -> ClusterRole {b['role']} (built in)",
-                         tuple(builtin_rules(b["role"])), None, frozenset(), frozenset({b["group"]})))
+        out.append(
+            Grant(
+                f"ClusterRoleBinding {b['name']} -> ClusterRole {b['role']} (built in)",
+                tuple(builtin_rules(b["role"])),
+                None,
+                frozenset(),
+                frozenset({b["group"]}),
+            )
+        )
     return out
 
 
@@ -207,7 +243,9 @@ def policy_grants(entry: access_entries.EntrySpec) -> list[Grant]:
         if g.scope == "cluster":
             out.append(Grant(f"{via} (cluster)", rules, None, principal=key))
         else:
-            out += [Grant(f"{via} (namespace {ns})", rules, ns, principal=key) for ns in g.namespaces]
+            out += [
+                Grant(f"{via} (namespace {ns})", rules, ns, principal=key) for ns in g.namespaces
+            ]
     return out
 
 
@@ -219,8 +257,13 @@ def state_of(config: StackConfig, account: str = "111122223333", partition: str 
         if p.is_node:
             continue  # nodes are authorised by the Node authorizer, not modelled here
         state.identities[p.arn.match_key] = Identity(
-            p.arn.match_key, p.arn.arn, p.kind, p.username,
-            frozenset((*p.groups, AUTHENTICATED)), p.teams)
+            p.arn.match_key,
+            p.arn.arn,
+            p.kind,
+            p.username,
+            frozenset((*p.groups, AUTHENTICATED)),
+            p.teams,
+        )
     state.grants = rbac_grants(o.manifest for o in rbac.all_objects(config.teams))
     for e in access_entries.entries(config, account, partition):
         state.grants += policy_grants(e)

@@ -12,13 +12,30 @@ from eks_access.config import StackConfig, iam_users
 
 RBAC_GROUP = "rbac.authorization.k8s.io"
 VERBS = ("get", "list", "watch", "create", "update", "patch", "delete", "deletecollection")
-NAMESPACED = (("", "pods"), ("", "pods/log"), ("", "pods/exec"), ("", "secrets"), ("", "configmaps"),
-              ("", "services"), ("", "serviceaccounts"), ("apps", "deployments"), ("batch", "jobs"),
-              (RBAC_GROUP, "roles"), (RBAC_GROUP, "rolebindings"))
-CLUSTER = (("", "nodes"), ("", "namespaces"), (RBAC_GROUP, "clusterroles"),
-           (RBAC_GROUP, "clusterrolebindings"))
-SPECIAL = (("escalate", RBAC_GROUP, "roles"), ("bind", RBAC_GROUP, "roles"),
-           ("impersonate", "", "serviceaccounts"))
+NAMESPACED = (
+    ("", "pods"),
+    ("", "pods/log"),
+    ("", "pods/exec"),
+    ("", "secrets"),
+    ("", "configmaps"),
+    ("", "services"),
+    ("", "serviceaccounts"),
+    ("apps", "deployments"),
+    ("batch", "jobs"),
+    (RBAC_GROUP, "roles"),
+    (RBAC_GROUP, "rolebindings"),
+)
+CLUSTER = (
+    ("", "nodes"),
+    ("", "namespaces"),
+    (RBAC_GROUP, "clusterroles"),
+    (RBAC_GROUP, "clusterrolebindings"),
+)
+SPECIAL = (
+    ("escalate", RBAC_GROUP, "roles"),
+    ("bind", RBAC_GROUP, "roles"),
+    ("impersonate", "", "serviceaccounts"),
+)
 
 
 def grid(namespaces: Iterable[str]) -> list[authz.Request]:
@@ -71,22 +88,36 @@ class PrincipalAccess:
 def matrix(state: authz.State) -> dict[str, PrincipalAccess]:
     out = {}
     for key, ident in sorted(state.identities.items()):
-        grants = [g for g in state.grants
-                  if (g.principal == key if g.principal is not None
-                      else ident.username in g.users or bool(ident.groups & g.groups))]
+        grants = [
+            g
+            for g in state.grants
+            if (
+                g.principal == key
+                if g.principal is not None
+                else ident.username in g.users or bool(ident.groups & g.groups)
+            )
+        ]
         effective = tuple((g.namespace, r, g.via) for g in grants for r in g.rules)
-        admin = any(ns is None and "*" in r.get("verbs", []) and "*" in r.get("resources", [])
-                    and "*" in r.get("apiGroups", []) for ns, r, _ in effective)
+        admin = any(
+            ns is None
+            and "*" in r.get("verbs", [])
+            and "*" in r.get("resources", [])
+            and "*" in r.get("apiGroups", [])
+            for ns, r, _ in effective
+        )
         out[key] = PrincipalAccess(ident, admin, effective)
     return out
 
 
 def namespaces_of(config: StackConfig) -> set[str]:
     return {ns for t in config.teams for ns in t.namespaces} | {
-        ns for t in config.teams for ap in t.access_policies for ns in ap.namespaces}
+        ns for t in config.teams for ap in t.access_policies for ns in ap.namespaces
+    }
 
 
-def decisions(config: StackConfig, questions: list[authz.Request]) -> dict[str, dict[authz.Request, bool]]:
+def decisions(
+    config: StackConfig, questions: list[authz.Request]
+) -> dict[str, dict[authz.Request, bool]]:
     m = matrix(authz.state_of(config))
     return {k: {q: a.allows(q) for q in questions} for k, a in m.items()}
 
@@ -97,7 +128,9 @@ def counts(config: StackConfig) -> Counter[str]:
     c["IAM users"] = len(users)
     c["access keys"] = sum(len(u.keys) for u, _ in users.values())
     c["IAM groups"] = len(config.teams)
-    c["mapped principals"] = sum(not p.is_node for p in principals.principals(config, "111122223333"))
+    c["mapped principals"] = sum(
+        not p.is_node for p in principals.principals(config, "111122223333")
+    )
     c["access entries"] = len(access_entries.entries(config, "111122223333"))
     for o in rbac.all_objects(config.teams):
         c[o.kind + "s"] += 1
@@ -107,27 +140,42 @@ def counts(config: StackConfig) -> Counter[str]:
 def review(base: StackConfig, head: StackConfig) -> dict[str, Any]:
     questions = grid(namespaces_of(base) | namespaces_of(head))
     before, after = decisions(base, questions), decisions(head, questions)
-    names = {**{k: a.identity for k, a in matrix(authz.state_of(base)).items()},
-             **{k: a.identity for k, a in matrix(authz.state_of(head)).items()}}
-    changes = []
+    names = {
+        **{k: a.identity for k, a in matrix(authz.state_of(base)).items()},
+        **{k: a.identity for k, a in matrix(authz.state_of(head)).items()},
+    }
+    changes: list[dict[str, Any]] = []
     for key in sorted(before.keys() | after.keys()):
         b, a = before.get(key, {}), after.get(key, {})
         for q in questions:
             was, now = b.get(q, False), a.get(q, False)
             if was != now:
                 score, why = danger(q)
-                changes.append({"principal": names[key].arn, "username": names[key].username,
-                                "change": "gains" if now else "loses", "permission": q.describe(),
-                                "risk": why, "score": score})
+                changes.append(
+                    {
+                        "principal": names[key].arn,
+                        "username": names[key].username,
+                        "change": "gains" if now else "loses",
+                        "permission": q.describe(),
+                        "risk": why,
+                        "score": score,
+                    }
+                )
     changes.sort(key=lambda c: (-c["score"], c["change"], c["principal"], c["permission"]))
     cb, ch = counts(base), counts(head)
     return {
         "changes": changes,
         "clusterAdmins": {
-            "gained": sorted(names[k].arn for k in after if matrix_admin(head, k) and not matrix_admin(base, k)),
-            "lost": sorted(names[k].arn for k in before if matrix_admin(base, k) and not matrix_admin(head, k)),
+            "gained": sorted(
+                names[k].arn for k in after if matrix_admin(head, k) and not matrix_admin(base, k)
+            ),
+            "lost": sorted(
+                names[k].arn for k in before if matrix_admin(base, k) and not matrix_admin(head, k)
+            ),
         },
-        "resourceCounts": {k: {"before": cb[k], "after": ch[k]} for k in sorted(cb | ch) if cb[k] != ch[k]},
+        "resourceCounts": {
+            k: {"before": cb[k], "after": ch[k]} for k in sorted(cb | ch) if cb[k] != ch[k]
+        },
     }
 
 
@@ -155,7 +203,9 @@ def review_markdown(doc: dict[str, Any]) -> str:
             lines.append(f"| {risk} | `{who}` | {change} | {perm} | {place} |")
     if doc["resourceCounts"]:
         lines += ["", "| resources | before | after |", "|---|---|---|"]
-        lines += [f"| {k} | {v['before']} | {v['after']} |" for k, v in doc["resourceCounts"].items()]
+        lines += [
+            f"| {k} | {v['before']} | {v['after']} |" for k, v in doc["resourceCounts"].items()
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -164,13 +214,23 @@ def access_markdown(config: StackConfig) -> str:
     for a in matrix(authz.state_of(config)).values():
         vias = sorted({v for _, _, v in a.effective if "(built in)" not in v})
         groups = ", ".join(sorted(g for g in a.identity.groups if g != authz.AUTHENTICATED))
-        lines.append(f"| `{a.identity.arn}` | {a.identity.username} | {groups} | "
-                     f"{'yes' if a.cluster_admin else 'no'} | {'<br>'.join(vias) or '(none)'} |")
+        lines.append(
+            f"| `{a.identity.arn}` | {a.identity.username} | {groups} | "
+            f"{'yes' if a.cluster_admin else 'no'} | {'<br>'.join(vias) or '(none)'} |"
+        )
     return "\n".join(lines) + "\n"
 
 
 def access_json(config: StackConfig) -> list[dict[str, Any]]:
-    return [{"principal": a.identity.arn, "username": a.identity.username,
-             "groups": sorted(a.identity.groups), "clusterAdmin": a.cluster_admin,
-             "grants": [{"namespace": ns, "rule": dict(r), "via": via} for ns, r, via in a.effective]}
-            for a in matrix(authz.state_of(config)).values()]
+    return [
+        {
+            "principal": a.identity.arn,
+            "username": a.identity.username,
+            "groups": sorted(a.identity.groups),
+            "clusterAdmin": a.cluster_admin,
+            "grants": [
+                {"namespace": ns, "rule": dict(r), "via": via} for ns, r, via in a.effective
+            ],
+        }
+        for a in matrix(authz.state_of(config)).values()
+    ]

@@ -1,0 +1,413 @@
+"""Access evaluation: Kubernetes RBAC semantics, EKS identity resolution, matrix, review."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from eks_access import authz, review, stackfile
+from eks_access import config as core
+from tests.conftest import DEV, ROOT, minimal_raw
+from tests.strategies import stack_configs
+
+R = authz.parse_request
+
+
+@pytest.mark.parametrize(
+    ("rule", "request_", "allowed"),
+    [
+        ({"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}, R("get", "pods", "x"), True),
+        (
+            {"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]},
+            R("list", "pods", "x"),
+            False,
+        ),
+        (
+            {"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]},
+            R("get", "deployments.apps", "x"),
+            False,
+        ),
+        (
+            {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get"]},
+            R("get", "deployments.apps", "x"),
+            True,
+        ),
+        (
+            {"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]},
+            R("escalate", "roles.rbac.authorization.k8s.io", "x"),
+            True,
+        ),
+        # Subresources are their own resources.
+        (
+            {"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]},
+            R("get", "pods", "x", "log"),
+            False,
+        ),
+        (
+            {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]},
+            R("get", "pods", "x", "log"),
+            True,
+        ),
+        (
+            {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]},
+            R("get", "pods", "x"),
+            False,
+        ),
+        (
+            {"apiGroups": [""], "resources": ["*/log"], "verbs": ["get"]},
+            R("get", "pods", "x", "log"),
+            True,
+        ),
+        # resourceNames: only requests that name an object.
+        (
+            {
+                "apiGroups": [""],
+                "resources": ["secrets"],
+                "resourceNames": ["a"],
+                "verbs": ["get", "list"],
+            },
+            R("get", "secrets/a", "x"),
+            True,
+        ),
+        (
+            {"apiGroups": [""], "resources": ["secrets"], "resourceNames": ["a"], "verbs": ["get"]},
+            R("get", "secrets/b", "x"),
+            False,
+        ),
+        (
+            {
+                "apiGroups": [""],
+                "resources": ["secrets"],
+                "resourceNames": ["a"],
+                "verbs": ["get", "list"],
+            },
+            R("list", "secrets", "x"),
+            False,
+        ),
+        (
+            {
+                "apiGroups": [""],
+                "resources": ["secrets"],
+                "resourceNames": ["a"],
+                "verbs": ["list"],
+            },
+            R("list", "secrets/a", "x"),
+            False,
+        ),
+        (
+            {"apiGroups": [""], "resources": ["pods"], "resourceNames": ["a"], "verbs": ["create"]},
+            R("create", "pods/a", "x"),
+            False,
+        ),
+        (
+            {
+                "apiGroups": [""],
+                "resources": ["pods"],
+                "resourceNames": ["a"],
+                "verbs": ["deletecollection"],
+            },
+            R("deletecollection", "pods/a", "x"),
+            False,
+        ),
+        # Non-resource URLs.
+        ({"nonResourceURLs": ["/healthz"], "verbs": ["get"]}, R("get", "/healthz"), True),
+        ({"nonResourceURLs": ["/healthz"], "verbs": ["get"]}, R("get", "/healthz/etcd"), False),
+        ({"nonResourceURLs": ["/healthz/*"], "verbs": ["get"]}, R("get", "/healthz/etcd"), True),
+        ({"nonResourceURLs": ["*"], "verbs": ["*"]}, R("post", "/anything"), True),
+        ({"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}, R("get", "/healthz"), False),
+        ({"nonResourceURLs": ["*"], "verbs": ["*"]}, R("get", "pods", "x"), False),
+    ],
+)
+def test_rule_matching(rule, request_, allowed):
+    assert authz.rule_allows(rule, request_) is allowed
+
+
+def binding(kind, name, role_kind, role, subjects, ns=None):
+    meta = {"name": name, **({"namespace": ns} if ns else {})}
+    return {
+        "kind": kind,
+        "metadata": meta,
+        "roleRef": {"kind": role_kind, "name": role},
+        "subjects": [{"kind": k, "name": n} for k, n in subjects],
+    }
+
+
+def state(objects):
+    s = authz.State(grants=authz.rbac_grants(objects))
+    s.identities["arn:aws:iam::111122223333:user/u"] = authz.Identity(
+        "arn:aws:iam::111122223333:user/u",
+        "arn:aws:iam::111122223333:user/u",
+        "user",
+        "u",
+        frozenset({"g", authz.AUTHENTICATED}),
+    )
+    return s
+
+
+U = "arn:aws:iam::111122223333:user/u"
+CUSTOM = {
+    "kind": "ClusterRole",
+    "metadata": {"name": "c"},
+    "rules": [{"apiGroups": [""], "resources": ["nodes", "pods"], "verbs": ["get"]}],
+}
+
+
+def test_rolebinding_to_a_clusterrole_is_namespace_scoped():
+    s = state([CUSTOM, binding("RoleBinding", "b", "ClusterRole", "c", [("Group", "g")], "a")])
+    assert s.can(U, R("get", "pods", "a"))
+    assert not s.can(U, R("get", "pods", "b"))
+    assert not s.can(U, R("get", "nodes"))  # cluster-scoped: a RoleBinding cannot grant it
+
+
+def test_clusterrolebinding_grants_everywhere_and_non_resource_urls():
+    s = state([binding("ClusterRoleBinding", "b", "ClusterRole", "cluster-admin", [("User", "u")])])
+    assert (
+        s.can(U, R("delete", "nodes"))
+        and s.can(U, R("get", "pods", "any"))
+        and s.can(U, R("post", "/metrics"))
+    )
+
+
+def test_role_is_only_visible_in_its_namespace():
+    role = {
+        "kind": "Role",
+        "metadata": {"name": "r", "namespace": "a"},
+        "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}],
+    }
+    s = state([role, binding("RoleBinding", "b", "Role", "r", [("User", "u")], "b")])
+    assert not s.can(
+        U, R("get", "pods", "b")
+    )  # the binding in b points at a Role that exists only in a
+
+
+def test_builtin_presets_and_default_bindings():
+    s = state(
+        [
+            binding("RoleBinding", "v", "ClusterRole", "view", [("Group", "g")], "a"),
+            binding("RoleBinding", "e", "ClusterRole", "edit", [("Group", "g")], "b"),
+            binding("RoleBinding", "ad", "ClusterRole", "admin", [("Group", "g")], "c"),
+        ]
+    )
+    assert s.can(U, R("list", "pods", "a")) and not s.can(U, R("get", "secrets", "a"))
+    assert s.can(U, R("get", "secrets", "b")) and s.can(U, R("create", "pods", "b", "exec"))
+    assert s.can(U, R("list", "pods", "b"))  # edit includes view
+    assert not s.can(U, R("create", "rolebindings.rbac.authorization.k8s.io", "b"))
+    assert s.can(U, R("create", "rolebindings.rbac.authorization.k8s.io", "c"))  # admin
+    assert s.can(U, R("get", "deployments.apps", "c"))  # admin includes edit includes view
+    assert s.can(U, R("get", "/healthz")) and not s.can(U, R("get", "/metrics"))  # system:discovery
+    assert not s.can("arn:aws:iam::111122223333:user/stranger", R("get", "/healthz"))
+
+
+def test_dev_stack_seed_outcomes_and_sso_sessions(dev_config):
+    s = authz.state_of(dev_config)
+    eks_user = "arn:aws:iam::111122223333:user/eks_user"
+    assert s.can(eks_user, R("list", "pods", "default"))
+    assert not s.can(eks_user, R("list", "pods", "kube-system"))
+    assert not s.can(eks_user, R("watch", "pods", "default"))  # the seed grants no watch
+    sso = "arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_PaymentsDev_0123456789abcdef/jane@example.com"
+    assert s.resolve(sso).username == "payments-sso:jane-example.com"  # @ becomes -, path ignored
+    assert s.can(sso, R("create", "deployments.apps", "payments"))
+    assert not s.can(sso, R("create", "deployments.apps", "default"))
+    platform = "ARN:AWS:IAM::111122223333:ROLE/PLATFORM-ADMIN".lower()
+    assert s.can(platform, R("delete", "nodes"))
+
+
+def test_access_policies_count_in_access_entry_modes():
+    raw = minimal_raw(
+        **{
+            "eks-access:teams": [
+                {
+                    "name": "a",
+                    "namespaces": ["x"],
+                    "users": ["u"],
+                    "accessPolicies": [{"policy": "view"}],
+                }
+            ]
+        }
+    )
+    raw["eks-access:cluster"].update(authenticationMode="API_AND_CONFIG_MAP")
+    s = authz.state_of(core.load(raw))
+    assert s.can(U, R("list", "pods", "x")) and not s.can(U, R("list", "pods", "y"))
+
+
+@settings(max_examples=60, deadline=None)
+@given(stack_configs(max_teams=4), st.data())
+def test_matrix_and_can_i_agree(raw, data):
+    config = core.load(raw)
+    s = authz.state_of(config)
+    m = review.matrix(s)
+    questions = review.grid(review.namespaces_of(config))
+    for key, access in m.items():
+        for q in data.draw(st.lists(st.sampled_from(questions), min_size=1, max_size=25)):
+            assert access.allows(q) == s.can(access.identity.arn, q), (key, q)
+
+
+def cli(*args, cwd=ROOT):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-m", "eks_access", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+
+
+def test_can_i_and_who_can_commands():
+    yes = cli(
+        "can-i",
+        "list",
+        "pods",
+        "-n",
+        "default",
+        "--as",
+        "arn:aws:iam::111122223333:user/eks_user",
+        "--config-file",
+        str(DEV),
+    )
+    assert (yes.returncode, yes.stdout) == (0, "yes\n")
+    no = cli(
+        "can-i",
+        "list",
+        "pods",
+        "-n",
+        "kube-system",
+        "--as",
+        "arn:aws:iam::111122223333:user/eks_user",
+        "--config-file",
+        str(DEV),
+    )
+    assert (no.returncode, no.stdout) == (1, "no\n")
+    unmapped = cli(
+        "can-i",
+        "get",
+        "/healthz",
+        "--as",
+        "arn:aws:iam::111122223333:user/nobody",
+        "--config-file",
+        str(DEV),
+    )
+    assert unmapped.returncode == 1 and "not mapped" in unmapped.stderr
+    who = cli(
+        "who-can",
+        "create",
+        "pods",
+        "--subresource",
+        "exec",
+        "-n",
+        "payments",
+        "--config-file",
+        str(DEV),
+    )
+    lines = who.stdout.splitlines()
+    assert {line.split("\t")[1] for line in lines} == {
+        "alice",
+        "bob",
+        "payments-sso:{{SessionName}}",
+        "platform-admin:{{SessionName}}",
+    }
+
+
+def git(repo, *args):
+    subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
+
+
+def test_review_on_a_scripted_history(tmp_path):
+    repo = tmp_path
+    (repo / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
+    stack = repo / "Pulumi.dev.yaml"
+    doc = yaml.safe_load(DEV.read_text())
+    git(repo, "init", "-q")
+    git(
+        repo,
+        "-c",
+        "user.email=t@t",
+        "-c",
+        "user.name=t",
+        "commit",
+        "-q",
+        "--allow-empty",
+        "-m",
+        "root",
+    )
+
+    def commit(msg):
+        stack.write_text(yaml.safe_dump(doc, sort_keys=False))
+        git(repo, "add", "-A")
+        git(repo, "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-q", "-m", msg)
+
+    commit("base")
+    teams = doc["config"]["eks-access:teams"]
+    teams[2]["users"].append("dave")  # add a user to the view-only auditors
+    commit("add dave")
+    r = cli("review", "--base", "HEAD~1", "--config-file", str(stack), "--format", "json", cwd=repo)
+    out = yaml.safe_load(r.stdout)
+    assert {c["username"] for c in out["changes"]} == {"dave"}
+    assert all(c["change"] == "gains" and "secrets" not in c["permission"] for c in out["changes"])
+    assert out["resourceCounts"]["IAM users"] == {"before": 4, "after": 5}
+
+    teams[0]["rules"][0]["verbs"].append("watch")  # widen the seed's rule
+    del teams[3]  # remove the platform team
+    commit("widen and remove")
+    r = cli("review", "--base", "HEAD~1", "--config-file", str(stack), "--format", "json", cwd=repo)
+    out = yaml.safe_load(r.stdout)
+    gains = {(c["username"], c["permission"]) for c in out["changes"] if c["change"] == "gains"}
+    assert gains == {
+        ("eks_user", "watch pods in namespace default"),
+        ("eks_user", "watch secrets in namespace default"),
+        ("eks_user", "watch configmaps in namespace default"),
+        ("eks_user", "watch services in namespace default"),
+        ("eks_user", "watch serviceaccounts in namespace default"),
+    }
+    losers = {c["username"] for c in out["changes"] if c["change"] == "loses"}
+    assert losers == {"platform-admin:{{SessionName}}"}
+    assert out["clusterAdmins"]["lost"] == ["arn:aws:iam::111122223333:role/platform-admin"]
+    assert out["changes"][0]["risk"] == "RBAC escalation"  # riskiest first
+    md = cli("review", "--base", "HEAD~1", "--config-file", str(stack), cwd=repo).stdout
+    assert md.startswith("## Access review") and "**no longer cluster-admin**" in md
+
+
+def test_review_against_a_ref_without_the_file_shows_everything_as_gained(tmp_path):
+    repo = tmp_path
+    (repo / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
+    git(repo, "init", "-q")
+    git(
+        repo,
+        "-c",
+        "user.email=t@t",
+        "-c",
+        "user.name=t",
+        "commit",
+        "-q",
+        "--allow-empty",
+        "-m",
+        "root",
+    )
+    (repo / "Pulumi.dev.yaml").write_text(DEV.read_text())
+    out = yaml.safe_load(
+        cli(
+            "review",
+            "--base",
+            "HEAD",
+            "--config-file",
+            str(repo / "Pulumi.dev.yaml"),
+            "--format",
+            "json",
+            cwd=repo,
+        ).stdout
+    )
+    assert out["changes"] and all(c["change"] == "gains" for c in out["changes"])
+
+
+def test_access_command_json(dev_config):
+    doc = review.access_json(dev_config)
+    admin = {d["principal"]: d["clusterAdmin"] for d in doc}
+    assert admin["arn:aws:iam::111122223333:role/platform-admin"] is True
+    assert admin["arn:aws:iam::111122223333:user/eks_user"] is False
+    assert stackfile.read(DEV).load() == dev_config
