@@ -152,3 +152,13 @@ def test_summary_counts_match_the_files(dev_plan):
     custom = [r for r in plan_doc["resources"] if r["custom"]]
     assert f"{len(custom)} resources would be created" in stdout
     assert plan.PLACEHOLDER_NOTE.split(":")[0] in plan_doc["note"]
+
+
+def test_access_evaluation_reads_exactly_what_the_program_registers(dev_plan, dev_config):
+    # can-i evaluates the core's RBAC objects; they must be the ones `pulumi up` would apply.
+    from eks_access import rbac
+
+    out, _ = dev_plan
+    planned = sorted(json.dumps(d, sort_keys=True) for d in yaml.safe_load_all((out / "rbac.yaml").read_text()))
+    core_objs = sorted(json.dumps(o.manifest, sort_keys=True) for o in rbac.all_objects(dev_config.teams))
+    assert planned == core_objs
