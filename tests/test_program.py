@@ -159,6 +159,10 @@ def test_access_evaluation_reads_exactly_what_the_program_registers(dev_plan, de
     from eks_access import rbac
 
     out, _ = dev_plan
-    planned = sorted(json.dumps(d, sort_keys=True) for d in yaml.safe_load_all((out / "rbac.yaml").read_text()))
-    core_objs = sorted(json.dumps(o.manifest, sort_keys=True) for o in rbac.all_objects(dev_config.teams))
+    planned = sorted(
+        json.dumps(d, sort_keys=True) for d in yaml.safe_load_all((out / "rbac.yaml").read_text())
+    )
+    core_objs = sorted(
+        json.dumps(o.manifest, sort_keys=True) for o in rbac.all_objects(dev_config.teams)
+    )
     assert planned == core_objs
