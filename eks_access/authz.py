@@ -164,7 +164,8 @@ class State:
             ident.teams,
         )
 
-    def matching(self, ident: Identity, req: Request) -> list[Grant]:
+    def grants_for(self, ident: Identity) -> list[Grant]:
+        """Every grant whose subjects include this identity (by username, group or entry)."""
         return [
             g
             for g in self.grants
@@ -173,8 +174,10 @@ class State:
                 if g.principal is not None
                 else ident.username in g.users or bool(ident.groups & g.groups)
             )
-            and g.applies(req)
         ]
+
+    def matching(self, ident: Identity, req: Request) -> list[Grant]:
+        return [g for g in self.grants_for(ident) if g.applies(req)]
 
     def can(self, caller: str, req: Request) -> bool:
         ident = self.resolve(caller)

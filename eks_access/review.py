@@ -88,16 +88,7 @@ class PrincipalAccess:
 def matrix(state: authz.State) -> dict[str, PrincipalAccess]:
     out = {}
     for key, ident in sorted(state.identities.items()):
-        grants = [
-            g
-            for g in state.grants
-            if (
-                g.principal == key
-                if g.principal is not None
-                else ident.username in g.users or bool(ident.groups & g.groups)
-            )
-        ]
-        effective = tuple((g.namespace, r, g.via) for g in grants for r in g.rules)
+        effective = tuple((g.namespace, r, g.via) for g in state.grants_for(ident) for r in g.rules)
         admin = any(
             ns is None
             and "*" in r.get("verbs", [])
@@ -116,9 +107,8 @@ def namespaces_of(config: StackConfig) -> set[str]:
 
 
 def decisions(
-    config: StackConfig, questions: list[authz.Request]
+    m: dict[str, PrincipalAccess], questions: list[authz.Request]
 ) -> dict[str, dict[authz.Request, bool]]:
-    m = matrix(authz.state_of(config))
     return {k: {q: a.allows(q) for q in questions} for k, a in m.items()}
 
 
@@ -139,11 +129,11 @@ def counts(config: StackConfig) -> Counter[str]:
 
 def review(base: StackConfig, head: StackConfig) -> dict[str, Any]:
     questions = grid(namespaces_of(base) | namespaces_of(head))
-    before, after = decisions(base, questions), decisions(head, questions)
-    names = {
-        **{k: a.identity for k, a in matrix(authz.state_of(base)).items()},
-        **{k: a.identity for k, a in matrix(authz.state_of(head)).items()},
-    }
+    old, new = matrix(authz.state_of(base)), matrix(authz.state_of(head))
+    before, after = decisions(old, questions), decisions(new, questions)
+    names = {**{k: a.identity for k, a in old.items()}, **{k: a.identity for k, a in new.items()}}
+    admins_old = {k for k, a in old.items() if a.cluster_admin}
+    admins_new = {k for k, a in new.items() if a.cluster_admin}
     changes: list[dict[str, Any]] = []
     for key in sorted(before.keys() | after.keys()):
         b, a = before.get(key, {}), after.get(key, {})
@@ -166,22 +156,13 @@ def review(base: StackConfig, head: StackConfig) -> dict[str, Any]:
     return {
         "changes": changes,
         "clusterAdmins": {
-            "gained": sorted(
-                names[k].arn for k in after if matrix_admin(head, k) and not matrix_admin(base, k)
-            ),
-            "lost": sorted(
-                names[k].arn for k in before if matrix_admin(base, k) and not matrix_admin(head, k)
-            ),
+            "gained": sorted(names[k].arn for k in admins_new - admins_old),
+            "lost": sorted(names[k].arn for k in admins_old - admins_new),
         },
         "resourceCounts": {
             k: {"before": cb[k], "after": ch[k]} for k in sorted(cb | ch) if cb[k] != ch[k]
         },
     }
-
-
-def matrix_admin(config: StackConfig, key: str) -> bool:
-    access = matrix(authz.state_of(config)).get(key)
-    return bool(access and access.cluster_admin)
 
 
 def review_markdown(doc: dict[str, Any]) -> str:
