@@ -111,26 +111,20 @@ def cmd_review(args: argparse.Namespace) -> int:
     from eks_access import review
 
     stack, head = _load(args.config_file)
-    shown = subprocess.run(
-        ["git", "show", f"{args.base}:./{stack.path.name}"],
-        cwd=stack.path.parent,
-        capture_output=True,
-        text=True,
-    )
-    if (
-        shown.returncode != 0
-        and "exists on disk, but not in" not in shown.stderr
-        and ("does not exist" not in shown.stderr)
-    ):
-        print(f"error: git show {args.base}: {shown.stderr.strip()}", file=sys.stderr)
-        return EXIT_CONFIG
-    import yaml
 
-    base_raw = (
-        (yaml.safe_load(shown.stdout) or {}).get("config", {})
-        if shown.returncode == 0
-        else {**stack.raw, "eks-access:teams": []}
-    )
+    def git(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["git", *argv], cwd=stack.path.parent, capture_output=True, text=True)
+
+    if git("rev-parse", "--verify", "--quiet", f"{args.base}^{{commit}}").returncode != 0:
+        print(f"error: {args.base!r} is not a commit in this repository", file=sys.stderr)
+        return EXIT_CONFIG
+    at_base = f"{args.base}:./{stack.path.name}"
+    if git("cat-file", "-e", at_base).returncode == 0:
+        import yaml
+
+        base_raw = (yaml.safe_load(git("show", at_base).stdout) or {}).get("config", {})
+    else:  # a stack new in this change: everything it grants is gained
+        base_raw = {**stack.raw, "eks-access:teams": []}
     try:
         base = core.load(base_raw)
     except core.ConfigError as e:

@@ -25,7 +25,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from eks_access import arns
+from eks_access import arns, iam
 
 NAMESPACE = "eks-access"
 RESERVED_PREFIXES = ("system:", "eks:", "aws:", "amazon:", "iam:")
@@ -523,6 +523,15 @@ def _cross_checks(config: StackConfig) -> list[Problem]:
                 Problem(
                     f"{tp}.name",
                     f"team {team.name!r} is defined at {other} too; merge the two or rename one",
+                )
+            )
+        if len(iam.group_name(config.cluster.name, team.name)) > iam.MAX_GROUP_NAME:
+            problems.append(
+                Problem(
+                    f"{tp}.name",
+                    f"the team's IAM group "
+                    f"{iam.group_name(config.cluster.name, team.name)!r} would be "
+                    f"over {iam.MAX_GROUP_NAME} characters; shorten the team name",
                 )
             )
         if (other := first_seen(groups, team.kubernetes_group, f"{tp}.group")) is not None:

@@ -10,8 +10,11 @@ MAX_GROUP_NAME = 128
 
 
 def group_name(cluster: str, team: str) -> str:
-    """The team's IAM group; the cluster is in the name because IAM groups are account-wide."""
-    return f"eks-access-{cluster}-{team}"[:MAX_GROUP_NAME]
+    """The team's IAM group; the cluster is in the name because IAM groups are account-wide.
+
+    Never truncated (two teams could collide): the config check refuses names that are too long.
+    """
+    return f"eks-access-{cluster}-{team}"
 
 
 def describe_cluster_policy(cluster_arn: T) -> PolicyDocument:

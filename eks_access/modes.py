@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from eks_access import arns, awsauth
+from eks_access import arns, awsauth, principals
 from eks_access.config import AUTH_MODES, AuthMode
 
 Identity = tuple[str, tuple[str, ...]]  # (username, sorted groups)
@@ -75,8 +75,6 @@ def effective_identities(state: ClusterState) -> dict[str, Identity]:
 
 
 def _node_identity(entry_type: str) -> Identity:
-    from eks_access import principals
-
     if entry_type == "FARGATE_LINUX":
         return (principals.FARGATE_USERNAME, tuple(sorted(principals.FARGATE_GROUPS)))
     return (principals.NODE_USERNAME, tuple(sorted(principals.NODE_GROUPS)))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from eks_access.config import NAMESPACE, PolicyRule, Team, User
+from eks_access.config import NAMESPACE, PolicyRule, Team
 
 RBAC_API = "rbac.authorization.k8s.io"
 MANAGED_BY = {"app.kubernetes.io/managed-by": NAMESPACE}
@@ -56,11 +56,11 @@ def rule_manifest(rule: PolicyRule) -> Manifest:
     return out
 
 
-def subjects(team: Team, users: tuple[User, ...] | None = None) -> list[Manifest]:
+def subjects(team: Team) -> list[Manifest]:
     """Who the team's bindings name: its group, or (bindTo: users) each member by username."""
     if team.bind_to == "group":
         return [{"kind": "Group", "apiGroup": RBAC_API, "name": team.kubernetes_group}]
-    names = [u.kubernetes_username for u in (users if users is not None else team.users)]
+    names = [u.kubernetes_username for u in team.users]
     names += [r.kubernetes_username for r in team.roles]
     return [{"kind": "User", "apiGroup": RBAC_API, "name": n} for n in sorted(set(names))]
 

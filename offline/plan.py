@@ -77,53 +77,49 @@ def aws_auth(result: RunResult) -> list[dict[str, Any]]:
     ]
 
 
+def _grant(policy_arn: str, scope: dict[str, Any]) -> dict[str, Any]:
+    grant: dict[str, Any] = {"policyArn": policy_arn, "scope": scope.get("type")}
+    if scope.get("type") == "namespace":
+        grant["namespaces"] = sorted(scope.get("namespaces", []))
+    return grant
+
+
+def _entry(
+    principal_arn: str, entry: dict[str, Any], username_key: str, grants: list[dict[str, Any]]
+) -> dict[str, Any]:
+    return {
+        "principalArn": principal_arn,
+        "type": entry.get("type", "STANDARD"),
+        "kubernetesGroups": sorted(entry.get("kubernetesGroups", [])),
+        "userName": entry.get(username_key),
+        "policies": sorted(grants, key=lambda g: g["policyArn"]),
+    }
+
+
 def access_entries(result: RunResult) -> list[dict[str, Any]]:
     """One object per access entry: principal, type, groups, username, policies with scope."""
     policies: dict[str, list[dict[str, Any]]] = {}
     for a in result.of_type("aws:eks/accessPolicyAssociation:AccessPolicyAssociation"):
-        scope = a.inputs.get("accessScope", {})
-        grant = {"policyArn": a.inputs["policyArn"], "scope": scope.get("type")}
-        if scope.get("type") == "namespace":
-            grant["namespaces"] = sorted(scope.get("namespaces", []))
-        policies.setdefault(a.inputs["principalArn"], []).append(grant)
+        policies.setdefault(a.inputs["principalArn"], []).append(
+            _grant(a.inputs["policyArn"], a.inputs.get("accessScope", {}))
+        )
     out = [
-        {
-            "principalArn": e.inputs["principalArn"],
-            "type": e.inputs.get("type", "STANDARD"),
-            "kubernetesGroups": sorted(e.inputs.get("kubernetesGroups", [])),
-            "userName": e.inputs.get("userName"),
-            "policies": sorted(
-                policies.get(e.inputs["principalArn"], []), key=lambda g: g["policyArn"]
-            ),
-        }
+        _entry(
+            e.inputs["principalArn"],
+            e.inputs,
+            "userName",
+            policies.get(e.inputs["principalArn"], []),
+        )
         for e in result.of_type("aws:eks/accessEntry:AccessEntry")
     ]
-    # A cluster created with pulumi-eks takes its entries as an argument instead.
+    # A cluster created with pulumi-eks takes its entries (and their policies) as an argument.
     for c in result.of_type("eks:index:Cluster"):
         for e in (c.inputs.get("accessEntries") or {}).values():
-            out.append(
-                {
-                    "principalArn": e["principalArn"],
-                    "type": e.get("type", "STANDARD"),
-                    "kubernetesGroups": sorted(e.get("kubernetesGroups", [])),
-                    "userName": e.get("username"),
-                    "policies": sorted(
-                        (
-                            {
-                                "policyArn": p["policyArn"],
-                                "scope": p["accessScope"]["type"],
-                                **(
-                                    {"namespaces": sorted(p["accessScope"]["namespaces"])}
-                                    if p["accessScope"]["type"] == "namespace"
-                                    else {}
-                                ),
-                            }
-                            for p in (e.get("accessPolicies") or {}).values()
-                        ),
-                        key=lambda g: g["policyArn"],
-                    ),
-                }
-            )
+            grants = [
+                _grant(p["policyArn"], p["accessScope"])
+                for p in (e.get("accessPolicies") or {}).values()
+            ]
+            out.append(_entry(e["principalArn"], e, "username", grants))
     return sorted(out, key=lambda e: e["principalArn"].lower())
 
 

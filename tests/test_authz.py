@@ -284,6 +284,19 @@ def test_can_i_and_who_can_commands():
         str(DEV),
     )
     assert (no.returncode, no.stdout) == (1, "no\n")
+    why = cli(
+        "can-i",
+        "-v",
+        "list",
+        "pods",
+        "-n",
+        "default",
+        "--as",
+        "arn:aws:iam::111122223333:user/eks_user",
+        "--config-file",
+        str(DEV),
+    )
+    assert "via RoleBinding default/test -> Role test" in why.stderr
     unmapped = cli(
         "can-i",
         "get",
@@ -403,6 +416,11 @@ def test_review_against_a_ref_without_the_file_shows_everything_as_gained(tmp_pa
         ).stdout
     )
     assert out["changes"] and all(c["change"] == "gains" for c in out["changes"])
+
+
+def test_review_rejects_an_unknown_ref(tmp_path):
+    r = cli("review", "--base", "no-such-ref", "--config-file", str(DEV))
+    assert r.returncode == 2 and "'no-such-ref' is not a commit" in r.stderr
 
 
 def test_access_command_json(dev_config):

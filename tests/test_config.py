@@ -162,6 +162,12 @@ def test_bad_team_config_names_the_path_and_the_fix(teams, expected):
     assert any(expected in p for p in found), found
 
 
+def test_team_whose_iam_group_name_would_be_too_long_is_refused():
+    raw = minimal_raw(**{"eks-access:teams": [team(name="t" * 63)]})
+    raw["eks-access:cluster"]["name"] = "c" * 60
+    assert any(p.startswith("teams[0].name: the team's IAM group") for p in problems(raw))
+
+
 def test_every_problem_is_reported_at_once():
     found = problems(minimal_raw(**{"eks-access:teams": [team(name="X", users=[{"name": "a b"}])]}))
     assert len(found) == 2
