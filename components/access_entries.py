@@ -45,6 +45,7 @@ class AccessEntries(pulumi.ComponentResource):
                 type=spec.type,
                 kubernetes_groups=list(spec.kubernetes_groups) or None,
                 user_name=spec.username,
+                tags=spec.tags,
                 opts=pulumi.ResourceOptions(
                     parent=self, replacement_trigger=args.replacement_triggers.get(spec.key)
                 ),

@@ -11,9 +11,13 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from eks_access import config as core
 from eks_access import stackfile
+
+if TYPE_CHECKING:
+    from offline.run import RunResult
 
 EXIT_CONFIG = 2
 
@@ -41,7 +45,31 @@ def cmd_plan(args: argparse.Namespace) -> int:
         + ", ".join(sorted(written))
     )
     print(plan.summary(result))
-    return 0
+    return _policy_verdict(result, out, args.policy_config)
+
+
+EXIT_POLICY = 3
+
+
+def _policy_verdict(result: RunResult, out: Path, policy_config: str | None) -> int:
+    """The CrossGuard pack (``policy/``) over the plan, as `pulumi preview --policy-pack` would."""
+    import json
+
+    from offline import policy
+
+    pack_config = json.loads(Path(policy_config).read_text()) if policy_config else {}
+    found = policy.check(result, pack_config)
+    (out / "policy.json").write_text(
+        json.dumps([v.__dict__ for v in found], indent=2, sort_keys=True) + "\n"
+    )
+    blocking = policy.mandatory(found)
+    print(
+        f"policy pack {policy.PACK_NAME}: {len(blocking)} mandatory, "
+        f"{len(found) - len(blocking)} advisory violations (policy.json)"
+    )
+    for v in blocking:
+        print(f"  {v}", file=sys.stderr)
+    return EXIT_POLICY if blocking else 0
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -146,6 +174,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config-file", required=True, help="the stack file, Pulumi.<stack>.yaml")
     p.add_argument(
         "--out", required=True, help="folder for plan.json, aws-auth.yaml, rbac.yaml, iam.json"
+    )
+    p.add_argument(
+        "--policy-config",
+        help="policy pack config (JSON, as for --policy-pack-config); levels and settings",
     )
     p.set_defaults(func=cmd_plan)
     m = sub.add_parser("migrate", help="ordered, checked steps to the next authentication mode")

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from eks_access.config import AccessPolicyName, StackConfig
 from eks_access.principals import Principal, principals
+from eks_access.rbac import CLUSTER_ADMIN_TEAM
 
 POLICY_ARNS: dict[str, str] = {
     "view": "AmazonEKSViewPolicy",
@@ -51,6 +52,15 @@ class EntrySpec:
     principal: Principal
     type: EntryType
     policies: tuple[PolicyGrant, ...] = ()
+    cluster_admin_teams: tuple[str, ...] = ()
+    """Teams whose config grants this principal cluster-admin (tagged on the entry)."""
+
+    @property
+    def tags(self) -> dict[str, str]:
+        tags = {"managed-by": "eks-access"}
+        if self.cluster_admin_teams:
+            tags[CLUSTER_ADMIN_TEAM] = " ".join(self.cluster_admin_teams)
+        return tags
 
     @property
     def principal_arn(self) -> str:
@@ -109,5 +119,14 @@ def entries(config: StackConfig, account: str, partition: str = "aws") -> list[E
                     EntrySpec(entry_key(p), p, "EC2_LINUX" if p.kind == "node" else "FARGATE_LINUX")
                 )
             continue
-        out.append(EntrySpec(entry_key(p), p, "STANDARD", _grants(config, p, partition)))
+        admins = tuple(
+            t.name
+            for t in config.teams
+            if t.name in p.teams
+            and (
+                t.cluster_access == "cluster-admin"
+                or any(a.policy == "cluster-admin" for a in t.access_policies)
+            )
+        )
+        out.append(EntrySpec(entry_key(p), p, "STANDARD", _grants(config, p, partition), admins))
     return out

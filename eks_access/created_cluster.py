@@ -44,6 +44,7 @@ def cluster_args(
                 "type": e.type,
                 **({"kubernetes_groups": list(e.kubernetes_groups)} if e.kubernetes_groups else {}),
                 **({"username": e.username} if e.username else {}),
+                "tags": e.tags,
                 "access_policies": {
                     g.policy: {
                         "policy_arn": g.arn,

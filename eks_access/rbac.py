@@ -15,6 +15,9 @@ from eks_access.config import NAMESPACE, PolicyRule, Team
 RBAC_API = "rbac.authorization.k8s.io"
 MANAGED_BY = {"app.kubernetes.io/managed-by": NAMESPACE}
 TEAM_LABEL = f"{NAMESPACE}.io/team"
+CLUSTER_ADMIN_TEAM = f"{NAMESPACE}.io/cluster-admin-team"
+"""Marks a grant of cluster-admin as asked for by this team's config (the policy pack checks
+that every cluster-admin grant carries it)."""
 _KIND_ORDER = {
     "Namespace": 0,
     "ClusterRole": 1,
@@ -148,18 +151,12 @@ def team_objects(team: Team) -> list[RbacObject]:
             )
     if team.cluster_access:
         access = team.cluster_access
-        objs.append(
-            RbacObject(
-                f"clusterbinding-{access}",
-                _binding(
-                    team,
-                    "ClusterRoleBinding",
-                    f"{NAMESPACE}:{team.name}:{access}",
-                    "ClusterRole",
-                    access,
-                ),
-            )
+        binding = _binding(
+            team, "ClusterRoleBinding", f"{NAMESPACE}:{team.name}:{access}", "ClusterRole", access
         )
+        if access == "cluster-admin":
+            binding["metadata"]["annotations"] = {CLUSTER_ADMIN_TEAM: team.name}
+        objs.append(RbacObject(f"clusterbinding-{access}", binding))
     if team.cluster_rules:
         name = f"{NAMESPACE}:{team.name}"
         objs.append(

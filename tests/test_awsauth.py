@@ -6,7 +6,7 @@ import pytest
 import yaml
 from hypothesis import given, settings
 
-from eks_access import awsauth, principals
+from eks_access import arns, awsauth, principals
 from eks_access import config as core
 from tests.conftest import NODE_ROLE, minimal_raw
 from tests.strategies import ACCOUNT, stack_configs
@@ -80,6 +80,17 @@ def test_adding_one_user_changes_only_map_users():
 def test_refuses_to_render_without_node_roles():
     with pytest.raises(awsauth.AwsAuthError, match="no node or Fargate role"):
         awsauth.render([])
+
+
+def test_refuses_a_principal_twice_even_spelled_differently():
+    config = core.load(minimal_raw())
+    ps = principals.principals(config, ACCOUNT)
+    node = ps[0]
+    # The same role in other case and with a path: the authenticator sees one principal.
+    spelled = NODE_ROLE.replace("role/eks-node-group", "role/nodes/EKS-Node-Group")
+    other = principals.Principal(**{**node.__dict__, "arn": arns.parse_iam_arn(spelled)})
+    with pytest.raises(awsauth.AwsAuthError, match="listed twice"):
+        awsauth.render([*ps, other])
 
 
 def test_refuses_past_one_mebibyte():

@@ -1,0 +1,348 @@
+"""The CrossGuard pack: each policy on passing and failing resources, then the whole pack on
+the dev plan (no mandatory violation) and on deliberately bad plans (each one caught)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+import yaml
+from pulumi_policy import (
+    PolicyCustomTimeouts,
+    PolicyResource,
+    PolicyResourceOptions,
+    ResourceValidationArgs,
+    StackValidationArgs,
+)
+
+from eks_access import awsauth, iam, rbac, stackfile
+from eks_access import config as core
+from eks_access import principals as principals_mod
+from eks_access.principals import Principal
+from offline import policy
+from offline.run import run
+from tests.conftest import DEV, NODE_ROLE, minimal_raw, write_stack
+
+pack = policy.pack
+ROLE = "kubernetes:rbac.authorization.k8s.io/v1:Role"
+CLUSTER_ROLE = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole"
+CRB = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding"
+PATCH = "kubernetes:core/v1:ConfigMapPatch"
+OPTS = PolicyResourceOptions(False, [], None, [], PolicyCustomTimeouts(0, 0, 0), [])
+
+
+def _policy(name: str) -> Any:
+    return next(p for p in pack.POLICIES if p.name == name)
+
+
+def resource_violations(name: str, type_: str, props: dict[str, Any], **config: Any) -> list[str]:
+    found: list[str] = []
+    args = ResourceValidationArgs(type_, props, "urn:x", "res", OPTS, None, config)
+    _policy(name).validate(args, lambda message, urn=None: found.append(message))
+    return found
+
+
+def stack_violations(name: str, resources: list[tuple[str, dict[str, Any]]], **config: Any):
+    found: list[str] = []
+    stack = [
+        PolicyResource(t, p, f"urn:{i}", f"r{i}", OPTS, None, None, [], {})
+        for i, (t, p) in enumerate(resources)
+    ]
+    _policy(name).validate(StackValidationArgs(stack, config), lambda m, urn=None: found.append(m))
+    return found
+
+
+def aws_auth_props(roles: list[dict[str, Any]], users: list[dict[str, Any]] | None = None):
+    data = {"mapRoles": yaml.safe_dump(roles)}
+    if users is not None:
+        data["mapUsers"] = yaml.safe_dump(users)
+    return {"metadata": {"name": "aws-auth", "namespace": "kube-system"}, "data": data}
+
+
+NODE = {"rolearn": NODE_ROLE, "username": "system:node:{{EC2PrivateDNSName}}",
+        "groups": ["system:bootstrappers", "system:nodes"]}  # fmt: skip
+ALICE = {"userarn": "arn:aws:iam::111122223333:user/alice", "username": "alice", "groups": ["t"]}
+
+
+# --- each policy alone ---------------------------------------------------------------------------
+
+
+def test_system_masters_is_refused_in_aws_auth_access_entries_and_bindings():
+    ok = aws_auth_props([NODE], [ALICE])
+    assert resource_violations("no-system-masters", PATCH, ok) == []
+    bad = aws_auth_props([NODE], [{**ALICE, "groups": ["system:masters"]}])
+    assert "system:masters" in resource_violations("no-system-masters", PATCH, bad)[0]
+    entry = {"principalArn": ALICE["userarn"], "kubernetesGroups": ["system:masters"]}
+    assert resource_violations("no-system-masters", "aws:eks/accessEntry:AccessEntry", entry)
+    binding = {"metadata": {"name": "b"}, "subjects": [{"kind": "Group", "name": "system:masters"}]}
+    assert resource_violations("no-system-masters", CRB, binding)
+    binding["subjects"] = [{"kind": "Group", "name": "eks-access:payments"}]
+    assert resource_violations("no-system-masters", CRB, binding) == []
+
+
+@pytest.mark.parametrize(
+    ("rule", "expected"),
+    [
+        ({"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]}, 0),
+        ({"apiGroups": [""], "resources": ["pods"], "verbs": ["*"]}, 1),
+        ({"apiGroups": [""], "resources": ["*"], "verbs": ["get"]}, 1),
+        ({"apiGroups": ["*"], "resources": ["pods"], "verbs": ["get"]}, 1),
+        (
+            {"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["roles"], "verbs": ["bind"]},
+            1,
+        ),
+        ({"apiGroups": [""], "resources": ["users"], "verbs": ["impersonate"]}, 1),
+        (
+            {"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["*"], "verbs": ["escalate"]},
+            2,
+        ),
+    ],
+)
+def test_wildcards_and_escalating_verbs_in_custom_rules(rule, expected):
+    for kind in (ROLE, CLUSTER_ROLE):
+        props = {"metadata": {"name": "r", "namespace": "a"}, "rules": [rule]}
+        assert len(resource_violations("no-wildcard-or-escalation-rules", kind, props)) == expected
+
+
+@pytest.mark.parametrize(
+    ("statement", "bad"),
+    [
+        ({"Effect": "Allow", "Action": "eks:DescribeCluster",
+          "Resource": "arn:aws:eks:us-east-1:111122223333:cluster/dev"}, False),
+        ({"Effect": "Allow", "Action": "eks:DescribeCluster", "Resource": "*"}, True),
+        ({"Effect": "Allow", "Action": ["eks:Describe*"], "Resource": ["*"]}, True),
+        ({"Effect": "Allow", "Action": "*",
+          "Resource": "arn:aws:eks:us-east-1:111122223333:cluster/*"}, True),
+        ({"Effect": "Deny", "Action": "eks:DescribeCluster", "Resource": "*"}, False),
+        ({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}, False),
+    ],
+)  # fmt: skip
+def test_describe_cluster_is_never_on_every_cluster(statement, bad):
+    doc = json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+    found = resource_violations(
+        "describe-cluster-not-on-star", "aws:iam/groupPolicy:GroupPolicy", {"policy": doc}
+    )
+    assert bool(found) is bad
+
+
+def test_aws_auth_must_keep_node_roles():
+    name = "aws-auth-keeps-node-roles"
+    assert resource_violations(name, PATCH, aws_auth_props([NODE], [ALICE])) == []
+    sso = {"rolearn": "arn:aws:iam::111122223333:role/sso", "username": "x", "groups": ["t"]}
+    assert "locked out" in resource_violations(name, PATCH, aws_auth_props([sso], [ALICE]))[0]
+    no_roles = {**aws_auth_props([NODE]), "data": {"mapUsers": "[]"}}
+    assert resource_violations(name, PATCH, no_roles)
+    # With the node roles in the pack config, each one must be there (path-less, any case).
+    other = "arn:aws:iam::111122223333:role/other-nodes"
+    assert resource_violations(name, PATCH, aws_auth_props([NODE]), nodeRoleArns=[other])
+    spelled = NODE_ROLE.replace("eks-node-group", "some/path/EKS-node-group").lower()
+    assert resource_violations(name, PATCH, aws_auth_props([NODE]), nodeRoleArns=[spelled]) == []
+    # Another ConfigMap is not aws-auth.
+    cm = {**aws_auth_props([sso]), "metadata": {"name": "other", "namespace": "kube-system"}}
+    assert resource_violations(name, PATCH, cm) == []
+
+
+def test_access_keys_without_pgp_are_reported():
+    key = "aws:iam/accessKey:AccessKey"
+    assert resource_violations("access-key-without-pgp", key, {"user": "alice"})
+    assert resource_violations("access-key-without-pgp", key, {"user": "a", "pgpKey": "k"}) == []
+
+
+def test_secrets_and_exec_are_reported_unless_the_team_is_ignored():
+    name = "secrets-and-exec-access"
+    meta = {"name": "r", "namespace": "a", "labels": {rbac.TEAM_LABEL: "data"}}
+    reads = {"metadata": meta, "rules": [{"apiGroups": [""], "resources": ["secrets"],
+                                          "verbs": ["list"]}]}  # fmt: skip
+    execs = {"metadata": meta, "rules": [{"apiGroups": [""], "resources": ["pods/exec"],
+                                          "verbs": ["create"]}]}  # fmt: skip
+    pods = {"metadata": meta, "rules": [{"apiGroups": [""], "resources": ["pods"],
+                                         "verbs": ["list"]}]}  # fmt: skip
+    assert "Secrets" in resource_violations(name, ROLE, reads)[0]
+    assert "exec" in resource_violations(name, ROLE, execs)[0]
+    assert resource_violations(name, ROLE, pods) == []
+    assert resource_violations(name, ROLE, reads, ignoreTeams=["data"]) == []
+    edit = {"metadata": meta, "roleRef": {"kind": "ClusterRole", "name": "edit"}}
+    view = {"metadata": meta, "roleRef": {"kind": "ClusterRole", "name": "view"}}
+    binding = "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"
+    assert resource_violations(name, binding, edit)
+    assert resource_violations(name, binding, view) == []
+
+
+def test_cluster_admin_only_for_teams_marked_in_config():
+    name = "cluster-admin-only-for-marked-teams"
+    ref = {"kind": "ClusterRole", "name": "cluster-admin"}
+    marked = {"metadata": {"name": "b", "annotations": {rbac.CLUSTER_ADMIN_TEAM: "platform"}},
+              "roleRef": ref}  # fmt: skip
+    unmarked = {"metadata": {"name": "b"}, "roleRef": ref}
+    assert stack_violations(name, [(CRB, marked)]) == []
+    assert "not marked" in stack_violations(name, [(CRB, unmarked)])[0]
+    assert stack_violations(name, [(CRB, marked)], clusterAdminTeams=["platform"]) == []
+    assert "does not list" in stack_violations(name, [(CRB, marked)], clusterAdminTeams=["sre"])[0]
+    # EKS access policy: the principal's access entry carries the team tag.
+    arn = "arn:aws:iam::111122223333:role/admin"
+    assoc = ("aws:eks/accessPolicyAssociation:AccessPolicyAssociation",
+             {"principalArn": arn,
+              "policyArn": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"})  # fmt: skip
+    tagged = ("aws:eks/accessEntry:AccessEntry",
+              {"principalArn": arn, "tags": {rbac.CLUSTER_ADMIN_TEAM: "platform"}})  # fmt: skip
+    untagged = ("aws:eks/accessEntry:AccessEntry", {"principalArn": arn})
+    assert stack_violations(name, [tagged, assoc]) == []
+    assert stack_violations(name, [untagged, assoc])
+
+
+def test_one_mapping_per_principal_and_two_keys_per_user():
+    name = "one-mapping-and-two-keys"
+    key = "aws:iam/accessKey:AccessKey"
+    assert stack_violations(name, [(key, {"user": "a"})] * 2) == []
+    assert "3 access keys" in stack_violations(name, [(key, {"user": "a"})] * 3)[0]
+    sso = "arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/X"
+    twice = aws_auth_props(
+        [NODE, {"rolearn": sso, "username": "a", "groups": ["a"]},
+         {"rolearn": "arn:aws:iam::111122223333:role/x", "username": "b", "groups": ["b"]}]
+    )  # fmt: skip
+    assert "mapped 2 times" in stack_violations(name, [(PATCH, twice)])[0]
+    assert stack_violations(name, [(PATCH, aws_auth_props([NODE], [ALICE]))]) == []
+    assert (
+        "2 resources write aws-auth"
+        in stack_violations(
+            name, [(PATCH, aws_auth_props([NODE])), (PATCH, aws_auth_props([NODE]))]
+        )[0]
+    )
+    entry = ("aws:eks/accessEntry:AccessEntry", {"principalArn": ALICE["userarn"]})
+    assert "access entry" in stack_violations(name, [entry, entry])[0]
+
+
+def test_the_pack_and_the_program_name_the_same_markers():
+    assert pack.CLUSTER_ADMIN_TEAM == rbac.CLUSTER_ADMIN_TEAM
+    assert pack.TEAM_LABEL == rbac.TEAM_LABEL
+    assert pack.match_key("arn:aws:iam::1:role/a/B") == "arn:aws:iam::1:role/b"
+
+
+def test_levels_and_settings_come_from_the_pack_config():
+    pgp = _policy("access-key-without-pgp")
+    assert policy.settings(pgp, {}) == ("advisory", {})
+    assert policy.settings(pgp, {"access-key-without-pgp": "mandatory"})[0] == "mandatory"
+    admin = _policy("cluster-admin-only-for-marked-teams")
+    assert policy.settings(admin, {}) == ("mandatory", {"clusterAdminTeams": []})
+    level, values = policy.settings(
+        admin, {"cluster-admin-only-for-marked-teams": {"clusterAdminTeams": ["p"]}}
+    )
+    assert (level, values) == ("mandatory", {"clusterAdminTeams": ["p"]})
+    assert policy.settings(admin, {"all": "disabled"})[0] == "disabled"
+
+
+# --- the whole pack on plans ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def dev_result():
+    return run(stackfile.read(DEV))
+
+
+def test_dev_plan_has_no_mandatory_violation_and_the_expected_advisories(dev_result):
+    found = policy.check(dev_result)
+    assert policy.mandatory(found) == []
+    advisories = {(v.policy, v.resource.rsplit("::", 1)[-1]) for v in found}
+    assert ("access-key-without-pgp", "eks_user-key-v1") in advisories
+    assert ("secrets-and-exec-access", "seed-rbac-role-default") in advisories
+    # The example pack config pins cluster-admin to platform, which the dev stack satisfies.
+    example = json.loads((policy.PACK_DIR / "config.example.json").read_text())
+    assert policy.mandatory(policy.check(dev_result, example)) == []
+    assert policy.mandatory(
+        policy.check(
+            dev_result, {"cluster-admin-only-for-marked-teams": {"clusterAdminTeams": ["sre"]}}
+        )
+    )
+
+
+def _caught(result, policy_name: str, config: dict[str, Any] | None = None) -> list[str]:
+    return [
+        v.message for v in policy.mandatory(policy.check(result, config)) if v.policy == policy_name
+    ]
+
+
+def _run_raw(tmp_path, raw):
+    return run(stackfile.read(write_stack(tmp_path, raw)))
+
+
+def test_bad_plan_wildcard_rule_accepted_by_the_loader_is_caught(tmp_path):
+    team = {"name": "ops", "namespaces": ["apps"], "users": ["ann"],
+            "rules": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}]}  # fmt: skip
+    core.load(minimal_raw(**{"eks-access:teams": [team]}))  # valid config: the pack is the guard
+    assert _caught(_run_raw(tmp_path, minimal_raw(**{"eks-access:teams": [team]})),
+                   "no-wildcard-or-escalation-rules")  # fmt: skip
+
+
+def test_bad_plan_renderer_that_drops_node_roles_is_caught(monkeypatch):
+    real = awsauth.render
+
+    def without_nodes(ps):
+        data = real(ps)
+        roles = [r for r in yaml.safe_load(data["mapRoles"]) if "system:nodes" not in r["groups"]]
+        return {**data, "mapRoles": yaml.safe_dump(roles)}
+
+    monkeypatch.setattr(awsauth, "render", without_nodes)
+    assert _caught(run(stackfile.read(DEV)), "aws-auth-keeps-node-roles")
+
+
+def test_bad_plan_masters_group_is_caught(monkeypatch):
+    real = principals_mod.principals
+
+    def with_masters(*a, **k):
+        out = real(*a, **k)
+        return [
+            Principal(**{**p.__dict__, "groups": (*p.groups, "system:masters")})
+            if p.kind == "user" else p
+            for p in out
+        ]  # fmt: skip
+
+    monkeypatch.setattr(principals_mod, "principals", with_masters)
+    assert _caught(run(stackfile.read(DEV)), "no-system-masters")
+
+
+def test_bad_plan_describe_cluster_on_star_is_caught(monkeypatch):
+    real = iam.describe_cluster_policy
+    monkeypatch.setattr(iam, "describe_cluster_policy", lambda arn: real("*"))
+    assert _caught(run(stackfile.read(DEV)), "describe-cluster-not-on-star")
+
+
+def test_bad_plan_unmarked_cluster_admin_binding_is_caught(monkeypatch):
+    real = rbac.team_objects
+
+    def admin_for_auditors(team):
+        if team.name == "auditors":
+            team = team.model_copy(update={"cluster_access": "cluster-admin"})
+        return real(team)
+
+    monkeypatch.setattr(rbac, "team_objects", admin_for_auditors)
+    caught = _caught(
+        run(stackfile.read(DEV)),
+        "cluster-admin-only-for-marked-teams",
+        {"cluster-admin-only-for-marked-teams": {"clusterAdminTeams": ["platform"]}},
+    )
+    assert any("auditors" in m for m in caught)
+
+
+def test_bad_plan_duplicate_mapping_and_third_key_are_caught(monkeypatch):
+    # The renderer itself refuses a principal twice, so the bad renderer adds it afterwards.
+    real_render = awsauth.render
+
+    def twice(ps):
+        data = real_render(ps)
+        roles = yaml.safe_load(data["mapRoles"])
+        return {**data, "mapRoles": yaml.safe_dump([*roles, {**roles[-1], "groups": ["other"]}])}
+
+    monkeypatch.setattr(awsauth, "render", twice)
+    real_users = core.iam_users
+
+    def three_keys(config):
+        users = real_users(config)
+        user, teams = users["eks_user"]
+        users["eks_user"] = (user.model_copy(update={"keys": ("a", "b", "c")}), teams)
+        return users
+
+    monkeypatch.setattr(core, "iam_users", three_keys)
+    caught = _caught(run(stackfile.read(DEV)), "one-mapping-and-two-keys")
+    assert any("mapped 2 times" in m for m in caught)
+    assert any("3 access keys" in m for m in caught)
