@@ -18,8 +18,9 @@ install: $(VENV)/.installed
 plan: install
 	$(PY) -m eks_access plan --config-file Pulumi.$(STACK).yaml --out $(OUT)
 
+## Tests spread over every core; the two fuzz halves (tests/test_fuzz.py) run side by side.
 test: install
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto --dist loadgroup
 
 lint: install
 	$(PY) -m ruff check .

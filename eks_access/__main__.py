@@ -148,9 +148,7 @@ def cmd_review(args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     at_base = f"{args.base}:./{stack.path.name}"
     if git("cat-file", "-e", at_base).returncode == 0:
-        import yaml
-
-        base_raw = (yaml.safe_load(git("show", at_base).stdout) or {}).get("config", {})
+        base_raw = stackfile.parse(git("show", at_base).stdout, at_base)
     else:  # a stack new in this change: everything it grants is gained
         base_raw = {**stack.raw, "eks-access:teams": []}
     try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Hashable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,6 +15,94 @@ from eks_access import config as core
 
 class StackFileError(ValueError):
     """The stack file itself cannot be read."""
+
+
+class _StackLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, read the way the Pulumi CLI (Go yaml.v3) reads stack files.
+
+    PyYAML implements YAML 1.1, where ``no``, ``on`` and ``2026-12-01`` are a boolean and a
+    date; yaml.v3 gives the CLI the strings. Without this, a user named ``no`` or a key label
+    written as a date would plan differently offline than in `pulumi up`. Duplicate keys,
+    which PyYAML silently resolves to the last one (dropping, say, a team's first ``users``
+    list), are an error, as in the CLI. PyYAML has no switch for either, hence this subclass.
+    """
+
+
+_StackLoader.yaml_implicit_resolvers = {
+    first: [
+        (tag, regexp)
+        for tag, regexp in resolvers
+        if tag
+        not in ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:bool", "tag:yaml.org,2002:int")
+    ]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+# Integers without YAML 1.1's base-60 form (``1:20`` is 80 there, a string for the CLI).
+_StackLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:int",
+    re.compile(r"^(?:[-+]?(?:0|[1-9][0-9_]*)|0[0-7_]+|0o[0-7_]+|0x[0-9a-fA-F_]+|0b[01_]+)$"),
+    list("-+0123456789"),
+)
+_StackLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool",
+    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    list("tTfF"),
+)
+
+
+def _mapping_without_duplicates(loader: _StackLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    seen: dict[Any, yaml.Node] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if not isinstance(key, Hashable):
+            raise yaml.constructor.ConstructorError(
+                None, None, "a mapping key must be a plain value", key_node.start_mark
+            )
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                f"key {key!r} first defined", seen[key].start_mark,
+                "and defined again; remove one", key_node.start_mark,
+            )  # fmt: skip
+        seen[key] = key_node
+    return loader.construct_mapping(node, deep=True)
+
+
+_StackLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+    _mapping_without_duplicates,
+)
+
+
+def parse(text: str, where: str) -> dict[str, Any]:
+    """The ``config`` mapping of a stack file's text; ``where`` names it in errors."""
+    try:
+        doc = yaml.load(text, Loader=_StackLoader) or {}
+    except (yaml.YAMLError, RecursionError) as e:
+        raise StackFileError(f"{where}: cannot be read: {e}") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("config", {}), dict):
+        raise StackFileError(f"{where}: expected a mapping with a 'config' mapping inside")
+    config = dict(doc.get("config") or {})
+    if bad := _not_json(config, "config"):
+        raise StackFileError(f"{where}: {bad}")
+    return config
+
+
+def _not_json(value: Any, path: str) -> str | None:
+    """Where the value holds something stack config cannot carry (config reaches the program as
+    JSON): binary, or a mapping key that is not a string."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if not isinstance(k, str):
+                return f"{path}: key {k!r} is not a string; quote it"
+            if bad := _not_json(v, f"{path}.{k}"):
+                return bad
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            if bad := _not_json(v, f"{path}[{i}]"):
+                return bad
+    elif not isinstance(value, (str, int, float, bool)) and value is not None:
+        return f"{path}: a {type(value).__name__} value cannot be stack config; write text"
+    return None
 
 
 @dataclass(frozen=True)
@@ -35,17 +125,14 @@ def read(path: str | Path) -> StackFile:
         raise StackFileError(f"{path}: a stack file is named Pulumi.<stack>.yaml")
     stack = name[len("Pulumi.") :].rsplit(".", 1)[0]
     try:
-        doc = yaml.safe_load(path.read_text()) or {}
-    except (OSError, yaml.YAMLError) as e:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as e:
         raise StackFileError(f"{path}: cannot be read: {e}") from None
-    if not isinstance(doc, dict) or not isinstance(doc.get("config", {}), dict):
-        raise StackFileError(f"{path}: expected a mapping with a 'config' mapping inside")
+    raw = parse(text, str(path))
     project_dir = next(
         (d for d in (path.parent, *path.parent.parents) if (d / "Pulumi.yaml").is_file()), None
     )
     if project_dir is None:
         raise StackFileError(f"{path}: no Pulumi.yaml in its folder or above")
     project_doc = yaml.safe_load((project_dir / "Pulumi.yaml").read_text()) or {}
-    return StackFile(
-        path, project_dir, str(project_doc.get("name", "")), stack, dict(doc.get("config") or {})
-    )
+    return StackFile(path, project_dir, str(project_doc.get("name", "")), stack, raw)

@@ -143,14 +143,17 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
 
 def placeholder_cloud(stack: StackFile) -> PlaceholderCloud:
     """Mocks whose account matches the config's node roles, so the plan's ARNs agree."""
-    cluster = stack.raw.get("eks-access:cluster") or {}
+    # Read defensively: the program, not this helper, reports a malformed config.
+    cluster = stack.raw.get("eks-access:cluster")
+    cluster = cluster if isinstance(cluster, dict) else {}
+    nodes = cluster.get("nodeRoleArns")
     account = DEFAULT_ACCOUNT
-    for arn in (cluster.get("nodeRoleArns") or []) if isinstance(cluster, dict) else []:
+    for arn in nodes if isinstance(nodes, list) else []:
         parts = str(arn).split(":")
         if len(parts) > 4 and parts[4].isdigit():
             account = parts[4]
             break
-    mode = cluster.get("authenticationMode", "CONFIG_MAP") if isinstance(cluster, dict) else ""
+    mode = cluster.get("authenticationMode", "CONFIG_MAP")
     return PlaceholderCloud(
         account, str(stack.raw.get("aws:region", "us-east-1")), authentication_mode=str(mode)
     )

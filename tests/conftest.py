@@ -45,3 +45,34 @@ def write_stack(tmp_path: Path, raw: dict[str, Any], stack: str = "test") -> Pat
     path = tmp_path / f"Pulumi.{stack}.yaml"
     path.write_text(yaml.safe_dump({"config": raw}, sort_keys=False))
     return path
+
+
+def _fuzz_counts_dir() -> Path:
+    from tests import test_fuzz
+
+    return test_fuzz.COUNTS_DIR
+
+
+def pytest_sessionstart(session: Any) -> None:
+    if not hasattr(session.config, "workerinput"):  # the controller (or the only process)
+        import shutil
+
+        shutil.rmtree(_fuzz_counts_dir(), ignore_errors=True)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Print the fuzz suite's counts (tests/test_fuzz.py), added up over its halves."""
+    import json
+    from collections import Counter
+
+    from tests import test_fuzz
+
+    counts: Counter[str] = Counter()
+    mutations: Counter[str] = Counter()
+    for part in sorted(_fuzz_counts_dir().glob("*.json")):
+        data = json.loads(part.read_text())
+        counts.update(data["counts"])
+        mutations.update(data["mutations"])
+    if counts["tried"]:
+        terminalreporter.write_sep("-", "bad input, measured")
+        terminalreporter.write_line(test_fuzz.summary(counts, mutations))

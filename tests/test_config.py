@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from eks_access import config as core
+from eks_access import stackfile
 from tests.conftest import NODE_ROLE, minimal_raw
 
 SSO = "arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/us-east-1/AWSReservedSSO_Dev_0a1b"
@@ -245,3 +247,36 @@ def test_any_input_is_a_model_or_clean_problems(teams):
             assert p.path.startswith(
                 ("teams", "eks-access:teams", "cluster", "aws:region", "config")
             ), p
+
+
+# --- reading the stack file as the Pulumi CLI does ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("config:\n  a: no\n  b: on\n", {"a": "no", "b": "on"}),  # YAML 1.1 booleans: text
+        ("config:\n  k: [2026-12-01]\n", {"k": ["2026-12-01"]}),  # dates: text
+        ("config:\n  t: 1:20\n", {"t": "1:20"}),  # base 60: text
+        ("config:\n  n: 7\n  b: true\n  x: ~\n", {"n": 7, "b": True, "x": None}),
+    ],
+)
+def test_stack_file_values_are_read_as_the_cli_reads_them(text, expected):
+    assert stackfile.parse(text, "Pulumi.x.yaml") == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("config:\n  teams:\n    users: [a]\n    users: [b]\n", "key 'users' first defined"),
+        ("config:\n  name: !!binary aGVsbG8=\n", "config.name: a bytes value"),
+        ("config:\n  name: !!python/name:os.system ''\n", "could not determine a constructor"),
+        ("config:\n  1: x\n", "key 1 is not a string"),
+        ("config: &a\n  x: *a\n", "recursive"),
+        ("config: {}\n---\nconfig: {}\n", "single document"),
+    ],
+)
+def test_stack_file_oddities_are_clean_errors_naming_the_file(text, message):
+    with pytest.raises(stackfile.StackFileError, match=re.escape(message)) as e:
+        stackfile.parse(text, "Pulumi.x.yaml")
+    assert str(e.value).startswith("Pulumi.x.yaml: ")
