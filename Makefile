@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STACK ?= dev
 OUT ?= out/$(STACK)
 
-.PHONY: install plan test lint clean
+.PHONY: install checkov plan test lint clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -14,12 +14,21 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 install: $(VENV)/.installed
 
+CHECKOV_VENV := .venv-checkov
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	touch $@
+
+## checkov judges the rendered RBAC in tests/test_oracles.py.
+checkov: $(CHECKOV_VENV)/.installed
+
 ## The main job, offline: what `pulumi up` would create for the stack, from the real program.
 plan: install
 	$(PY) -m eks_access plan --config-file Pulumi.$(STACK).yaml --out $(OUT)
 
 ## Tests spread over every core; the two fuzz halves (tests/test_fuzz.py) run side by side.
-test: install
+test: install checkov
 	$(PY) -m pytest -q -n auto --dist loadgroup
 
 lint: install

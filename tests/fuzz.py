@@ -199,7 +199,7 @@ YAML_ODDITIES = [
 @st.composite
 def hostile_stack_files(draw: st.DrawFn) -> tuple[str, list[str]]:
     """The text of a stack file and the mutations applied to it."""
-    raw = copy.deepcopy(draw(stack_configs(max_teams=3)))
+    raw = copy.deepcopy(draw(stack_configs(max_teams=2)))
     kinds = [draw(mutate(raw)) for _ in range(draw(st.integers(0, 3)))]
     text = yaml.safe_dump({"config": raw}, sort_keys=False, allow_unicode=draw(st.booleans()))
     if draw(st.integers(0, 5)) == 0:

@@ -1,8 +1,10 @@
-"""The plan judged by code no one here wrote: moto's IAM and kubernetes-validate's schemas."""
+"""The plan judged by code no one here wrote: moto's IAM, kubernetes-validate's schemas,
+parliament's IAM lint and checkov's Kubernetes checks."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -94,8 +96,17 @@ def kubernetes_documents(plan_dir):
     return docs
 
 
-def test_every_kubernetes_object_is_valid_for_the_newest_kubernetes(plan_dir):
-    version = kubernetes_validate.latest_version()
+def newest_minors(n: int = 2) -> list[str]:
+    """The newest patch of each of the ``n`` newest minor versions kubernetes-validate knows."""
+    by_minor: dict[str, str] = {}
+    for v in kubernetes_validate.utils.all_versions():  # sorted oldest first
+        by_minor[kubernetes_validate.utils.major_minor(v)] = v
+    return list(by_minor.values())[-n:]
+
+
+@pytest.mark.parametrize("version", newest_minors())
+def test_every_kubernetes_object_is_valid_for_the_two_newest_minors(plan_dir, version):
+    assert len({kubernetes_validate.utils.major_minor(v) for v in newest_minors()}) == 2
     docs = kubernetes_documents(plan_dir)
     assert {d["kind"] for d in docs} == {
         "Namespace",
@@ -114,3 +125,74 @@ def test_the_validator_would_catch_a_broken_object(plan_dir):
     doc["roleref"] = doc.pop("roleRef")
     with pytest.raises(kubernetes_validate.ValidationError):
         kubernetes_validate.validate(doc, kubernetes_validate.latest_version(), strict=True)
+
+
+# --- parliament: the IAM linter (Duo Labs) ------------------------------------------------------
+
+
+def test_parliament_finds_nothing_in_our_iam_policies(plan_dir):
+    import parliament
+
+    docs = policies(plan_dir)
+    assert docs
+    for group, doc in docs:
+        findings = parliament.analyze_policy_string(json.dumps(doc)).findings
+        assert findings == [], (group, [(f.issue, f.detail) for f in findings])
+
+
+def test_parliament_would_flag_a_sloppy_policy():
+    import parliament
+
+    sloppy = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "eks:DescribeClusters", "Resource": "*"}],
+    }
+    issues = {f.issue for f in parliament.analyze_policy_string(json.dumps(sloppy)).findings}
+    assert "UNKNOWN_ACTION" in issues
+
+
+# --- checkov: Kubernetes checks on rbac.yaml ----------------------------------------------------
+
+# Failed checks the dev stack accepts on purpose; README "Safety" explains each one.
+CHECKOV_EXCEPTIONS = {
+    ("CKV_K8S_21", "Role.default.test"),
+    ("CKV_K8S_21", "RoleBinding.default.test"),
+}
+
+
+def checkov(path):
+    """Checkov's verdict on one file (it lives in its own venv: `make checkov`)."""
+    exe = os.environ.get("CHECKOV") or str(ROOT / ".venv-checkov" / "bin" / "checkov")
+    if not os.path.exists(exe):
+        pytest.skip("checkov is not installed; `make test` installs it (make checkov)")
+    proc = subprocess.run(
+        [exe, "-f", str(path), "--framework", "kubernetes", "--skip-download", "-o", "json"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    report = json.loads(proc.stdout)
+    assert report["summary"]["parsing_errors"] == 0
+    return report["results"]
+
+
+def test_checkov_kubernetes_checks_pass_on_the_dev_rbac_except_the_explained_ones(plan_dir):
+    results = checkov(plan_dir / "rbac.yaml")
+    failed = {(c["check_id"], c["resource"]) for c in results.get("failed_checks", [])}
+    assert failed == CHECKOV_EXCEPTIONS
+    passed = {c["check_id"] for c in results["passed_checks"]}
+    # The RBAC checks did run: wildcards, bind, escalate, exec, impersonate, reading secrets.
+    assert {"CKV_K8S_49", "CKV_K8S_157", "CKV_K8S_158", "CKV2_K8S_2", "CKV2_K8S_3"} <= passed
+    readme = (ROOT / "README.md").read_text()
+    assert all(check in readme for check, _ in CHECKOV_EXCEPTIONS)
+
+
+def test_checkov_would_fail_a_wildcard_cluster_role(tmp_path):
+    bad = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRole",
+        "metadata": {"name": "everything"},
+        "rules": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}],
+    }
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(bad))
+    failed = {c["check_id"] for c in checkov(path).get("failed_checks", [])}
+    assert "CKV_K8S_49" in failed
