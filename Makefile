@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STACK ?= dev
 OUT ?= out/$(STACK)
 
-.PHONY: install checkov plan test lint clean
+.PHONY: install checkov plan test lint bench clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ plan: install
 ## Tests spread over every core; the two fuzz halves (tests/test_fuzz.py) run side by side.
 test: install checkov
 	$(PY) -m pytest -q -n auto --dist loadgroup
+
+## Benchmarks (minutes, not a test): table in bench/results/latest.md, copied to README.
+bench: install
+	$(PY) -m bench.run
 
 lint: install
 	$(PY) -m ruff check .

@@ -20,7 +20,16 @@ from components import (
     TeamArgs,
 )
 from components.stack_config import read_stack_config, stop
-from eks_access import access_entries, arns, created_cluster, iam, kubeconfig, modes, rbac
+from eks_access import (
+    access_entries,
+    arns,
+    awsauth,
+    created_cluster,
+    iam,
+    kubeconfig,
+    modes,
+    rbac,
+)
 from eks_access import config as core
 from eks_access.principals import principals
 
@@ -33,6 +42,16 @@ partition = aws.get_partition().partition
 everyone = principals(config, account, partition)
 entries = access_entries.entries(config, account, partition)
 users_by_name = core.iam_users(config)
+
+if config.cluster.create is None and config.cluster.writes_aws_auth:
+    # Rendered once here, before any resource, so an aws-auth that cannot be written stops
+    # the run cleanly instead of failing halfway through an update.
+    try:
+        rendered = awsauth.render(everyone)
+    except awsauth.AwsAuthError as e:
+        stop([f"{core.NAMESPACE}:teams: {e}"])
+    if warning := awsauth.size_warning(rendered):
+        pulumi.log.warn(warning)
 
 if config.cluster.create is None:
     found = aws.eks.get_cluster(name=config.cluster.name)

@@ -9,6 +9,7 @@ same ARN (compared lower-cased) the later one wins.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +36,13 @@ def render(principals: Sequence[Principal]) -> dict[str, str]:
     Refuses to render without a node or Fargate role: owning ``mapRoles`` without them
     would take every node out of the cluster.
     """
+    return dict(_render(tuple(principals)))
+
+
+@functools.lru_cache(maxsize=8)
+def _render(principals: tuple[Principal, ...]) -> tuple[tuple[str, str], ...]:
+    # Cached: the program renders once to check size before any resource, and the AwsAuth
+    # component renders the same principals again.
     if not any(p.is_node for p in principals):
         raise AwsAuthError(
             "no node or Fargate role to map; refusing to write mapRoles without them"
@@ -64,7 +72,19 @@ def render(principals: Sequence[Principal]) -> dict[str, str]:
             f"aws-auth would be {size} bytes, over the 1 MiB object limit; move principals to "
             "EKS access entries (cluster.authenticationMode: API_AND_CONFIG_MAP, then API)"
         )
-    return data
+    return tuple(data.items())
+
+
+def size_warning(data: Mapping[str, str]) -> str | None:
+    """Advice once aws-auth passes 80% of the object limit, while there is time to move."""
+    size = data_size(data)
+    if size <= WARN_FRACTION * MAX_BYTES:
+        return None
+    return (
+        f"aws-auth is {size} bytes, {size / MAX_BYTES:.0%} of the 1 MiB object limit; past it "
+        "the program stops. Move principals to EKS access entries "
+        "(cluster.authenticationMode: API_AND_CONFIG_MAP; see README 'Authentication modes')"
+    )
 
 
 def data_size(data: Mapping[str, str]) -> int:
@@ -75,7 +95,9 @@ def _dump(entries: list[dict[str, Any]]) -> str:
     # Block style with sorted keys: one line per field, so a review diff shows single lines.
     if not entries:
         return "[]\n"
-    return yaml.safe_dump(entries, default_flow_style=False, sort_keys=True, width=10_000)
+    # libyaml's emitter when PyYAML was built with it (same YAML, several times faster).
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    return yaml.dump(entries, Dumper=dumper, default_flow_style=False, sort_keys=True, width=10_000)
 
 
 def manifest(data: Mapping[str, str]) -> dict[str, Any]:

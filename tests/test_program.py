@@ -166,3 +166,33 @@ def test_access_evaluation_reads_exactly_what_the_program_registers(dev_plan, de
         json.dumps(o.manifest, sort_keys=True) for o in rbac.all_objects(dev_config.teams)
     )
     assert planned == core_objs
+
+
+def test_aws_auth_near_the_object_limit_warns_and_past_it_stops_before_anything(monkeypatch):
+    from eks_access import awsauth
+    from tests.test_modes import CountingCloud
+
+    stack = stackfile.read(DEV)
+    size = awsauth.data_size(awsauth.render(_dev_principals()))
+    warnings: list[str] = []
+    monkeypatch.setattr(pulumi.log, "warn", lambda msg, *a, **k: warnings.append(msg))
+    monkeypatch.setattr(awsauth, "MAX_BYTES", int(size / 0.9))  # the dev stack is at 90%
+    run(stack)
+    assert len(warnings) == 1 and "90% of the 1 MiB object limit" in warnings[0]
+    assert "access entries" in warnings[0]
+
+    monkeypatch.setattr(awsauth, "MAX_BYTES", size - 1)
+    awsauth._render.cache_clear()
+    CountingCloud.created = 0
+    with pytest.raises(
+        pulumi.RunError, match=r"eks-access:teams: aws-auth would be .* access entries"
+    ):
+        run(stack, CountingCloud("111122223333", "us-east-1"))
+    assert CountingCloud.created == 0
+    awsauth._render.cache_clear()
+
+
+def _dev_principals():
+    from eks_access.principals import principals
+
+    return principals(stackfile.read(DEV).load(), "111122223333")
