@@ -47,7 +47,7 @@ if config.cluster.create is None and config.cluster.writes_aws_auth:
     # Rendered once here, before any resource, so an aws-auth that cannot be written stops
     # the run cleanly instead of failing halfway through an update.
     try:
-        rendered = awsauth.render(everyone)
+        rendered = awsauth.render(everyone, config.cluster.map_accounts)
     except awsauth.AwsAuthError as e:
         stop([f"{core.NAMESPACE}:teams: {e}"])
     if warning := awsauth.size_warning(rendered):
@@ -117,10 +117,15 @@ users = {
 }
 
 if config.cluster.create is None and config.cluster.writes_aws_auth:
-    aws_auth = AwsAuth("aws-auth", AwsAuthArgs(principals=everyone), opts=k8s_opts)
+    aws_auth = AwsAuth(
+        "aws-auth",
+        AwsAuthArgs(principals=everyone, accounts=config.cluster.map_accounts),
+        opts=k8s_opts,
+    )
     pulumi.export("awsAuth", aws_auth.data)
 if config.cluster.create is None and entries:
-    by_key = {access_entries.entry_key(p): p.arn.name for p in everyone if p.kind == "user"}
+    # Entries of users this stack creates wait for them and follow their unique ID.
+    by_key = {access_entries.entry_key(p): p.arn.name for p in everyone if p.managed}
     AccessEntries(
         "access-entries",
         AccessEntriesArgs(

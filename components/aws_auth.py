@@ -16,6 +16,8 @@ from eks_access.principals import Principal
 class AwsAuthArgs:
     principals: pulumi.Input[Sequence[Principal]]
     """Every mapped principal, node roles included (``eks_access.principals.principals``)."""
+    accounts: Sequence[str] = ()
+    """aws-auth ``mapAccounts`` (``cluster.mapAccounts``)."""
     field_manager: str = awsauth.FIELD_MANAGER
     """Server-side-apply field manager; keep it stable or ownership of the keys is lost."""
 
@@ -32,7 +34,9 @@ class AwsAuth(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: AwsAuthArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("eks-access:index:AwsAuth", name, None, opts)
-        self.data = pulumi.Output.from_input(args.principals).apply(awsauth.render)
+        self.data = pulumi.Output.from_input(args.principals).apply(
+            lambda ps: awsauth.render(ps, args.accounts)
+        )
         k8s.core.v1.ConfigMapPatch(
             f"{name}-patch",
             metadata=k8s.meta.v1.ObjectMetaPatchArgs(

@@ -163,6 +163,67 @@ def cmd_review(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import(args: argparse.Namespace) -> int:
+    """Write a stack config from an exported aws-auth (and RBAC), then prove the plan equal."""
+    import yaml
+
+    from eks_access import adopt
+
+    try:
+        aws_auth_text = Path(args.aws_auth).read_text()
+        data = adopt.aws_auth_data(adopt.documents(aws_auth_text, args.aws_auth), args.aws_auth)
+        imported, teams = adopt.from_aws_auth(data, args.cluster, args.region)
+        for rbac_file in args.rbac:
+            adopt.add_rbac(imported, teams, adopt.documents(Path(rbac_file).read_text(), rbac_file))
+    except (OSError, adopt.AdoptError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_CONFIG
+    out = Path(args.out)
+    header = [
+        f"# Imported by `python -m eks_access import` from {args.aws_auth}"
+        + (f" and {', '.join(args.rbac)}" if args.rbac else ""),
+        "# Review before `pulumi up`; README 'Adopting a cluster'.",
+        *(f"# NOTE: {n}" for n in imported.notes),
+    ]
+    out.write_text(
+        "\n".join(header)
+        + "\n"
+        + yaml.safe_dump({"config": imported.config}, sort_keys=False, width=10_000)
+    )
+    print(f"wrote {out}: {len(imported.identities)} mappings, {len(imported.grants)} grants")
+    for n in imported.notes:
+        print(f"  note: {n}")
+    stack = stackfile.read(out)
+    try:
+        stack.load()
+    except core.ConfigError as e:
+        print(f"the imported config is not valid as is ({len(e.problems)} problems):")
+        for p in e.problems:
+            print(f"  {p}")
+        return 1
+    import pulumi
+
+    from offline import plan, run
+
+    try:
+        result = run.run(stack)
+    except pulumi.RunError as e:
+        print(f"the offline plan of {out} stopped: {e}")
+        return 1
+    diffs = adopt.compare(imported, plan.aws_auth_data(result), plan.kubernetes_objects(result))
+    if diffs:
+        print(f"NOT equivalent: {len(diffs)} differences between the cluster today and the plan:")
+        for d in diffs:
+            print(f"  {d}")
+        return 1
+    print(
+        f"equivalent: the offline plan of {out} maps the same {len(imported.identities)} "
+        f"principals (ARN, username, groups) and grants the same {len(imported.grants)} "
+        "bindings as the export"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m eks_access", description=__doc__.split("\n")[0]
@@ -209,6 +270,20 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--config-file", required=True)
     a.add_argument("--format", choices=("markdown", "json"), default="markdown")
     a.set_defaults(func=cmd_access)
+    i = sub.add_parser("import", help="stack config from an exported aws-auth and RBAC, checked")
+    i.add_argument(
+        "--aws-auth", required=True, help="kubectl get configmap aws-auth -n kube-system -o yaml"
+    )
+    i.add_argument(
+        "--rbac",
+        action="append",
+        default=[],
+        help="kubectl get roles,rolebindings,clusterroles,clusterrolebindings -A -o yaml",
+    )
+    i.add_argument("--cluster", required=True, help="the EKS cluster's name")
+    i.add_argument("--region", required=True, help="the cluster's AWS region")
+    i.add_argument("--out", default="Pulumi.imported.yaml", help="the stack file to write")
+    i.set_defaults(func=cmd_import)
     r = sub.add_parser("review", help="access gained and lost since a git ref, riskiest first")
     r.add_argument("--base", required=True, help="git ref of the config to compare with")
     r.add_argument("--config-file", required=True)

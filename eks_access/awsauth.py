@@ -30,17 +30,20 @@ class AwsAuthError(ValueError):
     """The mappings cannot be rendered safely."""
 
 
-def render(principals: Sequence[Principal]) -> dict[str, str]:
-    """``data`` of the aws-auth ConfigMap: ``mapRoles`` and ``mapUsers``, one YAML string each.
+def render(principals: Sequence[Principal], accounts: Sequence[str] = ()) -> dict[str, str]:
+    """``data`` of the aws-auth ConfigMap: ``mapRoles`` and ``mapUsers``, one YAML string each,
+    and ``mapAccounts`` when accounts are given (kept from an adopted cluster).
 
     Refuses to render without a node or Fargate role: owning ``mapRoles`` without them
     would take every node out of the cluster.
     """
-    return dict(_render(tuple(principals)))
+    return dict(_render(tuple(principals), tuple(accounts)))
 
 
 @functools.lru_cache(maxsize=8)
-def _render(principals: tuple[Principal, ...]) -> tuple[tuple[str, str], ...]:
+def _render(
+    principals: tuple[Principal, ...], accounts: tuple[str, ...] = ()
+) -> tuple[tuple[str, str], ...]:
     # Cached: the program renders once to check size before any resource, and the AwsAuth
     # component renders the same principals again.
     if not any(p.is_node for p in principals):
@@ -66,6 +69,8 @@ def _render(principals: tuple[Principal, ...]) -> tuple[tuple[str, str], ...]:
             ]
         ),
     }
+    if accounts:
+        data["mapAccounts"] = _dump(sorted(set(accounts)))
     size = data_size(data)
     if size > MAX_BYTES:
         raise AwsAuthError(
@@ -91,7 +96,7 @@ def data_size(data: Mapping[str, str]) -> int:
     return sum(len(k.encode()) + len(v.encode()) for k, v in data.items())
 
 
-def _dump(entries: list[dict[str, Any]]) -> str:
+def _dump(entries: list[Any]) -> str:
     # Block style with sorted keys: one line per field, so a review diff shows single lines.
     if not entries:
         return "[]\n"

@@ -224,6 +224,34 @@ class Role(_Model):
         return self.username or arns.parse_iam_arn(self.arn).name + ":{{SessionName}}"
 
 
+def _user_arn(value: str) -> str:
+    try:
+        arns.parse_iam_arn(value, "user")
+    except arns.ArnError as e:
+        raise ValueError(str(e)) from None
+    return value
+
+
+class ExistingUser(_Model):
+    """An IAM user that exists already (made by hand or by another tool), mapped by ARN.
+
+    The program maps it and binds it like a user it creates, but never creates, changes or
+    deletes the IAM user, its keys or its group memberships.
+    """
+
+    arn: Annotated[str, AfterValidator(_user_arn)]
+    username: Username | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_arn(cls, data: Any) -> Any:
+        return _split_shorthand(data, "arn")
+
+    @property
+    def kubernetes_username(self) -> str:
+        return self.username or arns.parse_iam_arn(self.arn).name
+
+
 Preset = Literal["view", "edit", "admin"]
 ClusterAccess = Literal["view", "edit", "admin", "cluster-admin"]
 
@@ -243,6 +271,7 @@ class Team(_Model):
     bind_to: Literal["group", "users"] = "group"
     access_policies: tuple[AccessPolicy, ...] = ()
     users: tuple[User, ...] = ()
+    existing_users: tuple[ExistingUser, ...] = ()
     roles: tuple[Role, ...] = ()
 
     @property
@@ -296,6 +325,9 @@ class Cluster(_Model):
     fargate_role_arns: tuple[RoleArn, ...] = ()
     node_access_entries: Literal["create", "eks-managed"] | None = None
     """Who gives node roles their access entries: this program, or EKS (managed node groups)."""
+    map_accounts: tuple[Annotated[str, Field(pattern=r"^\d{12}$")], ...] = ()
+    """aws-auth ``mapAccounts``: every IAM user and role of these accounts is mapped (to its
+    ARN as username, no groups). Kept for clusters adopted with it; prefer explicit entries."""
     creator_principal_arn: Annotated[str, AfterValidator(_principal_arn)] | None = None
     """The principal EKS made an access entry for when it created the cluster."""
     create: CreateCluster | None = None
@@ -663,6 +695,45 @@ def _cross_checks(config: StackConfig) -> list[Problem]:
                         "bindTo: group or give the role a fixed username",
                     )
                 )
+
+        for e, existing in enumerate(team.existing_users):
+            ep = f"{tp}.existingUsers[{e}]"
+            if bad := _templates(existing.kubernetes_username, USER_TEMPLATES):
+                problems.append(
+                    Problem(
+                        f"{ep}.username",
+                        f"unknown template {{{{{bad[0]}}}}} for a user; "
+                        f"allowed: {_fmt(USER_TEMPLATES)}",
+                    )
+                )
+            parsed = arns.parse_iam_arn(existing.arn)
+            if parsed.name in users:
+                problems.append(
+                    Problem(
+                        f"{ep}.arn",
+                        f"{existing.arn} has the name of the user this stack creates at "
+                        f"{users[parsed.name][0]}; in one account that is the same IAM user. "
+                        "List it in one place only",
+                    )
+                )
+            key = parsed.match_key
+            if key in principals:
+                other_path, other_username = principals[key]
+                if other_username != existing.kubernetes_username:
+                    problems.append(
+                        Problem(
+                            f"{ep}.username",
+                            f"user {existing.arn} is mapped at {other_path} as "
+                            f"{other_username!r} and here as {existing.kubernetes_username!r}; "
+                            "a principal has one username, so make them equal",
+                        )
+                    )
+                elif other_path.startswith(f"{tp}."):
+                    problems.append(
+                        Problem(ep, f"user {existing.arn} is listed twice in this team")
+                    )
+            else:
+                principals[key] = (ep, existing.kubernetes_username)
 
     # The same username for two different principals makes RBAC unable to tell them apart.
     by_username: dict[str, str] = {}

@@ -29,6 +29,8 @@ class Principal:
     username: str
     groups: tuple[str, ...]
     teams: tuple[str, ...] = ()
+    managed: bool = False
+    """True for IAM users this stack creates (and so owns)."""
 
     @property
     def is_node(self) -> bool:
@@ -50,10 +52,12 @@ def principals(config: StackConfig, account: str, partition: str = "aws") -> lis
     ]
     members: dict[str, Principal] = {}
 
-    def add(kind: Kind, arn: arns.IamArn, username: str, group: str, team: str) -> None:
+    def add(
+        kind: Kind, arn: arns.IamArn, username: str, group: str, team: str, managed: bool = False
+    ) -> None:
         known = members.get(arn.match_key)
         if known is None:
-            members[arn.match_key] = Principal(kind, arn, username, (group,), (team,))
+            members[arn.match_key] = Principal(kind, arn, username, (group,), (team,), managed)
         else:
             members[arn.match_key] = Principal(
                 kind,
@@ -61,12 +65,16 @@ def principals(config: StackConfig, account: str, partition: str = "aws") -> lis
                 known.username,
                 tuple(sorted({*known.groups, group})),
                 tuple(sorted({*known.teams, team})),
+                known.managed,
             )
 
     for team in config.teams:
         for user in team.users:
             arn = arns.user_arn(partition, account, user.name, user.path)
-            add("user", arn, user.kubernetes_username, team.kubernetes_group, team.name)
+            add("user", arn, user.kubernetes_username, team.kubernetes_group, team.name, True)
+        for existing in team.existing_users:
+            arn = arns.parse_iam_arn(existing.arn, "user")
+            add("user", arn, existing.kubernetes_username, team.kubernetes_group, team.name)
         for role in team.roles:
             add(
                 "role",

@@ -64,6 +64,7 @@ def subjects(team: Team) -> list[Manifest]:
     if team.bind_to == "group":
         return [{"kind": "Group", "apiGroup": RBAC_API, "name": team.kubernetes_group}]
     names = [u.kubernetes_username for u in team.users]
+    names += [e.kubernetes_username for e in team.existing_users]
     names += [r.kubernetes_username for r in team.roles]
     return [{"kind": "User", "apiGroup": RBAC_API, "name": n} for n in sorted(set(names))]
 

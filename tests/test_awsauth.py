@@ -134,3 +134,10 @@ def test_rendered_yaml_is_one_field_per_line():
         }
     ]
     assert data["mapUsers"].count("\n") == 4
+
+
+def test_map_accounts_are_rendered_and_parsed_back():
+    config = core.load(minimal_raw())
+    data = awsauth.render(principals.principals(config, ACCOUNT), ["444455556666"])
+    assert awsauth.parse(data).accounts == ("444455556666",)
+    assert "mapAccounts" not in awsauth.render(principals.principals(config, ACCOUNT))

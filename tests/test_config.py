@@ -280,3 +280,30 @@ def test_stack_file_oddities_are_clean_errors_naming_the_file(text, message):
     with pytest.raises(stackfile.StackFileError, match=re.escape(message)) as e:
         stackfile.parse(text, "Pulumi.x.yaml")
     assert str(e.value).startswith("Pulumi.x.yaml: ")
+
+
+def test_existing_users_are_mapped_not_created_and_checked_like_other_principals():
+    from eks_access import principals
+
+    team = {"name": "ops", "clusterAccess": "view", "users": ["alice"],
+            "existingUsers": ["arn:aws:iam::111122223333:user/legacy/bob",
+                              {"arn": "arn:aws:iam::444455556666:user/carol", "username": "c"}]}  # fmt: skip
+    config = core.load(minimal_raw(**{"eks-access:teams": [team]}))
+    by_name = {p.arn.name: p for p in principals.principals(config, "111122223333")}
+    assert by_name["alice"].managed and not by_name["bob"].managed
+    assert by_name["bob"].arn.arn == "arn:aws:iam::111122223333:user/legacy/bob"
+    assert (by_name["carol"].username, by_name["bob"].username) == ("c", "bob")
+    assert "alice" in core.iam_users(config) and "bob" not in core.iam_users(config)
+
+    team["existingUsers"].append("arn:aws:iam::111122223333:user/alice")
+    with pytest.raises(core.ConfigError, match=r"existingUsers\[2\]\.arn: .*alice has the name"):
+        core.load(minimal_raw(**{"eks-access:teams": [team]}))
+    team["existingUsers"][2] = "arn:aws:iam::111122223333:role/not-a-user"
+    with pytest.raises(core.ConfigError, match=r"existingUsers\[2\]\.arn: .*user ARN is needed"):
+        core.load(minimal_raw(**{"eks-access:teams": [team]}))
+
+
+def test_map_accounts_are_account_ids():
+    cluster = {"name": "c", "nodeRoleArns": [NODE_ROLE], "mapAccounts": ["123"]}
+    with pytest.raises(core.ConfigError, match=r"cluster\.mapAccounts\[0\]"):
+        core.load(minimal_raw(**{"eks-access:cluster": cluster}))

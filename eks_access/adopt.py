@@ -1,0 +1,356 @@
+"""Adopting a live cluster: an exported aws-auth (and RBAC) in, a stack config out.
+
+The import must not lose a mapping. So it reads aws-auth the way aws-iam-authenticator does
+(``awsauth.parse``), turns every mapping it can into config, and lists everything else with
+what the cluster does with it today. :func:`compare` then judges the offline plan of the
+written config against the import: same (ARN, username, groups) for every principal, same
+``mapAccounts``, and the same grants for the imported bindings.
+
+RBAC objects are never deleted by this program, so a binding the import cannot express
+stays in the cluster exactly as it is; it is listed, not taken over.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from eks_access import arns, awsauth
+from eks_access.config import NAMESPACE, RESERVED_PREFIXES
+from eks_access.principals import FARGATE_USERNAME, NODE_GROUPS, NODE_USERNAME
+
+PRESETS = ("view", "edit", "admin")
+MASTERS = "system:masters"
+_LABEL = re.compile(r"[^a-z0-9-]+")
+
+Identity = tuple[str, str, tuple[str, ...]]  # (match key, username, sorted groups)
+GrantKey = tuple[str, str, str]  # (group, namespace or "*", role: "preset:NAME" or rules JSON)
+
+
+class AdoptError(ValueError):
+    """The exported files cannot be read."""
+
+
+def documents(text: str, where: str) -> list[dict[str, Any]]:
+    """Objects of a `kubectl get -o yaml` export: one object, a List, or several documents."""
+    try:
+        docs = [d for d in yaml.safe_load_all(text) if d is not None]
+    except yaml.YAMLError as e:
+        raise AdoptError(f"{where}: not YAML: {e}") from None
+    out: list[dict[str, Any]] = []
+    for d in docs:
+        if not isinstance(d, dict):
+            raise AdoptError(f"{where}: expected Kubernetes objects, found {type(d).__name__}")
+        if str(d.get("kind", "")).endswith("List"):
+            out.extend(i for i in d.get("items") or [] if isinstance(i, dict))
+        else:
+            out.append(d)
+    return out
+
+
+def aws_auth_data(objects: Sequence[Mapping[str, Any]], where: str) -> dict[str, Any]:
+    for o in objects:
+        meta = o.get("metadata") or {}
+        if o.get("kind") == "ConfigMap" and meta.get("name") == awsauth.NAME:
+            return dict(o.get("data") or {})
+    raise AdoptError(
+        f"{where}: no ConfigMap named aws-auth; export it with "
+        "`kubectl get configmap aws-auth -n kube-system -o yaml`"
+    )
+
+
+@dataclass
+class Imported:
+    """The stack config written, what it should reproduce, and what could not be expressed."""
+
+    config: dict[str, Any]
+    identities: set[Identity]
+    accounts: tuple[str, ...]
+    grants: set[GrantKey]
+    notes: list[str] = field(default_factory=list)
+    """Entries the cluster ignores today, lossy translations and left-alone objects."""
+
+
+def team_name(group: str, taken: set[str]) -> str:
+    base = _LABEL.sub("-", group.lower().removeprefix(f"{NAMESPACE}:")).strip("-")[:40] or "team"
+    name, n = base, 2
+    while name in taken:
+        name, n = f"{base}-{n}", n + 1
+    taken.add(name)
+    return name
+
+
+def _is_node(m: awsauth.AuthMapping) -> str | None:
+    groups = set(m.groups)
+    if m.kind != "role" or not set(NODE_GROUPS) <= groups:
+        return None
+    if m.username == NODE_USERNAME and groups == set(NODE_GROUPS):
+        return "node"
+    if m.username == FARGATE_USERNAME and "system:node-proxier" in groups:
+        return "fargate"
+    return None
+
+
+def _reserved(name: str) -> bool:
+    return name.lower().startswith(RESERVED_PREFIXES)
+
+
+def from_aws_auth(
+    data: Mapping[str, Any], cluster: str, region: str
+) -> tuple[Imported, dict[str, dict[str, Any]]]:
+    """The config for the mappings, and the teams by Kubernetes group (for the RBAC import)."""
+    parsed = awsauth.parse(data)
+    notes = [f"dropped by the authenticator today, so not imported: {d}" for d in parsed.dropped]
+    notes += [f"duplicate ARN (the authenticator keeps the last one): {s}" for s in parsed.shadowed]
+    nodes: list[str] = []
+    fargate: list[str] = []
+    teams: dict[str, dict[str, Any]] = {}  # by Kubernetes group
+    taken: set[str] = set()
+    identities: set[Identity] = set()
+
+    def team_for(group: str, admin: bool = False) -> dict[str, Any]:
+        if group not in teams:
+            label = "cluster-admins" if admin else group
+            team: dict[str, Any] = {"name": team_name(label, taken)}
+            if admin:
+                team["clusterAccess"] = "cluster-admin"
+            else:
+                team["group"] = group
+            teams[group] = team
+        return teams[group]
+
+    for m in parsed.mappings.values():
+        arn = arns.parse_iam_arn(m.arn)
+        if arn.kind == "role" and arn.path != "/":
+            notes.append(
+                f"{m.arn}: a role ARN with a path never matches in aws-auth today (the "
+                "authenticator compares path-less ARNs); the config maps it path-less, so "
+                "this mapping starts to work"
+            )
+        kind = _is_node(m)
+        if kind == "node":
+            nodes.append(m.arn)
+            identities.add((arn.match_key, m.username, tuple(sorted(m.groups))))
+            continue
+        if kind == "fargate":
+            fargate.append(m.arn)
+            identities.add((arn.match_key, m.username, tuple(sorted(m.groups))))
+            continue
+        groups = list(m.groups)
+        if not groups:
+            notes.append(
+                f"{m.arn}: mapped with no groups; every team has a group, so it gains the "
+                f"group of team 'ungrouped' (no binding names that group)"
+            )
+            groups = [f"{NAMESPACE}:ungrouped"]
+        entry: dict[str, Any]
+        if arn.kind == "user":
+            entry = {"arn": m.arn}
+            if m.username and m.username != arn.name:
+                entry["username"] = m.username
+        else:
+            entry = {"arn": m.arn, "username": m.username}
+        for g in groups:
+            if g == MASTERS:
+                notes.append(
+                    f"{m.arn}: group system:masters cannot be configured (it bypasses RBAC); "
+                    "imported into a team with clusterAccess: cluster-admin instead: the same "
+                    "access through a ClusterRoleBinding, but a different group"
+                )
+                team = team_for(MASTERS, admin=True)
+            elif _reserved(g):
+                notes.append(
+                    f"{m.arn}: group {g!r} has a reserved prefix and cannot be configured; "
+                    "the principal loses that group"
+                )
+                continue
+            else:
+                team = team_for(g)
+            key = "existingUsers" if arn.kind == "user" else "roles"
+            team.setdefault(key, []).append(dict(entry))  # a copy: no YAML aliases
+        identities.add((arn.match_key, m.username, tuple(sorted(m.groups))))
+
+    cluster_cfg: dict[str, Any] = {"name": cluster}
+    if nodes:
+        cluster_cfg["nodeRoleArns"] = nodes
+    if fargate:
+        cluster_cfg["fargateRoleArns"] = fargate
+    if parsed.accounts:
+        cluster_cfg["mapAccounts"] = list(parsed.accounts)
+        notes.append(
+            f"mapAccounts {', '.join(parsed.accounts)}: every IAM identity of these accounts is "
+            "mapped; kept as cluster.mapAccounts. Prefer explicit entries"
+        )
+    if not nodes and not fargate:
+        notes.append("no node or Fargate role found: the program refuses to write aws-auth")
+    config = {
+        "aws:region": region,
+        f"{NAMESPACE}:cluster": cluster_cfg,
+        f"{NAMESPACE}:teams": sorted(teams.values(), key=lambda t: str(t["name"])),
+    }
+    return Imported(config, identities, parsed.accounts, set(), notes), teams
+
+
+def _rules_key(rules: Any) -> str:
+    canon = [
+        {k: sorted(v) if isinstance(v, list) else v for k, v in sorted(r.items())}
+        for r in rules or []
+    ]
+    return json.dumps(sorted(canon, key=json.dumps), sort_keys=True)
+
+
+def _role_ref(ref: Mapping[str, Any], ns: str | None, roles: Mapping[Any, Any]) -> str | None:
+    """``preset:NAME`` for a built-in preset, the rules' JSON for a custom role, None if the
+    role is not in the export."""
+    name = ref.get("name", "")
+    if ref.get("kind") == "ClusterRole" and name in (*PRESETS, "cluster-admin"):
+        return f"preset:{name}"
+    role = roles.get((ref.get("kind"), ns if ref.get("kind") == "Role" else None, name))
+    if role is None or role.get("aggregationRule"):
+        return None
+    return _rules_key(role.get("rules"))
+
+
+def add_rbac(
+    imported: Imported, teams: dict[str, dict[str, Any]], objects: Iterable[Mapping[str, Any]]
+) -> None:
+    """Express group bindings of the imported teams as presets and rules; list the rest."""
+    objs = list(objects)
+    roles = {
+        (
+            o.get("kind"),
+            (o.get("metadata") or {}).get("namespace"),
+            (o.get("metadata") or {}).get("name"),
+        ): o
+        for o in objs
+        if o.get("kind") in ("Role", "ClusterRole")
+    }
+    for o in objs:
+        if o.get("kind") not in ("RoleBinding", "ClusterRoleBinding"):
+            continue
+        meta = o.get("metadata") or {}
+        ns = meta.get("namespace") if o["kind"] == "RoleBinding" else None
+        what = f"{o['kind']} {ns + '/' if ns else ''}{meta.get('name')}"
+        ref = o.get("roleRef") or {}
+        for s in o.get("subjects") or []:
+            group = s.get("name") if s.get("kind") == "Group" else None
+            if group not in teams or group == MASTERS:
+                continue  # not one of the imported principals' groups: not ours to take over
+            team = teams[group]
+            role = _role_ref(ref, ns, roles)
+            if role is None:
+                imported.notes.append(
+                    f"{what} -> {ref.get('kind')} {ref.get('name')}: role not in the export or "
+                    "aggregated; left in the cluster as is"
+                )
+                continue
+            problem = _express(team, ns, role, ref, roles)
+            if problem:
+                imported.notes.append(
+                    f"{what} for group {group}: {problem}; left in the cluster as is"
+                )
+                continue
+            imported.grants.add((group, ns or "*", role))
+
+
+def _express(
+    team: dict[str, Any],
+    ns: str | None,
+    role: str,
+    ref: Mapping[str, Any],
+    roles: Mapping[Any, Any],
+) -> str | None:
+    """Put one grant into the team's config; say why not when the model cannot hold it."""
+    if ns is None:
+        if role.startswith("preset:"):
+            preset = role.removeprefix("preset:")
+            if team.get("clusterAccess") not in (None, preset):
+                return f"the team has clusterAccess {team['clusterAccess']} already"
+            team["clusterAccess"] = preset
+            return None
+        if "clusterRules" in team and _rules_key(team["clusterRules"]) != role:
+            return "the team has other cluster rules already"
+        team["clusterRules"] = json.loads(role)
+        return None
+    namespaces = team.setdefault("namespaces", [])
+    if role.startswith("preset:") and role != "preset:cluster-admin":
+        preset = role.removeprefix("preset:")
+        if team.get("namespaceAccess") not in (None, preset):
+            return f"the team has namespaceAccess {team['namespaceAccess']} already"
+        if team.get("namespaceAccess") is None and namespaces:
+            return "the team's other namespaces have no such preset"
+        team["namespaceAccess"] = preset
+    else:
+        if role == "preset:cluster-admin":
+            return "cluster-admin bound in one namespace has no preset here"
+        if "rules" in team and _rules_key(team["rules"]) != role:
+            return "the team has other rules in its namespaces"
+        if "rules" not in team and namespaces:
+            return "the team's other namespaces have no such rules"
+        team["rules"] = json.loads(role)
+    if ns not in namespaces:
+        namespaces.append(ns)
+    return None
+
+
+# --- equivalence --------------------------------------------------------------------------------
+
+
+def planned_identities(data: Mapping[str, Any]) -> tuple[set[Identity], tuple[str, ...]]:
+    parsed = awsauth.parse(data)
+    return (
+        {
+            (arns.parse_iam_arn(m.arn).match_key, m.username, tuple(sorted(m.groups)))
+            for m in parsed.mappings.values()
+        },
+        parsed.accounts,
+    )
+
+
+def planned_grants(objects: Iterable[Mapping[str, Any]], groups: set[str]) -> set[GrantKey]:
+    objs = list(objects)
+    roles = {
+        (o["kind"], o["metadata"].get("namespace"), o["metadata"]["name"]): o
+        for o in objs
+        if o["kind"] in ("Role", "ClusterRole")
+    }
+    out: set[GrantKey] = set()
+    for o in objs:
+        if o["kind"] not in ("RoleBinding", "ClusterRoleBinding"):
+            continue
+        ns = o["metadata"].get("namespace") if o["kind"] == "RoleBinding" else None
+        role = _role_ref(o["roleRef"], ns, roles)
+        for s in o.get("subjects") or []:
+            if s.get("kind") == "Group" and s["name"] in groups and role is not None:
+                out.add((s["name"], ns or "*", role))
+    return out
+
+
+def compare(
+    imported: Imported, planned_data: Mapping[str, Any], planned_rbac: Iterable[Mapping[str, Any]]
+) -> list[str]:
+    """Every difference between what the cluster maps and grants today and what the plan does."""
+    diffs: list[str] = []
+    ids, accounts = planned_identities(planned_data)
+    for key, username, groups in sorted(imported.identities - ids):
+        diffs.append(f"today {key} is {username!r} in {list(groups)}; the plan does not map it so")
+    for key, username, groups in sorted(ids - imported.identities):
+        diffs.append(f"the plan maps {key} as {username!r} in {list(groups)}; today it is not")
+    if sorted(set(accounts)) != sorted(set(imported.accounts)):
+        diffs.append(f"mapAccounts today {list(imported.accounts)}, planned {list(accounts)}")
+    bound = {g for g, _, _ in imported.grants}
+    planned = planned_grants(planned_rbac, bound)
+    for g, ns, role in sorted(imported.grants - planned):
+        diffs.append(f"group {g} has {_show(role)} in {ns} today; the plan does not grant it")
+    for g, ns, role in sorted(planned - imported.grants):
+        diffs.append(f"the plan grants group {g} {_show(role)} in {ns}; today it does not have it")
+    return diffs
+
+
+def _show(role: str) -> str:
+    return role.removeprefix("preset:") if role.startswith("preset:") else f"rules {role}"

@@ -1,0 +1,169 @@
+"""Adopting a cluster: exported aws-auth and RBAC in, a stack config out, and the offline plan
+of that config proven to map and grant the same (or every difference printed)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from eks_access import adopt, stackfile
+from offline import plan
+from offline.run import run
+from tests.conftest import ROOT
+
+FIXTURES = Path(__file__).parent / "fixtures" / "adopt"
+
+
+def import_cmd(tmp_path: Path, aws_auth: Path, *rbac: Path) -> tuple[int, str, dict[str, Any]]:
+    for name in ("Pulumi.yaml", "__main__.py"):
+        (tmp_path / name).write_text((ROOT / name).read_text())
+    out = tmp_path / "Pulumi.imported.yaml"
+    argv = ["import", "--aws-auth", str(aws_auth), "--cluster", "prod", "--region", "us-east-1"]
+    for r in rbac:
+        argv += ["--rbac", str(r)]
+    proc = subprocess.run(
+        [sys.executable, "-m", "eks_access", *argv, "--out", str(out)],
+        cwd=ROOT, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    written = yaml.safe_load(out.read_text())["config"] if out.exists() else {}
+    return proc.returncode, proc.stdout + proc.stderr, written
+
+
+def test_a_realistic_export_imports_with_every_lossy_item_reported(tmp_path):
+    code, output, config = import_cmd(tmp_path, FIXTURES / "aws-auth.yaml", FIXTURES / "rbac.yaml")
+    cluster = config["eks-access:cluster"]
+    assert len(cluster["nodeRoleArns"]) == 2 and len(cluster["fargateRoleArns"]) == 1
+    assert cluster["mapAccounts"] == ["777788889999"]
+    teams = {t["name"]: t for t in config["eks-access:teams"]}
+    assert set(teams) == {"auditors", "deployers", "developers", "cluster-admins"}
+    dev = teams["developers"]
+    assert dev["namespaceAccess"] == "edit" and sorted(dev["namespaces"]) == ["api", "web"]
+    assert {u["arn"] for u in dev["existingUsers"]} == {
+        "arn:aws:iam::111122223333:user/alice",
+        "arn:aws:iam::111122223333:user/ops/bob",
+    }
+    assert teams["auditors"]["clusterAccess"] == "view"
+    assert teams["deployers"]["rules"][0]["resources"] == ["deployments"]
+    # The authenticator keeps the last of two mappings of one ARN: so does the import.
+    assert teams["deployers"]["roles"] == [
+        {"arn": "arn:aws:iam::111122223333:role/ci-deployer", "username": "ci-deployer-v2"}
+    ]
+    for reported in (
+        "mapRoles[7]: no rolearn; entry ignored",
+        "ci-deployer is mapped again; the earlier mapping is lost",
+        "group system:masters cannot be configured",
+        "mapAccounts 777788889999",
+        "monitoring-reader: role not in the export",
+    ):
+        assert reported in output, reported
+    # system:masters became a cluster-admin binding: same access, different group. That is
+    # a difference, so the proof says so and the exit code is 1.
+    assert code == 1
+    assert "NOT equivalent: 2 differences" in output
+    assert (
+        "awsreservedsso_admins_fedcba9876543210 is 'admin:{{SessionName}}' in ['system:masters']"
+        in output
+    )
+    # The written file says what was lost or changed, for the reviewer.
+    assert "# NOTE: " in (tmp_path / "Pulumi.imported.yaml").read_text()
+
+
+def test_an_export_the_model_can_hold_imports_equivalent(tmp_path):
+    data = yaml.safe_load((FIXTURES / "aws-auth.yaml").read_text())
+    roles = yaml.safe_load(data["data"]["mapRoles"])
+    data["data"]["mapRoles"] = yaml.safe_dump(
+        [r for r in roles if "rolearn" in r and "system:masters" not in r["groups"]]
+    )
+    clean = tmp_path / "aws-auth.yaml"
+    clean.write_text(yaml.safe_dump(data))
+    code, output, _ = import_cmd(tmp_path, clean, FIXTURES / "rbac.yaml")
+    assert code == 0, output
+    assert "equivalent: the offline plan" in output and "maps the same 8 principals" in output
+    assert "grants the same 4 bindings" in output
+
+
+def test_the_proof_fails_when_the_plan_differs(tmp_path):
+    data = (FIXTURES / "aws-auth.yaml").read_text()
+    imported, teams = adopt.from_aws_auth(
+        adopt.aws_auth_data(adopt.documents(data, "f"), "f"), "prod", "us-east-1"
+    )
+    adopt.add_rbac(imported, teams, adopt.documents((FIXTURES / "rbac.yaml").read_text(), "r"))
+    # Drop carol from the written config, as a buggy importer or a hand edit would.
+    auditors = next(t for t in imported.config["eks-access:teams"] if t["name"] == "auditors")
+    auditors["existingUsers"] = auditors["existingUsers"][:1]
+    auditors["clusterAccess"] = "edit"
+    result = _plan(tmp_path, imported.config)
+    diffs = adopt.compare(imported, plan.aws_auth_data(result), plan.kubernetes_objects(result))
+    assert any("user/carol is 'carol'" in d and "does not map it" in d for d in diffs)
+    assert any("group auditors has view in * today" in d for d in diffs)
+    assert any("grants group auditors edit in *" in d for d in diffs)
+
+
+def test_unreadable_exports_are_clean_errors(tmp_path):
+    bad = tmp_path / "x.yaml"
+    bad.write_text("kind: ConfigMap\nmetadata: {name: other}\n")
+    code, output, _ = import_cmd(tmp_path, bad)
+    assert code == 2 and "no ConfigMap named aws-auth" in output
+    bad.write_text("data: [unclosed")
+    code, output, _ = import_cmd(tmp_path, bad)
+    assert code == 2 and "not YAML" in output
+
+
+def _plan(folder: Path, config: dict[str, Any]):
+    for name in ("Pulumi.yaml", "__main__.py"):
+        (folder / name).write_text((ROOT / name).read_text())
+    path = folder / "Pulumi.adopt.yaml"
+    path.write_text(yaml.safe_dump({"config": config}))
+    return run(stackfile.read(path))
+
+
+# --- any valid aws-auth round-trips ------------------------------------------------------------
+
+ACCOUNT = "111122223333"
+GROUPS = ["developers", "ops", "read-only", "data"]
+
+
+@st.composite
+def aws_auth_exports(draw: st.DrawFn) -> dict[str, Any]:
+    nodes = [
+        {"rolearn": f"arn:aws:iam::{ACCOUNT}:role/nodes-{i}",
+         "username": "system:node:{{EC2PrivateDNSName}}",
+         "groups": ["system:bootstrappers", "system:nodes"]}
+        for i in range(draw(st.integers(1, 2)))
+    ]  # fmt: skip
+    names = draw(
+        st.lists(st.from_regex(r"[a-z][a-z0-9]{0,6}", fullmatch=True), unique=True, max_size=8)
+    )
+    roles, users = list(nodes), []
+    for i, name in enumerate(names):
+        groups = draw(st.lists(st.sampled_from(GROUPS), min_size=1, max_size=2, unique=True))
+        path = draw(st.sampled_from(["/", "/teams/"]))
+        if draw(st.booleans()):
+            role_path = "/" if path == "/" else "/aws-reserved/sso.amazonaws.com/"
+            arn = f"arn:aws:iam::{ACCOUNT}:role{role_path}R{name}"
+            username = draw(st.sampled_from([f"r-{name}", f"r-{name}:{{{{SessionName}}}}"]))
+            roles.append({"rolearn": arn, "username": username, "groups": groups})
+        else:
+            arn = f"arn:aws:iam::{ACCOUNT}:user{path}{name}"
+            users.append({"userarn": arn, "username": draw(st.sampled_from([name, f"u-{name}"])),
+                          "groups": groups})  # fmt: skip
+    data = {"mapRoles": yaml.safe_dump(roles), "mapUsers": yaml.safe_dump(users)}
+    if draw(st.booleans()):
+        data["mapAccounts"] = yaml.safe_dump(["444455556666"])
+    return data
+
+
+@settings(max_examples=20, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@given(aws_auth_exports())
+def test_any_valid_aws_auth_imports_to_a_plan_that_maps_the_same_identities(tmp_path_factory, data):
+    imported, _ = adopt.from_aws_auth(data, "prod", "us-east-1")
+    result = _plan(tmp_path_factory.mktemp("adopt"), imported.config)
+    assert (
+        adopt.compare(imported, plan.aws_auth_data(result), plan.kubernetes_objects(result)) == []
+    )
