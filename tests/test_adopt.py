@@ -141,7 +141,7 @@ def aws_auth_exports(draw: st.DrawFn) -> dict[str, Any]:
         st.lists(st.from_regex(r"[a-z][a-z0-9]{0,6}", fullmatch=True), unique=True, max_size=8)
     )
     roles, users = list(nodes), []
-    for i, name in enumerate(names):
+    for name in names:
         groups = draw(st.lists(st.sampled_from(GROUPS), min_size=1, max_size=2, unique=True))
         path = draw(st.sampled_from(["/", "/teams/"]))
         if draw(st.booleans()):
