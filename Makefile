@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STACK ?= dev
 OUT ?= out/$(STACK)
 
-.PHONY: install checkov plan test lint bench clean
+.PHONY: install checkov plan plan-fleet test lint bench clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ checkov: $(CHECKOV_VENV)/.installed
 ## The main job, offline: what `pulumi up` would create for the stack, from the real program.
 plan: install
 	$(PY) -m eks_access plan --config-file Pulumi.$(STACK).yaml --out $(OUT)
+
+## The example fleet (README "Fleets"): identity, staging and prod, checked across stacks.
+plan-fleet: install
+	$(PY) -m eks_access plan --config-file Pulumi.identity.yaml Pulumi.staging.yaml Pulumi.prod.yaml --out out/fleet
 
 ## Tests spread over every core; the two fuzz halves (tests/test_fuzz.py) run side by side.
 test: install checkov

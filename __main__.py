@@ -18,6 +18,8 @@ from components import (
     NamespacesArgs,
     Team,
     TeamArgs,
+    UserAccess,
+    UserAccessArgs,
 )
 from components.stack_config import read_stack_config, stop
 from eks_access import (
@@ -33,127 +35,192 @@ from eks_access import (
 from eks_access import config as core
 from eks_access.principals import principals
 
-config = read_stack_config()
 
-# Plain invokes: their answers are known before any resource is registered, so every ARN
-# (and so aws-auth's text) shows in previews, and a wrong mode stops the run before changes.
-account = aws.get_caller_identity().account_id
-partition = aws.get_partition().partition
-everyone = principals(config, account, partition)
-entries = access_entries.entries(config, account, partition)
-users_by_name = core.iam_users(config)
-
-if config.cluster.create is None and config.cluster.writes_aws_auth:
-    # Rendered once here, before any resource, so an aws-auth that cannot be written stops
-    # the run cleanly instead of failing halfway through an update.
-    try:
-        rendered = awsauth.render(everyone, config.cluster.map_accounts)
-    except awsauth.AwsAuthError as e:
-        stop([f"{core.NAMESPACE}:teams: {e}"])
-    if warning := awsauth.size_warning(rendered):
-        pulumi.log.warn(warning)
-
-if config.cluster.create is None:
-    found = aws.eks.get_cluster(name=config.cluster.name)
-    stop(
-        modes.live_mode_problems(
-            found.access_configs[0].authentication_mode,
-            config.cluster.authentication_mode,
-            found.name,
-            config.region,
+def identity_stack(config: core.IdentityConfig) -> None:
+    """An identity stack: the account's IAM users and keys, for cluster stacks to reference."""
+    users = {
+        name: ClusterUser(
+            name,
+            ClusterUserArgs(
+                user_name=user.name,
+                path=user.path,
+                groups=[],  # cluster stacks add the memberships of their team groups
+                key_generations=user.keys,
+                pgp_key=config.user_pgp_key(user),
+            ),
         )
+        for name, (user, _) in core.iam_users(config).items()
+    }
+    pulumi.export(
+        "users",
+        {
+            name: {
+                "arn": u.arn,
+                "uniqueId": u.unique_id,
+                "accessKeyIds": u.access_key_ids,
+                "encryptedSecrets": u.encrypted_secrets,
+            }
+            for name, u in users.items()
+        },
     )
-    cluster_arn: pulumi.Input[str] = found.arn
-    endpoint, ca = found.endpoint, found.certificate_authorities[0].data
-
-    def kubeconfig_for(profile: str | None) -> pulumi.Input[str]:
-        return json.dumps(kubeconfig.render(found.name, endpoint, ca, config.region, profile))
-
-    admin_kubeconfig = kubeconfig_for(None)
-else:
-    # pulumi-eks owns aws-auth (and the entries) of a cluster it creates: mappings go in here.
-    created = eks.Cluster(
-        config.cluster.name, **created_cluster.cluster_args(config, everyone, entries)
-    )
-    cluster_arn = arns.cluster_arn(partition, config.region, account, config.cluster.name)
-
-    def kubeconfig_for(profile: str | None) -> pulumi.Input[str]:
-        return created.get_kubeconfig(profile_name=profile)
-
-    admin_kubeconfig = created.kubeconfig_json
-
-provider = k8s.Provider("kubernetes", kubeconfig=admin_kubeconfig)
-k8s_opts = pulumi.ResourceOptions(providers=[provider])
-
-namespaces = Namespaces(
-    "namespaces", NamespacesArgs(rbac.namespace_objects(config.teams)), opts=k8s_opts
-)
-teams = {
-    team.name: Team(
-        team.name,
-        TeamArgs(
-            group_name=iam.group_name(config.cluster.name, team.name),
-            kubernetes_group=team.kubernetes_group,
-            cluster_arn=cluster_arn,
-            rbac=rbac.team_objects(team),
-            namespaces=namespaces.resources,
-        ),
-        opts=k8s_opts,
-    )
-    for team in config.teams
-}
-users = {
-    name: ClusterUser(
-        name,
-        ClusterUserArgs(
-            user_name=user.name,
-            path=user.path,
-            groups=[teams[t].iam_group_name for t in team_names],
-            key_generations=user.keys,
-            pgp_key=config.user_pgp_key(user),
-        ),
-    )
-    for name, (user, team_names) in users_by_name.items()
-}
-
-if config.cluster.create is None and config.cluster.writes_aws_auth:
-    aws_auth = AwsAuth(
-        "aws-auth",
-        AwsAuthArgs(principals=everyone, accounts=config.cluster.map_accounts),
-        opts=k8s_opts,
-    )
-    pulumi.export("awsAuth", aws_auth.data)
-if config.cluster.create is None and entries:
-    # Entries of users this stack creates wait for them and follow their unique ID.
-    by_key = {access_entries.entry_key(p): p.arn.name for p in everyone if p.managed}
-    AccessEntries(
-        "access-entries",
-        AccessEntriesArgs(
-            cluster_name=config.cluster.name,
-            entries=entries,
-            principal_arns={k: users[n].arn for k, n in by_key.items()},
-            replacement_triggers={k: users[n].unique_id for k, n in by_key.items()},
-        ),
+    pulumi.export(
+        "accessKeySecrets", pulumi.Output.secret({n: u.secrets for n, u in users.items()})
     )
 
-pulumi.export(
-    "users",
-    {
-        name: {
-            "arn": u.arn,
-            "accessKeyIds": u.access_key_ids,
-            "encryptedSecrets": u.encrypted_secrets,
-            "kubeconfig": kubeconfig_for(name),
+
+def cluster_stack(config: core.StackConfig) -> None:
+    """A cluster stack: access to one cluster (and, without an identity stack, its users)."""
+    # Plain invokes: their answers are known before any resource is registered, so every ARN
+    # (and so aws-auth's text) shows in previews, and a wrong mode stops the run before changes.
+    account = aws.get_caller_identity().account_id
+    partition = aws.get_partition().partition
+    # IAM users live in the identity stack's account when one owns them, else in this one.
+    users_account = config.identity.account if config.identity else account
+    everyone = principals(config, users_account, partition)
+    entries = access_entries.entries(config, users_account, partition)
+    users_by_name = core.iam_users(config)
+
+    if config.cluster.create is None and config.cluster.writes_aws_auth:
+        # Rendered once here, before any resource, so an aws-auth that cannot be written stops
+        # the run cleanly instead of failing halfway through an update.
+        try:
+            rendered = awsauth.render(everyone, config.cluster.map_accounts)
+        except awsauth.AwsAuthError as e:
+            stop([f"{core.NAMESPACE}:teams: {e}"])
+        if warning := awsauth.size_warning(rendered):
+            pulumi.log.warn(warning)
+
+    if config.cluster.create is None:
+        found = aws.eks.get_cluster(name=config.cluster.name)
+        stop(
+            modes.live_mode_problems(
+                found.access_configs[0].authentication_mode,
+                config.cluster.authentication_mode,
+                found.name,
+                config.region,
+            )
+        )
+        cluster_arn: pulumi.Input[str] = found.arn
+        endpoint, ca = found.endpoint, found.certificate_authorities[0].data
+
+        def kubeconfig_for(profile: str | None) -> pulumi.Input[str]:
+            return json.dumps(kubeconfig.render(found.name, endpoint, ca, config.region, profile))
+
+        admin_kubeconfig = kubeconfig_for(None)
+    else:
+        # pulumi-eks owns aws-auth (and the entries) of a cluster it creates: mappings go in here.
+        created = eks.Cluster(
+            config.cluster.name, **created_cluster.cluster_args(config, everyone, entries)
+        )
+        cluster_arn = arns.cluster_arn(partition, config.region, account, config.cluster.name)
+
+        def kubeconfig_for(profile: str | None) -> pulumi.Input[str]:
+            return created.get_kubeconfig(profile_name=profile)
+
+        admin_kubeconfig = created.kubeconfig_json
+
+    provider = k8s.Provider("kubernetes", kubeconfig=admin_kubeconfig)
+    k8s_opts = pulumi.ResourceOptions(providers=[provider])
+
+    namespaces = Namespaces(
+        "namespaces", NamespacesArgs(rbac.namespace_objects(config.teams)), opts=k8s_opts
+    )
+    teams = {
+        team.name: Team(
+            team.name,
+            TeamArgs(
+                group_name=iam.group_name(config.cluster.name, team.name),
+                kubernetes_group=team.kubernetes_group,
+                cluster_arn=cluster_arn,
+                rbac=rbac.team_objects(team),
+                namespaces=namespaces.resources,
+            ),
+            opts=k8s_opts,
+        )
+        for team in config.teams
+    }
+    users: dict[str, ClusterUser | UserAccess]
+    if config.identity is None:
+        users = {
+            name: ClusterUser(
+                name,
+                ClusterUserArgs(
+                    user_name=user.name,
+                    path=user.path,
+                    groups=[teams[t].iam_group_name for t in team_names],
+                    key_generations=user.keys,
+                    pgp_key=config.user_pgp_key(user),
+                ),
+            )
+            for name, (user, team_names) in users_by_name.items()
         }
-        for name, u in users.items()
-    },
-)
-pulumi.export("accessKeySecrets", pulumi.Output.secret({n: u.secrets for n, u in users.items()}))
-pulumi.export(
-    "teams",
-    {
-        n: {"iamGroup": t.iam_group_name, "kubernetesGroup": t.kubernetes_group}
-        for n, t in teams.items()
-    },
-)
-pulumi.export("authenticationMode", config.cluster.authentication_mode)
+    else:  # an identity stack owns the users: take them from its outputs, add memberships only
+        identities = pulumi.StackReference(config.identity.stack or "")
+        users = {
+            name: UserAccess(
+                name,
+                UserAccessArgs(
+                    user_name=user.name,
+                    groups=[teams[t].iam_group_name for t in team_names],
+                    identities=identities.get_output("users"),
+                    identity_stack=config.identity.stack or "",
+                    expected_arn=arns.user_arn(partition, users_account, user.name, user.path).arn,
+                ),
+            )
+            for name, (user, team_names) in users_by_name.items()
+        }
+
+    if config.cluster.create is None and config.cluster.writes_aws_auth:
+        aws_auth = AwsAuth(
+            "aws-auth",
+            AwsAuthArgs(principals=everyone, accounts=config.cluster.map_accounts),
+            opts=k8s_opts,
+        )
+        pulumi.export("awsAuth", aws_auth.data)
+    if config.cluster.create is None and entries:
+        # Entries of users this stack creates wait for them and follow their unique ID.
+        by_key = {access_entries.entry_key(p): p.arn.name for p in everyone if p.managed}
+        AccessEntries(
+            "access-entries",
+            AccessEntriesArgs(
+                cluster_name=config.cluster.name,
+                entries=entries,
+                principal_arns={k: users[n].arn for k, n in by_key.items()},
+                replacement_triggers={k: users[n].unique_id for k, n in by_key.items()},
+            ),
+        )
+
+    pulumi.export(
+        "users",
+        {
+            name: {
+                "arn": u.arn,
+                "accessKeyIds": u.access_key_ids,
+                "encryptedSecrets": u.encrypted_secrets,
+                "kubeconfig": kubeconfig_for(name),
+            }
+            for name, u in users.items()
+        },
+    )
+    if config.identity is None:  # else the identity stack exports them
+        pulumi.export(
+            "accessKeySecrets",
+            pulumi.Output.secret(
+                {n: u.secrets for n, u in users.items() if isinstance(u, ClusterUser)}
+            ),
+        )
+    pulumi.export(
+        "teams",
+        {
+            n: {"iamGroup": t.iam_group_name, "kubernetesGroup": t.kubernetes_group}
+            for n, t in teams.items()
+        },
+    )
+    pulumi.export("authenticationMode", config.cluster.authentication_mode)
+
+
+config = read_stack_config()
+if isinstance(config, core.IdentityConfig):
+    identity_stack(config)
+else:
+    cluster_stack(config)

@@ -6,6 +6,7 @@ from components.cluster_user import ClusterUser, ClusterUserArgs
 from components.namespaces import Namespaces, NamespacesArgs
 from components.team import Team, TeamArgs
 from components.team_rbac import TeamRbac, TeamRbacArgs
+from components.user_access import UserAccess, UserAccessArgs
 
 __all__ = [
     "AccessEntries",
@@ -20,4 +21,6 @@ __all__ = [
     "TeamArgs",
     "TeamRbac",
     "TeamRbacArgs",
+    "UserAccess",
+    "UserAccessArgs",
 ]

@@ -52,9 +52,10 @@ class ClusterUser(pulumi.ComponentResource):
             tags={"managed-by": "eks-access", **args.tags},
             opts=child,
         )
-        aws.iam.UserGroupMembership(
-            f"{name}-groups", user=user.name, groups=list(args.groups), opts=child
-        )
+        if args.groups:  # none in an identity stack: cluster stacks add their own
+            aws.iam.UserGroupMembership(
+                f"{name}-groups", user=user.name, groups=list(args.groups), opts=child
+            )
         keys = {
             label: aws.iam.AccessKey(
                 f"{name}-key-{label}",

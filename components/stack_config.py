@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pulumi
 from pulumi.runtime import config as runtime_config
 
 from eks_access import config as core
+from eks_access import stackfile
 
 
 def raw_stack_config() -> dict[str, Any]:
@@ -26,10 +28,19 @@ def raw_stack_config() -> dict[str, Any]:
     return raw
 
 
-def read_stack_config() -> core.StackConfig:
-    """The validated config; on mistakes, stop the program before any resource is registered."""
+def read_stack_config() -> core.StackConfig | core.IdentityConfig:
+    """The validated config (an identity owner stack's, or a cluster stack's); on mistakes,
+    stop the program before any resource is registered.
+
+    ``eks-access:teamsFile`` is read relative to the working directory, which the Pulumi CLI
+    sets to the project folder.
+    """
     try:
-        return core.load(raw_stack_config())
+        raw = stackfile.with_teams_file(raw_stack_config(), Path.cwd())
+        identity = raw.get(core.IDENTITY)
+        if isinstance(identity, dict) and identity.get("mode") == "owner":
+            return core.load_identity(raw)
+        return core.load(raw)
     except core.ConfigError as e:
         lines = "\n".join(f"  {p}" for p in e.problems)
         # RunError ends the program with this message and no stack trace.

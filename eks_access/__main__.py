@@ -8,6 +8,7 @@ plain Python over the config.
 from __future__ import annotations
 
 import argparse
+import io
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,24 +29,37 @@ def _load(path: str) -> tuple[stackfile.StackFile, core.StackConfig]:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    stack, _ = _load(args.config_file)
+    """One stack into ``--out``; several (a fleet) into ``--out/<stack>`` each, after the
+    checks across stacks."""
+    from eks_access import fleet
+
+    stacks = [stackfile.read(p) for p in args.config_file]
+    members = [fleet.Member(s.path.name, s.stack, s.load_any()) for s in stacks]
+    if problems := fleet.problems(members):
+        print(f"error: the stacks disagree ({len(problems)} problems); nothing was written:")
+        for p in problems:
+            print(f"  {p}", file=sys.stderr)
+        return EXIT_CONFIG
     import pulumi  # the SDK is needed for this command only
 
     from offline import plan, run
 
-    try:
-        result = run.run(stack)
-    except pulumi.RunError as e:  # the program's own config check; load() agrees, so rare
-        print(e, file=sys.stderr)
-        return EXIT_CONFIG
-    out = Path(args.out)
-    written = plan.write(result, out, stack.project, stack.stack)
-    print(
-        f"Offline plan of stack {stack.stack!r} ({stack.path.name}) written to {out}/: "
-        + ", ".join(sorted(written))
-    )
-    print(plan.summary(result))
-    return _policy_verdict(result, out, args.policy_config)
+    code = 0
+    for stack in stacks:
+        try:
+            result = run.run(stack)
+        except pulumi.RunError as e:  # the program's own config check; load() agrees, so rare
+            print(e, file=sys.stderr)
+            return EXIT_CONFIG
+        out = Path(args.out) if len(stacks) == 1 else Path(args.out) / stack.stack
+        written = plan.write(result, out, stack.project, stack.stack)
+        print(
+            f"Offline plan of stack {stack.stack!r} ({stack.path.name}) written to {out}/: "
+            + ", ".join(sorted(written))
+        )
+        print(plan.summary(result))
+        code = max(code, _policy_verdict(result, out, args.policy_config))
+    return code
 
 
 EXIT_POLICY = 3
@@ -135,31 +149,85 @@ def cmd_access(args: argparse.Namespace) -> int:
 def cmd_review(args: argparse.Namespace) -> int:
     import json
     import subprocess
+    import tarfile
+    import tempfile
 
     from eks_access import review
 
-    stack, head = _load(args.config_file)
+    stacks = [stackfile.read(p) for p in args.config_file]
+    where = stacks[0].path.parent
 
     def git(*argv: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(["git", *argv], cwd=stack.path.parent, capture_output=True, text=True)
+        return subprocess.run(["git", *argv], cwd=where, capture_output=True, text=True)
 
     if git("rev-parse", "--verify", "--quiet", f"{args.base}^{{commit}}").returncode != 0:
         print(f"error: {args.base!r} is not a commit in this repository", file=sys.stderr)
         return EXIT_CONFIG
-    at_base = f"{args.base}:./{stack.path.name}"
-    if git("cat-file", "-e", at_base).returncode == 0:
-        base_raw = stackfile.parse(git("show", at_base).stdout, at_base)
-    else:  # a stack new in this change: everything it grants is gained
-        base_raw = {**stack.raw, "eks-access:teams": []}
-    try:
-        base = core.load(base_raw)
-    except core.ConfigError as e:
-        print(f"error: the config at {args.base} is invalid, so no review: {e}", file=sys.stderr)
+    top = Path(git("rev-parse", "--show-toplevel").stdout.strip())
+    docs: list[tuple[stackfile.StackFile, dict[str, object]]] = []
+    with tempfile.TemporaryDirectory(prefix="eks-access-review-") as tmp:
+        # The whole tree at the base: stack files, shared team files and ESC environments.
+        archive = subprocess.run(
+            ["git", "archive", "--format=tar", args.base], cwd=top, capture_output=True, check=True
+        )
+        try:
+            with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+                tar.extractall(tmp, filter="data")
+        except tarfile.ReadError:
+            pass  # an empty tree at the base: every stack is new
+        for stack in stacks:
+            if stack.is_identity_owner:
+                continue  # owns IAM users only: no cluster access to review
+            head = stack.load()
+            at_base = Path(tmp) / stack.path.resolve().relative_to(top)
+            try:
+                base = (
+                    stackfile.read(at_base).load()
+                    if at_base.is_file()
+                    # a stack new in this change: everything it grants is gained
+                    else core.load({**stack.raw, "eks-access:teams": []})
+                )
+            except (core.ConfigError, stackfile.StackFileError) as e:
+                print(
+                    f"error: {stack.path.name} at {args.base} is invalid, so no review: {e}",
+                    file=sys.stderr,
+                )
+                return EXIT_CONFIG
+            docs.append((stack, review.review(base, head)))
+    if args.format == "json":
+        out: object = (
+            docs[0][1]
+            if len(docs) == 1
+            else [{"stack": s.stack, "file": s.path.name, **d} for s, d in docs]
+        )
+        print(json.dumps(out, indent=2))
+    elif len(docs) == 1:
+        print(review.review_markdown(docs[0][1]), end="")
+    else:
+        for s, d in docs:
+            print(f"# Stack {s.stack} ({s.path.name})\n")
+            print(review.review_markdown(d))
+    return 0
+
+
+def cmd_stacks(args: argparse.Namespace) -> int:
+    """The stacks a change since ``--base`` touches, as JSON (a CI matrix)."""
+    import json
+    import subprocess
+
+    from eks_access import fleet
+
+    root = Path(args.project)
+    diff = subprocess.run(
+        ["git", "diff", "--name-only", f"{args.base}...HEAD"],
+        cwd=root, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if diff.returncode != 0:
+        print(f"error: cannot diff against {args.base!r}: {diff.stderr.strip()}", file=sys.stderr)
         return EXIT_CONFIG
-    doc = review.review(base, head)
-    print(
-        json.dumps(doc, indent=2) if args.format == "json" else review.review_markdown(doc), end=""
-    )
+    stacks = [stackfile.read(p) for p in sorted(root.glob("Pulumi.*.yaml"))]
+    changed = set(diff.stdout.split())
+    print(json.dumps(fleet.affected(changed, {s.stack: s.sources for s in stacks})))
     return 0
 
 
@@ -230,7 +298,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("plan", help="what `pulumi up` would create, offline (mock runtime)")
-    p.add_argument("--config-file", required=True, help="the stack file, Pulumi.<stack>.yaml")
+    p.add_argument(
+        "--config-file",
+        required=True,
+        nargs="+",
+        action="extend",
+        help="the stack file(s), Pulumi.<stack>.yaml; several plan a fleet",
+    )
     p.add_argument(
         "--out", required=True, help="folder for plan.json, aws-auth.yaml, rbac.yaml, iam.json"
     )
@@ -284,12 +358,23 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--region", required=True, help="the cluster's AWS region")
     i.add_argument("--out", default="Pulumi.imported.yaml", help="the stack file to write")
     i.set_defaults(func=cmd_import)
+    st = sub.add_parser("stacks", help="stacks a change touches, as JSON (for a CI matrix)")
+    st.add_argument("--base", required=True, help="git ref to compare with")
+    st.add_argument("--project", default=".", help="the project folder")
+    st.set_defaults(func=cmd_stacks)
     r = sub.add_parser("review", help="access gained and lost since a git ref, riskiest first")
     r.add_argument("--base", required=True, help="git ref of the config to compare with")
-    r.add_argument("--config-file", required=True)
+    r.add_argument(
+        "--config-file", required=True, nargs="+", action="extend", help="one or more stacks"
+    )
     r.add_argument("--format", choices=("markdown", "json"), default="markdown")
     r.set_defaults(func=cmd_review)
     return parser
+
+
+def _files(args: argparse.Namespace) -> str:
+    files = getattr(args, "config_file", None) or getattr(args, "aws_auth", "")
+    return " ".join(files) if isinstance(files, list) else str(files)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -301,7 +386,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CONFIG
     except core.ConfigError as e:
         print(
-            f"error: invalid stack config in {args.config_file} "
+            f"error: invalid stack config in {_files(args)} "
             f"({len(e.problems)} problems); nothing was written:",
             file=sys.stderr,
         )

@@ -348,9 +348,15 @@ class StackConfig(_Model):
     cluster: Cluster
     teams: tuple[Team, ...] = ()
     pgp_key: NonEmpty | None = None
+    identity: Identity | None = None
+    """Set in a cluster stack whose users an identity stack owns (``mode: reference``)."""
 
     def user_pgp_key(self, user: User) -> str | None:
         return user.pgp_key or self.pgp_key
+
+    @property
+    def creates_users(self) -> bool:
+        return self.identity is None
 
 
 # --- errors -------------------------------------------------------------------------------------
@@ -381,8 +387,13 @@ _CONFIG_KEYS = {
     f"{NAMESPACE}:cluster": "cluster",
     f"{NAMESPACE}:teams": "teams",
     f"{NAMESPACE}:pgpKey": "pgpKey",
+    f"{NAMESPACE}:identity": "identity",
 }
-_FIELD_PATHS = {"region": "aws:region", "pgpKey": f"{NAMESPACE}:pgpKey"}
+_FIELD_PATHS = {
+    "region": "aws:region",
+    "pgpKey": f"{NAMESPACE}:pgpKey",
+    "identity": f"{NAMESPACE}:identity",
+}
 
 
 def _path(loc: tuple[int | str, ...]) -> str:
@@ -459,6 +470,153 @@ def _describe(error: Any) -> Problem:
     return Problem(_path(loc), msg)
 
 
+# --- shared team definitions ----------------------------------------------------------------------
+
+TEAMS_FILE = f"{NAMESPACE}:teamsFile"
+OVERRIDES = f"{NAMESPACE}:teamOverrides"
+IDENTITY = f"{NAMESPACE}:identity"
+
+
+def merge_teams(
+    raw: Mapping[str, Any], shared: Any = None, shared_from: str = TEAMS_FILE
+) -> tuple[dict[str, Any], list[Problem]]:
+    """Stack config with shared teams and this stack's overrides applied.
+
+    ``shared`` is the team list of ``eks-access:teamsFile`` (already read) or None; teams may
+    also come from a Pulumi ESC environment, which the CLI merges into ``eks-access:teams``.
+    ``eks-access:teamOverrides`` maps a team name to the fields this cluster sets differently
+    (``namespaceAccess: view`` in prod, other ``users``); ``null`` for a field removes it.
+    """
+    out = {k: v for k, v in raw.items() if k not in (TEAMS_FILE, OVERRIDES)}
+    problems: list[Problem] = []
+    if shared is not None:
+        if f"{NAMESPACE}:teams" in raw:
+            problems.append(
+                Problem(
+                    f"{NAMESPACE}:teams",
+                    f"teams come from {shared_from} already; move these into that file or use "
+                    f"{OVERRIDES} for what this stack does differently",
+                )
+            )
+        out[f"{NAMESPACE}:teams"] = shared
+    overrides = raw.get(OVERRIDES)
+    if overrides is None:
+        return out, problems
+    teams = out.get(f"{NAMESPACE}:teams")
+    if not isinstance(overrides, dict):
+        return out, [*problems, Problem(OVERRIDES, "expected a mapping of team name to fields")]
+    if not isinstance(teams, list):
+        return out, [*problems, Problem(OVERRIDES, "there are no teams to override")]
+    by_name = {t.get("name"): i for i, t in enumerate(teams) if isinstance(t, dict)}
+    merged = list(teams)
+    for name, fields in overrides.items():
+        if name not in by_name:
+            close = difflib.get_close_matches(str(name), [str(n) for n in by_name], n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            problems.append(
+                Problem(f"{OVERRIDES}.{name}", f"no team {name!r}; {hint}check the name")
+            )
+            continue
+        if not isinstance(fields, dict) or "name" in fields:
+            problems.append(
+                Problem(
+                    f"{OVERRIDES}.{name}", "expected the team's fields to change (not its name)"
+                )
+            )
+            continue
+        team = dict(merged[by_name[name]])
+        for key, value in fields.items():
+            if value is None:
+                team.pop(key, None)
+            else:
+                team[key] = value
+        merged[by_name[name]] = team
+    out[f"{NAMESPACE}:teams"] = merged
+    return out, problems
+
+
+# --- identity: who owns the IAM users ------------------------------------------------------------
+
+
+class Identity(_Model):
+    """Where IAM users are owned, when one account serves several cluster stacks.
+
+    ``mode: owner``: this stack creates the users and their keys, nothing else (no cluster).
+    ``mode: reference``: this cluster stack creates none; it maps the users of ``stack`` (a
+    Pulumi stack reference, ``org/project/stack``) and adds their team-group memberships.
+    Without the key, a stack does both, as a single-stack setup always has.
+    """
+
+    mode: Literal["owner", "reference"]
+    account: Annotated[str, Field(pattern=r"^\d{12}$")]
+    """The AWS account the users live in (their ARNs are known before they exist)."""
+    stack: NonEmpty | None = None
+
+    @model_validator(mode="after")
+    def _stack_for_reference(self) -> Identity:
+        if self.mode == "reference" and not self.stack:
+            raise ValueError(
+                "mode 'reference' needs 'stack': the identity stack, org/project/stack"
+            )
+        if self.mode == "owner" and self.stack:
+            raise ValueError("an owner stack references no other stack; remove 'stack'")
+        return self
+
+
+class IdentityConfig(_Model):
+    """An identity stack's config: the users to own (from the teams), nothing about clusters."""
+
+    region: str
+    identity: Identity
+    teams: tuple[Team, ...] = ()
+    pgp_key: NonEmpty | None = None
+
+    def user_pgp_key(self, user: User) -> str | None:
+        return user.pgp_key or self.pgp_key
+
+
+def load_identity(raw: Mapping[str, Any]) -> IdentityConfig:
+    """Validate an identity owner stack's config (``eks-access:identity: {mode: owner}``)."""
+    data = {
+        "region": raw.get("aws:region"),
+        "identity": raw.get(IDENTITY),
+        "teams": raw.get(f"{NAMESPACE}:teams", []),
+    }
+    if f"{NAMESPACE}:pgpKey" in raw:
+        data["pgpKey"] = raw[f"{NAMESPACE}:pgpKey"]
+    try:
+        config = IdentityConfig.model_validate(data)
+    except ValidationError as e:
+        raise ConfigError(
+            Problem(_identity_path(tuple(err["loc"])), _describe(err).message) for err in e.errors()
+        ) from None
+    problems = [
+        Problem(key, "an identity owner stack owns IAM users only; remove this key")
+        for key in (f"{NAMESPACE}:cluster",)
+        if key in raw
+    ]
+    seen: dict[str, tuple[str, User]] = {}
+    for t, team in enumerate(config.teams):
+        for u, user in enumerate(team.users):
+            path = f"teams[{t}].users[{u}]"
+            if user.name in seen and seen[user.name][1] != user:
+                problems.append(
+                    Problem(path, f"IAM user {user.name!r} is defined at {seen[user.name][0]} "
+                            "with other settings; give it the same settings in both places")
+                )  # fmt: skip
+            seen.setdefault(user.name, (path, user))
+    if problems:
+        raise ConfigError(problems)
+    return config
+
+
+def _identity_path(loc: tuple[int | str, ...]) -> str:
+    head = {"identity": IDENTITY, "region": "aws:region", "pgpKey": f"{NAMESPACE}:pgpKey"}
+    if loc and loc[0] in head:
+        return head[str(loc[0])] + _path(loc)[len(str(loc[0])) :]
+    return _path(loc)
+
+
 # --- loading ------------------------------------------------------------------------------------
 
 
@@ -467,13 +625,14 @@ def load(raw: Mapping[str, Any]) -> StackConfig:
 
     Keys of other namespaces (``aws:profile``, ``kubernetes:...``) are left to their owners.
     """
-    problems: list[Problem] = []
+    raw, problems = merge_teams(raw)
     data: dict[str, Any] = {}
     for key, value in raw.items():
         if key in _CONFIG_KEYS:
             data[_CONFIG_KEYS[key]] = value
         elif key.startswith(f"{NAMESPACE}:"):
             ours = [k for k in _CONFIG_KEYS if k.startswith(f"{NAMESPACE}:")]
+            ours += [TEAMS_FILE, OVERRIDES]
             close = difflib.get_close_matches(key, ours, n=1)
             hint = f"did you mean {close[0]!r}? " if close else ""
             problems.append(
@@ -871,7 +1030,7 @@ def _fmt(names: Iterable[str]) -> str:
     return ", ".join("{{" + n + "}}" for n in sorted(names))
 
 
-def iam_users(config: StackConfig) -> dict[str, tuple[User, tuple[str, ...]]]:
+def iam_users(config: StackConfig | IdentityConfig) -> dict[str, tuple[User, tuple[str, ...]]]:
     """Each IAM user the stack creates, once, with the names of the teams that list it."""
     out: dict[str, tuple[User, tuple[str, ...]]] = {}
     for team in config.teams:

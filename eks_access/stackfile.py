@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Hashable
 from dataclasses import dataclass
@@ -73,6 +74,62 @@ _StackLoader.add_constructor(
 )
 
 
+def with_teams_file(raw: dict[str, Any], base: Path) -> dict[str, Any]:
+    """Config with ``eks-access:teamsFile`` read (relative to ``base``) and overrides applied.
+
+    The file holds ``teams: [...]`` in the stack config's own format; every stack that names
+    it shares those teams. Raises ``ConfigError`` naming the key on a missing or bad file.
+    """
+    name = raw.get(core.TEAMS_FILE)
+    if name is None:
+        return raw
+    if not isinstance(name, str) or not name:
+        raise core.ConfigError([core.Problem(core.TEAMS_FILE, "expected a file path")])
+    path = (base / name).resolve()
+    try:
+        doc = yaml.load(path.read_text(), Loader=_StackLoader) or {}
+    except (OSError, yaml.YAMLError) as e:
+        raise core.ConfigError(
+            [core.Problem(core.TEAMS_FILE, f"{name}: cannot be read ({e.__class__.__name__}: {e})")]
+        ) from None
+    teams = doc.get("teams") if isinstance(doc, dict) else None
+    if not isinstance(teams, list):
+        raise core.ConfigError(
+            [core.Problem(core.TEAMS_FILE, f"{name}: expected a mapping with a 'teams' list")]
+        )
+    merged, problems = core.merge_teams(raw, teams, f"{core.TEAMS_FILE} {name}")
+    if problems:
+        raise core.ConfigError(problems)
+    return merged
+
+
+def _environments(doc: dict[str, Any], project_dir: Path, where: str) -> dict[str, Any]:
+    """``pulumiConfig`` of the stack's ESC environments, for offline use.
+
+    The Pulumi CLI resolves ``environment:`` from Pulumi ESC. Offline there is no ESC, so each
+    environment is read from ``esc/<name>.yaml`` in the project: the same definition that
+    `esc env edit <org>/<name> --file esc/<name>.yaml` publishes. Plain values only.
+    """
+    names = doc.get("environment") or []
+    if isinstance(names, dict):  # the long form: {imports: [...]}
+        names = names.get("imports") or []
+    merged: dict[str, Any] = {}
+    for name in names if isinstance(names, list) else []:
+        file = project_dir / "esc" / f"{str(name).rsplit('/', 1)[-1]}.yaml"
+        try:
+            env = yaml.load(file.read_text(), Loader=_StackLoader) or {}
+        except (OSError, yaml.YAMLError) as e:
+            raise StackFileError(
+                f"{where}: environment {name!r} is resolved offline from {file}, which cannot "
+                f"be read ({e.__class__.__name__})"
+            ) from None
+        values = (env.get("values") or {}).get("pulumiConfig") or {}
+        if not isinstance(values, dict):
+            raise StackFileError(f"{file}: values.pulumiConfig must be a mapping")
+        merged.update(values)
+    return merged
+
+
 def parse(text: str, where: str) -> dict[str, Any]:
     """The ``config`` mapping of a stack file's text; ``where`` names it in errors."""
     try:
@@ -112,9 +169,21 @@ class StackFile:
     project: str
     stack: str
     raw: dict[str, Any]
+    sources: tuple[str, ...] = ()
+    """Files (relative to the project) this stack's config is read from."""
 
     def load(self) -> core.StackConfig:
-        return core.load(self.raw)
+        return core.load(with_teams_file(self.raw, self.project_dir))
+
+    @property
+    def is_identity_owner(self) -> bool:
+        identity = self.raw.get(core.IDENTITY)
+        return isinstance(identity, dict) and identity.get("mode") == "owner"
+
+    def load_any(self) -> core.StackConfig | core.IdentityConfig:
+        """The config of a cluster stack, or of an identity owner stack."""
+        raw = with_teams_file(self.raw, self.project_dir)
+        return core.load_identity(raw) if self.is_identity_owner else core.load(raw)
 
 
 def read(path: str | Path) -> StackFile:
@@ -135,4 +204,17 @@ def read(path: str | Path) -> StackFile:
     if project_dir is None:
         raise StackFileError(f"{path}: no Pulumi.yaml in its folder or above")
     project_doc = yaml.safe_load((project_dir / "Pulumi.yaml").read_text()) or {}
-    return StackFile(path, project_dir, str(project_doc.get("name", "")), stack, raw)
+    # As the CLI does: environment values first, the stack file's own keys win.
+    doc = yaml.load(text, Loader=_StackLoader) or {}
+    raw = {**_environments(doc, project_dir, str(path)), **raw}
+    sources = [path.name]
+    envs = doc.get("environment") or []
+    envs = envs.get("imports") or [] if isinstance(envs, dict) else envs
+    sources += [f"esc/{str(e).rsplit('/', 1)[-1]}.yaml" for e in envs if isinstance(e, str)]
+    if isinstance(raw.get(core.TEAMS_FILE), str):
+        sources.append(str(raw[core.TEAMS_FILE]))
+    with contextlib.suppress(core.ConfigError):  # load() reports it with every other problem
+        raw = with_teams_file(raw, project_dir)
+    return StackFile(
+        path, project_dir, str(project_doc.get("name", "")), stack, raw, tuple(sources)
+    )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from pulumi.runtime import MockCallArgs, MockResourceArgs, Mocks
@@ -30,14 +31,26 @@ class PlaceholderCloud(Mocks):
         region: str,
         partition: str = "aws",
         authentication_mode: str = "CONFIG_MAP",
+        stack_outputs: Mapping[str, Mapping[str, Any]] | None = None,
     ):
         self.account = account
         self.region = region
         self.partition = partition
         self.authentication_mode = authentication_mode
+        self.stack_outputs = dict(stack_outputs or {})
+        """Outputs of referenced stacks by name (``org/project/stack``), for StackReference."""
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         state = dict(args.inputs)
+        if args.typ == "pulumi:pulumi:StackReference":
+            name = str(state.get("name", args.name))
+            if name not in self.stack_outputs:
+                raise ValueError(f"no offline outputs for referenced stack {name!r}")
+            return name, {
+                "name": name,
+                "outputs": dict(self.stack_outputs[name]),
+                "secretOutputNames": [],
+            }
         iam = f"arn:{self.partition}:iam::{self.account}"
         rid = f"{args.name}-id"
         if args.typ == "aws:iam/user:User":

@@ -17,11 +17,12 @@ from typing import Any
 import pulumi
 from google.protobuf import json_format
 from pulumi.runtime import mocks as pulumi_mocks
-from pulumi.runtime.settings import set_root_resource
+from pulumi.runtime.settings import _get_rpc_manager, set_root_resource
 from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _sync_await
 
-from eks_access.stackfile import StackFile
+from eks_access.stackfile import StackFile, StackFileError
+from eks_access.stackfile import read as read_stack
 from offline.mocks import DEFAULT_ACCOUNT, PlaceholderCloud
 
 # Sentinels of Pulumi's wire format (sdk/python/lib/pulumi/runtime/rpc.py).
@@ -121,6 +122,22 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             )
         return response
 
+    def ReadResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+        """Reads of existing resources: a StackReference is one."""
+        response = super().ReadResource(request)  # type: ignore[no-untyped-call]
+        self.result.resources.append(
+            Registration(
+                urn=response.urn,
+                type=request.type,
+                name=request.name,
+                parent=request.parent,
+                custom=True,
+                inputs=mask(json_format.MessageToDict(request.properties)),
+                options={"read": True, "provider": request.provider or None},
+            )
+        )
+        return response
+
     def Call(self, request: Any) -> Any:  # noqa: N802
         """Method calls on components (``Cluster.get_kubeconfig``), which the SDK mock lacks."""
         from pulumi.runtime import rpc
@@ -154,9 +171,30 @@ def placeholder_cloud(stack: StackFile) -> PlaceholderCloud:
             account = parts[4]
             break
     mode = cluster.get("authenticationMode", "CONFIG_MAP")
+    identity = stack.raw.get("eks-access:identity")
+    if isinstance(identity, dict) and str(identity.get("account", "")).isdigit():
+        account = str(identity["account"])  # an identity stack's users live there
+    outputs = {}
+    if isinstance(identity, dict) and identity.get("stack"):
+        outputs[str(identity["stack"])] = identity_outputs(stack, str(identity["stack"]))
     return PlaceholderCloud(
-        account, str(stack.raw.get("aws:region", "us-east-1")), authentication_mode=str(mode)
+        account,
+        str(stack.raw.get("aws:region", "us-east-1")),
+        authentication_mode=str(mode),
+        stack_outputs=outputs,
     )
+
+
+def identity_outputs(stack: StackFile, reference: str) -> dict[str, Any]:
+    """A referenced identity stack's outputs, offline: the offline plan of its stack file in the
+    same project (``org/project/NAME`` is ``Pulumi.NAME.yaml``); secrets stay masked."""
+    path = stack.project_dir / f"Pulumi.{reference.rsplit('/', 1)[-1]}.yaml"
+    if not path.is_file():
+        raise StackFileError(
+            f"{stack.path}: eks-access:identity.stack {reference!r} is planned offline from "
+            f"{path.name}, which is not in {stack.project_dir}"
+        )
+    return dict(run(read_stack(path)).outputs)
 
 
 def run_program(
@@ -178,6 +216,10 @@ def run_program(
         _sync_await(run_in_stack(func))
     finally:
         set_root_resource(None)  # type: ignore[arg-type]
+        # A failed run can leave RPCs and their error behind; do not hand them to the next.
+        # (Applies still scheduled on the loop can fail a later run in the same process:
+        # tests run programs that must fail in a subprocess.)
+        _get_rpc_manager().clear()
     return monitor.result
 
 

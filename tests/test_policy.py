@@ -277,8 +277,8 @@ def test_bad_plan_wildcard_rule_accepted_by_the_loader_is_caught(tmp_path):
 def test_bad_plan_renderer_that_drops_node_roles_is_caught(monkeypatch):
     real = awsauth.render
 
-    def without_nodes(ps):
-        data = real(ps)
+    def without_nodes(ps, *accounts):
+        data = real(ps, *accounts)
         roles = [r for r in yaml.safe_load(data["mapRoles"]) if "system:nodes" not in r["groups"]]
         return {**data, "mapRoles": yaml.safe_dump(roles)}
 
@@ -328,8 +328,8 @@ def test_bad_plan_duplicate_mapping_and_third_key_are_caught(monkeypatch):
     # The renderer itself refuses a principal twice, so the bad renderer adds it afterwards.
     real_render = awsauth.render
 
-    def twice(ps):
-        data = real_render(ps)
+    def twice(ps, *accounts):
+        data = real_render(ps, *accounts)
         roles = yaml.safe_load(data["mapRoles"])
         return {**data, "mapRoles": yaml.safe_dump([*roles, {**roles[-1], "groups": ["other"]}])}
 

@@ -1,0 +1,102 @@
+"""Checks across the stacks of a fleet: IAM users are account-wide, stacks are not.
+
+Two stacks in one account that both create ``eks_user`` collide (EntityAlreadyExists) or, with
+other settings, fight over its keys and path. A cluster stack that references an identity
+stack must only map users that stack owns. Every problem names both places.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from eks_access import arns
+from eks_access import config as core
+
+
+@dataclass(frozen=True)
+class Member:
+    """One stack of the fleet: its file (for messages), stack name and validated config."""
+
+    where: str
+    stack: str
+    config: core.StackConfig | core.IdentityConfig
+
+
+def account_of(config: core.StackConfig | core.IdentityConfig) -> str | None:
+    """The account a stack creates IAM users in, as far as config tells it."""
+    if config.identity is not None:
+        return config.identity.account
+    assert isinstance(config, core.StackConfig)
+    for arn in (*config.cluster.node_role_arns, *config.cluster.fargate_role_arns):
+        return arns.parse_iam_arn(arn).account
+    return None
+
+
+def _users(config: core.StackConfig | core.IdentityConfig) -> dict[str, tuple[str, core.User]]:
+    out: dict[str, tuple[str, core.User]] = {}
+    for t, team in enumerate(config.teams):
+        for u, user in enumerate(team.users):
+            out.setdefault(user.name, (f"teams[{t}].users[{u}]", user))
+    return out
+
+
+def _creates(config: core.StackConfig | core.IdentityConfig) -> bool:
+    return config.identity is None or config.identity.mode == "owner"
+
+
+def problems(members: list[Member]) -> list[str]:
+    found: list[str] = []
+    created: dict[tuple[str, str], list[tuple[Member, str, core.User]]] = defaultdict(list)
+    owners: dict[tuple[str, str], Member] = {}  # (account, stack name) -> identity owner
+    for m in members:
+        account = account_of(m.config) or "(unknown account)"
+        if m.config.identity is not None and m.config.identity.mode == "owner":
+            owners[(account, m.stack)] = m
+        if _creates(m.config):
+            for name, (path, user) in _users(m.config).items():
+                created[(account, name)].append((m, path, user))
+    for (account, name), places in sorted(created.items()):
+        if len(places) < 2:
+            continue
+        (m1, p1, u1), *rest = places
+        for m2, p2, u2 in rest:
+            both = f"{m1.where} ({p1}) and {m2.where} ({p2})"
+            if u1 != u2:
+                found.append(
+                    f"IAM user {name!r} of account {account} is defined with different settings "
+                    f"in {both}; an IAM user exists once per account: give it one definition"
+                )
+            else:
+                found.append(
+                    f"IAM user {name!r} of account {account} is created by both {both}; the "
+                    "second `pulumi up` fails with EntityAlreadyExists. Let an identity stack "
+                    "own it (eks-access:identity, README 'Fleets')"
+                )
+    for m in members:
+        identity = m.config.identity
+        if identity is None or identity.mode != "reference" or identity.stack is None:
+            continue
+        owner = owners.get((identity.account, identity.stack.rsplit("/", 1)[-1]))
+        if owner is None:
+            continue  # the identity stack is not part of this run
+        owned = _users(owner.config)
+        for name, (path, _) in _users(m.config).items():
+            if name not in owned:
+                found.append(
+                    f"{m.where} ({path}): IAM user {name!r} is not owned by identity stack "
+                    f"{identity.stack} ({owner.where}); add it there"
+                )
+    return found
+
+
+# Files whose change can change what any stack does.
+PROGRAM_FILES = ("__main__.py", "Pulumi.yaml", "requirements.txt")
+PROGRAM_DIRS = ("components/", "eks_access/")
+
+
+def affected(changed: set[str], sources: dict[str, tuple[str, ...]]) -> list[str]:
+    """The stacks a change touches: all when the program changed, else those whose stack file,
+    ESC environment file or teams file changed. ``sources`` maps stack names to their files."""
+    program = any(f in PROGRAM_FILES or f.startswith(PROGRAM_DIRS) for f in changed)
+    return sorted(s for s, files in sources.items() if program or changed & set(files))
