@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STACK ?= dev
 OUT ?= out/$(STACK)
 
-.PHONY: install checkov plan plan-fleet test lint bench clean
+.PHONY: install checkov plan plan-fleet test lint bench e2e clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ plan-fleet: install
 ## Tests spread over every core; the two fuzz halves (tests/test_fuzz.py) run side by side.
 test: install checkov
 	$(PY) -m pytest -q -n auto --dist loadgroup
+
+## The plan on a real kube-apiserver + etcd (+ the authenticator's mapper), built from the
+## official Go modules into ~/.cache/eks-access-e2e. Needs Go; `make test` does not.
+e2e: install plan
+	$(PY) e2e/run.py
 
 ## Benchmarks (minutes, not a test): table in bench/results/latest.md, copied to README.
 bench: install

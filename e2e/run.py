@@ -1,0 +1,654 @@
+"""`make e2e`: the offline plan's aws-auth and RBAC on a real Kubernetes API server.
+
+No cloud account: etcd and kube-apiserver (``--authorization-mode=RBAC``) run on loopback,
+built from the official Go modules at pinned versions (``e2e/*/go.mod``), and kubectl comes
+from the same Kubernetes release. aws-auth is read back by aws-iam-authenticator's own mapper
+code (``e2e/authmap``). With ``KUBECONFIG`` set, an existing cluster (kind, minikube) is used
+instead of starting one.
+
+Steps: the seed's three outcomes for ``eks_user``; server-side apply of the aws-auth patch over
+a pre-existing aws-auth whose node roles another manager wrote; and a differential check of
+``can-i`` against the API server's own SubjectAccessReview for every principal of the dev
+stack and of generated configs. Every process started here is stopped on the way out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+E2E = ROOT / "e2e"
+CACHE = Path(os.environ.get("EKS_ACCESS_E2E_CACHE", Path.home() / ".cache" / "eks-access-e2e"))
+BIN = CACHE / "bin"
+KUBE_VERSION = "v1.37.2"  # e2e/kube/go.mod pins the same
+VERSION_FLAGS = " ".join(
+    f"-X k8s.io/component-base/version.{k}={v}"
+    for k, v in (("gitVersion", KUBE_VERSION), ("gitMajor", "1"), ("gitMinor", "37"))
+)
+BUILDS = {  # binary -> (module folder, package, ldflags)
+    "etcd": ("etcd", "go.etcd.io/etcd/server/v3", ""),
+    "kube-apiserver": ("kube", "k8s.io/kubernetes/cmd/kube-apiserver", VERSION_FLAGS),
+    "kubectl": ("kube", "k8s.io/kubernetes/cmd/kubectl", VERSION_FLAGS),
+    "kube-controller-manager": (
+        "kube",
+        "k8s.io/kubernetes/cmd/kube-controller-manager",
+        VERSION_FLAGS,
+    ),
+    "authmap": ("authmap", ".", ""),
+}
+ADMIN_TOKEN_FILE = "tokens.csv"
+
+
+def log(message: str) -> None:
+    print(message, flush=True)
+
+
+# --- build (cached outside the repository) --------------------------------------------------------
+
+
+def build() -> None:
+    """Build each binary unless the cache holds one built from the same pinned sources."""
+    if shutil.which("go") is None:
+        sys.exit("make e2e needs the Go toolchain (go 1.26); `make test` does not")
+    (CACHE / "stamps").mkdir(parents=True, exist_ok=True)
+    for name, (folder, package, ldflags) in BUILDS.items():
+        src = E2E / folder
+        digest = hashlib.sha256(ldflags.encode())
+        for f in sorted(src.glob("*")):
+            if f.suffix in (".mod", ".sum", ".go"):
+                digest.update(f.read_bytes())
+        stamp = CACHE / "stamps" / name
+        if (BIN / name).exists() and stamp.exists() and stamp.read_text() == digest.hexdigest():
+            continue
+        log(f"building {name} from {src.relative_to(ROOT)} (first run: minutes)")
+        start = time.time()
+        subprocess.run(
+            ["go", "build", "-trimpath", "-ldflags", ldflags, "-o", str(BIN / name), package],
+            cwd=src,
+            check=True,
+        )
+        stamp.write_text(digest.hexdigest())
+        log(f"  built {name} in {time.time() - start:.0f} s")
+
+
+# --- a control plane on loopback ------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class ControlPlane:
+    """etcd and kube-apiserver as child processes; `stop` ends both, whatever happened."""
+
+    def __init__(self, workdir: Path):
+        self.dir = workdir
+        self.procs: list[subprocess.Popen[bytes]] = []
+        self.token = hashlib.sha256(os.urandom(16)).hexdigest()
+        self.port = free_port()
+        self.kubeconfig = workdir / "kubeconfig"
+
+    def start(self) -> None:
+        etcd_client, etcd_peer = free_port(), free_port()
+        self._spawn(
+            "etcd",
+            [
+                str(BIN / "etcd"),
+                "--data-dir",
+                str(self.dir / "etcd"),
+                "--listen-client-urls",
+                f"http://127.0.0.1:{etcd_client}",
+                "--advertise-client-urls",
+                f"http://127.0.0.1:{etcd_client}",
+                "--listen-peer-urls",
+                f"http://127.0.0.1:{etcd_peer}",
+                "--initial-advertise-peer-urls",
+                f"http://127.0.0.1:{etcd_peer}",
+                "--initial-cluster",
+                f"default=http://127.0.0.1:{etcd_peer}",
+            ],
+        )
+        key = self.dir / "sa.key"
+        subprocess.run(
+            ["openssl", "genrsa", "-out", str(key), "2048"], check=True, capture_output=True
+        )
+        # The one static credential: the test's own admin, in system:masters.
+        (self.dir / ADMIN_TOKEN_FILE).write_text(
+            f'{self.token},e2e-admin,e2e-admin,"system:masters"\n'
+        )
+        self._spawn(
+            "kube-apiserver",
+            [
+                str(BIN / "kube-apiserver"),
+                "--etcd-servers",
+                f"http://127.0.0.1:{etcd_client}",
+                "--bind-address",
+                "127.0.0.1",
+                "--advertise-address",
+                "127.0.0.1",
+                "--endpoint-reconciler-type",
+                "none",  # loopback cannot be a Service endpoint
+                "--secure-port",
+                str(self.port),
+                "--cert-dir",
+                str(self.dir / "certs"),
+                "--authorization-mode",
+                "RBAC",
+                "--token-auth-file",
+                str(self.dir / ADMIN_TOKEN_FILE),
+                "--service-account-issuer",
+                "https://kubernetes.default.svc.cluster.local",
+                "--service-account-key-file",
+                str(key),
+                "--service-account-signing-key-file",
+                str(key),
+                "--service-cluster-ip-range",
+                "10.96.0.0/24",
+            ],
+        )
+        self.kubeconfig.write_text(
+            yaml.safe_dump(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Config",
+                    "clusters": [
+                        {
+                            "name": "e2e",
+                            "cluster": {
+                                "server": f"https://127.0.0.1:{self.port}",
+                                "insecure-skip-tls-verify": True,
+                            },
+                        }
+                    ],
+                    "users": [{"name": "admin", "user": {"token": self.token}}],
+                    "contexts": [{"name": "e2e", "context": {"cluster": "e2e", "user": "admin"}}],
+                    "current-context": "e2e",
+                }
+            )
+        )
+        self.wait_ready()
+        # view, edit and admin are aggregated ClusterRoles: the controller manager's
+        # clusterrole-aggregation controller fills in their rules (and nothing else runs).
+        self._spawn(
+            "kube-controller-manager",
+            [
+                str(BIN / "kube-controller-manager"),
+                "--kubeconfig",
+                str(self.kubeconfig),
+                "--controllers",
+                "clusterrole-aggregation",
+                "--leader-elect=false",
+                "--secure-port",
+                "0",
+            ],
+        )
+        self.wait_aggregated()
+
+    def _spawn(self, name: str, argv: list[str]) -> None:
+        logfile = (self.dir / f"{name}.log").open("wb")
+        self.procs.append(
+            subprocess.Popen(argv, stdout=logfile, stderr=subprocess.STDOUT, start_new_session=True)
+        )
+
+    def wait_ready(self, timeout: float = 90) -> None:
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            for p in self.procs:
+                if p.poll() is not None:
+                    raise RuntimeError(f"{p.args[0]} exited; see {self.dir}/*.log")
+            with contextlib.suppress(OSError, http.client.HTTPException):
+                status, _ = api(self.port, self.token, "GET", "/readyz")
+                if status == 200:
+                    return
+            time.sleep(0.5)
+        raise RuntimeError(f"kube-apiserver not ready after {timeout} s; see {self.dir}")
+
+    def wait_aggregated(self, timeout: float = 60) -> None:
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            status, role = api(
+                self.port, self.token, "GET", "/apis/rbac.authorization.k8s.io/v1/clusterroles/view"
+            )
+            if status == 200 and isinstance(role, dict) and role.get("rules"):
+                return
+            time.sleep(0.5)
+        raise RuntimeError(
+            f"the view ClusterRole was not aggregated in {timeout} s; see {self.dir}"
+        )
+
+    def stop(self) -> None:
+        for p in reversed(self.procs):
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGTERM)
+        for p in self.procs:
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+
+
+def api(port: int, token: str, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+    conn = http.client.HTTPSConnection(
+        "127.0.0.1", port, context=ssl._create_unverified_context(), timeout=10
+    )
+    try:
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        conn.request(method, path, json.dumps(body) if body is not None else None, headers)
+        response = conn.getresponse()
+        data = response.read()
+        try:
+            return response.status, json.loads(data)
+        except ValueError:
+            return response.status, data.decode(errors="replace")
+    finally:
+        conn.close()
+
+
+class Cluster:
+    """kubectl, the authenticator's mapper and SubjectAccessReviews against one API server."""
+
+    def __init__(self, kubeconfig: Path, port: int | None, token: str | None):
+        self.kubeconfig = kubeconfig
+        self.port, self.token = port, token
+        self.sar_count = 0
+        self._conn: http.client.HTTPSConnection | None = None
+
+    def kubectl(
+        self, *args: str, stdin: str | None = None, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run(
+            [str(BIN / "kubectl"), "--kubeconfig", str(self.kubeconfig), *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if check and proc.returncode != 0:
+            raise RuntimeError(f"kubectl {' '.join(args)}: {proc.stderr.strip()}")
+        return proc
+
+    def apply(self, docs: list[dict[str, Any]], manager: str) -> None:
+        self.kubectl(
+            "apply",
+            "--server-side",
+            f"--field-manager={manager}",
+            "--force-conflicts",
+            "-f",
+            "-",
+            stdin=yaml.safe_dump_all(docs),
+        )
+
+    def authmap(self, ready_arn: str, arns_: list[str]) -> list[dict[str, Any]]:
+        proc = subprocess.run(
+            [
+                str(BIN / "authmap"),
+                "-kubeconfig",
+                str(self.kubeconfig),
+                "-ready-arn",
+                ready_arn,
+                *arns_,
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return [json.loads(line) for line in proc.stdout.splitlines()]
+
+    def allowed(self, user: str, groups: list[str], attrs: dict[str, str]) -> bool:
+        """The API server's own answer (SubjectAccessReview), as for kubectl auth can-i --as."""
+        review = {
+            "apiVersion": "authorization.k8s.io/v1",
+            "kind": "SubjectAccessReview",
+            "spec": {"user": user, "groups": groups, "resourceAttributes": attrs},
+        }
+        self.sar_count += 1
+        if self.port is None:  # an existing cluster: through kubectl and its credentials
+            out = self.kubectl("create", "-o", "json", "-f", "-", stdin=json.dumps(review))
+            return bool(json.loads(out.stdout)["status"].get("allowed"))
+        if self._conn is None:
+            self._conn = http.client.HTTPSConnection(
+                "127.0.0.1", self.port, context=ssl._create_unverified_context(), timeout=10
+            )
+        self._conn.request(
+            "POST",
+            "/apis/authorization.k8s.io/v1/subjectaccessreviews",
+            json.dumps(review),
+            {"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
+        )
+        answer = json.loads(self._conn.getresponse().read())
+        return bool(answer["status"].get("allowed"))
+
+
+# --- the checks -----------------------------------------------------------------------------------
+
+
+def strip_pulumi(doc: dict[str, Any]) -> dict[str, Any]:
+    """A manifest of the offline plan as kubectl would send it (no Pulumi annotations)."""
+    doc = json.loads(json.dumps(doc))
+    meta = doc.setdefault("metadata", {})
+    notes = {
+        k: v for k, v in (meta.get("annotations") or {}).items() if not k.startswith("pulumi.com/")
+    }
+    if notes:
+        meta["annotations"] = notes
+    else:
+        meta.pop("annotations", None)
+    return doc
+
+
+def seed_scenario(c: Cluster, plan_dir: Path) -> None:
+    """The seed's three outcomes for eks_user, and aws-auth applied over another manager's."""
+    from eks_access import stackfile
+
+    config = stackfile.read(ROOT / "Pulumi.dev.yaml").load()
+    node_arn = config.cluster.node_role_arns[0]
+    eks_user = "arn:aws:iam::111122223333:user/eks_user"
+    # aws-auth as EKS or eksctl leave it: node roles only, written by another field manager.
+    c.apply(
+        [
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": "aws-auth", "namespace": "kube-system"},
+                "data": {
+                    "mapRoles": yaml.safe_dump(
+                        [
+                            {
+                                "rolearn": node_arn,
+                                "username": "system:node:{{EC2PrivateDNSName}}",
+                                "groups": ["system:bootstrappers", "system:nodes"],
+                            }
+                        ]
+                    )
+                },
+            }
+        ],
+        "eksctl",
+    )
+
+    log("\n== 1. eks_user not yet in aws-auth")
+    (me,) = c.authmap(node_arn, [eks_user])
+    assert not me["mapped"], me
+    log(f"   aws-iam-authenticator mapper: {eks_user} is not mapped: it is not logged in")
+    proc = c.kubectl("get", "pods", "--token", "eks_user-has-no-identity", check=False)
+    log(
+        "   $ kubectl get pods   (as a caller the API server cannot authenticate)\n"
+        f"   {proc.stderr.strip()}"
+    )
+    assert "You must be logged in to the server (Unauthorized)" in proc.stderr
+
+    log("\n== 2. aws-auth applied (server-side, field manager eks-access), no RBAC yet")
+    (aws_auth,) = yaml.safe_load_all((plan_dir / "aws-auth.yaml").read_text())
+    patch = strip_pulumi(aws_auth)
+    manager = aws_auth["metadata"]["annotations"]["pulumi.com/patchFieldManager"]
+    c.apply([patch], manager)
+    before = json.loads(
+        c.kubectl(
+            "get", "cm", "aws-auth", "-n", "kube-system", "-o", "json", "--show-managed-fields"
+        ).stdout
+    )
+    (node, me) = c.authmap(node_arn, [node_arn, eks_user])
+    assert node["mapped"] and "system:nodes" in node["groups"], node  # node roles survived
+    assert me["mapped"] and me["username"] == "eks_user", me
+    log(f"   mapper: {eks_user} -> user {me['username']!r}, groups {me['groups']}")
+    log(f"   mapper: node role {node_arn} still -> {node['username']!r} {node['groups']}")
+    owners = {f["manager"] for f in before["metadata"]["managedFields"]}
+    assert manager in owners, owners
+    c.apply([patch], manager)  # again: nothing may change
+    after = json.loads(
+        c.kubectl(
+            "get", "cm", "aws-auth", "-n", "kube-system", "-o", "json", "--show-managed-fields"
+        ).stdout
+    )
+    assert after["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]
+    log(f"   re-applying is a no-op (resourceVersion {after['metadata']['resourceVersion']} kept)")
+    as_me = [
+        "--as",
+        me["username"],
+        *[f"--as-group={g}" for g in [*me["groups"], "system:authenticated"]],
+    ]
+    proc = c.kubectl("get", "pods", "-n", "default", *as_me, check=False)
+    log(f"   $ kubectl get pods --as {me['username']} ...\n   {proc.stderr.strip()}")
+    assert 'pods is forbidden: User "eks_user" cannot list resource "pods"' in proc.stderr
+
+    log("\n== 3. RBAC applied (Role and RoleBinding `test` in default)")
+    docs = [strip_pulumi(d) for d in yaml.safe_load_all((plan_dir / "rbac.yaml").read_text()) if d]
+    c.apply(docs, manager)
+    proc = c.kubectl("get", "pods", "-n", "default", *as_me, check=False)
+    log(
+        f"   $ kubectl get pods --as {me['username']} ...\n   {(proc.stdout + proc.stderr).strip()}"
+    )
+    assert proc.returncode == 0 and "No resources found" in proc.stderr + proc.stdout
+    can = c.kubectl("auth", "can-i", "create", "pods", "-n", "default", *as_me, check=False)
+    log(f"   $ kubectl auth can-i create pods --as {me['username']} ...  -> {can.stdout.strip()}")
+    assert can.stdout.strip() == "yes"
+
+
+VERBS = (
+    "get",
+    "list",
+    "watch",
+    "create",
+    "update",
+    "patch",
+    "delete",
+    "deletecollection",
+    "escalate",
+    "bind",
+    "impersonate",
+)
+RESOURCES = (  # (group, resource, subresource, namespaced)
+    ("", "pods", "", True),
+    ("", "pods", "log", True),
+    ("", "pods", "exec", True),
+    ("", "secrets", "", True),
+    ("", "configmaps", "", True),
+    ("", "services", "", True),
+    ("apps", "deployments", "", True),
+    ("apps", "deployments", "scale", True),
+    ("rbac.authorization.k8s.io", "roles", "", True),
+    ("rbac.authorization.k8s.io", "rolebindings", "", True),
+    ("", "namespaces", "", False),
+    ("", "nodes", "", False),
+    ("rbac.authorization.k8s.io", "clusterroles", "", False),
+    ("", "users", "", False),
+)
+NAMESPACES = ("default", "payments", "payments-jobs", "apps", "data", "ml")
+
+
+def differential(c: Cluster, config: Any, label: str) -> int:
+    """Apply the config's aws-auth and RBAC; every principal x verb x resource x namespace
+    must get the same answer from `can-i` (eks_access.authz) and the API server."""
+    from eks_access import authz, awsauth, rbac
+    from eks_access.principals import principals
+
+    everyone = principals(config, "111122223333")
+    node_arn = next(p.arn.arn for p in everyone if p.is_node)
+    c.kubectl(
+        "delete",
+        "rolebindings,roles",
+        "-A",
+        "-l",
+        "app.kubernetes.io/managed-by=eks-access",
+        "--wait=false",
+    )
+    c.kubectl(
+        "delete",
+        "clusterrolebindings,clusterroles",
+        "-l",
+        "app.kubernetes.io/managed-by=eks-access",
+        "--wait=false",
+    )
+    data = awsauth.render(everyone, config.cluster.map_accounts)
+    c.apply([awsauth.manifest(data)], awsauth.FIELD_MANAGER)
+    objects = [o.manifest for o in rbac.all_objects(config.teams) if o.kind != "Namespace"]
+    if objects:
+        c.apply(objects, awsauth.FIELD_MANAGER)
+    state = authz.state_of(config)
+    callers = [
+        f"arn:aws:sts::{p.arn.account}:assumed-role/{p.arn.name}/e2e@example.com"
+        if p.kind == "role"
+        else p.arn.arn
+        for p in everyone
+        if not p.is_node
+    ]
+    mapped = c.authmap(node_arn, callers) if callers else []
+    compared = allowed = 0
+    for caller, answer in zip(callers, mapped, strict=True):
+        ours = state.resolve(caller)
+        assert answer["mapped"] and ours is not None, (label, caller, answer)
+        # The authenticator's mapping and ours agree on the identity...
+        # (eks_access lists system:authenticated, which the API server adds to every login)
+        expected = (ours.username, set(ours.groups) - {"system:authenticated"})
+        assert (answer["username"], set(answer["groups"])) == expected, (
+            f"{label}: {caller}: authenticator {answer}, eks_access {ours}"
+        )
+        groups = [*answer["groups"], "system:authenticated"]
+        # ...and the API server and `can-i` agree on every question.
+        for verb in VERBS:
+            for group, resource, sub, namespaced in RESOURCES:
+                for ns in NAMESPACES if namespaced else ("",):
+                    attrs = {
+                        "verb": verb,
+                        "group": group,
+                        "resource": resource,
+                        "subresource": sub,
+                        "namespace": ns,
+                    }
+                    server = c.allowed(answer["username"], groups, attrs)
+                    req = authz.Request(verb, resource, group, sub, "", ns or None)
+                    mine = state.can(caller, req)
+                    if server != mine:
+                        raise AssertionError(
+                            f"{label}: disagreement for {caller} ({answer['username']}, "
+                            f"{groups}): {verb} {resource}{'/' + sub if sub else ''}"
+                            f"{'.' + group if group else ''} in {ns or 'the cluster'}: "
+                            f"API server {server}, can-i {mine}"
+                        )
+                    compared += 1
+                    allowed += server
+    log(f"   {label}: {len(callers)} principals, {compared} queries ({allowed} allowed), all equal")
+    return compared
+
+
+def awake(c: Cluster, config: Any) -> None:
+    """The comparison can fail: a can-i that forgets one grant disagrees with the server."""
+    from eks_access import authz
+
+    state = authz.state_of(config)
+    state.grants = [g for g in state.grants if "test" not in g.via]  # drop the seed's Role
+    caller = "arn:aws:iam::111122223333:user/eks_user"
+    ident = state.resolve(caller)
+    assert ident is not None
+    attrs = {
+        "verb": "create",
+        "group": "",
+        "resource": "pods",
+        "subresource": "",
+        "namespace": "default",
+    }
+    server = c.allowed(ident.username, [*ident.groups], attrs)
+    mine = state.can(caller, authz.Request("create", "pods", "", "", "", "default"))
+    assert server and not mine, (server, mine)
+    log("   (control: can-i without the seed's Role disagrees with the server, as it must)")
+
+
+def generated_configs(n: int) -> list[Any]:
+    """Valid configs from the test suite's hypothesis strategy, fixed by a seed."""
+    from hypothesis import HealthCheck, given, seed, settings
+
+    from eks_access import config as core
+    from tests.strategies import stack_configs
+
+    found: list[Any] = []
+
+    @seed(20261201)
+    @settings(
+        max_examples=n * 4, database=None, deadline=None, suppress_health_check=list(HealthCheck)
+    )
+    @given(stack_configs(max_teams=3))
+    def collect(raw: dict[str, Any]) -> None:
+        teams = raw["eks-access:teams"]
+        if len(found) < n and any(t.get("users") or t.get("roles") for t in teams):
+            found.append(core.load(raw))
+
+    collect()
+    return found
+
+
+@contextlib.contextmanager
+def control_plane(keep: bool) -> Iterator[Cluster]:
+    if os.environ.get("KUBECONFIG"):  # kind, minikube...: nothing to start or stop
+        log(f"using the existing cluster of KUBECONFIG={os.environ['KUBECONFIG']}")
+        yield Cluster(Path(os.environ["KUBECONFIG"]), None, None)
+        return
+    workdir = Path(tempfile.mkdtemp(prefix="eks-access-e2e-"))
+    plane = ControlPlane(workdir)
+    try:
+        start = time.time()
+        plane.start()
+        log(
+            f"etcd and kube-apiserver {KUBE_VERSION} ready on 127.0.0.1:{plane.port} "
+            f"in {time.time() - start:.1f} s"
+        )
+        yield Cluster(plane.kubeconfig, plane.port, plane.token)
+    finally:
+        plane.stop()
+        log("stopped etcd and kube-apiserver")
+        if not keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--plan", default=str(ROOT / "out" / "dev"), help="offline plan folder")
+    parser.add_argument("--generated", type=int, default=4, help="generated configs to compare")
+    parser.add_argument("--keep", action="store_true", help="keep the work folder (logs)")
+    args = parser.parse_args(argv)
+    sys.path.insert(0, str(ROOT))
+    started = time.time()
+    build()
+    log(f"binaries ready in {time.time() - started:.0f} s ({BIN})")
+    from eks_access import stackfile
+
+    with control_plane(args.keep) as c:
+        for ns in NAMESPACES:
+            c.kubectl("create", "namespace", ns, check=False)
+        seed_scenario(c, Path(args.plan))
+        log("\n== 4. differential: can-i against the API server's SubjectAccessReview")
+        dev = stackfile.read(ROOT / "Pulumi.dev.yaml").load()
+        total = differential(c, dev, "dev stack")
+        awake(c, dev)
+        for i, config in enumerate(generated_configs(args.generated)):
+            total += differential(c, config, f"generated config {i + 1}")
+        log(
+            f"\ndifferential check: {total} queries compared, {c.sar_count} answered by the "
+            "API server, 0 disagreements"
+        )
+    log(f"make e2e passed in {time.time() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
