@@ -44,6 +44,10 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
     from offline import plan, run
 
+    for member, stack in zip(members, stacks, strict=True):
+        identity = member.config.identity
+        if identity is not None and identity.stack:  # its file must be there to plan offline
+            run.identity_outputs(stack, identity.stack)  # StackFileError: a clean exit 2
     code = 0
     for stack in stacks:
         try:

@@ -489,6 +489,8 @@ def merge_teams(
     """
     out = {k: v for k, v in raw.items() if k not in (TEAMS_FILE, OVERRIDES)}
     problems: list[Problem] = []
+    if shared is None and TEAMS_FILE in raw:  # callers read the file first (stackfile)
+        problems.append(Problem(TEAMS_FILE, "the teams file was not read; check the path"))
     if shared is not None:
         if f"{NAMESPACE}:teams" in raw:
             problems.append(

@@ -74,6 +74,9 @@ _StackLoader.add_constructor(
 )
 
 
+MAX_TEAMS_FILE = 16 * 2**20
+
+
 def with_teams_file(raw: dict[str, Any], base: Path) -> dict[str, Any]:
     """Config with ``eks-access:teamsFile`` read (relative to ``base``) and overrides applied.
 
@@ -86,6 +89,14 @@ def with_teams_file(raw: dict[str, Any], base: Path) -> dict[str, Any]:
     if not isinstance(name, str) or not name:
         raise core.ConfigError([core.Problem(core.TEAMS_FILE, "expected a file path")])
     path = (base / name).resolve()
+    if not path.is_relative_to(base.resolve()) or not path.is_file():
+        raise core.ConfigError(
+            [core.Problem(core.TEAMS_FILE, f"{name}: not a file inside the project folder {base}")]
+        )
+    if path.stat().st_size > MAX_TEAMS_FILE:
+        raise core.ConfigError(
+            [core.Problem(core.TEAMS_FILE, f"{name}: over {MAX_TEAMS_FILE // 2**20} MiB")]
+        )
     try:
         doc = yaml.load(path.read_text(), Loader=_StackLoader) or {}
     except (OSError, yaml.YAMLError) as e:

@@ -7,6 +7,7 @@ are masked while recording, so nothing downstream can write them out.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import runpy
 import sys
@@ -176,7 +177,10 @@ def placeholder_cloud(stack: StackFile) -> PlaceholderCloud:
         account = str(identity["account"])  # an identity stack's users live there
     outputs = {}
     if isinstance(identity, dict) and identity.get("stack"):
-        outputs[str(identity["stack"])] = identity_outputs(stack, str(identity["stack"]))
+        # Lenient here: a config the program refuses never gets to its StackReference, and
+        # `plan` checks the identity stack file first (identity_outputs) for a clean error.
+        with contextlib.suppress(StackFileError):
+            outputs[str(identity["stack"])] = identity_outputs(stack, str(identity["stack"]))
     return PlaceholderCloud(
         account,
         str(stack.raw.get("aws:region", "us-east-1")),
@@ -231,7 +235,10 @@ def run(stack: StackFile, mocks: pulumi_mocks.Mocks | None = None) -> RunResult:
     main = str(stack.project_dir / "__main__.py")
 
     def program() -> None:
-        runpy.run_path(main, run_name="__main__")
+        # The Pulumi CLI runs a program in its project folder; relative paths in config
+        # (eks-access:teamsFile) must mean the same here.
+        with contextlib.chdir(stack.project_dir):
+            runpy.run_path(main, run_name="__main__")
 
     return run_program(
         program,

@@ -30,6 +30,16 @@ ODD_ARNS = [
     "arn:aws:iam::*:role/*",
     "",
 ]
+FLEET_KEYS = ["eks-access:teamOverrides", "eks-access:identity", "eks-access:teamsFile"]
+FLEET_VALUES: dict[str, list[Any]] = {
+    "eks-access:teamOverrides": [{"team0": {"namespaceAccess": "view"}}, {"nope": {}},
+                                 {"team0": {"name": "x"}}, {"team0": {"users": None}}],
+    "eks-access:identity": [{"mode": "reference", "account": ACCOUNT},
+                            {"mode": "owner", "account": ACCOUNT},
+                            {"mode": "reference", "account": "12", "stack": "a/b/c"}],
+    "eks-access:teamsFile": ["/dev/zero", "../../etc/passwd", "missing.yaml", "Pulumi.yaml",
+                             "__main__.py", "."],
+}  # fmt: skip
 NEAR_MISS_KEYS = ["nodeRoleArn", "user", "namespace", "clusterAcess", "verb", "role_name", "Name"]
 UNICODE = st.text(
     alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=0, max_size=40
@@ -86,7 +96,7 @@ def mutate(draw: st.DrawFn, raw: dict[str, Any]) -> str:
     kind = draw(
         st.sampled_from(
             ["wrong-type", "unknown-key", "huge-list", "unicode", "reserved-prefix", "odd-arn",
-             "duplicate", "too-many-keys", "delete", "mode"]
+             "duplicate", "too-many-keys", "delete", "mode", "fleet-keys"]
         )
     )  # fmt: skip
     if kind == "wrong-type" and all_paths:
@@ -96,6 +106,11 @@ def mutate(draw: st.DrawFn, raw: dict[str, Any]) -> str:
         where = get(raw, draw(st.sampled_from(dicts)))
         key = draw(st.sampled_from(NEAR_MISS_KEYS) | st.text(max_size=12))
         where[key] = draw(WRONG_TYPES)
+    elif kind == "fleet-keys":
+        key = draw(st.sampled_from(FLEET_KEYS))
+        raw[key] = draw(
+            st.sampled_from(FLEET_VALUES[key]) | WRONG_TYPES if key in FLEET_VALUES else WRONG_TYPES
+        )
     elif kind == "huge-list" and (lists := _of(raw, list)):
         where = draw(st.sampled_from(lists))
         items = get(raw, where)

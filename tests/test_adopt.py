@@ -167,3 +167,31 @@ def test_any_valid_aws_auth_imports_to_a_plan_that_maps_the_same_identities(tmp_
     assert (
         adopt.compare(imported, plan.aws_auth_data(result), plan.kubernetes_objects(result)) == []
     )
+
+
+def test_existing_users_get_mappings_entries_and_bindings_but_are_never_created(tmp_path):
+    config = {
+        "aws:region": "us-east-1",
+        "eks-access:cluster": {
+            "name": "prod",
+            "authenticationMode": "API_AND_CONFIG_MAP",
+            "nodeAccessEntries": "eks-managed",
+            "nodeRoleArns": ["arn:aws:iam::111122223333:role/nodes"],
+        },
+        "eks-access:teams": [
+            {"name": "ops", "namespaces": ["ops"], "namespaceAccess": "edit", "bindTo": "users",
+             "users": ["alice"],
+             "existingUsers": [{"arn": "arn:aws:iam::111122223333:user/legacy/bob"}]}
+        ],
+    }  # fmt: skip
+    result = _plan(tmp_path, config)
+    assert [u.inputs["name"] for u in result.of_type("aws:iam/user:User")] == ["alice"]
+    assert "bob" in plan.aws_auth_data(result)["mapUsers"]
+    entries = {
+        e.inputs["principalArn"]: e for e in result.of_type("aws:eks/accessEntry:AccessEntry")
+    }
+    bob = entries["arn:aws:iam::111122223333:user/legacy/bob"]
+    assert bob.inputs["userName"] == "bob" and bob.options["replacementTrigger"] is None
+    assert entries["arn:aws:iam::111122223333:user/alice"].options["replacementTrigger"] is not None
+    (binding,) = result.of_type("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding")
+    assert {s["name"] for s in binding.inputs["subjects"]} == {"alice", "bob"}

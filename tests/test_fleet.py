@@ -147,7 +147,10 @@ def test_a_missing_teams_file_is_a_config_error(tmp_path):
         "config:\n  aws:region: eu-west-1\n  eks-access:teamsFile: nope.yaml\n"
         "  eks-access:cluster: {name: c, nodeRoleArns: [arn:aws:iam::444455556666:role/n]}\n"
     )
-    with pytest.raises(core.ConfigError, match=r"eks-access:teamsFile: nope\.yaml: cannot be read"):
+    with pytest.raises(
+        core.ConfigError,
+        match=r"eks-access:teamsFile: nope\.yaml: not a file inside the project folder",
+    ):
         stackfile.read(tmp_path / "Pulumi.x.yaml").load()
 
 
@@ -279,3 +282,10 @@ def test_the_pull_request_workflow_previews_each_affected_stack():
     )
     preview = next(s for s in jobs["preview"]["steps"] if "pulumi/actions" in s.get("uses", ""))
     assert preview["with"]["stack-name"] == "${{ matrix.stack }}"
+
+
+@pytest.mark.parametrize("name", ["/dev/zero", "../../etc/passwd", "esc", "."])
+def test_a_teams_file_must_be_a_file_inside_the_project(name):
+    raw = {"aws:region": "eu-west-1", "eks-access:teamsFile": name}
+    with pytest.raises(core.ConfigError, match="not a file inside the project folder"):
+        stackfile.with_teams_file(raw, ROOT)

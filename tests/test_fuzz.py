@@ -36,7 +36,7 @@ for _name in ("Pulumi.yaml", "__main__.py"):
 # Where a problem may be: a key of the stack file, or a field under one.
 ROOTS = ("aws:region", "eks-access:", "cluster", "teams", "pgpKey", "config")
 KINDS = {"wrong-type", "unknown-key", "huge-list", "unicode", "reserved-prefix", "odd-arn",
-         "duplicate", "too-many-keys", "delete", "mode", "yaml-oddity"}  # fmt: skip
+         "duplicate", "too-many-keys", "delete", "mode", "fleet-keys", "yaml-oddity"}  # fmt: skip
 # Each half's counts land here; conftest's terminal summary adds them up (also under xdist).
 COUNTS_DIR = (
     Path(tempfile.gettempdir())
@@ -54,8 +54,16 @@ def summary(counts: Counter[str], mutations: Counter[str]) -> str:
     )
 
 
-def check_plan(config: core.StackConfig, result: RunResult) -> None:
+def check_plan(config: core.StackConfig | core.IdentityConfig, result: RunResult) -> None:
     """What an accepted config's plan must never do."""
+    keys_per_user = Counter(k.inputs["user"] for k in result.of_type("aws:iam/accessKey:AccessKey"))
+    assert all(n <= core.MAX_ACCESS_KEYS for n in keys_per_user.values())
+    if isinstance(config, core.IdentityConfig):  # users and keys only
+        assert {r.type for r in result.resources if r.custom} <= {
+            "aws:iam/user:User",
+            "aws:iam/accessKey:AccessKey",
+        }
+        return
     cluster = config.cluster
     nodes = [arns.parse_iam_arn(a) for a in (*cluster.node_role_arns, *cluster.fargate_role_arns)]
     patches = result.of_type("kubernetes:core/v1:ConfigMapPatch")
@@ -93,7 +101,7 @@ def attempt(stack_path: Path, text: str) -> str:
         assert str(e).startswith(str(stack_path)), e
         return "rejected-file"
     try:
-        config = core.load(stack.raw)
+        config = stack.load_any()  # as the CLI and the program read it
     except core.ConfigError as e:
         assert e.problems
         for p in e.problems:
