@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import io
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -103,38 +103,60 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0 if m.safe else 1
 
 
+def _per_stack(args: argparse.Namespace, answer: Callable[[core.StackConfig], int]) -> int:
+    """Run an access command on each stack file; with several, one section per cluster.
+    Identity owner stacks grant no cluster access and are skipped. Exit: the worst answer."""
+    files = args.config_file
+    code = 0
+    for path in files:
+        stack = stackfile.read(path)
+        if stack.is_identity_owner:
+            continue
+        config = stack.load()
+        if len(files) > 1:
+            print(
+                f"== {stack.stack}: cluster {config.cluster.name} ({stack.path.name})", flush=True
+            )
+        code = max(code, answer(config))
+    return code
+
+
 def cmd_can_i(args: argparse.Namespace) -> int:
     from eks_access import authz
 
-    _, config = _load(args.config_file)
-    state = authz.state_of(config)
-    req = authz.parse_request(args.verb, args.resource, args.namespace, args.subresource)
-    ident = state.resolve(args.as_)
-    if ident is None:
-        print("no")
-        print(f"{args.as_} is not mapped: it would not be logged in", file=sys.stderr)
-        return 1
-    grants = state.matching(ident, req)
-    print("yes" if grants else "no")
-    for g in grants if args.verbose else []:
-        print(f"  via {g.via}", file=sys.stderr)
-    return 0 if grants else 1
+    def answer(config: core.StackConfig) -> int:
+        state = authz.state_of(config)
+        req = authz.parse_request(args.verb, args.resource, args.namespace, args.subresource)
+        ident = state.resolve(args.as_)
+        if ident is None:
+            print("no", flush=True)
+            print(f"{args.as_} is not mapped: it would not be logged in", file=sys.stderr)
+            return 1
+        grants = state.matching(ident, req)
+        print("yes" if grants else "no", flush=True)
+        for g in grants if args.verbose else []:
+            print(f"  via {g.via}", file=sys.stderr)
+        return 0 if grants else 1
+
+    return _per_stack(args, answer)
 
 
 def cmd_who_can(args: argparse.Namespace) -> int:
     from eks_access import authz
 
-    _, config = _load(args.config_file)
-    state = authz.state_of(config)
-    req = authz.parse_request(args.verb, args.resource, args.namespace, args.subresource)
-    found = False
-    for ident in state.identities.values():
-        for g in state.matching(ident, req):
-            found = True
-            print(f"{ident.arn}\t{ident.username}\t{g.via}")
-    if not found:
-        print(f"nobody mapped by this stack can {req.describe()}", file=sys.stderr)
-    return 0
+    def answer(config: core.StackConfig) -> int:
+        state = authz.state_of(config)
+        req = authz.parse_request(args.verb, args.resource, args.namespace, args.subresource)
+        found = False
+        for ident in state.identities.values():
+            for g in state.matching(ident, req):
+                found = True
+                print(f"{ident.arn}\t{ident.username}\t{g.via}", flush=True)
+        if not found:
+            print(f"nobody mapped by this stack can {req.describe()}", file=sys.stderr)
+        return 0
+
+    return _per_stack(args, answer)
 
 
 def cmd_access(args: argparse.Namespace) -> int:
@@ -142,12 +164,14 @@ def cmd_access(args: argparse.Namespace) -> int:
 
     from eks_access import review
 
-    _, config = _load(args.config_file)
-    if args.format == "json":
-        print(json.dumps(review.access_json(config), indent=2))
-    else:
-        print(review.access_markdown(config), end="")
-    return 0
+    def answer(config: core.StackConfig) -> int:
+        if args.format == "json":
+            print(json.dumps(review.access_json(config), indent=2))
+        else:
+            print(review.access_markdown(config), end="")
+        return 0
+
+    return _per_stack(args, answer)
 
 
 def cmd_review(args: argparse.Namespace) -> int:
@@ -332,7 +356,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("resource", help="TYPE[.GROUP][/NAME], or a non-resource URL like /healthz")
         p.add_argument("-n", "--namespace", default=None)
         p.add_argument("--subresource", default="")
-        p.add_argument("--config-file", required=True)
+        p.add_argument(
+            "--config-file", required=True, nargs="+", action="extend", help="one or more stacks"
+        )
 
     c = sub.add_parser("can-i", help="may this IAM/STS principal do this? (yes/no, exit 0/1)")
     request_args(c)
@@ -345,7 +371,9 @@ def build_parser() -> argparse.ArgumentParser:
     request_args(w)
     w.set_defaults(func=cmd_who_can)
     a = sub.add_parser("access", help="the access matrix, per principal")
-    a.add_argument("--config-file", required=True)
+    a.add_argument(
+        "--config-file", required=True, nargs="+", action="extend", help="one or more stacks"
+    )
     a.add_argument("--format", choices=("markdown", "json"), default="markdown")
     a.set_defaults(func=cmd_access)
     i = sub.add_parser("import", help="stack config from an exported aws-auth and RBAC, checked")

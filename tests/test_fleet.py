@@ -289,3 +289,22 @@ def test_a_teams_file_must_be_a_file_inside_the_project(name):
     raw = {"aws:region": "eu-west-1", "eks-access:teamsFile": name}
     with pytest.raises(core.ConfigError, match="not a file inside the project folder"):
         stackfile.with_teams_file(raw, ROOT)
+
+
+def test_access_commands_answer_per_cluster():
+    bob = f"arn:aws:iam::{ACCOUNT}:user/bob"
+    argv = [sys.executable, "-m", "eks_access", "can-i", "list", "pods", "-n", "payments",
+            "--as", bob, "--config-file", *FLEET]  # fmt: skip
+    proc = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, check=False)
+    assert proc.returncode == 1  # not everywhere
+    assert proc.stdout.splitlines() == [
+        "== staging: cluster staging (Pulumi.staging.yaml)",
+        "yes",
+        "== prod: cluster prod (Pulumi.prod.yaml)",
+        "no",
+    ]
+    argv = [sys.executable, "-m", "eks_access", "who-can", "update", "deployments.apps", "-n",
+            "data", "--config-file", "Pulumi.staging.yaml", "Pulumi.prod.yaml"]  # fmt: skip
+    out = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    staging, prod = out.split("== prod")
+    assert f"arn:aws:iam::{ACCOUNT}:user/dana" in staging and "dana" not in prod
