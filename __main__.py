@@ -36,20 +36,28 @@ from eks_access import config as core
 from eks_access.principals import principals
 
 
+def cluster_user(
+    user: core.User,
+    groups: list[pulumi.Output[str]],
+    config: core.StackConfig | core.IdentityConfig,
+) -> ClusterUser:
+    return ClusterUser(
+        user.name,
+        ClusterUserArgs(
+            user_name=user.name,
+            path=user.path,
+            groups=groups,
+            key_generations=user.keys,
+            pgp_key=config.user_pgp_key(user),
+        ),
+    )
+
+
 def identity_stack(config: core.IdentityConfig) -> None:
     """An identity stack: the account's IAM users and keys, for cluster stacks to reference."""
+    # No groups: each cluster stack adds the memberships of its own team groups.
     users = {
-        name: ClusterUser(
-            name,
-            ClusterUserArgs(
-                user_name=user.name,
-                path=user.path,
-                groups=[],  # cluster stacks add the memberships of their team groups
-                key_generations=user.keys,
-                pgp_key=config.user_pgp_key(user),
-            ),
-        )
-        for name, (user, _) in core.iam_users(config).items()
+        name: cluster_user(user, [], config) for name, (user, _) in core.iam_users(config).items()
     }
     pulumi.export(
         "users",
@@ -142,16 +150,7 @@ def cluster_stack(config: core.StackConfig) -> None:
     users: dict[str, ClusterUser | UserAccess]
     if config.identity is None:
         users = {
-            name: ClusterUser(
-                name,
-                ClusterUserArgs(
-                    user_name=user.name,
-                    path=user.path,
-                    groups=[teams[t].iam_group_name for t in team_names],
-                    key_generations=user.keys,
-                    pgp_key=config.user_pgp_key(user),
-                ),
-            )
+            name: cluster_user(user, [teams[t].iam_group_name for t in team_names], config)
             for name, (user, team_names) in users_by_name.items()
         }
     else:  # an identity stack owns the users: take them from its outputs, add memberships only

@@ -589,9 +589,7 @@ def load_identity(raw: Mapping[str, Any]) -> IdentityConfig:
     try:
         config = IdentityConfig.model_validate(data)
     except ValidationError as e:
-        raise ConfigError(
-            Problem(_identity_path(tuple(err["loc"])), _describe(err).message) for err in e.errors()
-        ) from None
+        raise ConfigError(_describe(err) for err in e.errors()) from None
     problems = [
         Problem(key, "an identity owner stack owns IAM users only; remove this key")
         for key in (f"{NAMESPACE}:cluster",)
@@ -610,13 +608,6 @@ def load_identity(raw: Mapping[str, Any]) -> IdentityConfig:
     if problems:
         raise ConfigError(problems)
     return config
-
-
-def _identity_path(loc: tuple[int | str, ...]) -> str:
-    head = {"identity": IDENTITY, "region": "aws:region", "pgpKey": f"{NAMESPACE}:pgpKey"}
-    if loc and loc[0] in head:
-        return head[str(loc[0])] + _path(loc)[len(str(loc[0])) :]
-    return _path(loc)
 
 
 # --- loading ------------------------------------------------------------------------------------
@@ -831,22 +822,12 @@ def _cross_checks(config: StackConfig) -> list[Problem]:
                         "program itself, remove it from the team",
                     )
                 )
-            elif key in principals:
-                other_path, other_username = principals[key]
-                if other_username != role.kubernetes_username:
-                    problems.append(
-                        Problem(
-                            f"{rp}.username",
-                            f"role {role.arn} is mapped at "
-                            f"{other_path} as {other_username!r} and here as "
-                            f"{role.kubernetes_username!r}; a principal has one "
-                            "username, so make them equal",
-                        )
-                    )
-                elif other_path.startswith(f"{tp}."):
-                    problems.append(Problem(rp, f"role {role.arn} is listed twice in this team"))
             else:
-                principals[key] = (rp, role.kubernetes_username)
+                problems.extend(
+                    _mapped_once(
+                        principals, key, rp, tp, f"role {role.arn}", role.kubernetes_username
+                    )
+                )
             if team.bind_to == "users" and _TEMPLATE.search(role.kubernetes_username):
                 problems.append(
                     Problem(
@@ -877,24 +858,16 @@ def _cross_checks(config: StackConfig) -> list[Problem]:
                         "List it in one place only",
                     )
                 )
-            key = parsed.match_key
-            if key in principals:
-                other_path, other_username = principals[key]
-                if other_username != existing.kubernetes_username:
-                    problems.append(
-                        Problem(
-                            f"{ep}.username",
-                            f"user {existing.arn} is mapped at {other_path} as "
-                            f"{other_username!r} and here as {existing.kubernetes_username!r}; "
-                            "a principal has one username, so make them equal",
-                        )
-                    )
-                elif other_path.startswith(f"{tp}."):
-                    problems.append(
-                        Problem(ep, f"user {existing.arn} is listed twice in this team")
-                    )
-            else:
-                principals[key] = (ep, existing.kubernetes_username)
+            problems.extend(
+                _mapped_once(
+                    principals,
+                    parsed.match_key,
+                    ep,
+                    tp,
+                    f"user {existing.arn}",
+                    existing.kubernetes_username,
+                )
+            )
 
     # The same username for two different principals makes RBAC unable to tell them apart.
     by_username: dict[str, str] = {}
@@ -916,6 +889,33 @@ def _cross_checks(config: StackConfig) -> list[Problem]:
                 )
             )
     return problems
+
+
+def _mapped_once(
+    principals: dict[str, tuple[str, str]],
+    key: str,
+    path: str,
+    team_path: str,
+    what: str,
+    username: str,
+) -> list[Problem]:
+    """A principal (by authenticator match key) listed again has the same username, and is
+    not listed twice in one team; the first listing is remembered in ``principals``."""
+    if key not in principals:
+        principals[key] = (path, username)
+        return []
+    other_path, other_username = principals[key]
+    if other_username != username:
+        return [
+            Problem(
+                f"{path}.username",
+                f"{what} is mapped at {other_path} as {other_username!r} and here as "
+                f"{username!r}; a principal has one username, so make them equal",
+            )
+        ]
+    if other_path.startswith(f"{team_path}."):
+        return [Problem(path, f"{what} is listed twice in this team")]
+    return []
 
 
 def _mode_checks(config: StackConfig) -> list[Problem]:
