@@ -308,3 +308,14 @@ def test_access_commands_answer_per_cluster():
     out = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, check=True).stdout
     staging, prod = out.split("== prod")
     assert f"arn:aws:iam::{ACCOUNT}:user/dana" in staging and "dana" not in prod
+
+
+def test_plan_of_a_cluster_stack_without_its_identity_stack_file_is_a_clean_error(tmp_path):
+    for name in ("Pulumi.yaml", "__main__.py", "Pulumi.staging.yaml"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    shutil.copytree(ROOT / "esc", tmp_path / "esc")
+    argv = [sys.executable, "-m", "eks_access", "plan", "--config-file",
+            str(tmp_path / "Pulumi.staging.yaml"), "--out", str(tmp_path / "out")]  # fmt: skip
+    proc = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, check=False)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "is planned offline from Pulumi.identity.yaml, which is not in" in proc.stderr

@@ -346,3 +346,23 @@ def test_bad_plan_duplicate_mapping_and_third_key_are_caught(monkeypatch):
     caught = _caught(run(stackfile.read(DEV)), "one-mapping-and-two-keys")
     assert any("mapped 2 times" in m for m in caught)
     assert any("3 access keys" in m for m in caught)
+
+
+def test_plan_exits_3_on_a_mandatory_violation_and_still_writes_the_files(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    team = {"name": "ops", "namespaces": ["apps"], "users": ["ann"],
+            "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["*"]}]}  # fmt: skip
+    stack = write_stack(tmp_path, minimal_raw(**{"eks-access:teams": [team]}))
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [sys.executable, "-m", "eks_access", "plan", "--config-file", str(stack), "--out", str(out)],
+        cwd=ROOT, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 3
+    assert "mandatory: no-wildcard-or-escalation-rules" in proc.stderr
+    found = json.loads((out / "policy.json").read_text())
+    assert any(v["level"] == "mandatory" for v in found) and (out / "rbac.yaml").exists()
