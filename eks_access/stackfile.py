@@ -88,8 +88,12 @@ def with_teams_file(raw: dict[str, Any], base: Path) -> dict[str, Any]:
         return raw
     if not isinstance(name, str) or not name:
         raise core.ConfigError([core.Problem(core.TEAMS_FILE, "expected a file path")])
-    path = (base / name).resolve()
-    if not path.is_relative_to(base.resolve()) or not path.is_file():
+    try:
+        path = (base / name).resolve()
+        inside = path.is_relative_to(base.resolve()) and path.is_file()
+    except (OSError, ValueError):  # a name too long, a NUL byte...
+        inside = False
+    if not inside:
         raise core.ConfigError(
             [core.Problem(core.TEAMS_FILE, f"{name}: not a file inside the project folder {base}")]
         )

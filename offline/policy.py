@@ -25,6 +25,7 @@ from pulumi_policy import (
     StackValidationArgs,
     StackValidationPolicy,
 )
+from pulumi_policy.proxy import unknown_checking_proxy
 
 from offline.run import Registration, RunResult
 
@@ -70,6 +71,12 @@ def settings(
     return level, values
 
 
+def _as_engine(inputs: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Inputs as the analyzer hands them to policies: pulumi-policy's read-only proxies
+    (Mapping and Sequence, not dict and list), which raise on values unknown in a preview."""
+    return unknown_checking_proxy(dict(inputs))
+
+
 def _options(r: Registration) -> PolicyResourceOptions:
     return PolicyResourceOptions(
         protect=bool(r.options.get("protect")),
@@ -107,12 +114,14 @@ def check(result: RunResult, config: Mapping[str, Any] | None = None) -> list[Vi
         if isinstance(policy, ResourceValidationPolicy):
             for r in resources:
                 args = ResourceValidationArgs(
-                    r.type, r.inputs, r.urn, r.name, _options(r), None, values
+                    r.type, _as_engine(r.inputs), r.urn, r.name, _options(r), None, values
                 )
                 policy.validate(args, functools.partial(_about, report, r.urn))
         else:
             stack = [
-                PolicyResource(r.type, r.inputs, r.urn, r.name, _options(r), None, None, [], {})
+                PolicyResource(
+                    r.type, _as_engine(r.inputs), r.urn, r.name, _options(r), None, None, [], {}
+                )
                 for r in resources
             ]
             policy.validate(StackValidationArgs(stack, values), report)

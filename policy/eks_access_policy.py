@@ -95,8 +95,9 @@ def match_key(arn: str) -> str:
     return arn
 
 
-def _rules(props: Mapping[str, Any]) -> list[dict[str, Any]]:
-    return [r for r in props.get("rules") or [] if isinstance(r, dict)]
+def _rules(props: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    # Mapping, not dict: the engine hands policies its read-only proxies of the inputs.
+    return [r for r in props.get("rules") or [] if isinstance(r, Mapping)]
 
 
 def _name(props: Mapping[str, Any]) -> str:
@@ -144,7 +145,7 @@ def no_system_masters(args: ResourceValidationArgs, report: ReportViolation) -> 
         report(f"access entry for {props.get('principalArn')} names {MASTERS}", None)
     elif kind in BINDING_TYPES:
         for s in props.get("subjects") or []:
-            if isinstance(s, dict) and s.get("kind") == "Group" and s.get("name") == MASTERS:
+            if isinstance(s, Mapping) and s.get("kind") == "Group" and s.get("name") == MASTERS:
                 report(f"{_name(props)} binds the group {MASTERS}", None)
 
 

@@ -284,7 +284,7 @@ def test_the_pull_request_workflow_previews_each_affected_stack():
     assert preview["with"]["stack-name"] == "${{ matrix.stack }}"
 
 
-@pytest.mark.parametrize("name", ["/dev/zero", "../../etc/passwd", "esc", "."])
+@pytest.mark.parametrize("name", ["/dev/zero", "../../etc/passwd", "esc", ".", "-" * 300, "a\0b"])
 def test_a_teams_file_must_be_a_file_inside_the_project(name):
     raw = {"aws:region": "eu-west-1", "eks-access:teamsFile": name}
     with pytest.raises(core.ConfigError, match="not a file inside the project folder"):

@@ -15,6 +15,7 @@ from pulumi_policy import (
     ResourceValidationArgs,
     StackValidationArgs,
 )
+from pulumi_policy.proxy import unknown_checking_proxy
 
 from eks_access import awsauth, iam, rbac, stackfile
 from eks_access import config as core
@@ -38,7 +39,10 @@ def _policy(name: str) -> Any:
 
 def resource_violations(name: str, type_: str, props: dict[str, Any], **config: Any) -> list[str]:
     found: list[str] = []
-    args = ResourceValidationArgs(type_, props, "urn:x", "res", OPTS, None, config)
+    # Wrapped as the analyzer wraps inputs: read-only proxies, not dicts and lists.
+    args = ResourceValidationArgs(
+        type_, unknown_checking_proxy(props), "urn:x", "res", OPTS, None, config
+    )
     _policy(name).validate(args, lambda message, urn=None: found.append(message))
     return found
 
@@ -46,7 +50,7 @@ def resource_violations(name: str, type_: str, props: dict[str, Any], **config: 
 def stack_violations(name: str, resources: list[tuple[str, dict[str, Any]]], **config: Any):
     found: list[str] = []
     stack = [
-        PolicyResource(t, p, f"urn:{i}", f"r{i}", OPTS, None, None, [], {})
+        PolicyResource(t, unknown_checking_proxy(p), f"urn:{i}", f"r{i}", OPTS, None, None, [], {})
         for i, (t, p) in enumerate(resources)
     ]
     _policy(name).validate(StackValidationArgs(stack, config), lambda m, urn=None: found.append(m))
@@ -366,3 +370,42 @@ def test_plan_exits_3_on_a_mandatory_violation_and_still_writes_the_files(tmp_pa
     assert "mandatory: no-wildcard-or-escalation-rules" in proc.stderr
     found = json.loads((out / "policy.json").read_text())
     assert any(v["level"] == "mandatory" for v in found) and (out / "rbac.yaml").exists()
+
+
+def test_the_pack_answers_through_the_analyzer_protocol_the_cli_uses():
+    """Start the pack as the Pulumi CLI does (its __main__ prints a port) and call it over gRPC."""
+    import subprocess
+    import sys
+
+    import grpc
+    from google.protobuf import empty_pb2, json_format, struct_pb2
+    from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
+
+    pack_proc = subprocess.Popen(
+        [sys.executable, str(policy.PACK_DIR / "__main__.py")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        port = pack_proc.stdout.readline().decode().strip()
+        stub = analyzer_pb2_grpc.AnalyzerStub(grpc.insecure_channel(f"127.0.0.1:{port}"))
+        info = stub.GetAnalyzerInfo(empty_pb2.Empty(), timeout=20)
+        assert info.name == pack.PACK_NAME
+        assert {p.name for p in info.policies} == {p.name for p in pack.POLICIES}
+
+        def analyze(rule):
+            props = struct_pb2.Struct()
+            json_format.ParseDict(
+                {"metadata": {"name": "r", "namespace": "a"}, "rules": [rule]}, props
+            )
+            request = analyzer_pb2.AnalyzeRequest(
+                type=ROLE, properties=props, urn="urn:r", name="r"
+            )
+            return {d.policyName for d in stub.Analyze(request, timeout=20).diagnostics}
+
+        assert "no-wildcard-or-escalation-rules" in analyze(
+            {"apiGroups": [""], "resources": ["pods"], "verbs": ["*"]}
+        )
+        assert analyze({"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}) == set()
+    finally:
+        pack_proc.kill()
+        pack_proc.wait()
