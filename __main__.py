@@ -89,8 +89,8 @@ def cluster_stack(config: core.StackConfig) -> None:
     users_by_name = core.iam_users(config)
 
     if config.cluster.create is None and config.cluster.writes_aws_auth:
-        # Rendered once here, before any resource, so an aws-auth that cannot be written stops
-        # the run cleanly instead of failing halfway through an update.
+        # Rendered first, before any resource (AwsAuth renders the same again, in a few ms),
+        # so an aws-auth that cannot be written stops the run before anything is changed.
         try:
             rendered = awsauth.render(everyone, config.cluster.map_accounts)
         except awsauth.AwsAuthError as e:

@@ -53,6 +53,7 @@ def program_cost(sizes: tuple[int, ...]) -> list[dict[str, Any]]:
             {
                 "principals": n,
                 "resources": ours["resources"],
+                "baseline_resources": base["resources"],
                 "components": ours["components"],
                 "ours_s": ours["seconds"],
                 "baseline_s": base["seconds"],

@@ -255,15 +255,6 @@ def policy_grants(entry: access_entries.EntrySpec) -> list[Grant]:
 DEFAULT_ACCOUNT = "111122223333"
 
 
-def users_account(config: StackConfig) -> str:
-    """The account the config's IAM users are in, as far as the config tells."""
-    if config.identity is not None:
-        return config.identity.account
-    for arn in (*config.cluster.node_role_arns, *config.cluster.fargate_role_arns):
-        return arns.parse_iam_arn(arn).account
-    return DEFAULT_ACCOUNT
-
-
 def state_of(config: StackConfig, account: str | None = None, partition: str = "aws") -> State:
     """The desired state of a config: what EKS will map, and every RBAC grant.
 
@@ -271,7 +262,7 @@ def state_of(config: StackConfig, account: str | None = None, partition: str = "
     else the account of the node roles (where the stack runs), as the offline plan assumes.
     """
     state = State()
-    account = account or users_account(config)
+    account = account or config.users_account or DEFAULT_ACCOUNT
     everyone: Sequence[Principal] = principals(config, account, partition)
     for p in everyone:
         if p.is_node:

@@ -9,7 +9,6 @@ same ARN (compared lower-cased) the later one wins.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,15 +36,6 @@ def render(principals: Sequence[Principal], accounts: Sequence[str] = ()) -> dic
     Refuses to render without a node or Fargate role: owning ``mapRoles`` without them
     would take every node out of the cluster.
     """
-    return dict(_render(tuple(principals), tuple(accounts)))
-
-
-@functools.lru_cache(maxsize=8)
-def _render(
-    principals: tuple[Principal, ...], accounts: tuple[str, ...] = ()
-) -> tuple[tuple[str, str], ...]:
-    # Cached: the program renders once to check size before any resource, and the AwsAuth
-    # component renders the same principals again.
     if not any(p.is_node for p in principals):
         raise AwsAuthError(
             "no node or Fargate role to map; refusing to write mapRoles without them"
@@ -77,7 +67,7 @@ def _render(
             f"aws-auth would be {size} bytes, over the 1 MiB object limit; move principals to "
             "EKS access entries (cluster.authenticationMode: API_AND_CONFIG_MAP, then API)"
         )
-    return tuple(data.items())
+    return data
 
 
 def size_warning(data: Mapping[str, str]) -> str | None:

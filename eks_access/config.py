@@ -358,6 +358,16 @@ class StackConfig(_Model):
     def creates_users(self) -> bool:
         return self.identity is None
 
+    @property
+    def users_account(self) -> str | None:
+        """The account the IAM users are in, as far as config tells: the identity stack's,
+        else the node roles' (the account the stack runs in)."""
+        if self.identity is not None:
+            return self.identity.account
+        for arn in (*self.cluster.node_role_arns, *self.cluster.fargate_role_arns):
+            return arns.parse_iam_arn(arn).account
+        return None
+
 
 # --- errors -------------------------------------------------------------------------------------
 
@@ -576,6 +586,10 @@ class IdentityConfig(_Model):
     def user_pgp_key(self, user: User) -> str | None:
         return user.pgp_key or self.pgp_key
 
+    @property
+    def users_account(self) -> str | None:
+        return self.identity.account
+
 
 def load_identity(raw: Mapping[str, Any]) -> IdentityConfig:
     """Validate an identity owner stack's config (``eks-access:identity: {mode: owner}``)."""
@@ -595,16 +609,7 @@ def load_identity(raw: Mapping[str, Any]) -> IdentityConfig:
         for key in (f"{NAMESPACE}:cluster",)
         if key in raw
     ]
-    seen: dict[str, tuple[str, User]] = {}
-    for t, team in enumerate(config.teams):
-        for u, user in enumerate(team.users):
-            path = f"teams[{t}].users[{u}]"
-            if user.name in seen and seen[user.name][1] != user:
-                problems.append(
-                    Problem(path, f"IAM user {user.name!r} is defined at {seen[user.name][0]} "
-                            "with other settings; give it the same settings in both places")
-                )  # fmt: skip
-            seen.setdefault(user.name, (path, user))
+    problems.extend(_defined_users(config.teams)[1])
     if problems:
         raise ConfigError(problems)
     return config
@@ -696,7 +701,8 @@ def _cross_checks(config: StackConfig) -> list[Problem]:
     teams: dict[str, str] = {}
     groups: dict[str, str] = {}
     created: dict[str, str] = {}
-    users: dict[str, tuple[str, User]] = {}
+    users, user_problems = _defined_users(config.teams)
+    problems.extend(user_problems)
     # aws-auth keys mappings by path-less, lower-cased ARN: two spellings of one role collide.
     principals: dict[str, tuple[str, str]] = {}
 
@@ -772,36 +778,6 @@ def _cross_checks(config: StackConfig) -> list[Problem]:
                         "non-resource URLs are cluster-wide; move this rule to clusterRules",
                     )
                 )
-        for u, user in enumerate(team.users):
-            up = f"{tp}.users[{u}]"
-            if bad := _templates(user.kubernetes_username, USER_TEMPLATES):
-                problems.append(
-                    Problem(
-                        f"{up}.username",
-                        f"unknown template {{{{{bad[0]}}}}} "
-                        f"for a user; allowed: {_fmt(USER_TEMPLATES)}",
-                    )
-                )
-            if user.name in users:
-                other_path, other_user = users[user.name]
-                if other_user != user:
-                    problems.append(
-                        Problem(
-                            up,
-                            f"IAM user {user.name!r} is defined at "
-                            f"{other_path} with other settings; an IAM user "
-                            "exists once per account, so give it the same "
-                            "settings in both places",
-                        )
-                    )
-                elif any(u2.name == user.name for u2 in team.users[:u]):
-                    problems.append(
-                        Problem(
-                            up, f"user {user.name!r} is listed twice in this team; list it once"
-                        )
-                    )
-            else:
-                users[user.name] = (up, user)
 
         for r, role in enumerate(team.roles):
             rp = f"{tp}.roles[{r}]"
@@ -840,14 +816,7 @@ def _cross_checks(config: StackConfig) -> list[Problem]:
 
         for e, existing in enumerate(team.existing_users):
             ep = f"{tp}.existingUsers[{e}]"
-            if bad := _templates(existing.kubernetes_username, USER_TEMPLATES):
-                problems.append(
-                    Problem(
-                        f"{ep}.username",
-                        f"unknown template {{{{{bad[0]}}}}} for a user; "
-                        f"allowed: {_fmt(USER_TEMPLATES)}",
-                    )
-                )
+            problems.extend(_user_template(ep, existing.kubernetes_username))
             parsed = arns.parse_iam_arn(existing.arn)
             if parsed.name in users:
                 problems.append(
@@ -889,6 +858,46 @@ def _cross_checks(config: StackConfig) -> list[Problem]:
                 )
             )
     return problems
+
+
+def _user_template(path: str, username: str) -> list[Problem]:
+    if bad := _templates(username, USER_TEMPLATES):
+        return [
+            Problem(
+                f"{path}.username",
+                f"unknown template {{{{{bad[0]}}}}} for a user; allowed: {_fmt(USER_TEMPLATES)}",
+            )
+        ]
+    return []
+
+
+def _defined_users(
+    teams: tuple[Team, ...],
+) -> tuple[dict[str, tuple[str, User]], list[Problem]]:
+    """Each IAM user the teams create, by name with where it is first defined, and the
+    problems: unknown templates, one user defined with two settings, listed twice in a team."""
+    users: dict[str, tuple[str, User]] = {}
+    problems: list[Problem] = []
+    for t, team in enumerate(teams):
+        for u, user in enumerate(team.users):
+            up = f"teams[{t}].users[{u}]"
+            problems.extend(_user_template(up, user.kubernetes_username))
+            if user.name not in users:
+                users[user.name] = (up, user)
+            elif users[user.name][1] != user:
+                problems.append(
+                    Problem(
+                        up,
+                        f"IAM user {user.name!r} is defined at {users[user.name][0]} with other "
+                        "settings; an IAM user exists once per account, so give it the same "
+                        "settings in both places",
+                    )
+                )
+            elif any(u2.name == user.name for u2 in team.users[:u]):
+                problems.append(
+                    Problem(up, f"user {user.name!r} is listed twice in this team; list it once")
+                )
+    return users, problems
 
 
 def _mapped_once(

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from eks_access import arns
 from eks_access import config as core
 
 
@@ -21,16 +20,6 @@ class Member:
     where: str
     stack: str
     config: core.StackConfig | core.IdentityConfig
-
-
-def account_of(config: core.StackConfig | core.IdentityConfig) -> str | None:
-    """The account a stack creates IAM users in, as far as config tells it."""
-    if config.identity is not None:
-        return config.identity.account
-    assert isinstance(config, core.StackConfig)
-    for arn in (*config.cluster.node_role_arns, *config.cluster.fargate_role_arns):
-        return arns.parse_iam_arn(arn).account
-    return None
 
 
 def _users(config: core.StackConfig | core.IdentityConfig) -> dict[str, tuple[str, core.User]]:
@@ -50,7 +39,7 @@ def problems(members: list[Member]) -> list[str]:
     created: dict[tuple[str, str], list[tuple[Member, str, core.User]]] = defaultdict(list)
     owners: dict[tuple[str, str], Member] = {}  # (account, stack name) -> identity owner
     for m in members:
-        account = account_of(m.config) or "(unknown account)"
+        account = m.config.users_account or "(unknown account)"
         if m.config.identity is not None and m.config.identity.mode == "owner":
             owners[(account, m.stack)] = m
         if _creates(m.config):

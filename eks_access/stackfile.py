@@ -147,16 +147,21 @@ def _environments(doc: dict[str, Any], project_dir: Path, where: str) -> dict[st
 
 def parse(text: str, where: str) -> dict[str, Any]:
     """The ``config`` mapping of a stack file's text; ``where`` names it in errors."""
+    return dict(_document(text, where)["config"])
+
+
+def _document(text: str, where: str) -> dict[str, Any]:
+    """The whole stack file (``config``, ``environment``), checked."""
     try:
         doc = yaml.load(text, Loader=_StackLoader) or {}
     except (yaml.YAMLError, RecursionError) as e:
         raise StackFileError(f"{where}: cannot be read: {e}") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("config", {}), dict):
         raise StackFileError(f"{where}: expected a mapping with a 'config' mapping inside")
-    config = dict(doc.get("config") or {})
-    if bad := _not_json(config, "config"):
+    doc["config"] = dict(doc.get("config") or {})
+    if bad := _not_json(doc["config"], "config"):
         raise StackFileError(f"{where}: {bad}")
-    return config
+    return doc
 
 
 def _not_json(value: Any, path: str) -> str | None:
@@ -212,7 +217,8 @@ def read(path: str | Path) -> StackFile:
         text = path.read_text()
     except (OSError, UnicodeDecodeError) as e:
         raise StackFileError(f"{path}: cannot be read: {e}") from None
-    raw = parse(text, str(path))
+    doc = _document(text, str(path))
+    raw = dict(doc["config"])
     project_dir = next(
         (d for d in (path.parent, *path.parent.parents) if (d / "Pulumi.yaml").is_file()), None
     )
@@ -220,7 +226,6 @@ def read(path: str | Path) -> StackFile:
         raise StackFileError(f"{path}: no Pulumi.yaml in its folder or above")
     project_doc = yaml.safe_load((project_dir / "Pulumi.yaml").read_text()) or {}
     # As the CLI does: environment values first, the stack file's own keys win.
-    doc = yaml.load(text, Loader=_StackLoader) or {}
     raw = {**_environments(doc, project_dir, str(path)), **raw}
     sources = [path.name]
     envs = doc.get("environment") or []

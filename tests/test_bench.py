@@ -21,8 +21,9 @@ def test_the_quick_bench_writes_every_table(quick):
     results, text = quick
     assert [r["principals"] for r in results["program_cost"]] == list(bench.QUICK_SIZES)
     assert all(r["ours_s"] > 0 and r["baseline_s"] > 0 for r in results["program_cost"])
-    # The baseline registers exactly the resources ours does.
+    # The baseline registers exactly as many resources as ours (the same list, replayed).
     assert all(r["resources"] > r["principals"] for r in results["program_cost"])
+    assert all(r["baseline_resources"] == r["resources"] for r in results["program_cost"])
     assert "ours/baseline" in text and "aws-auth lines" in text
 
 

@@ -307,3 +307,23 @@ def test_map_accounts_are_account_ids():
     cluster = {"name": "c", "nodeRoleArns": [NODE_ROLE], "mapAccounts": ["123"]}
     with pytest.raises(core.ConfigError, match=r"cluster\.mapAccounts\[0\]"):
         core.load(minimal_raw(**{"eks-access:cluster": cluster}))
+
+
+def test_an_existing_user_named_like_a_user_a_later_team_creates_is_refused():
+    teams = [
+        {"name": "a", "clusterAccess": "view",
+         "existingUsers": ["arn:aws:iam::111122223333:user/alice"]},
+        {"name": "b", "clusterAccess": "view", "users": ["alice"]},
+    ]  # fmt: skip
+    with pytest.raises(
+        core.ConfigError, match=r"teams\[0\]\.existingUsers\[0\]\.arn: .* at teams\[1\]"
+    ):
+        core.load(minimal_raw(**{"eks-access:teams": teams}))
+
+
+def test_an_identity_stack_checks_its_users_as_a_cluster_stack_does():
+    raw = {"aws:region": "us-east-1", "eks-access:identity": {"mode": "owner", "account": "111122223333"},
+           "eks-access:teams": [{"name": "a", "users": [{"name": "x", "username": "x-{{Nope}}"}, "x"]}]}  # fmt: skip
+    with pytest.raises(core.ConfigError) as e:
+        core.load_identity(raw)
+    assert {p.path for p in e.value.problems} == {"teams[0].users[0].username", "teams[0].users[1]"}

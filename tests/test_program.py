@@ -182,14 +182,12 @@ def test_aws_auth_near_the_object_limit_warns_and_past_it_stops_before_anything(
     assert "access entries" in warnings[0]
 
     monkeypatch.setattr(awsauth, "MAX_BYTES", size - 1)
-    awsauth._render.cache_clear()
     CountingCloud.created = 0
     with pytest.raises(
         pulumi.RunError, match=r"eks-access:teams: aws-auth would be .* access entries"
     ):
         run(stack, CountingCloud("111122223333", "us-east-1"))
     assert CountingCloud.created == 0
-    awsauth._render.cache_clear()
 
 
 def _dev_principals():

@@ -25,6 +25,7 @@ def test_pull_request_workflow_tests_reviews_and_previews():
     preview = next(s for s in steps(doc) if s.get("uses", "").startswith("pulumi/actions@"))
     assert preview["with"]["command"] == "preview" and preview["with"]["comment-on-pr"] is True
     assert preview["with"]["diff"] is True
+    assert preview["with"]["policyPacks"] == "policy"  # the guardrails run in every preview
 
 
 def test_deploy_on_main_runs_pulumi_up():
@@ -32,6 +33,7 @@ def test_deploy_on_main_runs_pulumi_up():
     assert doc["on"]["push"]["branches"] == ["main"]
     up = next(s for s in steps(doc) if s.get("uses", "").startswith("pulumi/actions@"))
     assert up["with"]["command"] == "up"
+    assert up["with"]["policyPacks"] == "policy"
 
 
 def test_aws_credentials_come_from_oidc_only():
