@@ -22,11 +22,13 @@ from components import (
     UserAccessArgs,
 )
 from components.stack_config import read_stack_config, stop
+from components.user_access import IdentityStackUser
 from eks_access import (
     access_entries,
     arns,
     awsauth,
     created_cluster,
+    guards,
     iam,
     kubeconfig,
     modes,
@@ -36,19 +38,16 @@ from eks_access import config as core
 from eks_access.principals import principals
 
 
-def cluster_user(
-    user: core.User,
-    groups: list[pulumi.Output[str]],
-    config: core.StackConfig | core.IdentityConfig,
-) -> ClusterUser:
+def cluster_user(user: core.User, config: core.StackConfig | core.IdentityConfig) -> ClusterUser:
+    handing_over = config.identity is not None and config.identity.mode == "handover"
     return ClusterUser(
         user.name,
         ClusterUserArgs(
             user_name=user.name,
             path=user.path,
-            groups=groups,
             key_generations=user.keys,
             pgp_key=config.user_pgp_key(user),
+            retain=handing_over,
         ),
     )
 
@@ -56,9 +55,7 @@ def cluster_user(
 def identity_stack(config: core.IdentityConfig) -> None:
     """An identity stack: the account's IAM users and keys, for cluster stacks to reference."""
     # No groups: each cluster stack adds the memberships of its own team groups.
-    users = {
-        name: cluster_user(user, [], config) for name, (user, _) in core.iam_users(config).items()
-    }
+    users = {name: cluster_user(user, config) for name, (user, _) in core.iam_users(config).items()}
     pulumi.export(
         "users",
         {
@@ -80,6 +77,7 @@ def cluster_stack(config: core.StackConfig) -> None:
     """A cluster stack: access to one cluster (and, without an identity stack, its users)."""
     # Plain invokes: their answers are known before any resource is registered, so every ARN
     # (and so aws-auth's text) shows in previews, and a wrong mode stops the run before changes.
+    stop([problem] if (problem := guards.no_principals(config)) else [])
     account = aws.get_caller_identity().account_id
     partition = aws.get_partition().partition
     # IAM users live in the identity stack's account when one owns them, else in this one.
@@ -142,32 +140,34 @@ def cluster_stack(config: core.StackConfig) -> None:
                 cluster_arn=cluster_arn,
                 rbac=rbac.team_objects(team),
                 namespaces=namespaces.resources,
+                renamed_from=team.renamed_from,
             ),
             opts=k8s_opts,
         )
         for team in config.teams
     }
-    users: dict[str, ClusterUser | UserAccess]
-    if config.identity is None:
-        users = {
-            name: cluster_user(user, [teams[t].iam_group_name for t in team_names], config)
-            for name, (user, team_names) in users_by_name.items()
-        }
-    else:  # an identity stack owns the users: take them from its outputs, add memberships only
-        identities = pulumi.StackReference(config.identity.stack or "")
-        users = {
-            name: UserAccess(
-                name,
-                UserAccessArgs(
-                    user_name=user.name,
-                    groups=[teams[t].iam_group_name for t in team_names],
-                    identities=identities.get_output("users"),
-                    identity_stack=config.identity.stack or "",
-                    expected_arn=arns.user_arn(partition, users_account, user.name, user.path).arn,
-                ),
+    owned: dict[str, ClusterUser] = {}  # the IAM users this stack creates
+    referenced = None if config.creates_users else config.identity
+    identities = pulumi.StackReference(referenced.stack or "") if referenced else None
+    users: dict[str, UserAccess] = {}
+    for name, (user, team_names) in users_by_name.items():
+        source: ClusterUser | IdentityStackUser
+        if referenced is None or identities is None:
+            source = owned[name] = cluster_user(user, config)
+        else:  # an identity stack owns the user: take it from its outputs
+            source = IdentityStackUser(
+                identities=identities.get_output("users"),
+                identity_stack=referenced.stack or "",
+                expected_arn=arns.user_arn(partition, users_account, user.name, user.path).arn,
             )
-            for name, (user, team_names) in users_by_name.items()
-        }
+        users[name] = UserAccess(
+            name,
+            UserAccessArgs(
+                user_name=user.name,
+                groups=[teams[t].iam_group_name for t in team_names],
+                user=source,
+            ),
+        )
 
     if config.cluster.create is None and config.cluster.writes_aws_auth:
         aws_auth = AwsAuth(
@@ -194,19 +194,22 @@ def cluster_stack(config: core.StackConfig) -> None:
         {
             name: {
                 "arn": u.arn,
-                "accessKeyIds": u.access_key_ids,
-                "encryptedSecrets": u.encrypted_secrets,
+                **(
+                    {
+                        "accessKeyIds": owned[name].access_key_ids,
+                        "encryptedSecrets": owned[name].encrypted_secrets,
+                    }
+                    if name in owned
+                    else {}
+                ),
                 "kubeconfig": kubeconfig_for(name),
             }
             for name, u in users.items()
         },
     )
-    if config.identity is None:  # else the identity stack exports them
+    if config.creates_users:  # else the identity stack exports them
         pulumi.export(
-            "accessKeySecrets",
-            pulumi.Output.secret(
-                {n: u.secrets for n, u in users.items() if isinstance(u, ClusterUser)}
-            ),
+            "accessKeySecrets", pulumi.Output.secret({n: u.secrets for n, u in owned.items()})
         )
     pulumi.export(
         "teams",

@@ -47,7 +47,10 @@ class AccessEntries(pulumi.ComponentResource):
                 user_name=spec.username,
                 tags=spec.tags,
                 opts=pulumi.ResourceOptions(
-                    parent=self, replacement_trigger=args.replacement_triggers.get(spec.key)
+                    parent=self,
+                    replacement_trigger=args.replacement_triggers.get(spec.key),
+                    # One entry per principal: the new one can exist only once the old is gone.
+                    delete_before_replace=True,
                 ),
             )
             for grant in spec.policies:
@@ -61,7 +64,14 @@ class AccessEntries(pulumi.ComponentResource):
                     principal_arn=entry.principal_arn,
                     policy_arn=grant.arn,
                     access_scope=scope,
-                    opts=pulumi.ResourceOptions(parent=self, depends_on=[entry]),
+                    opts=pulumi.ResourceOptions(
+                        parent=entry,
+                        # Associating is an upsert of the scope and disassociating removes it:
+                        # create-then-delete would end with no association at all.
+                        delete_before_replace=True,
+                        # Until eks-access 0.2 the association's parent was this component.
+                        aliases=[pulumi.Alias(parent=self)],
+                    ),
                 )
             arns.append(spec.principal_arn)
         self.principal_arns = pulumi.Output.from_input(arns)

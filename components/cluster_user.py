@@ -1,9 +1,10 @@
-"""ClusterUser: an IAM user with programmatic access only, in its teams' IAM groups."""
+"""ClusterUser: an IAM user with programmatic access only, and its access keys."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -13,21 +14,26 @@ import pulumi_aws as aws
 class ClusterUserArgs:
     user_name: str
     """IAM user name (account-wide)."""
-    groups: Sequence[pulumi.Input[str]]
-    """IAM groups the user belongs to (its teams' groups: they carry eks:DescribeCluster)."""
     path: str = "/"
     """IAM path."""
     key_generations: Sequence[str] = ()
     """Labels of the access keys to keep (0-2). Add a new label, switch, then drop the old one."""
     pgp_key: str | None = None
-    """With a PGP key (base64 public key or ``keybase:NAME``) only the encrypted secret exists."""
+    """With a PGP key (base64 public key or ``keybase:NAME``) only the encrypted secret exists.
+    It applies to keys created from now on: an existing key is never replaced for it."""
+    retain: bool = False
+    """Keep the user and its keys in AWS when this stack lets go of them (handing them over to
+    an identity stack, README "Fleets")."""
     tags: dict[str, str] = field(default_factory=dict)
     """Tags for the IAM user."""
 
 
 class ClusterUser(pulumi.ComponentResource):
-    """An IAM user without console login, its group membership and its access keys."""
+    """An IAM user without console login and its access keys; group memberships are the
+    cluster stack's (``UserAccess``), so the user can move to an identity stack without them."""
 
+    user_name: pulumi.Output[str]
+    """The IAM user's name, once it exists."""
     arn: pulumi.Output[str]
     """The user's IAM ARN."""
     unique_id: pulumi.Output[str]
@@ -35,53 +41,52 @@ class ClusterUser(pulumi.ComponentResource):
     access_key_ids: pulumi.Output[dict[str, str]]
     """Access key IDs by generation label."""
     secrets: pulumi.Output[dict[str, str]]
-    """Secret access keys by generation label, as a Pulumi secret; empty with a PGP key."""
+    """Secret access keys by generation label, as a Pulumi secret (keys made without PGP)."""
     encrypted_secrets: pulumi.Output[dict[str, str]]
-    """PGP-encrypted secret access keys by generation label (only with a PGP key)."""
+    """PGP-encrypted secret access keys by generation label (keys made with PGP)."""
 
     def __init__(
         self, name: str, args: ClusterUserArgs, opts: pulumi.ResourceOptions | None = None
     ):
         super().__init__("eks-access:index:ClusterUser", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
         # No LoginProfile: the user has no console password, only what its keys allow.
         user = aws.iam.User(
             f"{name}-user",
             name=args.user_name,
             path=args.path,
             tags={"managed-by": "eks-access", **args.tags},
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=args.retain or None),
         )
-        if args.groups:  # none in an identity stack: cluster stacks add their own
-            aws.iam.UserGroupMembership(
-                f"{name}-groups", user=user.name, groups=list(args.groups), opts=child
-            )
         keys = {
             label: aws.iam.AccessKey(
                 f"{name}-key-{label}",
                 user=user.name,
                 pgp_key=args.pgp_key,
                 opts=pulumi.ResourceOptions(
-                    parent=self, additional_secret_outputs=["secret", "sesSmtpPasswordV4"]
+                    parent=self,
+                    additional_secret_outputs=["secret", "sesSmtpPasswordV4"],
+                    # pgp_key forces a new key: a changed stack-wide PGP key must not replace
+                    # every user's credentials at once (README "Everyday changes").
+                    ignore_changes=["pgp_key"],
+                    retain_on_delete=args.retain or None,
                 ),
             )
             for label in args.key_generations
         }
+        self.user_name = user.name
         self.arn = user.arn
         self.unique_id = user.unique_id
         self.access_key_ids = pulumi.Output.all(
             **{label: key.id for label, key in keys.items()}
         ).apply(dict)
-        if args.pgp_key:
-            self.secrets = pulumi.Output.secret({})
-            self.encrypted_secrets = pulumi.Output.all(
-                **{label: key.encrypted_secret for label, key in keys.items()}
-            ).apply(dict)
-        else:
-            self.secrets = pulumi.Output.secret(
-                pulumi.Output.all(**{label: key.secret for label, key in keys.items()}).apply(dict)
-            )
-            self.encrypted_secrets = pulumi.Output.from_input({})
+        # From what each key holds, not from today's config: a key made before a PGP key was
+        # set keeps a plain secret, one made after only an encrypted one.
+        self.secrets = pulumi.Output.secret(
+            pulumi.Output.all(**{label: key.secret for label, key in keys.items()}).apply(_set)
+        )
+        self.encrypted_secrets = pulumi.Output.all(
+            **{label: key.encrypted_secret for label, key in keys.items()}
+        ).apply(_set)
         self.register_outputs(
             {
                 "arn": self.arn,
@@ -91,3 +96,11 @@ class ClusterUser(pulumi.ComponentResource):
                 "encryptedSecrets": self.encrypted_secrets,
             }
         )
+
+
+def _set(values: dict[str, Any] | list[Any]) -> dict[str, str]:
+    """The labels whose value exists (a key made with PGP has no plain secret, and back).
+
+    ``Output.all()`` of no keys gives an empty list, not a mapping.
+    """
+    return {label: str(v) for label, v in dict(values).items() if v}

@@ -25,6 +25,9 @@ class TeamArgs:
     """The team's RBAC objects (``eks_access.rbac.team_objects``)."""
     namespaces: Mapping[str, pulumi.Resource] = field(default_factory=dict)
     """Namespaces created by this stack, for ordering."""
+    renamed_from: Sequence[str] = ()
+    """Earlier names of the team: its resources are found under them and renamed in place
+    (the IAM group keeps its members) instead of deleted and created again."""
 
 
 class Team(pulumi.ComponentResource):
@@ -38,12 +41,22 @@ class Team(pulumi.ComponentResource):
     """The Kubernetes group its principals are mapped into."""
 
     def __init__(self, name: str, args: TeamArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("eks-access:index:Team", name, None, opts)
+        aliases = [pulumi.Alias(name=old) for old in args.renamed_from]
+        # Children are named "<team>-<role>", so the engine carries the alias down to them.
+        super().__init__(
+            "eks-access:index:Team",
+            name,
+            None,
+            pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(aliases=aliases)),
+        )
         group = aws.iam.Group(
             f"{name}-group", name=args.group_name, opts=pulumi.ResourceOptions(parent=self)
         )
         aws.iam.GroupPolicy(
             f"{name}-describe-cluster",
+            # A fixed name: when a renamed team's group policy is replaced, the new one takes
+            # over the old one's place on the renamed group (the old delete finds no group).
+            name=iam.GROUP_POLICY_NAME,
             group=group.name,
             policy=pulumi.Output.json_dumps(iam.describe_cluster_policy(args.cluster_arn)),
             opts=pulumi.ResourceOptions(parent=self),

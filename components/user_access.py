@@ -1,4 +1,5 @@
-"""UserAccess: a cluster stack's hold on an IAM user that an identity stack owns."""
+"""UserAccess: a cluster stack's hold on one IAM user: its memberships in this cluster's team
+groups, and the user's ARN and unique ID for the mappings."""
 
 from __future__ import annotations
 
@@ -9,48 +10,72 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.cluster_user import ClusterUser
+
 
 @dataclass(frozen=True)
-class UserAccessArgs:
-    user_name: str
-    """The IAM user, as the identity stack names it."""
-    groups: Sequence[pulumi.Input[str]]
-    """This cluster's team groups the user joins (they carry its eks:DescribeCluster)."""
+class IdentityStackUser:
+    """A user an identity stack owns, read from that stack's ``users`` output."""
+
     identities: pulumi.Input[Mapping[str, Any]]
     """The identity stack's ``users`` output (``StackReference.get_output("users")``)."""
     identity_stack: str
     """The identity stack's name, for error messages."""
     expected_arn: str
-    """The ARN this stack maps in aws-auth (computed from config before the user exists)."""
+    """The ARN this stack maps (computed from config before the user exists)."""
+
+
+@dataclass(frozen=True)
+class UserAccessArgs:
+    user_name: str
+    """The IAM user."""
+    groups: Sequence[pulumi.Input[str]]
+    """This cluster's team groups the user joins (they carry its eks:DescribeCluster)."""
+    user: ClusterUser | IdentityStackUser
+    """Where the user comes from: this stack creates it, or an identity stack owns it."""
 
 
 class UserAccess(pulumi.ComponentResource):
-    """Group memberships in this cluster's team groups, and the user's ARN and unique ID read
-    from the identity stack. The user and its keys stay the identity stack's.
+    """Group memberships in this cluster's team groups, and the user's ARN and unique ID.
 
     ``UserGroupMembership`` is non-exclusive: every cluster stack adds its own groups to the
-    same user without removing the others'.
+    same user without removing the others'. The membership is not part of ``ClusterUser``, so
+    the user and its keys can move to an identity stack (``pulumi state move``) while the
+    membership stays here, unchanged.
     """
 
     arn: pulumi.Output[str]
+    """The user's IAM ARN."""
     unique_id: pulumi.Output[str]
-    access_key_ids: pulumi.Output[Any]
-    encrypted_secrets: pulumi.Output[Any]
+    """IAM's unique ID (access entries are re-created with it)."""
 
     def __init__(self, name: str, args: UserAccessArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("eks-access:index:UserAccess", name, None, opts)
-        me = pulumi.Output.from_input(args.identities).apply(
-            lambda users: _find(users, args.user_name, args.identity_stack, args.expected_arn)
+        user_name: pulumi.Input[str]
+        if isinstance(args.user, ClusterUser):
+            user_name, self.arn, self.unique_id = (
+                args.user.user_name,
+                args.user.arn,
+                args.user.unique_id,
+            )
+        else:
+            ref = args.user
+            me = pulumi.Output.from_input(ref.identities).apply(
+                lambda users: _find(users, args.user_name, ref.identity_stack, ref.expected_arn)
+            )
+            user_name = args.user_name
+            self.arn = me.apply(lambda u: str(u["arn"]))
+            self.unique_id = me.apply(lambda u: str(u["uniqueId"]))
+        # Until eks-access 0.2 the membership was a child of ClusterUser: same resource.
+        old_parent = (
+            f"urn:pulumi:{pulumi.get_stack()}::{pulumi.get_project()}"
+            f"::eks-access:index:ClusterUser::{name}"
         )
-        self.arn = me.apply(lambda u: str(u["arn"]))
-        self.unique_id = me.apply(lambda u: str(u["uniqueId"]))
-        self.access_key_ids = me.apply(lambda u: u.get("accessKeyIds", {}))
-        self.encrypted_secrets = me.apply(lambda u: u.get("encryptedSecrets", {}))
         aws.iam.UserGroupMembership(
             f"{name}-groups",
-            user=args.user_name,
+            user=user_name,
             groups=list(args.groups),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, aliases=[pulumi.Alias(parent=old_parent)]),
         )
         self.register_outputs({"arn": self.arn, "uniqueId": self.unique_id})
 

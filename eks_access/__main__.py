@@ -8,7 +8,6 @@ plain Python over the config.
 from __future__ import annotations
 
 import argparse
-import io
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -18,9 +17,11 @@ from eks_access import config as core
 from eks_access import stackfile
 
 if TYPE_CHECKING:
+    from eks_access import operations
     from offline.run import RunResult
 
 EXIT_CONFIG = 2
+EXIT_POLICY = 3
 
 
 def _load(path: str) -> tuple[stackfile.StackFile, core.StackConfig]:
@@ -30,9 +31,14 @@ def _load(path: str) -> tuple[stackfile.StackFile, core.StackConfig]:
 
 def cmd_plan(args: argparse.Namespace) -> int:
     """One stack into ``--out``; several (a fleet) into ``--out/<stack>`` each, after the
-    checks across stacks."""
-    from eks_access import fleet
+    checks across stacks. With ``--base``/``--base-out``, also the operations from the base."""
+    import dataclasses
 
+    from eks_access import fleet, guards
+
+    if args.base and args.base_out:
+        print("error: give --base or --base-out, not both", file=sys.stderr)
+        return EXIT_CONFIG
     stacks = [stackfile.read(p) for p in args.config_file]
     members = [fleet.Member(s.path.name, s.stack, s.load_any()) for s in stacks]
     if problems := fleet.problems(members):
@@ -40,33 +46,120 @@ def cmd_plan(args: argparse.Namespace) -> int:
         for p in problems:
             print(f"  {p}", file=sys.stderr)
         return EXIT_CONFIG
-    import pulumi  # the SDK is needed for this command only
-
-    from offline import plan, run
+    if args.acknowledge_lockout:  # as if the stack file said so, which `pulumi up` reads
+        stacks = [
+            dataclasses.replace(s, raw={**s.raw, guards.ACK_KEY: True})
+            if not s.is_identity_owner
+            else s
+            for s in stacks
+        ]
+    for member, stack in zip(members, stacks, strict=True):
+        config = member.config
+        problem = None if args.acknowledge_lockout else guards.no_principals(config)
+        if problem:
+            print(f"stopped: {stack.path.name}: {problem}; nothing was written", file=sys.stderr)
+            return EXIT_POLICY
+    # The SDK is needed for this command only.
+    from offline import base as base_plans
+    from offline import run
 
     for member, stack in zip(members, stacks, strict=True):
         identity = member.config.identity
         if identity is not None and identity.stack:  # its file must be there to plan offline
             run.identity_outputs(stack, identity.stack)  # StackFileError: a clean exit 2
+    try:
+        return _plan_stacks(args, stacks)
+    except base_plans.BaseError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_CONFIG
+
+
+def _plan_stacks(args: argparse.Namespace, stacks: list[stackfile.StackFile]) -> int:
+    import json
+    from contextlib import nullcontext
+
+    import pulumi
+
+    from eks_access import operations
+    from offline import base as base_plans
+    from offline import plan, run
+
     code = 0
-    for stack in stacks:
-        try:
-            result = run.run(stack)
-        except pulumi.RunError as e:  # the program's own config check; load() agrees, so rare
-            print(e, file=sys.stderr)
-            return EXIT_CONFIG
-        out = Path(args.out) if len(stacks) == 1 else Path(args.out) / stack.stack
-        written = plan.write(result, out, stack.project, stack.stack)
-        print(
-            f"Offline plan of stack {stack.stack!r} ({stack.path.name}) written to {out}/: "
-            + ", ".join(sorted(written))
-        )
-        print(plan.summary(result))
-        code = max(code, _policy_verdict(result, out, args.policy_config))
+    tree = base_plans.tree_at(args.base, stacks[0].path.parent) if args.base else nullcontext()
+    with tree as base_tree:
+        for stack in stacks:
+            out = Path(args.out) if len(stacks) == 1 else Path(args.out) / stack.stack
+            plan.clear(out)
+            try:
+                result = run.run(stack)
+            except pulumi.RunError as e:  # the program's own config check; load() agrees
+                print(e, file=sys.stderr)
+                return EXIT_CONFIG
+            if result.duplicates:
+                print(
+                    f"error: {stack.path.name}: the program registers {len(result.duplicates)} "
+                    "resources under a name it already used, which `pulumi up` refuses "
+                    f"(Duplicate resource URN): {', '.join(sorted(set(result.duplicates)))}; "
+                    "nothing was written",
+                    file=sys.stderr,
+                )
+                return EXIT_CONFIG
+            extra: dict[str, str] = {}
+            stops: list[str] = []
+            ops: list[operations.Operation] | None = None
+            if args.base or args.base_out:
+                if base_tree is not None:
+                    before = base_plans.plan_at(stack, args.base, base_tree)
+                else:
+                    folder = Path(args.base_out)
+                    before = base_plans.load_plan(
+                        folder if len(stacks) == 1 else folder / stack.stack
+                    )
+                ops = operations.compute(
+                    [r.to_json() for r in before.resources], [r.to_json() for r in result.resources]
+                )
+                extra["operations.json"] = json.dumps(operations.to_json(ops), indent=2)
+                stops = _lockout_stops(before, result, ops, stack, args.acknowledge_lockout)
+            written = plan.write(result, out, stack.project, stack.stack, extra)
+            print(
+                f"Offline plan of stack {stack.stack!r} ({stack.path.name}) written to {out}/: "
+                + ", ".join(sorted(written))
+            )
+            print(plan.summary(result))
+            if ops is not None:
+                print(operations.summary(ops, stack.stack))
+            for problem in stops:
+                print(f"stopped: {stack.path.name}: {problem}", file=sys.stderr)
+            code = max(code, EXIT_POLICY if stops else 0)
+            code = max(code, _policy_verdict(result, out, args.policy_config))
     return code
 
 
-EXIT_POLICY = 3
+def _lockout_stops(
+    before: RunResult,
+    after: RunResult,
+    ops: Sequence[operations.Operation],
+    stack: stackfile.StackFile,
+    acknowledged: bool,
+) -> list[str]:
+    """The lockout guard's verdict on going from ``before`` to ``after``."""
+    from eks_access import guards
+    from offline import plan
+
+    acknowledged = acknowledged or stack.raw.get(guards.ACK_KEY) is True
+    base_users = {r.urn: r.inputs.get("name") for r in before.of_type("aws:iam/user:User")}
+    deleted = [
+        str(base_users[o.urn])
+        for o in ops
+        if o.op == "delete" and not o.retained and o.urn in base_users
+    ]
+    mapped = plan.mapped_principals(after)
+    still_mapped = {m.rsplit("/", 1)[-1] for m in mapped if ":user/" in m}
+    found = [
+        guards.mass_removal(plan.mapped_principals(before), mapped, acknowledged),
+        guards.users_deleted_while_mapped([d.lower() for d in deleted], still_mapped, acknowledged),
+    ]
+    return [f for f in found if f]
 
 
 def _policy_verdict(result: RunResult, out: Path, policy_config: str | None) -> int:
@@ -78,7 +171,12 @@ def _policy_verdict(result: RunResult, out: Path, policy_config: str | None) -> 
     pack_config = json.loads(Path(policy_config).read_text()) if policy_config else {}
     found = policy.check(result, pack_config)
     (out / "policy.json").write_text(
-        json.dumps([v.__dict__ for v in found], indent=2, sort_keys=True) + "\n"
+        json.dumps(
+            sorted((v.__dict__ for v in found), key=lambda v: json.dumps(v, sort_keys=True)),
+            indent=2,
+            sort_keys=True,
+        )
+        + "\n"
     )
     blocking = policy.mandatory(found)
     print(
@@ -176,52 +274,52 @@ def cmd_access(args: argparse.Namespace) -> int:
 
 def cmd_review(args: argparse.Namespace) -> int:
     import json
-    import subprocess
-    import tarfile
-    import tempfile
 
-    from eks_access import review
+    import pulumi
+
+    from eks_access import operations, review
+    from offline import base as base_plans
+    from offline import run
 
     stacks = [stackfile.read(p) for p in args.config_file]
-    where = stacks[0].path.parent
-
-    def git(*argv: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(["git", *argv], cwd=where, capture_output=True, text=True)
-
-    if git("rev-parse", "--verify", "--quiet", f"{args.base}^{{commit}}").returncode != 0:
-        print(f"error: {args.base!r} is not a commit in this repository", file=sys.stderr)
-        return EXIT_CONFIG
-    top = Path(git("rev-parse", "--show-toplevel").stdout.strip())
     docs: list[tuple[stackfile.StackFile, dict[str, object]]] = []
-    with tempfile.TemporaryDirectory(prefix="eks-access-review-") as tmp:
-        # The whole tree at the base: stack files, shared team files and ESC environments.
-        archive = subprocess.run(
-            ["git", "archive", "--format=tar", args.base], cwd=top, capture_output=True, check=True
-        )
-        try:
-            with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
-                tar.extractall(tmp, filter="data")
-        except tarfile.ReadError:
-            pass  # an empty tree at the base: every stack is new
-        for stack in stacks:
-            if stack.is_identity_owner:
-                continue  # owns IAM users only: no cluster access to review
-            head = stack.load()
-            at_base = Path(tmp) / stack.path.resolve().relative_to(top)
-            try:
-                base = (
-                    stackfile.read(at_base).load()
-                    if at_base.is_file()
-                    # a stack new in this change: everything it grants is gained
-                    else core.load({**stack.raw, "eks-access:teams": []})
+    try:
+        with base_plans.tree_at(args.base, stacks[0].path.parent) as tree:
+            top, folder = tree
+            for stack in stacks:
+                if stack.is_identity_owner:
+                    continue  # owns IAM users only: no cluster access to review
+                head = stack.load()
+                at_base = folder / stack.path.resolve().relative_to(top)
+                try:
+                    base = (
+                        stackfile.read(at_base).load()
+                        if at_base.is_file()
+                        # a stack new in this change: everything it grants is gained
+                        else core.load({**stack.raw, "eks-access:teams": []})
+                    )
+                except (core.ConfigError, stackfile.StackFileError) as e:
+                    print(
+                        f"error: {stack.path.name} at {args.base} is invalid, so no review: {e}",
+                        file=sys.stderr,
+                    )
+                    return EXIT_CONFIG
+                doc = review.review(base, head)
+                before = base_plans.plan_at(stack, args.base, tree)
+                try:
+                    after = run.run(stack)
+                except pulumi.RunError as e:
+                    print(f"error: {stack.path.name}: {e}", file=sys.stderr)
+                    return EXIT_CONFIG
+                ops = operations.compute(
+                    [r.to_json() for r in before.resources], [r.to_json() for r in after.resources]
                 )
-            except (core.ConfigError, stackfile.StackFileError) as e:
-                print(
-                    f"error: {stack.path.name} at {args.base} is invalid, so no review: {e}",
-                    file=sys.stderr,
-                )
-                return EXIT_CONFIG
-            docs.append((stack, review.review(base, head)))
+                doc["operations"] = [o.to_json() for o in ops if o.op != "same"]
+                doc["operationCounts"] = dict(sorted(operations.counts(ops).items()))
+                docs.append((stack, doc))
+    except base_plans.BaseError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_CONFIG
     if args.format == "json":
         out: object = (
             docs[0][1]
@@ -339,6 +437,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--policy-config",
         help="policy pack config (JSON, as for --policy-pack-config); levels and settings",
+    )
+    p.add_argument(
+        "--base",
+        metavar="REF",
+        help="git ref of the state to start from: writes operations.json, what `pulumi up` "
+        "would create, update, replace and delete",
+    )
+    p.add_argument(
+        "--base-out",
+        metavar="DIR",
+        help="a previous plan's --out folder as the state to start from (instead of --base)",
+    )
+    p.add_argument(
+        "--acknowledge-lockout",
+        action="store_true",
+        help="plan even a config that maps no one but the nodes, or that stops mapping more "
+        "than half of the base's principals (exit 3 otherwise)",
     )
     p.set_defaults(func=cmd_plan)
     m = sub.add_parser("migrate", help="ordered, checked steps to the next authentication mode")

@@ -193,6 +193,14 @@ def from_aws_auth(
         f"{NAMESPACE}:cluster": cluster_cfg,
         f"{NAMESPACE}:teams": sorted(teams.values(), key=lambda t: str(t["name"])),
     }
+    if not teams:
+        # The cluster maps nobody but its nodes today, so the config takes nobody's access.
+        config[f"{NAMESPACE}:acknowledgeLockout"] = True
+        notes.append(
+            "no principal besides the nodes is mapped today; the config says "
+            "acknowledgeLockout: true, which lets `pulumi up` apply a config that maps nobody. "
+            "Remove it once you add a team"
+        )
     return Imported(config, identities, parsed.accounts, set(), notes), teams
 
 

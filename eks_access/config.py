@@ -203,6 +203,16 @@ class User(_Model):
     def _from_name(cls, data: Any) -> Any:
         return _split_shorthand(data, "name")
 
+    @model_validator(mode="after")
+    def _keys_once(self) -> User:
+        for label in self.keys:
+            if self.keys.count(label) > 1:
+                raise ValueError(
+                    f"key generation {label!r} is listed twice; each label names one access key "
+                    "(its resource is named after it), so list it once"
+                )
+        return self
+
     @property
     def kubernetes_username(self) -> str:
         return self.username or self.name
@@ -273,6 +283,15 @@ class Team(_Model):
     users: tuple[User, ...] = ()
     existing_users: tuple[ExistingUser, ...] = ()
     roles: tuple[Role, ...] = ()
+    renamed_from: tuple[DnsLabel, ...] = ()
+    """Earlier names of this team: its resources are renamed in place instead of re-created."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_former_name(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("renamedFrom"), str):
+            return {**data, "renamedFrom": [data["renamedFrom"]]}
+        return data
 
     @property
     def kubernetes_group(self) -> str:
@@ -349,14 +368,18 @@ class StackConfig(_Model):
     teams: tuple[Team, ...] = ()
     pgp_key: NonEmpty | None = None
     identity: Identity | None = None
-    """Set in a cluster stack whose users an identity stack owns (``mode: reference``)."""
+    """Set in a cluster stack whose users an identity stack owns (``mode: reference``), or
+    is about to own (``mode: handover``)."""
+    acknowledge_lockout: bool = False
+    """Apply even a config that maps no principal but the nodes (README "Safety")."""
 
     def user_pgp_key(self, user: User) -> str | None:
         return user.pgp_key or self.pgp_key
 
     @property
     def creates_users(self) -> bool:
-        return self.identity is None
+        """Whether this stack creates (owns) the IAM users of its teams."""
+        return self.identity is None or self.identity.mode == "handover"
 
     @property
     def users_account(self) -> str | None:
@@ -398,11 +421,13 @@ _CONFIG_KEYS = {
     f"{NAMESPACE}:teams": "teams",
     f"{NAMESPACE}:pgpKey": "pgpKey",
     f"{NAMESPACE}:identity": "identity",
+    f"{NAMESPACE}:acknowledgeLockout": "acknowledgeLockout",
 }
 _FIELD_PATHS = {
     "region": "aws:region",
     "pgpKey": f"{NAMESPACE}:pgpKey",
     "identity": f"{NAMESPACE}:identity",
+    "acknowledgeLockout": f"{NAMESPACE}:acknowledgeLockout",
 }
 
 
@@ -556,19 +581,21 @@ class Identity(_Model):
     ``mode: owner``: this stack creates the users and their keys, nothing else (no cluster).
     ``mode: reference``: this cluster stack creates none; it maps the users of ``stack`` (a
     Pulumi stack reference, ``org/project/stack``) and adds their team-group memberships.
+    ``mode: handover``: a cluster stack that still creates its users, handing them to the
+    identity ``stack``: they and their keys are kept in AWS when this stack lets go of them.
     Without the key, a stack does both, as a single-stack setup always has.
     """
 
-    mode: Literal["owner", "reference"]
+    mode: Literal["owner", "reference", "handover"]
     account: Annotated[str, Field(pattern=r"^\d{12}$")]
     """The AWS account the users live in (their ARNs are known before they exist)."""
     stack: NonEmpty | None = None
 
     @model_validator(mode="after")
     def _stack_for_reference(self) -> Identity:
-        if self.mode == "reference" and not self.stack:
+        if self.mode in ("reference", "handover") and not self.stack:
             raise ValueError(
-                "mode 'reference' needs 'stack': the identity stack, org/project/stack"
+                f"mode {self.mode!r} needs 'stack': the identity stack, org/project/stack"
             )
         if self.mode == "owner" and self.stack:
             raise ValueError("an owner stack references no other stack; remove 'stack'")
@@ -701,6 +728,7 @@ def _cross_checks(config: StackConfig) -> list[Problem]:
     teams: dict[str, str] = {}
     groups: dict[str, str] = {}
     created: dict[str, str] = {}
+    formers: dict[str, str] = {}
     users, user_problems = _defined_users(config.teams)
     problems.extend(user_problems)
     # aws-auth keys mappings by path-less, lower-cased ARN: two spellings of one role collide.
@@ -724,6 +752,22 @@ def _cross_checks(config: StackConfig) -> list[Problem]:
                     f"over {iam.MAX_GROUP_NAME} characters; shorten the team name",
                 )
             )
+        for f, former in enumerate(team.renamed_from):
+            if any(t.name == former for t in config.teams):
+                problems.append(
+                    Problem(
+                        f"{tp}.renamedFrom[{f}]",
+                        f"{former!r} is the name of a team in this config; renamedFrom names "
+                        "what this team was called before, so remove it or rename that team",
+                    )
+                )
+            elif (other := first_seen(formers, former, f"{tp}.renamedFrom[{f}]")) is not None:
+                problems.append(
+                    Problem(
+                        f"{tp}.renamedFrom[{f}]",
+                        f"{former!r} is claimed by {other} too; one team takes over its resources",
+                    )
+                )
         if (other := first_seen(groups, team.kubernetes_group, f"{tp}.group")) is not None:
             problems.append(
                 Problem(

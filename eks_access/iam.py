@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 PolicyDocument = dict[str, Any]
 MAX_GROUP_NAME = 128
+GROUP_POLICY_NAME = "eks-access-describe-cluster"
 
 
 def group_name(cluster: str, team: str) -> str:

@@ -187,6 +187,28 @@ def review_markdown(doc: dict[str, Any]) -> str:
         lines += [
             f"| {k} | {v['before']} | {v['after']} |" for k, v in doc["resourceCounts"].items()
         ]
+    if doc.get("operations"):
+        counts = doc.get("operationCounts", {})
+        lines += [
+            "",
+            "What `pulumi up` would do: "
+            + ", ".join(
+                f"{counts[k]} {k}"
+                for k in ("create", "update", "replace", "delete")
+                if counts.get(k)
+            ),
+            "",
+            "| operation | resource | why |",
+            "|---|---|---|",
+        ]
+        order = {"replace": 0, "delete": 1, "create": 2, "update": 3}
+        for o in sorted(doc["operations"], key=lambda o: (order[o["op"]], o["type"], o["name"])):
+            why = ", ".join(o["replaceKeys"] or o["diffs"]) or o.get("why") or ""
+            if o["op"] == "replace":
+                why += "; delete first" if o["deleteBeforeReplace"] else "; create first"
+            if o["op"] == "delete" and o["retained"]:
+                why = "retained: leaves the state only"
+            lines.append(f"| {o['op']} | `{o['type']}` {o['name']} | {why.strip('; ')} |")
     return "\n".join(lines) + "\n"
 
 

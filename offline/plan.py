@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from eks_access import awsauth
 from offline.run import Registration, RunResult
 
 K8S_KINDS = ("Namespace", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding")
@@ -168,18 +169,41 @@ def iam(result: RunResult) -> dict[str, Any]:
     }
 
 
-def write(result: RunResult, out: Path, project: str, stack: str) -> dict[str, Path]:
-    """Write plan.json, aws-auth.yaml, rbac.yaml, iam.json, access-entries.json, outputs.json."""
+FILES = (
+    "plan.json",
+    "aws-auth.yaml",
+    "rbac.yaml",
+    "iam.json",
+    "access-entries.json",
+    "outputs.json",
+    "operations.json",
+    "policy.json",
+)
+
+
+def clear(out: Path) -> None:
+    """Remove a previous plan's files, so that a plan that fails leaves none looking current."""
+    for name in FILES:
+        (out / name).unlink(missing_ok=True)
+
+
+def write(
+    result: RunResult, out: Path, project: str, stack: str, extra: dict[str, str] | None = None
+) -> dict[str, Path]:
+    """Write plan.json, aws-auth.yaml, rbac.yaml, iam.json, access-entries.json, outputs.json
+    (and ``extra`` files, name to text). Every file is sorted by a stable key, so the same
+    config always gives the same bytes and two plans can be diffed."""
     out.mkdir(parents=True, exist_ok=True)
-    for stale in ("aws-auth.yaml", "access-entries.json"):
-        (out / stale).unlink(missing_ok=True)  # a mode without them must not leave old ones
     files = {
         "plan.json": json.dumps(
             {
                 "project": project,
                 "stack": stack,
                 "note": PLACEHOLDER_NOTE,
-                "resources": [r.to_json() for r in result.resources],
+                # By URN: the SDK registers resources in an order that varies between runs.
+                "resources": sorted(
+                    (r.to_json() for r in result.resources), key=lambda r: r["urn"]
+                ),
             },
             indent=2,
             sort_keys=True,
@@ -189,6 +213,7 @@ def write(result: RunResult, out: Path, project: str, stack: str) -> dict[str, P
         "iam.json": json.dumps(iam(result), indent=2, sort_keys=True),
         "access-entries.json": json.dumps(access_entries(result), indent=2, sort_keys=True),
         "outputs.json": json.dumps(result.outputs, indent=2, sort_keys=True),
+        **(extra or {}),
     }
     written = {}
     for name, text in files.items():
@@ -196,6 +221,25 @@ def write(result: RunResult, out: Path, project: str, stack: str) -> dict[str, P
         path.write_text(text if text.endswith("\n") else text + "\n")
         written[name] = path
     return written
+
+
+def mapped_principals(result: RunResult) -> set[str]:
+    """The principals (lower-cased ARNs as written) a plan maps to a person, not a node: by
+    aws-auth, by access entry of type STANDARD, or through a created cluster's arguments."""
+    out = {
+        arn.lower()
+        for arn, m in awsauth.parse(aws_auth_data(result)).mappings.items()
+        if not m.username.startswith("system:node:")
+    }
+    out |= {e["principalArn"].lower() for e in access_entries(result) if e["type"] == "STANDARD"}
+    for c in result.of_type("eks:index:Cluster"):
+        for key, arn_key in (("roleMappings", "roleArn"), ("userMappings", "userArn")):
+            out |= {
+                str(m[arn_key]).lower()
+                for m in c.inputs.get(key) or []
+                if not str(m.get("username", "")).startswith("system:node:")
+            }
+    return out
 
 
 def summary(result: RunResult) -> str:

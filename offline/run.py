@@ -13,6 +13,7 @@ import runpy
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -78,7 +79,10 @@ class Registration:
 @dataclass
 class RunResult:
     resources: list[Registration] = field(default_factory=list)
+    """In registration order (parents before children), as the program ran."""
     outputs: dict[str, Any] = field(default_factory=dict)
+    duplicates: list[str] = field(default_factory=list)
+    """URNs registered twice: the engine refuses such a program ("Duplicate resource URN")."""
 
     def of_type(self, type_: str) -> list[Registration]:
         return [r for r in self.resources if r.type == type_]
@@ -90,6 +94,15 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
     def __init__(self, mocks: pulumi_mocks.Mocks):
         super().__init__(mocks)
         self.result = RunResult()
+        self._urns: set[str] = set()
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        """The URN the engine would give (the SDK mock keeps only the parent's last type)."""
+        from pulumi import get_project, get_stack
+
+        from eks_access.operations import make_urn
+
+        return make_urn(get_stack(), get_project(), parent or None, type_, name)
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
         response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
@@ -104,12 +117,18 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 "dependsOn": sorted(request.dependencies),
                 "provider": request.provider or None,
                 "aliases": [json_format.MessageToDict(a) for a in request.aliases],
+                "propertyDependencies": {
+                    k: sorted(v.urns) for k, v in sorted(request.propertyDependencies.items())
+                },
                 "replacementTrigger": mask(
                     json_format.MessageToDict(request.replacement_trigger)
                     if request.HasField("replacement_trigger")
                     else None
                 ),
             }
+            if response.urn in self._urns:
+                self.result.duplicates.append(response.urn)
+            self._urns.add(response.urn)
             self.result.resources.append(
                 Registration(
                     urn=response.urn,
@@ -227,18 +246,32 @@ def run_program(
     return monitor.result
 
 
-def run(stack: StackFile, mocks: pulumi_mocks.Mocks | None = None) -> RunResult:
-    """Run the stack's `__main__.py` once under mocks. Raises ``pulumi.RunError`` on bad config."""
-    project_dir = str(stack.project_dir)
+PROGRAM = Path(__file__).resolve().parent.parent / "__main__.py"
+"""The program this copy of eks-access belongs to."""
+
+
+def program_of(stack: StackFile) -> Path:
+    """The stack's project's `__main__.py`; this copy's own for a folder of stack files only."""
+    own = stack.project_dir / "__main__.py"
+    return own if own.is_file() else PROGRAM
+
+
+def run(
+    stack: StackFile, mocks: pulumi_mocks.Mocks | None = None, main: Path | None = None
+) -> RunResult:
+    """Run the stack's program (:func:`program_of`, or ``main``) once under mocks. Raises
+    ``pulumi.RunError`` on bad config."""
+    program = main or program_of(stack)
+    project_dir = str(program.parent)
     if project_dir not in sys.path:
         sys.path.insert(0, project_dir)
-    main = str(stack.project_dir / "__main__.py")
+    program_file = str(program)
 
     def program() -> None:
         # The Pulumi CLI runs a program in its project folder; relative paths in config
         # (eks-access:teamsFile) must mean the same here.
         with contextlib.chdir(stack.project_dir):
-            runpy.run_path(main, run_name="__main__")
+            runpy.run_path(program_file, run_name="__main__")
 
     return run_program(
         program,

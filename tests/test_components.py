@@ -16,6 +16,8 @@ from components import (
     NamespacesArgs,
     Team,
     TeamArgs,
+    UserAccess,
+    UserAccessArgs,
 )
 from eks_access import config as core
 from eks_access import principals, rbac
@@ -33,10 +35,8 @@ def everything(result) -> str:
 
 def test_cluster_user_keys_are_secret_and_named_by_generation():
     def program():
-        u = ClusterUser(
-            "alice",
-            ClusterUserArgs("alice", groups=["g1", "g2"], key_generations=["2026-11", "2026-12"]),
-        )
+        u = ClusterUser("alice", ClusterUserArgs("alice", key_generations=["2026-11", "2026-12"]))
+        UserAccess("alice", UserAccessArgs("alice", groups=["g1", "g2"], user=u))
         pulumi.export("secrets", u.secrets)
         pulumi.export("ids", u.access_key_ids)
 
@@ -50,14 +50,36 @@ def test_cluster_user_keys_are_secret_and_named_by_generation():
     assert PLACEHOLDER_SECRET_PREFIX not in everything(result)
     membership = result.of_type("aws:iam/userGroupMembership:UserGroupMembership")[0]
     assert membership.inputs == {"user": "alice", "groups": ["g1", "g2"]}
+    # Not a child of the user: the user can move to an identity stack without its memberships.
+    assert membership.parent.endswith("eks-access:index:UserAccess::alice")
+    assert membership.options["aliases"] == [
+        {"spec": {"parentUrn": "urn:pulumi:test::eks-access::eks-access:index:ClusterUser::alice"}}
+    ]
     assert not result.of_type("aws:iam/userLoginProfile:UserLoginProfile")  # no console login
+    # A later PGP key must not replace existing keys (pgp_key forces a new key).
+    assert all(k.options["ignoreChanges"] == ["pgpKey"] for k in keys)
+    assert not any(r.options["retainOnDelete"] for r in result.resources)
+
+
+def test_a_user_handed_over_is_kept_in_aws_when_the_stack_lets_go():
+    def program():
+        ClusterUser("a", ClusterUserArgs("a", key_generations=["v1"], retain=True))
+
+    result = run_program(program, CLOUD)
+    kept = {r.type for r in result.resources if r.options.get("retainOnDelete")}
+    assert kept == {"aws:iam/user:User", "aws:iam/accessKey:AccessKey"}
+
+
+def test_outputs_follow_what_each_key_holds():
+    from components.cluster_user import _set
+
+    assert _set({"v1": "plain", "v2": None}) == {"v1": "plain"}
+    assert _set([]) == {}
 
 
 def test_cluster_user_with_pgp_keeps_only_the_encrypted_secret():
     def program():
-        u = ClusterUser(
-            "bob", ClusterUserArgs("bob", groups=[], key_generations=["v1"], pgp_key="keybase:bob")
-        )
+        u = ClusterUser("bob", ClusterUserArgs("bob", key_generations=["v1"], pgp_key="keybase:bob"))
         pulumi.export("secrets", u.secrets)
         pulumi.export("encrypted", u.encrypted_secrets)
 
@@ -71,7 +93,7 @@ def test_rotation_adds_a_generation_without_touching_the_old_key():
     def with_keys(labels):
         return run_program(
             lambda: (
-                ClusterUser("a", ClusterUserArgs("a", groups=[], key_generations=labels)) and None
+                ClusterUser("a", ClusterUserArgs("a", key_generations=labels)) and None
             ),
             CLOUD,
         )
@@ -112,7 +134,7 @@ def test_aws_auth_is_one_server_side_apply_patch_that_is_never_deleted():
     assert patch.options["retainOnDelete"] is True
     assert patch.options["replaceOnChanges"] == [] and patch.options["deleteBeforeReplace"] is False
     assert patch.options["provider"].startswith(
-        "urn:pulumi:test::eks-access::pulumi:pulumi:Stack$pulumi:providers:kubernetes::k8s"
+        "urn:pulumi:test::eks-access::pulumi:providers:kubernetes::k8s"
     )
 
 
@@ -159,5 +181,5 @@ def test_component_tokens_use_one_scheme(dev_raw):
     components = {r.type for r in result.resources if not r.custom}
     assert components == {
         "eks-access:index:" + t
-        for t in ("ClusterUser", "Team", "TeamRbac", "AwsAuth", "Namespaces")
+        for t in ("ClusterUser", "UserAccess", "Team", "TeamRbac", "AwsAuth", "Namespaces")
     }

@@ -1,0 +1,279 @@
+"""The operations `pulumi up` would perform to go from one plan to the next.
+
+Both plans are lists of registrations as the offline plan writes them (``plan.json``'s
+``resources``: urn, type, name, parent, custom, inputs, options); the old one stands for the
+stack's state after the previous `pulumi up`. Each resource of the new plan is matched with its
+old self (by URN, then by alias) and diffed with the rules of :mod:`eks_access.lifecycle`; what
+the new plan no longer registers is deleted, or only dropped from the state when it was
+registered with ``retainOnDelete``. Reads (a ``StackReference``) are not operations.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from eks_access import lifecycle
+
+Op = Literal["create", "update", "replace", "delete", "same"]
+ROOT_STACK = "pulumi:pulumi:Stack"
+ORDER: dict[str, int] = {"replace": 0, "delete": 1, "create": 2, "update": 3, "same": 4}
+SYMBOL = {"create": "+", "update": "~", "replace": "+-", "delete": "-", "same": " "}
+
+Registration = Mapping[str, Any]
+
+
+@dataclass
+class Operation:
+    """What the engine does to one resource."""
+
+    urn: str
+    type: str
+    name: str
+    op: Op
+    diffs: list[str] = field(default_factory=list)
+    replace_keys: list[str] = field(default_factory=list)
+    delete_before_replace: bool = False
+    retained: bool = False
+    old_urn: str | None = None
+    """The URN in the old state, when the resource was found there by an alias."""
+    why: str | None = None
+    """A word on a replacement forced by something other than an input (trigger, dependency)."""
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "urn": self.urn,
+            "type": self.type,
+            "name": self.name,
+            "op": self.op,
+            "diffs": self.diffs,
+            "replaceKeys": self.replace_keys,
+            "deleteBeforeReplace": self.delete_before_replace,
+            "retained": self.retained,
+        }
+        if self.old_urn:
+            out["oldUrn"] = self.old_urn
+        if self.why:
+            out["why"] = self.why
+        return out
+
+
+def qualified_type(urn: str) -> str:
+    return urn.split("::")[2]
+
+
+def urn_name(urn: str) -> str:
+    return urn.split("::", 3)[3]
+
+
+def make_urn(stack: str, project: str, parent: str | None, type_: str, name: str) -> str:
+    """A URN as the engine builds it: the parent's qualified type chain, minus the root stack."""
+    qualified = type_
+    if parent and qualified_type(parent) != ROOT_STACK:
+        qualified = f"{qualified_type(parent)}${type_}"
+    return f"urn:pulumi:{stack}::{project}::{qualified}::{name}"
+
+
+def _stack_and_project(urn: str) -> tuple[str, str]:
+    head = urn.removeprefix("urn:pulumi:").split("::")
+    return head[0], head[1]
+
+
+def _alias_urns(
+    reg: Registration, matched_parent: str | None, stack: str, project: str
+) -> list[str]:
+    """Old URNs the resource may be known by: its own aliases, then the one inherited from the
+    alias its parent was matched by (the engine's ``generateAliases``)."""
+    out: list[str] = []
+    parent = reg.get("parent") or None
+    for alias in reg["options"].get("aliases") or []:
+        if isinstance(alias, str):
+            out.append(alias)
+            continue
+        spec = alias.get("spec", alias)
+        if "urn" in spec:
+            out.append(spec["urn"])
+            continue
+        alias_parent = spec.get("parentUrn") or parent
+        if spec.get("noParent"):
+            alias_parent = None
+        out.append(
+            make_urn(
+                spec.get("stack") or stack,
+                spec.get("project") or project,
+                alias_parent,
+                spec.get("type") or reg["type"],
+                spec.get("name") or reg["name"],
+            )
+        )
+    if parent and matched_parent:
+        name = reg["name"]
+        parent_name = urn_name(parent)
+        if name.startswith(parent_name):
+            name = urn_name(matched_parent) + name[len(parent_name) :]
+        out.append(make_urn(stack, project, matched_parent, reg["type"], name))
+    return list(dict.fromkeys(out))
+
+
+def _deps(reg: Registration) -> dict[str, list[str]]:
+    return dict(reg["options"].get("propertyDependencies") or {})
+
+
+def compute(old: Sequence[Registration], new: Sequence[Registration]) -> list[Operation]:
+    """Every resource's operation going from ``old`` (the state) to ``new`` (the program).
+
+    ``new`` must be in registration order (parents before children), as the program ran.
+    """
+    olds = {r["urn"]: r for r in old if not r["options"].get("read")}
+    news = [r for r in new if not r["options"].get("read")]
+    claimed: dict[str, str] = {}  # old URN -> new URN
+    matched_by_alias: dict[str, str] = {}  # new URN -> old URN it was found by
+    ops: dict[str, Operation] = {}
+    for reg in news:
+        urn = reg["urn"]
+        stack, project = _stack_and_project(urn)
+        found = urn if urn in olds else None
+        if found is None:
+            parent_old = matched_by_alias.get(reg.get("parent") or "")
+            for alias in _alias_urns(reg, parent_old, stack, project):
+                if alias in olds and alias not in claimed:
+                    found = alias
+                    matched_by_alias[urn] = alias
+                    break
+        if found is None:
+            ops[urn] = Operation(urn, reg["type"], reg["name"], "create")
+            continue
+        claimed[found] = urn
+        ops[urn] = _compare(olds[found], reg)
+        if found != urn:
+            ops[urn].old_urn = found
+    _dependent_replacements(ops, olds, claimed)
+    for urn, reg in olds.items():
+        if urn not in claimed:
+            ops[urn] = Operation(
+                urn,
+                reg["type"],
+                reg["name"],
+                "delete",
+                retained=bool(reg["options"].get("retainOnDelete")),
+            )
+    return sorted(ops.values(), key=lambda o: o.urn)
+
+
+def _compare(old: Registration, new: Registration) -> Operation:
+    rule = lifecycle.rule(new["type"], bool(new.get("custom", True)))
+    options = new["options"]
+    paths = lifecycle.diff(old.get("inputs") or {}, new.get("inputs") or {}, rule.sets)
+    paths = lifecycle.without_ignored(paths, options.get("ignoreChanges") or [])
+    op = Operation(new["urn"], new["type"], new["name"], "same", diffs=paths)
+    if not new.get("custom", True):
+        op.op = "update" if paths else "same"
+        return op
+    forced = [p for p in paths if rule.forces_replacement(p)]
+    forced += [
+        p
+        for p in paths
+        if p not in forced
+        and any(lifecycle.within(p, k) for k in options.get("replaceOnChanges") or [])
+    ]
+    trigger_changed = (old["options"].get("replacementTrigger") is not None) and (
+        old["options"].get("replacementTrigger") != options.get("replacementTrigger")
+    )
+    if forced or trigger_changed:
+        op.op = "replace"
+        op.replace_keys = forced
+        if trigger_changed and not forced:
+            op.why = "replacementTrigger changed"
+        name_kept = not {"metadata.name", "metadata.namespace"} & set(paths)
+        op.delete_before_replace = bool(options.get("deleteBeforeReplace")) or (
+            rule.delete_before_replace_same_name and name_kept
+        )
+    elif paths:
+        op.op = "update"
+    return op
+
+
+def _dependent_replacements(
+    ops: dict[str, Operation], olds: Mapping[str, Registration], claimed: Mapping[str, str]
+) -> None:
+    """Dependents of a delete-before-replace replacement whose inputs come from it and would
+    force their own replacement are replaced too (the engine deletes them first)."""
+    replaced_old = {
+        old
+        for old, new in claimed.items()
+        if ops[new].op == "replace" and ops[new].delete_before_replace
+    }
+    changed = True
+    while changed:
+        changed = False
+        for old_urn, new_urn in claimed.items():
+            op = ops[new_urn]
+            if old_urn in replaced_old:
+                continue
+            reg = olds[old_urn]
+            if not reg.get("custom", True):
+                continue
+            rule = lifecycle.rule(reg["type"], True)
+            hit = sorted(
+                prop
+                for prop, deps in _deps(reg).items()
+                if set(deps) & replaced_old and rule.forces_replacement(prop)
+            )
+            if hit:
+                op.op = "replace"
+                op.delete_before_replace = True
+                op.replace_keys = sorted({*op.replace_keys, *hit})
+                op.why = op.why or "a resource it depends on is deleted before it is replaced"
+                replaced_old.add(old_urn)
+                changed = True
+
+
+def counts(ops: Sequence[Operation]) -> Counter[str]:
+    return Counter(o.op for o in ops)
+
+
+def summary(ops: Sequence[Operation], stack: str) -> str:
+    """The operations as `pulumi preview --diff` lays them out: the changes, riskiest first,
+    each with what forced it, then the counts."""
+    changes = sorted((o for o in ops if o.op != "same"), key=lambda o: (ORDER[o.op], o.type, o.urn))
+    lines = [f"Previewing update ({stack}), offline against the base plan:", ""]
+    if changes:
+        width = max(len(o.type) for o in changes)
+        for o in changes:
+            info = []
+            if o.op == "replace":
+                what = ", ".join(o.replace_keys) or o.why or ""
+                info.append(f"[replace: {what}]")
+                info.append(
+                    "delete before replace" if o.delete_before_replace else "create before delete"
+                )
+            elif o.op == "update":
+                info.append(f"[diff: ~{', ~'.join(o.diffs)}]")
+            elif o.op == "delete" and o.retained:
+                info.append("[retain: leaves the state, kept in the cluster or account]")
+            if o.old_urn:
+                info.append(f"(was {urn_name(o.old_urn)}, found by alias)")
+            row = f" {SYMBOL[o.op]:<2} {o.type:<{width}}  {o.name:<40} {o.op:<8} {' '.join(info)}"
+            lines.append(row.rstrip())
+        lines.append("")
+    c = counts(ops)
+    lines.append("Resources:")
+    for op, label in (
+        ("create", "to create"),
+        ("update", "to update"),
+        ("replace", "to replace"),
+        ("delete", "to delete"),
+    ):
+        if c[op]:
+            retained = sum(1 for o in ops if o.op == "delete" and o.retained)
+            extra = f" ({retained} retained)" if op == "delete" and retained else ""
+            lines.append(f"    {SYMBOL[op]}{'' if op == 'replace' else ' '}{c[op]} {label}{extra}")
+    changed = sum(c[o] for o in ("create", "update", "replace", "delete"))
+    lines.append(f"    {changed} changes. {c['same']} unchanged")
+    return "\n".join(lines)
+
+
+def to_json(ops: Sequence[Operation]) -> dict[str, Any]:
+    return {"operations": [o.to_json() for o in sorted(ops, key=lambda o: o.urn)]}

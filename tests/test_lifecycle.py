@@ -1,0 +1,396 @@
+"""What `pulumi up` would do: the lifecycle model, the everyday-change table, the lockout guard,
+duplicate URNs and deterministic plan files.
+
+The mock runtime never diffs, so these tests plan two configs with the real program and apply
+the engine's rules (``eks_access.lifecycle``, ``eks_access.operations``) to the pair; the same
+rows run through the real engine in ``make e2e-engine``.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pytest
+import yaml
+
+from eks_access import lifecycle, operations, stackfile
+from offline.run import RunResult, run
+from tests import everyday
+from tests.conftest import DEV, ROOT, minimal_raw, write_stack
+
+
+def plan_raw(raw: dict[str, Any], stacks: dict[str, Any] | None = None) -> RunResult:
+    folder = Path(tempfile.mkdtemp(prefix="eks-access-lifecycle-"))
+    for name, other in (stacks or {}).items():
+        write_stack(folder, other, name)
+    return run(stackfile.read(write_stack(folder, raw, "dev")))
+
+
+def ops_between(base: RunResult, head: RunResult) -> list[operations.Operation]:
+    return operations.compute(
+        [r.to_json() for r in base.resources], [r.to_json() for r in head.resources]
+    )
+
+
+def cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-m", "eks_access", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+
+
+# --- the everyday-change table ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("row", everyday.ROWS, ids=[r.title for r in everyday.ROWS])
+def test_everyday_change(row: everyday.Row) -> None:
+    base_raw, head_raw = row.configs()
+    base = plan_raw(base_raw, row.stacks(base_raw) if row.stacks else None)
+    head = plan_raw(head_raw, row.stacks(head_raw) if row.stacks else None)
+    ops = ops_between(base, head)
+    assert {(o.type, o.name): o.op for o in ops if o.op != "same"} == row.expect
+    retained = {(o.type, o.name) for o in ops if o.op == "delete" and o.retained}
+    assert retained == everyday.RETAINED.get(row.title, set())
+    for o in ops:
+        if o.op != "replace":
+            continue
+        # Associations are upserts: create-then-delete would leave none. Everything else that
+        # is replaced here gets a new name, so the old one can go last.
+        assert o.delete_before_replace == (o.type == everyday.ASSOC), o.urn
+
+
+def test_the_readme_table_is_the_tested_table() -> None:
+    assert everyday.markdown() in (ROOT / "README.md").read_text()
+
+
+def test_every_registered_type_has_a_lifecycle_row() -> None:
+    seen: set[tuple[str, bool]] = set()
+    for mode in ("CONFIG_MAP", "API_AND_CONFIG_MAP", "API"):
+        raw = everyday.in_mode(mode, policies=mode != "CONFIG_MAP")(everyday.dev())
+        seen |= {(r.type, r.custom) for r in plan_raw(raw).resources}
+    created = everyday.dev()
+    created["eks-access:cluster"]["create"] = {"nodeCount": 1}
+    seen |= {(r.type, r.custom) for r in plan_raw(created).resources}
+    assert ("eks:index:Cluster", False) in seen
+    for type_, custom in seen:
+        rule = lifecycle.rule(type_, custom)
+        assert rule.source, type_
+    with pytest.raises(lifecycle.UnknownTypeError, match="no row"):
+        lifecycle.rule("aws:s3/bucket:Bucket", custom=True)
+
+
+# --- the engine's rules, on hand-made registrations ----------------------------------------------
+
+STACK = "urn:pulumi:dev::eks-access::"
+
+
+def reg(
+    type_: str,
+    name: str,
+    inputs: dict[str, Any] | None = None,
+    parent: str | None = None,
+    **options: Any,
+) -> dict[str, Any]:
+    urn = operations.make_urn("dev", "eks-access", parent, type_, name)
+    return {
+        "urn": urn,
+        "type": type_,
+        "name": name,
+        "parent": parent,
+        "custom": not type_.startswith("eks-access:"),
+        "inputs": inputs or {},
+        "options": {"aliases": [], "ignoreChanges": [], **options},
+    }
+
+
+def by_name(ops: list[operations.Operation]) -> dict[str, operations.Operation]:
+    return {o.name: o for o in ops}
+
+
+def test_an_alias_carries_a_renamed_parent_and_its_children() -> None:
+    old_team = reg("eks-access:index:Team", "pay")
+    old_group = reg(everyday.GROUP, "pay-group", {"name": "g-pay"}, old_team["urn"])
+    new_team = reg("eks-access:index:Team", "pay-eng", aliases=[{"spec": {"name": "pay"}}])
+    new_group = reg(everyday.GROUP, "pay-eng-group", {"name": "g-pay-eng"}, new_team["urn"])
+    ops = by_name(operations.compute([old_team, old_group], [new_team, new_group]))
+    assert ops["pay-eng"].op == "same" and ops["pay-eng"].old_urn == old_team["urn"]
+    assert ops["pay-eng-group"].op == "update" and ops["pay-eng-group"].diffs == ["name"]
+    # Without the alias the same edit deletes both and creates both.
+    plain = by_name(
+        operations.compute(
+            [old_team, old_group], [reg("eks-access:index:Team", "pay-eng"), new_group]
+        )
+    )
+    assert {n: o.op for n, o in plain.items()} == {
+        "pay": "delete",
+        "pay-group": "delete",
+        "pay-eng": "create",
+        "pay-eng-group": "create",
+    }
+
+
+def test_ignored_changes_trigger_and_retain() -> None:
+    key = reg(everyday.KEY, "k", {"user": "a"})
+    with_pgp = reg(everyday.KEY, "k", {"user": "a", "pgpKey": "keybase:x"})
+    assert operations.compute([key], [with_pgp])[0].op == "replace"
+    ignored = reg(everyday.KEY, "k", {"user": "a", "pgpKey": "keybase:x"}, ignoreChanges=["pgpKey"])
+    assert operations.compute([key], [ignored])[0].op == "same"
+
+    entry = reg(everyday.ENTRY, "e", {"principalArn": "arn"}, replacementTrigger="id-1")
+    again = reg(everyday.ENTRY, "e", {"principalArn": "arn"}, replacementTrigger="id-2")
+    (op,) = operations.compute([entry], [again])
+    assert op.op == "replace" and op.why == "replacementTrigger changed"
+
+    patch = reg(everyday.PATCH, "p", {"data": {}}, retainOnDelete=True)
+    assert operations.compute([patch], [])[0].to_json()["retained"] is True
+    assert operations.compute([key], [])[0].to_json()["retained"] is False
+
+
+def test_a_delete_before_replace_entry_takes_its_associations_along_first() -> None:
+    entry = reg(
+        everyday.ENTRY,
+        "e",
+        {"principalArn": "arn:u", "clusterName": "c"},
+        replacementTrigger="id-1",
+        deleteBeforeReplace=True,
+    )
+    assoc = reg(
+        everyday.ASSOC,
+        "e-view",
+        {"principalArn": "arn:u", "policyArn": "p", "accessScope": {"type": "cluster"}},
+        entry["urn"],
+        propertyDependencies={"principalArn": [entry["urn"]]},
+    )
+    new_entry = {**entry, "options": {**entry["options"], "replacementTrigger": "id-2"}}
+    ops = by_name(operations.compute([entry, assoc], [new_entry, assoc]))
+    assert ops["e"].op == "replace" and ops["e"].delete_before_replace
+    assert ops["e-view"].op == "replace" and ops["e-view"].delete_before_replace
+    assert ops["e-view"].replace_keys == ["principalArn"]
+    # Created before the old is deleted, the entry would leave its associations alone.
+    cbd = {**new_entry, "options": {**new_entry["options"], "deleteBeforeReplace": False}}
+    assert by_name(operations.compute([entry, assoc], [cbd, assoc]))["e-view"].op == "same"
+
+
+def test_kubernetes_replacements_keep_the_name_delete_first() -> None:
+    binding = reg(
+        everyday.RB,
+        "b",
+        {
+            "metadata": {"name": "x", "namespace": "n"},
+            "roleRef": {"kind": "ClusterRole", "name": "edit"},
+        },
+    )
+    new_ref = copy.deepcopy(binding)
+    new_ref["inputs"]["roleRef"]["name"] = "view"
+    (op,) = operations.compute([binding], [new_ref])
+    assert op.op == "replace" and op.replace_keys == ["roleRef.name"] and op.delete_before_replace
+    renamed = copy.deepcopy(binding)
+    renamed["inputs"]["metadata"]["name"] = "y"
+    (op,) = operations.compute([binding], [renamed])
+    assert op.op == "replace" and not op.delete_before_replace
+
+
+def test_summary_reads_like_a_preview() -> None:
+    base_raw, head_raw = everyday.ROWS[0].configs()
+    ops = ops_between(plan_raw(base_raw), plan_raw(head_raw))
+    text = operations.summary(ops, "dev")
+    assert " +  aws:iam/user:User" in text and "dave-user" in text
+    assert "    + 4 to create\n    ~ 1 to update\n" in text
+    assert "[diff: ~data.mapUsers]" in text
+
+
+# --- plan --base / --base-out ----------------------------------------------------------------------
+
+
+def test_plan_base_out_writes_operations(tmp_path: Path) -> None:
+    base = cli("plan", "--config-file", str(DEV), "--out", str(tmp_path / "base"))
+    assert base.returncode == 0, base.stderr
+    raw = everyday.dev()
+    everyday.team(raw, "payments")["namespaceAccess"] = "view"
+    (tmp_path / "proj").mkdir()
+    head = write_stack(tmp_path / "proj", raw, "dev")
+    r = cli(
+        "plan",
+        "--config-file",
+        str(head),
+        "--out",
+        str(tmp_path / "head"),
+        "--base-out",
+        str(tmp_path / "base"),
+    )
+    assert r.returncode == 0, r.stderr
+    doc = json.loads((tmp_path / "head" / "operations.json").read_text())
+    ops = {o["name"]: o for o in doc["operations"]}
+    assert ops["payments-rbac-binding-payments-view"]["op"] == "create"
+    assert ops["payments-rbac-binding-payments-edit"]["op"] == "delete"
+    assert set(doc["operations"][0]) >= {
+        "urn",
+        "type",
+        "name",
+        "op",
+        "diffs",
+        "replaceKeys",
+        "deleteBeforeReplace",
+        "retained",
+    }
+    assert "2 to create" in r.stdout and "2 to delete" in r.stdout
+
+
+def _project(repo: Path, with_program: bool) -> None:
+    repo.mkdir(exist_ok=True)
+    shutil.copy(ROOT / "Pulumi.yaml", repo)
+    if with_program:
+        shutil.copy(ROOT / "__main__.py", repo)
+        for pkg in ("components", "eks_access", "offline", "policy"):
+            shutil.copytree(
+                ROOT / pkg,
+                repo / pkg,
+                ignore=shutil.ignore_patterns("__pycache__", "venv"),
+                dirs_exist_ok=True,
+            )
+
+
+def _commit(repo: Path, message: str) -> None:
+    for argv in (
+        ["add", "-A"],
+        ["-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", message],
+    ):
+        subprocess.run(["git", *argv], cwd=repo, check=True, capture_output=True)
+
+
+@pytest.mark.parametrize("with_program", [True, False], ids=["base-program", "current-program"])
+def test_plan_base_ref(tmp_path: Path, with_program: bool) -> None:
+    repo = tmp_path / "repo"
+    _project(repo, with_program)
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+    stack = repo / "Pulumi.dev.yaml"
+    raw = everyday.dev()
+    stack.write_text(yaml.safe_dump({"config": raw}))
+    _commit(repo, "base")
+    _project(repo, with_program=True)  # the program only in the working tree: base has none
+    everyday.team(raw, "auditors")["users"].append("erin")
+    stack.write_text(yaml.safe_dump({"config": raw}))
+    out = tmp_path / "out"
+    r = cli("plan", "--config-file", str(stack), "--out", str(out), "--base", "HEAD", cwd=repo)
+    assert r.returncode == 0, r.stderr
+    ops = json.loads((out / "operations.json").read_text())["operations"]
+    changed = sorted((o["name"], o["op"]) for o in ops if o["op"] != "same")
+    assert changed == [
+        ("aws-auth-patch", "update"),
+        ("erin", "create"),
+        ("erin", "create"),
+        ("erin-groups", "create"),
+        ("erin-user", "create"),
+    ]
+
+
+# --- refusing plans that lock people out ----------------------------------------------------------
+
+
+def test_no_teams_is_stopped_before_anything(tmp_path: Path) -> None:
+    for n, raw in enumerate(
+        (minimal_raw(), {k: v for k, v in minimal_raw().items() if k != "eks-access:teams"})
+    ):
+        stack = write_stack(tmp_path, raw)
+        out = tmp_path / f"out{n}"
+        r = cli("plan", "--config-file", str(stack), "--out", str(out))
+        assert r.returncode == 3, r.stderr
+        assert "maps no principal besides the node roles" in r.stderr
+        assert "acknowledgeLockout" in r.stderr and not out.exists()
+        ok = cli("plan", "--config-file", str(stack), "--out", str(out), "--acknowledge-lockout")
+        assert ok.returncode == 0, ok.stderr
+    # `pulumi up` runs the program, which refuses too, before registering anything.
+    with pytest.raises(pulumi.RunError, match="maps no principal besides the node roles"):
+        plan_raw(minimal_raw())
+    assert plan_raw(minimal_raw(**{"eks-access:acknowledgeLockout": True})).resources
+
+
+def test_removing_most_principals_needs_an_acknowledgement(tmp_path: Path) -> None:
+    assert cli("plan", "--config-file", str(DEV), "--out", str(tmp_path / "base")).returncode == 0
+    raw = everyday.dev()
+    raw["eks-access:teams"] = raw["eks-access:teams"][:1]  # keeps the seed team only
+    head = write_stack(tmp_path, raw, "dev")
+    argv = ["plan", "--config-file", str(head), "--out", str(tmp_path / "head")]
+    r = cli(*argv, "--base-out", str(tmp_path / "base"))
+    assert r.returncode == 3
+    assert "stops mapping 5 of the 6 principals" in r.stderr and "user/alice" in r.stderr
+    assert (tmp_path / "head" / "operations.json").is_file()  # written, for review
+    assert cli(*argv, "--base-out", str(tmp_path / "base"), "--acknowledge-lockout").returncode == 0
+    # Removing one team of four is an ordinary change.
+    raw = everyday.dev()
+    del raw["eks-access:teams"][2]
+    head = write_stack(tmp_path, raw, "dev")
+    assert cli(*argv, "--base-out", str(tmp_path / "base")).returncode == 0
+
+
+def test_dropping_owned_users_while_still_mapping_them_is_stopped(tmp_path: Path) -> None:
+    raw = everyday.dev()
+    for name, other in {"identity": everyday.identity_stack(raw)}.items():
+        write_stack(tmp_path, other, name)
+    base = write_stack(tmp_path, raw, "dev")
+    assert cli("plan", "--config-file", str(base), "--out", str(tmp_path / "base")).returncode == 0
+    raw["eks-access:identity"] = dict(everyday.IDENTITY)  # no handover first
+    head = write_stack(tmp_path, raw, "dev")
+    r = cli(
+        "plan",
+        "--config-file",
+        str(head),
+        "--out",
+        str(tmp_path / "head"),
+        "--base-out",
+        str(tmp_path / "base"),
+    )
+    assert r.returncode == 3
+    assert "deletes IAM users alice, bob, carol, eks_user" in r.stderr
+    assert "'handover'" in r.stderr
+
+
+# --- duplicates and determinism ---------------------------------------------------------------------
+
+
+def test_duplicate_key_generations_are_a_config_error(tmp_path: Path) -> None:
+    raw = everyday.dev()
+    everyday.team(raw, "payments")["users"][0]["keys"] = ["v1", "v1"]
+    r = cli("plan", "--config-file", str(write_stack(tmp_path, raw)), "--out", str(tmp_path / "o"))
+    assert r.returncode == 2
+    assert "teams[1].users[0]: key generation 'v1' is listed twice" in r.stderr
+
+
+def test_two_resources_with_one_urn_stop_the_plan(tmp_path: Path) -> None:
+    stack = write_stack(tmp_path, everyday.dev())
+    (tmp_path / "__main__.py").write_text(
+        "import pulumi_aws as aws\n"
+        "aws.iam.Group('twice', name='a')\n"
+        "aws.iam.Group('twice', name='b')\n"
+    )
+    out = tmp_path / "out"
+    r = cli("plan", "--config-file", str(stack), "--out", str(out))
+    assert r.returncode == 2 and "Duplicate resource URN" in r.stderr
+    assert "aws:iam/group:Group::twice" in r.stderr and not (out / "plan.json").exists()
+
+
+def test_two_plans_of_one_config_are_byte_identical(tmp_path: Path) -> None:
+    outs = [tmp_path / "1", tmp_path / "2"]
+    for out in outs:
+        argv = ["plan", "--config-file", str(DEV), "--out", str(out)]
+        assert (
+            cli(*argv, "--base-out", str(ROOT / "tests" / "fixtures" / "empty-plan")).returncode
+            == 0
+        )
+    files = sorted(p.name for p in outs[0].iterdir())
+    assert {"plan.json", "policy.json", "operations.json", "rbac.yaml"} <= set(files)
+    for name in files:
+        assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
