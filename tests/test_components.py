@@ -79,7 +79,9 @@ def test_outputs_follow_what_each_key_holds():
 
 def test_cluster_user_with_pgp_keeps_only_the_encrypted_secret():
     def program():
-        u = ClusterUser("bob", ClusterUserArgs("bob", key_generations=["v1"], pgp_key="keybase:bob"))
+        u = ClusterUser(
+            "bob", ClusterUserArgs("bob", key_generations=["v1"], pgp_key="keybase:bob")
+        )
         pulumi.export("secrets", u.secrets)
         pulumi.export("encrypted", u.encrypted_secrets)
 
@@ -92,9 +94,7 @@ def test_cluster_user_with_pgp_keeps_only_the_encrypted_secret():
 def test_rotation_adds_a_generation_without_touching_the_old_key():
     def with_keys(labels):
         return run_program(
-            lambda: (
-                ClusterUser("a", ClusterUserArgs("a", key_generations=labels)) and None
-            ),
+            lambda: ClusterUser("a", ClusterUserArgs("a", key_generations=labels)) and None,
             CLOUD,
         )
 
