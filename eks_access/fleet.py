@@ -31,7 +31,7 @@ def _users(config: core.StackConfig | core.IdentityConfig) -> dict[str, tuple[st
 
 
 def _creates(config: core.StackConfig | core.IdentityConfig) -> bool:
-    return config.identity is None or config.identity.mode == "owner"
+    return isinstance(config, core.IdentityConfig) or config.creates_users
 
 
 def problems(members: list[Member]) -> list[str]:
