@@ -55,6 +55,7 @@ BUILDS = {  # binary -> (module folder, package, ldflags)
     "authmap": ("authmap", ".", ""),
 }
 ADMIN_TOKEN_FILE = "tokens.csv"
+NODE_ROLE_ARN = "arn:aws:iam::111122223333:role/eks-node-group"
 
 
 def log(message: str) -> None:
@@ -316,11 +317,13 @@ class Cluster:
         return [json.loads(line) for line in proc.stdout.splitlines()]
 
     def allowed(self, user: str, groups: list[str], attrs: dict[str, str]) -> bool:
-        """The API server's own answer (SubjectAccessReview), as for kubectl auth can-i --as."""
+        """The API server's own answer (SubjectAccessReview), as for kubectl auth can-i --as.
+        ``attrs`` are resource attributes, or ``{"path", "verb"}`` for a non-resource URL."""
+        kind = "nonResourceAttributes" if "path" in attrs else "resourceAttributes"
         review = {
             "apiVersion": "authorization.k8s.io/v1",
             "kind": "SubjectAccessReview",
-            "spec": {"user": user, "groups": groups, "resourceAttributes": attrs},
+            "spec": {"user": user, "groups": groups, kind: attrs},
         }
         self.sar_count += 1
         if self.port is None:  # an existing cluster: through kubectl and its credentials
@@ -477,9 +480,53 @@ RESOURCES = (  # (group, resource, subresource, namespaced)
 NAMESPACES = ("default", "payments", "payments-jobs", "apps", "data", "ml")
 
 
-def differential(c: Cluster, config: Any, label: str) -> int:
-    """Apply the config's aws-auth and RBAC; every principal x verb x resource x namespace
-    must get the same answer from `can-i` (eks_access.authz) and the API server."""
+URL_PROBES = ("/healthz", "/version", "/metrics", "/api", "/apis/apps", "/logs/kubelet.log")
+URL_VERBS = ("get", "post", "put", "delete", "head")
+
+
+def queries(config: Any) -> list[tuple[str, Any]]:
+    """Every question asked of one principal, with its kind: the fixed grid, requests for the
+    named objects the config's rules name (every verb, named subresources, list and watch by
+    name) and for a name they do not, non-resource URLs around the config's patterns, and the
+    resources outside the grid that the rules name."""
+    from eks_access import authz
+
+    out: list[tuple[str, Any]] = []
+    for verb in VERBS:
+        for group, resource, sub, namespaced in RESOURCES:
+            for ns in NAMESPACES if namespaced else ("",):
+                out.append(("grid", authz.Request(verb, resource, group, sub, "", ns or None)))
+    grid = {(r.group, r.resource, r.subresource) for _, r in out}
+    urls = set(URL_PROBES)
+    for team in config.teams:
+        scoped = [(r, team.namespaces or ("default",)) for r in team.rules]
+        scoped += [(r, ("",)) for r in team.cluster_rules]
+        for rule, namespaces in scoped:
+            for pattern in rule.non_resource_urls:
+                stem = pattern.rstrip("*")
+                urls |= {stem or "/", f"{stem}x/y", pattern.rstrip("/*") or "/", f"{stem}z"}
+            for group in rule.api_groups:
+                for res in rule.resources:
+                    resource, _, sub = res.partition("/")
+                    names = [*rule.resource_names, "someone-else"] if rule.resource_names else []
+                    for ns in (*namespaces, "apps"):
+                        for verb in VERBS:
+                            for name in names:
+                                req = authz.Request(verb, resource, group, sub, name, ns or None)
+                                out.append(("named", req))
+                            if (group, resource, sub) not in grid and not names:
+                                req = authz.Request(verb, resource, group, sub, "", ns or None)
+                                out.append(("other", req))
+    for url in sorted(urls):
+        for verb in URL_VERBS:
+            out.append(("url", authz.Request(verb, path=url)))
+    return out
+
+
+def differential(c: Cluster, config: Any, label: str, counts: dict[str, int]) -> int:
+    """Apply the config's aws-auth and RBAC; for every principal, the authenticator's mapper must
+    give the identity ``eks_access`` predicts, and every question of :func:`queries` must get
+    the same answer from `can-i` (eks_access.authz) and the API server."""
     from eks_access import authz, awsauth, rbac
     from eks_access.principals import principals
 
@@ -514,6 +561,7 @@ def differential(c: Cluster, config: Any, label: str) -> int:
         if not p.is_node
     ]
     mapped = c.authmap(node_arn, callers) if callers else []
+    asked = queries(config)
     compared = allowed = 0
     for caller, answer in zip(callers, mapped, strict=True):
         ours = state.resolve(caller)
@@ -521,35 +569,67 @@ def differential(c: Cluster, config: Any, label: str) -> int:
         # The authenticator's mapping and ours agree on the identity...
         # (eks_access lists system:authenticated, which the API server adds to every login)
         expected = (ours.username, set(ours.groups) - {"system:authenticated"})
-        assert (answer["username"], set(answer["groups"])) == expected, (
+        assert (answer["username"], set(answer.get("groups") or [])) == expected, (
             f"{label}: {caller}: authenticator {answer}, eks_access {ours}"
         )
-        groups = [*answer["groups"], "system:authenticated"]
+        counts["identities"] = counts.get("identities", 0) + 1
+        groups = [*(answer.get("groups") or []), "system:authenticated"]
         # ...and the API server and `can-i` agree on every question.
-        for verb in VERBS:
-            for group, resource, sub, namespaced in RESOURCES:
-                for ns in NAMESPACES if namespaced else ("",):
-                    attrs = {
-                        "verb": verb,
-                        "group": group,
-                        "resource": resource,
-                        "subresource": sub,
-                        "namespace": ns,
-                    }
-                    server = c.allowed(answer["username"], groups, attrs)
-                    req = authz.Request(verb, resource, group, sub, "", ns or None)
-                    mine = state.can(caller, req)
-                    if server != mine:
-                        raise AssertionError(
-                            f"{label}: disagreement for {caller} ({answer['username']}, "
-                            f"{groups}): {verb} {resource}{'/' + sub if sub else ''}"
-                            f"{'.' + group if group else ''} in {ns or 'the cluster'}: "
-                            f"API server {server}, can-i {mine}"
-                        )
-                    compared += 1
-                    allowed += server
+        for kind, req in asked:
+            if req.path is not None:
+                attrs = {"path": req.path, "verb": req.verb}
+            else:
+                attrs = {
+                    "verb": req.verb,
+                    "group": req.group,
+                    "resource": req.resource,
+                    "subresource": req.subresource,
+                    "name": req.name,
+                    "namespace": req.namespace or "",
+                }
+            server = c.allowed(answer["username"], groups, attrs)
+            mine = state.can(caller, req)
+            if server != mine:
+                raise AssertionError(
+                    f"{label}: disagreement for {caller} ({answer['username']}, {groups}): "
+                    f"{req.describe()} ({kind}): API server {server}, can-i {mine}"
+                )
+            compared += 1
+            allowed += server
+            counts[kind] = counts.get(kind, 0) + 1
     log(f"   {label}: {len(callers)} principals, {compared} queries ({allowed} allowed), all equal")
     return compared
+
+
+HOSTILE = {
+    "aws:region": "us-east-1",
+    "eks-access:cluster": {"name": "hostile", "nodeRoleArns": [NODE_ROLE_ARN]},
+    "eks-access:teams": [
+        {
+            "name": "yes",
+            "group": "off",
+            "namespaces": ["apps"],
+            "users": ["y", "on", "NO", "0777", "null", "2026-12-01"],
+            "rules": [
+                {"apiGroups": [""], "resources": ["pods/exec"], "resourceNames": ["y", "0777"],
+                 "verbs": ["create"]},
+                {"apiGroups": [""], "resources": ["configmaps"], "resourceNames": ["n"],
+                 "verbs": ["get", "list", "watch"]},
+            ],
+            "clusterRules": [{"nonResourceURLs": ["/healthz/*", "/metrics"], "verbs": ["get"]}],
+        },
+        {
+            "name": "no",
+            "group": "0x1F",
+            "bindTo": "users",
+            "users": [{"name": "n", "username": "~"}, {"name": "true1", "username": "1:20"}],
+            "roles": [{"arn": "arn:aws:iam::111122223333:role/Y", "username": "NULL"}],
+            "clusterRules": [{"apiGroups": ["example.com"], "resources": ["widgets/status"],
+                              "resourceNames": ["on"], "verbs": ["update"]}],
+        },
+    ],
+}  # fmt: skip
+"""Names a YAML 1.1 reader (the authenticator's) takes for booleans, numbers, nulls and dates."""
 
 
 def awake(c: Cluster, config: Any) -> None:
@@ -637,14 +717,22 @@ def main(argv: list[str] | None = None) -> int:
             c.kubectl("create", "namespace", ns, check=False)
         seed_scenario(c, Path(args.plan))
         log("\n== 4. differential: can-i against the API server's SubjectAccessReview")
+        from eks_access import config as core
+
+        counts: dict[str, int] = {}
         dev = stackfile.read(ROOT / "Pulumi.dev.yaml").load()
-        total = differential(c, dev, "dev stack")
+        total = differential(c, dev, "dev stack", counts)
         awake(c, dev)
+        total += differential(c, core.load(HOSTILE), "hostile names", counts)
         for i, config in enumerate(generated_configs(args.generated)):
-            total += differential(c, config, f"generated config {i + 1}")
+            total += differential(c, config, f"generated config {i + 1}", counts)
+        kinds = ", ".join(
+            f"{kind} {counts.get(kind, 0)}" for kind in ("grid", "named", "url", "other")
+        )
         log(
-            f"\ndifferential check: {total} queries compared, {c.sar_count} answered by the "
-            "API server, 0 disagreements"
+            f"\ndifferential check: {total} queries compared ({kinds}), {c.sar_count} answered "
+            f"by the API server, 0 disagreements; {counts.get('identities', 0)} identities "
+            "mapped by the authenticator as predicted"
         )
     log(f"make e2e passed in {time.time() - started:.0f} s")
     return 0

@@ -226,6 +226,15 @@ def cmd_can_i(args: argparse.Namespace) -> int:
         state = authz.state_of(config)
         req = authz.parse_request(args.verb, args.resource, args.namespace, args.subresource)
         ident = state.resolve(args.as_)
+        if ident is None and (node := state.node(args.as_)) is not None:
+            print("unknown", flush=True)
+            print(
+                f"{args.as_} is a node role, mapped as {node.username} in "
+                f"{', '.join(node.groups)}; the Node authorizer decides what nodes may do, "
+                "and this tool does not model it",
+                file=sys.stderr,
+            )
+            return 1
         if ident is None:
             print("no", flush=True)
             print(f"{args.as_} is not mapped: it would not be logged in", file=sys.stderr)

@@ -22,7 +22,12 @@ POLICY_ARNS: dict[str, str] = {
     "cluster-admin": "AmazonEKSClusterAdminPolicy",
     "admin-view": "AmazonEKSAdminViewPolicy",
 }
-EntryType = Literal["STANDARD", "EC2_LINUX", "FARGATE_LINUX"]
+EntryType = Literal["STANDARD", "EC2_LINUX", "EC2_WINDOWS", "FARGATE_LINUX"]
+NODE_ENTRY_TYPES: dict[str, EntryType] = {
+    "node": "EC2_LINUX",
+    "windows": "EC2_WINDOWS",
+    "fargate": "FARGATE_LINUX",
+}
 
 
 def policy_arn(policy: str, partition: str = "aws") -> str:
@@ -115,9 +120,7 @@ def entries(config: StackConfig, account: str, partition: str = "aws") -> list[E
     for p in principals(config, account, partition):
         if p.is_node:
             if config.cluster.node_access_entries == "create":
-                out.append(
-                    EntrySpec(entry_key(p), p, "EC2_LINUX" if p.kind == "node" else "FARGATE_LINUX")
-                )
+                out.append(EntrySpec(entry_key(p), p, NODE_ENTRY_TYPES[p.kind]))
             continue
         admins = tuple(
             t.name

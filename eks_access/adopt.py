@@ -22,7 +22,12 @@ import yaml
 
 from eks_access import arns, awsauth
 from eks_access.config import NAMESPACE, RESERVED_PREFIXES
-from eks_access.principals import FARGATE_USERNAME, NODE_GROUPS, NODE_USERNAME
+from eks_access.principals import (
+    FARGATE_USERNAME,
+    NODE_GROUPS,
+    NODE_USERNAME,
+    WINDOWS_NODE_GROUPS,
+)
 
 PRESETS = ("view", "edit", "admin")
 MASTERS = "system:masters"
@@ -91,6 +96,8 @@ def _is_node(m: awsauth.AuthMapping) -> str | None:
         return None
     if m.username == NODE_USERNAME and groups == set(NODE_GROUPS):
         return "node"
+    if m.username == NODE_USERNAME and groups == set(WINDOWS_NODE_GROUPS):
+        return "windows"
     if m.username == FARGATE_USERNAME and "system:node-proxier" in groups:
         return "fargate"
     return None
@@ -105,49 +112,57 @@ def from_aws_auth(
 ) -> tuple[Imported, dict[str, dict[str, Any]]]:
     """The config for the mappings, and the teams by Kubernetes group (for the RBAC import)."""
     parsed = awsauth.parse(data)
-    notes = [f"dropped by the authenticator today, so not imported: {d}" for d in parsed.dropped]
+    notes = [f"read by the authenticator today as: {d}" for d in parsed.dropped]
     notes += [f"duplicate ARN (the authenticator keeps the last one): {s}" for s in parsed.shadowed]
-    nodes: list[str] = []
-    fargate: list[str] = []
+    reachable = parsed.mappings
+    for m in parsed.roles.values():
+        if m.key in parsed.users:
+            notes.append(
+                f"{m.arn} is in mapRoles and mapUsers; the authenticator looks in mapRoles first, "
+                "so its mapUsers entry is never used and is not imported"
+            )
+    node_roles: dict[str, list[str]] = {"node": [], "windows": [], "fargate": []}
     teams: dict[str, dict[str, Any]] = {}  # by Kubernetes group
     taken: set[str] = set()
     identities: set[Identity] = set()
 
-    def team_for(group: str, admin: bool = False) -> dict[str, Any]:
-        if group not in teams:
-            label = "cluster-admins" if admin else group
-            team: dict[str, Any] = {"name": team_name(label, taken)}
+    def team_for(group: str | None, admin: bool = False) -> dict[str, Any]:
+        """The team of a Kubernetes group; None: the team of principals mapped with none."""
+        found = teams.get(group or "")
+        if found is None:
+            label = "cluster-admins" if admin else group or "ungrouped"
+            found = {"name": team_name(label, taken)}
             if admin:
-                team["clusterAccess"] = "cluster-admin"
+                found["clusterAccess"] = "cluster-admin"
+            elif group is None:
+                found["mapGroup"] = False
             else:
-                team["group"] = group
-            teams[group] = team
-        return teams[group]
+                found["group"] = group
+            teams[group or ""] = found
+        return found
 
-    for m in parsed.mappings.values():
-        arn = arns.parse_iam_arn(m.arn)
-        if arn.kind == "role" and arn.path != "/":
+    for m in [*reachable.values(), *parsed.unreachable]:
+        try:
+            arn = arns.parse_iam_arn(m.arn)
+        except arns.ArnError:
             notes.append(
-                f"{m.arn}: a role ARN with a path never matches in aws-auth today (the "
-                "authenticator compares path-less ARNs); the config maps it path-less, so "
-                "this mapping starts to work"
+                f"{m.arn}: not an IAM user or role ARN; no caller matches it, not imported"
+            )
+            continue
+        never_matched = m in parsed.unreachable
+        if never_matched:
+            notes.append(
+                f"{m.arn}: never matched today (STS reports roles without their path, and the "
+                "authenticator compares the ARN as written); the config maps it path-less, so "
+                "the plan starts granting it"
             )
         kind = _is_node(m)
-        if kind == "node":
-            nodes.append(m.arn)
-            identities.add((arn.match_key, m.username, tuple(sorted(m.groups))))
+        if kind is not None:
+            node_roles[kind].append(m.arn)
+            if not never_matched:
+                identities.add((m.key, m.username, tuple(sorted(m.groups))))
             continue
-        if kind == "fargate":
-            fargate.append(m.arn)
-            identities.add((arn.match_key, m.username, tuple(sorted(m.groups))))
-            continue
-        groups = list(m.groups)
-        if not groups:
-            notes.append(
-                f"{m.arn}: mapped with no groups; every team has a group, so it gains the "
-                f"group of team 'ungrouped' (no binding names that group)"
-            )
-            groups = [f"{NAMESPACE}:ungrouped"]
+        groups: list[str | None] = list(m.groups) or [None]  # None: mapped with no group
         entry: dict[str, Any]
         if arn.kind == "user":
             entry = {"arn": m.arn}
@@ -163,7 +178,7 @@ def from_aws_auth(
                     "access through a ClusterRoleBinding, but a different group"
                 )
                 team = team_for(MASTERS, admin=True)
-            elif _reserved(g):
+            elif g is not None and _reserved(g):
                 notes.append(
                     f"{m.arn}: group {g!r} has a reserved prefix and cannot be configured; "
                     "the principal loses that group"
@@ -173,22 +188,26 @@ def from_aws_auth(
                 team = team_for(g)
             key = "existingUsers" if arn.kind == "user" else "roles"
             team.setdefault(key, []).append(dict(entry))  # a copy: no YAML aliases
-        identities.add((arn.match_key, m.username, tuple(sorted(m.groups))))
+        if not never_matched:
+            identities.add((m.key, m.username, tuple(sorted(m.groups))))
 
     cluster_cfg: dict[str, Any] = {"name": cluster}
-    if nodes:
-        cluster_cfg["nodeRoleArns"] = nodes
-    if fargate:
-        cluster_cfg["fargateRoleArns"] = fargate
+    for kind, key in (
+        ("node", "nodeRoleArns"),
+        ("windows", "windowsNodeRoleArns"),
+        ("fargate", "fargateRoleArns"),
+    ):
+        if node_roles[kind]:
+            cluster_cfg[key] = node_roles[kind]
     if parsed.accounts:
         cluster_cfg["mapAccounts"] = list(parsed.accounts)
         notes.append(
             f"mapAccounts {', '.join(parsed.accounts)}: every IAM identity of these accounts is "
             "mapped; kept as cluster.mapAccounts. Prefer explicit entries"
         )
-    if not nodes and not fargate:
+    if not any(node_roles.values()):
         notes.append("no node or Fargate role found: the program refuses to write aws-auth")
-    config = {
+    config: dict[str, Any] = {
         "aws:region": region,
         f"{NAMESPACE}:cluster": cluster_cfg,
         f"{NAMESPACE}:teams": sorted(teams.values(), key=lambda t: str(t["name"])),
@@ -312,10 +331,7 @@ def _express(
 def planned_identities(data: Mapping[str, Any]) -> tuple[set[Identity], tuple[str, ...]]:
     parsed = awsauth.parse(data)
     return (
-        {
-            (arns.parse_iam_arn(m.arn).match_key, m.username, tuple(sorted(m.groups)))
-            for m in parsed.mappings.values()
-        },
+        {(key, m.username, tuple(sorted(m.groups))) for key, m in parsed.mappings.items()},
         parsed.accounts,
     )
 

@@ -30,6 +30,8 @@ _EKS_CLUSTER_ARN = re.compile(
 )
 
 PrincipalKind = Literal["user", "role"]
+PLACEHOLDER_ACCOUNT = "111122223333"
+"""The account assumed when the config names none (AWS documentation's example account)."""
 
 
 class ArnError(ValueError):
@@ -53,14 +55,17 @@ class IamArn:
 
     @property
     def aws_auth_arn(self) -> str:
-        """The ARN as aws-auth must hold it: roles without their path, users unchanged."""
+        """The ARN we write in aws-auth: roles without their path (STS never carries it, so a
+        role written with its path is never matched), users unchanged (their canonical ARN keeps
+        the path)."""
         if self.kind == "role":
             return f"arn:{self.partition}:iam::{self.account}:role/{self.name}"
         return self.arn
 
     @property
     def match_key(self) -> str:
-        """What the authenticator compares: the aws-auth form, lower-cased."""
+        """The key the authenticator files our aws-auth entry under, and the canonical ARN of
+        the principal's callers, lower-cased: they are equal by construction."""
         return self.aws_auth_arn.lower()
 
 
@@ -94,6 +99,17 @@ def canonical_caller(value: str) -> str:
     if m is not None:
         return f"arn:{m['partition']}:iam::{m['account']}:role/{m['name']}".lower()
     return parse_iam_arn(value).match_key
+
+
+def reachable(key: str) -> bool:
+    """Whether a caller's canonical ARN can equal this aws-auth key (lower-cased as written):
+    an IAM user ARN (its path kept) or a role ARN without a path. A role ARN with a path, or
+    something that is no IAM ARN, is never matched."""
+    try:
+        parsed = parse_iam_arn(key)
+    except ArnError:
+        return False
+    return parsed.kind == "user" or parsed.path == "/"
 
 
 def session_name(value: str) -> str | None:

@@ -4,11 +4,11 @@ Semantics follow Kubernetes' RBAC authorizer (pkg/registry/rbac/validation, rbac
 a RoleBinding grants its Role or ClusterRole inside its own namespace only; a
 ClusterRoleBinding grants everywhere; ``*`` matches any group, resource or verb;
 ``*/sub`` matches a subresource of any resource; ``pods/log`` is not ``pods``;
-``resourceNames`` match only requests that name an object (so never list, watch, create or
-deletecollection); non-resource URLs match exactly or by a trailing ``*``, and only through
-ClusterRoleBindings. Identities come from EKS: aws-auth (path-less, case-insensitive ARNs,
-assumed-role sessions canonicalised) and/or access entries, whose access policies count too
-(as documented approximations, see data/builtin_rbac.yaml).
+``resourceNames`` match the request's name, for every verb; non-resource URLs match exactly or
+by a trailing ``*``, and only through ClusterRoleBindings. Identities come from EKS: aws-auth
+(the ARN as written, lower-cased; assumed-role sessions canonicalised to their path-less role)
+and/or access entries, whose access policies count too (as documented approximations, see
+data/builtin_rbac.yaml).
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from eks_access.config import StackConfig
 from eks_access.principals import Principal, principals
 
 Rule = Mapping[str, Any]
-NO_NAME_VERBS = frozenset({"list", "watch", "create", "deletecollection"})
 AUTHENTICATED = "system:authenticated"
 
 
@@ -80,15 +79,26 @@ def parse_request(
     return Request(verb, resource, group, subresource, name, namespace)
 
 
+def url_matches(pattern: str, path: str) -> bool:
+    """A rule's non-resource URL against a request path: ``*``, exact, or a prefix ending in
+    ``*`` (rbac/v1 helpers ``NonResourceURLMatches``: the trailing stars are trimmed)."""
+    return (
+        pattern == "*"
+        or pattern == path
+        or (pattern.endswith("*") and path.startswith(pattern.rstrip("*")))
+    )
+
+
 def rule_allows(rule: Rule, req: Request) -> bool:
+    """Kubernetes' RBAC rule match (pkg/apis/rbac/v1/evaluation_helpers.go): verb, then
+    non-resource URL, or API group, resource (``*``, exact, ``*/sub``) and resource name.
+    ``resourceNames`` is compared for every verb: a list or watch filtered to one name, or a
+    create on a named subresource (``pods/web-0/exec``), carries the name."""
     verbs = rule.get("verbs", [])
     if "*" not in verbs and req.verb not in verbs:
         return False
     if req.path is not None:
-        return any(
-            u == "*" or u == req.path or (u.endswith("*") and req.path.startswith(u[:-1]))
-            for u in rule.get("nonResourceURLs", [])
-        )
+        return any(url_matches(u, req.path) for u in rule.get("nonResourceURLs", []))
     groups = rule.get("apiGroups", [])
     if not rule.get("resources") or ("*" not in groups and req.group not in groups):
         return False
@@ -99,9 +109,7 @@ def rule_allows(rule: Rule, req: Request) -> bool:
     ):
         return False
     names = rule.get("resourceNames", [])
-    if names:
-        return req.verb not in NO_NAME_VERBS and req.name in names
-    return True
+    return not names or req.name in names
 
 
 @dataclass(frozen=True)
@@ -139,6 +147,13 @@ class State:
 
     identities: dict[str, Identity] = field(default_factory=dict)
     grants: list[Grant] = field(default_factory=list)
+    nodes: dict[str, Principal] = field(default_factory=dict)
+    """Node and Fargate roles: mapped as ``system:node:...``; the Node authorizer decides what
+    they may do, which is not modelled here."""
+
+    def node(self, caller: str) -> Principal | None:
+        """The node role an IAM or STS ARN logs in as, if it is one."""
+        return self.nodes.get(arns.canonical_caller(caller))
 
     def resolve(self, caller: str) -> Identity | None:
         """The identity an IAM or STS ARN logs in as, templates filled in; None if unmapped."""
@@ -252,7 +267,7 @@ def policy_grants(entry: access_entries.EntrySpec) -> list[Grant]:
     return out
 
 
-DEFAULT_ACCOUNT = "111122223333"
+DEFAULT_ACCOUNT = arns.PLACEHOLDER_ACCOUNT
 
 
 def state_of(config: StackConfig, account: str | None = None, partition: str = "aws") -> State:
@@ -266,7 +281,8 @@ def state_of(config: StackConfig, account: str | None = None, partition: str = "
     everyone: Sequence[Principal] = principals(config, account, partition)
     for p in everyone:
         if p.is_node:
-            continue  # nodes are authorised by the Node authorizer, not modelled here
+            state.nodes[p.arn.match_key] = p  # authorised by the Node authorizer
+            continue
         state.identities[p.arn.match_key] = Identity(
             p.arn.match_key,
             p.arn.arn,

@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from eks_access import arns
 from eks_access.principals import Principal
 
 NAME = "aws-auth"
@@ -23,6 +24,12 @@ FIELD_MANAGER = "eks-access"
 # Kubernetes refuses objects over 1 MiB (etcd's request limit); aws-auth is one object.
 MAX_BYTES = 1024 * 1024
 WARN_FRACTION = 0.8
+
+
+def _yaml11_resolvers() -> list[tuple[Any, str, Any, list[str]]]:
+    from ruamel.yaml.resolver import implicit_resolvers
+
+    return [(v, t, r, list(f)) for v, t, r, f in implicit_resolvers if (1, 1) in v]
 
 
 class AwsAuthError(ValueError):
@@ -86,13 +93,30 @@ def data_size(data: Mapping[str, str]) -> int:
     return sum(len(k.encode()) + len(v.encode()) for k, v in data.items())
 
 
+class _Yaml11Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
+    """PyYAML's safe dumper (libyaml's emitter when built with it), quoting every string that a
+    YAML 1.1 reader would take as something else.
+
+    The authenticator reads aws-auth with go-yaml v2, a YAML 1.1 reader: an IAM user named ``y``
+    written plain becomes ``true`` there, and the user is mapped with no username. PyYAML's own
+    resolver leaves ``y``/``n`` out, so the dumper decides with the YAML 1.1 resolver table that
+    ruamel.yaml maintains (booleans, nulls, ints incl. octal and base 60, floats, timestamps).
+    """
+
+
+_Yaml11Dumper.yaml_implicit_resolvers = {}
+for _versions, _tag, _regexp, _first in _yaml11_resolvers():
+    for _ch in _first:
+        _Yaml11Dumper.yaml_implicit_resolvers.setdefault(_ch, []).append((_tag, _regexp))
+
+
 def _dump(entries: list[Any]) -> str:
     # Block style with sorted keys: one line per field, so a review diff shows single lines.
     if not entries:
         return "[]\n"
-    # libyaml's emitter when PyYAML was built with it (same YAML, several times faster).
-    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-    return yaml.dump(entries, Dumper=dumper, default_flow_style=False, sort_keys=True, width=10_000)
+    return yaml.dump(
+        entries, Dumper=_Yaml11Dumper, default_flow_style=False, sort_keys=True, width=10_000
+    )
 
 
 def manifest(data: Mapping[str, str]) -> dict[str, Any]:
@@ -105,7 +129,7 @@ def manifest(data: Mapping[str, str]) -> dict[str, Any]:
     }
 
 
-# --- reading ------------------------------------------------------------------------------------
+# --- reading: one definition of "which mapping does the authenticator give this ARN" -------------
 
 
 @dataclass(frozen=True)
@@ -115,30 +139,78 @@ class AuthMapping:
     arn: str
     username: str
     groups: tuple[str, ...]
-    kind: str  # "role" or "user"
+    kind: str  # the section it came from: "role" (mapRoles) or "user" (mapUsers)
+
+    @property
+    def key(self) -> str:
+        """What the authenticator keys it by: the ARN as written, lower-cased."""
+        return self.arn.lower()
 
 
 @dataclass
 class Parsed:
-    """What the authenticator would make of an aws-auth ``data`` block."""
+    """What the authenticator would make of an aws-auth ``data`` block.
 
-    mappings: dict[str, AuthMapping] = field(default_factory=dict)  # keyed by lower-cased ARN
+    aws-iam-authenticator (pkg/mapper/configmap ``saveMap``, ``Map``) keeps two tables keyed
+    by the ARN as written, lower-cased: ``mapRoles`` and ``mapUsers``, a later duplicate
+    replacing an earlier one. A caller's canonical ARN (an assumed-role session becomes its
+    role, path-less; an IAM user keeps its path) is looked up in the roles first, then in the
+    users. So a role written with its path is never found, and an ARN in both tables gets the
+    mapRoles entry.
+    """
+
+    roles: dict[str, AuthMapping] = field(default_factory=dict)
+    users: dict[str, AuthMapping] = field(default_factory=dict)
     accounts: tuple[str, ...] = ()
     dropped: list[str] = field(default_factory=list)  # what it ignores, and why
     shadowed: list[str] = field(default_factory=list)  # duplicates: the earlier one is lost
 
+    def lookup(self, canonical_arn: str) -> AuthMapping | None:
+        """The mapping a caller with this canonical ARN gets, or None (not logged in)."""
+        key = canonical_arn.lower()
+        return self.roles.get(key) or self.users.get(key)
+
+    @property
+    def mappings(self) -> dict[str, AuthMapping]:
+        """Every mapping a caller can reach, by canonical ARN (lower-cased): entries no
+        canonical ARN can equal (a role with a path) are left out, and mapRoles wins."""
+        out = {k: m for k, m in self.users.items() if arns.reachable(k)}
+        out.update((k, m) for k, m in self.roles.items() if arns.reachable(k))
+        return dict(sorted(out.items()))
+
+    @property
+    def unreachable(self) -> list[AuthMapping]:
+        """Mappings written so that no caller ever matches them (a role ARN with its path)."""
+        return [
+            m for m in (*self.roles.values(), *self.users.values()) if not arns.reachable(m.key)
+        ]
+
+
+def _field(entry: Mapping[str, Any], name: str) -> Any:
+    """A struct field as Go's encoding/json finds it: exact key first, else case-insensitive."""
+    if name in entry:
+        return entry[name]
+    return next((v for k, v in entry.items() if str(k).lower() == name), None)
+
 
 def parse(data: Mapping[str, Any]) -> Parsed:
-    """Read aws-auth ``data`` the way aws-iam-authenticator does; report what it would drop."""
+    """Read aws-auth ``data`` the way aws-iam-authenticator does; report what it would drop.
+
+    Each value is read as YAML 1.1 (the authenticator converts it to JSON with go-yaml v2, where
+    ``y``, ``no`` and ``0777`` are a boolean and a number), then typed as Go's encoding/json
+    types a struct: a field of the wrong type is left empty, the rest of the entry is kept.
+    """
     out = Parsed()
-    # Roles first: the authenticator consults role mappings before user mappings.
-    for key, arn_key, kind in (("mapRoles", "rolearn", "role"), ("mapUsers", "userarn", "user")):
+    for key, arn_key, kind, table in (
+        ("mapRoles", "rolearn", "role", out.roles),
+        ("mapUsers", "userarn", "user", out.users),
+    ):
         raw = data.get(key)
-        if raw is None:
+        if raw is None or (isinstance(raw, str) and raw.strip() in ("", "``", '""')):
             continue
         try:
-            entries = yaml.safe_load(raw) if isinstance(raw, str) else None
-        except yaml.YAMLError as e:
+            entries = load_yaml11(raw) if isinstance(raw, str) else None
+        except Exception as e:
             out.dropped.append(
                 f"{key}: YAML does not parse ({e.__class__.__name__}); whole key ignored"
             )
@@ -149,28 +221,52 @@ def parse(data: Mapping[str, Any]) -> Parsed:
             out.dropped.append(f"{key}: not a YAML list; whole key ignored")
             continue
         for i, entry in enumerate(entries):
-            if not isinstance(entry, dict) or not isinstance(entry.get(arn_key), str):
+            arn = _field(entry, arn_key) if isinstance(entry, Mapping) else None
+            if not isinstance(arn, str) or not arn:
                 out.dropped.append(f"{key}[{i}]: no {arn_key}; entry ignored")
                 continue
-            groups = entry.get("groups") or []
-            if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
-                out.dropped.append(f"{key}[{i}]: groups is not a list of strings; entry ignored")
-                continue
-            m = AuthMapping(entry[arn_key], str(entry.get("username") or ""), tuple(groups), kind)
-            k = m.arn.lower()
-            if k in out.mappings:
-                out.shadowed.append(
-                    f"{key}[{i}]: {m.arn} is mapped again; the earlier mapping is lost"
+            username, groups = _field(entry, "username"), _field(entry, "groups")
+            if username is not None and not isinstance(username, str):
+                out.dropped.append(
+                    f"{key}[{i}]: username {username!r} is not a string (YAML 1.1 reads it as "
+                    f"{type(username).__name__}); the authenticator maps {arn} with no username"
                 )
-            out.mappings[k] = m
+                username = ""
+            listed: tuple[str, ...] = ()
+            if isinstance(groups, list):
+                bad = [g for g in groups if not isinstance(g, str)]
+                if bad:
+                    out.dropped.append(
+                        f"{key}[{i}]: groups {bad!r} are not strings; the authenticator keeps "
+                        "them as empty group names"
+                    )
+                listed = tuple(g if isinstance(g, str) else "" for g in groups)
+            elif groups is not None:
+                out.dropped.append(f"{key}[{i}]: groups is not a list; {arn} gets no group")
+            m = AuthMapping(arn, username or "", listed, kind)
+            if m.key in table:
+                out.shadowed.append(
+                    f"{key}[{i}]: {arn} is mapped again; the earlier mapping is lost"
+                )
+            table[m.key] = m
     accounts = data.get("mapAccounts")
-    if isinstance(accounts, str):
+    if isinstance(accounts, str) and accounts.strip():
         try:
-            loaded = yaml.safe_load(accounts)
+            loaded = load_yaml11(accounts)
             out.accounts = tuple(str(a) for a in loaded or [])
-        except yaml.YAMLError:
+        except Exception:
             out.dropped.append("mapAccounts: YAML does not parse; whole key ignored")
     return out
+
+
+def load_yaml11(text: str) -> Any:
+    """A YAML document read with YAML 1.1's implicit types, as go-yaml v2 (the authenticator's
+    reader) reads it; ruamel.yaml implements the 1.1 resolver, PyYAML leaves out ``y``/``n``."""
+    from ruamel.yaml import YAML
+
+    reader = YAML(typ="safe", pure=True)
+    reader.version = (1, 1)
+    return reader.load(text)
 
 
 def identities(principals: Iterable[Principal]) -> set[tuple[str, str, tuple[str, ...]]]:

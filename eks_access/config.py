@@ -32,12 +32,15 @@ RESERVED_PREFIXES = ("system:", "eks:", "aws:", "amazon:", "iam:")
 _OBJECT_VERBS = ("get", "list", "watch", "create", "update", "patch", "delete", "deletecollection")
 _SPECIAL_VERBS = ("use", "bind", "escalate", "impersonate", "approve", "sign", "*")
 KNOWN_VERBS = frozenset((*_OBJECT_VERBS, *_SPECIAL_VERBS))
+# Non-resource URLs are authorised by the request's HTTP method, lower-cased.
+URL_VERBS = frozenset({"get", "post", "put", "patch", "delete", "head", "options", "*"})
 # Placeholders aws-iam-authenticator substitutes in usernames and groups (pkg/mapper/configmap).
 ROLE_TEMPLATES = frozenset({"AccountID", "SessionName", "SessionNameRaw", "AccessKeyID"})
 USER_TEMPLATES = frozenset({"AccountID", "AccessKeyID"})
 # Namespaces every cluster already has; the program must never own (and so never delete) them.
 BUILTIN_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
 MAX_ACCESS_KEYS = 2  # IAM's own limit per user
+MAX_ACCESS_ENTRIES = 3000  # per cluster, not adjustable (EKS service quotas)
 
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _CLUSTER_NAME = re.compile(r"^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$")
@@ -117,13 +120,17 @@ def _no_reserved_prefix(what: str) -> Any:
 
 
 def _verb(value: str) -> str:
-    if value not in KNOWN_VERBS:
-        close = difflib.get_close_matches(value, sorted(KNOWN_VERBS), n=1)
-        hint = f"did you mean {close[0]!r}? " if close else ""
-        raise ValueError(
-            f"unknown verb {value!r}; {hint}known verbs: {', '.join(sorted(KNOWN_VERBS))}"
-        )
+    if problem := _unknown_verb(value, KNOWN_VERBS | URL_VERBS, "(RBAC verbs and HTTP methods)"):
+        raise ValueError(problem)
     return value
+
+
+def _unknown_verb(value: str, known: frozenset[str], what: str) -> str | None:
+    if value in known:
+        return None
+    close = difflib.get_close_matches(value, sorted(known), n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return f"unknown verb {value!r}; {hint}known verbs {what}: {', '.join(sorted(known))}"
 
 
 def _rbac_name(value: str) -> str:
@@ -145,11 +152,11 @@ def _split_shorthand(data: Any, key: str) -> Any:
 
 DnsLabel = Annotated[str, AfterValidator(_dns_label)]
 KeyLabel = Annotated[str, AfterValidator(_key_label)]
-Verb = Annotated[str, AfterValidator(_verb)]
 RoleArn = Annotated[str, AfterValidator(_role_arn)]
 Username = Annotated[str, AfterValidator(_no_reserved_prefix("username"))]
 GroupName = Annotated[str, AfterValidator(_no_reserved_prefix("group"))]
 NonEmpty = Annotated[str, Field(min_length=1)]
+Verb = Annotated[str, AfterValidator(_verb)]
 
 
 class _Model(BaseModel):
@@ -186,6 +193,14 @@ class PolicyRule(_Model):
             raise ValueError(
                 "a rule takes either 'resources' or 'nonResourceURLs', not both; split it in two"
             )
+        known, what = (
+            (URL_VERBS, "for nonResourceURLs (HTTP methods)")
+            if self.non_resource_urls
+            else (KNOWN_VERBS, "for resources")
+        )
+        for verb in self.verbs:
+            if problem := _unknown_verb(verb, known, what):
+                raise ValueError(problem)
         return self
 
 
@@ -285,6 +300,9 @@ class Team(_Model):
     roles: tuple[Role, ...] = ()
     renamed_from: tuple[DnsLabel, ...] = ()
     """Earlier names of this team: its resources are renamed in place instead of re-created."""
+    map_group: bool = True
+    """False: the team's principals are mapped without the team's group (bound by username,
+    ``bindTo: users``), as aws-auth entries with no groups are."""
 
     @model_validator(mode="before")
     @classmethod
@@ -341,6 +359,9 @@ class Cluster(_Model):
     name: Annotated[str, AfterValidator(_cluster_name)]
     authentication_mode: AuthMode = "CONFIG_MAP"
     node_role_arns: tuple[RoleArn, ...] = ()
+    windows_node_role_arns: tuple[RoleArn, ...] = ()
+    """Roles of Windows nodes: mapped with the extra group ``eks:kube-proxy-windows`` in
+    aws-auth, and as ``EC2_WINDOWS`` access entries."""
     fargate_role_arns: tuple[RoleArn, ...] = ()
     node_access_entries: Literal["create", "eks-managed"] | None = None
     """Who gives node roles their access entries: this program, or EKS (managed node groups)."""
@@ -350,6 +371,11 @@ class Cluster(_Model):
     creator_principal_arn: Annotated[str, AfterValidator(_principal_arn)] | None = None
     """The principal EKS made an access entry for when it created the cluster."""
     create: CreateCluster | None = None
+
+    @property
+    def node_roles(self) -> tuple[str, ...]:
+        """Every node and Fargate role ARN, in config order."""
+        return (*self.node_role_arns, *self.windows_node_role_arns, *self.fargate_role_arns)
 
     @property
     def writes_aws_auth(self) -> bool:
@@ -387,7 +413,7 @@ class StackConfig(_Model):
         else the node roles' (the account the stack runs in)."""
         if self.identity is not None:
             return self.identity.account
-        for arn in (*self.cluster.node_role_arns, *self.cluster.fargate_role_arns):
+        for arn in self.cluster.node_roles:
             return arns.parse_iam_arn(arn).account
         return None
 
@@ -706,7 +732,7 @@ def _cross_checks(config: StackConfig) -> list[Problem]:
     node_keys: dict[str, str] = {}
     problems.extend(_mode_checks(config))
     cluster = config.cluster
-    has_nodes = bool(cluster.node_role_arns or cluster.fargate_role_arns)
+    has_nodes = bool(cluster.node_roles)
     if cluster.writes_aws_auth and cluster.create is None and not has_nodes:
         problems.append(
             Problem(
@@ -716,7 +742,7 @@ def _cross_checks(config: StackConfig) -> list[Problem]:
                 "of `kubectl get configmap aws-auth -n kube-system -o yaml`",
             )
         )
-    for field in ("node_role_arns", "fargate_role_arns"):
+    for field in ("node_role_arns", "windows_node_role_arns", "fargate_role_arns"):
         alias = to_camel(field)
         for i, arn in enumerate(getattr(config.cluster, field)):
             path = f"cluster.{alias}[{i}]"
@@ -731,6 +757,8 @@ def _cross_checks(config: StackConfig) -> list[Problem]:
     formers: dict[str, str] = {}
     users, user_problems = _defined_users(config.teams)
     problems.extend(user_problems)
+    users_by_lower = {name.lower(): found for name, found in users.items()}
+    problems.extend(_limits(config))
     # aws-auth keys mappings by path-less, lower-cased ARN: two spellings of one role collide.
     principals: dict[str, tuple[str, str]] = {}
 
@@ -806,6 +834,26 @@ def _cross_checks(config: StackConfig) -> list[Problem]:
                     "`namespaces: [...]` or use clusterAccess/clusterRules",
                 )
             )
+        binds = bool(
+            team.namespace_access or team.rules or team.cluster_access or team.cluster_rules
+        )
+        if not team.map_group:
+            if team.group:
+                problems.append(
+                    Problem(
+                        f"{tp}.group",
+                        "mapGroup: false maps the team's principals without a group; remove "
+                        "group, or set mapGroup: true",
+                    )
+                )
+            if binds and team.bind_to != "users":
+                problems.append(
+                    Problem(
+                        f"{tp}.mapGroup",
+                        "with mapGroup: false no principal carries the team's group, so its "
+                        "bindings must name each member: set bindTo: users",
+                    )
+                )
         if team.role_name and not team.rules:
             problems.append(
                 Problem(
@@ -848,7 +896,7 @@ def _cross_checks(config: StackConfig) -> list[Problem]:
                         principals, key, rp, tp, f"role {role.arn}", role.kubernetes_username
                     )
                 )
-            if team.bind_to == "users" and _TEMPLATE.search(role.kubernetes_username):
+            if binds and team.bind_to == "users" and _TEMPLATE.search(role.kubernetes_username):
                 problems.append(
                     Problem(
                         f"{rp}.username",
@@ -862,13 +910,13 @@ def _cross_checks(config: StackConfig) -> list[Problem]:
             ep = f"{tp}.existingUsers[{e}]"
             problems.extend(_user_template(ep, existing.kubernetes_username))
             parsed = arns.parse_iam_arn(existing.arn)
-            if parsed.name in users:
+            if (same := users_by_lower.get(parsed.name.lower())) is not None:
                 problems.append(
                     Problem(
                         f"{ep}.arn",
                         f"{existing.arn} has the name of the user this stack creates at "
-                        f"{users[parsed.name][0]}; in one account that is the same IAM user. "
-                        "List it in one place only",
+                        f"{same[0]} (IAM names ignore case); in one account that is the same "
+                        "IAM user. List it in one place only",
                     )
                 )
             problems.extend(
@@ -904,6 +952,39 @@ def _cross_checks(config: StackConfig) -> list[Problem]:
     return problems
 
 
+def _limits(config: StackConfig) -> list[Problem]:
+    """AWS limits that `pulumi up` would otherwise hit halfway (EKS and IAM quotas pages)."""
+    from eks_access.principals import principals
+
+    problems: list[Problem] = []
+    if config.cluster.writes_access_entries:
+        mapped = principals(config, config.users_account or arns.PLACEHOLDER_ACCOUNT)
+        count = sum(not p.is_node or config.cluster.node_access_entries == "create" for p in mapped)
+        if count > MAX_ACCESS_ENTRIES:
+            problems.append(
+                Problem(
+                    f"{NAMESPACE}:teams",
+                    f"{count} access entries, over EKS's limit of {MAX_ACCESS_ENTRIES} per "
+                    "cluster (not adjustable); map teams through roles instead of one entry per "
+                    "person",
+                )
+            )
+    size = iam.policy_size(
+        iam.describe_cluster_policy(
+            arns.cluster_arn("aws-us-gov", config.region, "0" * 12, config.cluster.name)
+        )
+    )
+    if size > iam.MAX_GROUP_POLICY:
+        problems.append(
+            Problem(
+                "cluster.name",
+                f"the team group's policy would be {size} characters, over IAM's limit of "
+                f"{iam.MAX_GROUP_POLICY} for a group's inline policy; shorten the cluster name",
+            )
+        )
+    return problems
+
+
 def _user_template(path: str, username: str) -> list[Problem]:
     if bad := _templates(username, USER_TEMPLATES):
         return [
@@ -921,11 +1002,34 @@ def _defined_users(
     """Each IAM user the teams create, by name with where it is first defined, and the
     problems: unknown templates, one user defined with two settings, listed twice in a team."""
     users: dict[str, tuple[str, User]] = {}
+    spelled: dict[str, str] = {}  # lower-cased name -> the first spelling
+    teams_of: dict[str, int] = {}
     problems: list[Problem] = []
     for t, team in enumerate(teams):
         for u, user in enumerate(team.users):
             up = f"teams[{t}].users[{u}]"
             problems.extend(_user_template(up, user.kubernetes_username))
+            first = spelled.setdefault(user.name.lower(), user.name)
+            if first != user.name:
+                problems.append(
+                    Problem(
+                        f"{up}.name",
+                        f"IAM user {user.name!r} is {first!r} at {users[first][0]}: IAM names "
+                        "ignore case, so AWS would refuse the second (EntityAlreadyExists). Spell "
+                        "it one way",
+                    )
+                )
+                continue
+            teams_of[user.name] = teams_of.get(user.name, 0) + 1
+            if teams_of[user.name] == iam.MAX_GROUPS_PER_USER + 1:
+                problems.append(
+                    Problem(
+                        up,
+                        f"IAM user {user.name!r} would be in more than "
+                        f"{iam.MAX_GROUPS_PER_USER} team groups, IAM's limit of groups per user; "
+                        "merge teams or use a role for this person",
+                    )
+                )
             if user.name not in users:
                 users[user.name] = (up, user)
             elif users[user.name][1] != user:
@@ -986,9 +1090,7 @@ def _mode_checks(config: StackConfig) -> list[Problem]:
                 "node groups and Fargate profiles get them when the cluster leaves CONFIG_MAP)",
             )
         )
-    if cluster.node_access_entries == "create" and not (
-        cluster.node_role_arns or cluster.fargate_role_arns
-    ):
+    if cluster.node_access_entries == "create" and not cluster.node_roles:
         problems.append(
             Problem(
                 "cluster.nodeAccessEntries",

@@ -11,6 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from eks_access import config as core
+from eks_access import iam
 
 
 @dataclass(frozen=True)
@@ -23,10 +24,11 @@ class Member:
 
 
 def _users(config: core.StackConfig | core.IdentityConfig) -> dict[str, tuple[str, core.User]]:
+    """Each IAM user a stack defines, by lower-cased name (IAM names ignore case)."""
     out: dict[str, tuple[str, core.User]] = {}
     for t, team in enumerate(config.teams):
         for u, user in enumerate(team.users):
-            out.setdefault(user.name, (f"teams[{t}].users[{u}]", user))
+            out.setdefault(user.name.lower(), (f"teams[{t}].users[{u}]", user))
     return out
 
 
@@ -45,10 +47,11 @@ def problems(members: list[Member]) -> list[str]:
         if _creates(m.config):
             for name, (path, user) in _users(m.config).items():
                 created[(account, name)].append((m, path, user))
-    for (account, name), places in sorted(created.items()):
+    for (account, _), places in sorted(created.items()):
         if len(places) < 2:
             continue
         (m1, p1, u1), *rest = places
+        name = u1.name
         for m2, p2, u2 in rest:
             both = f"{m1.where} ({p1}) and {m2.where} ({p2})"
             if u1 != u2:
@@ -62,6 +65,7 @@ def problems(members: list[Member]) -> list[str]:
                     "second `pulumi up` fails with EntityAlreadyExists. Let an identity stack "
                     "own it (eks-access:identity, README 'Fleets')"
                 )
+    found += _group_limit(members)
     for m in members:
         identity = m.config.identity
         if identity is None or identity.mode != "reference" or identity.stack is None:
@@ -70,13 +74,32 @@ def problems(members: list[Member]) -> list[str]:
         if owner is None:
             continue  # the identity stack is not part of this run
         owned = _users(owner.config)
-        for name, (path, _) in _users(m.config).items():
-            if name not in owned:
+        for key, (path, user) in _users(m.config).items():
+            if key not in owned:
                 found.append(
-                    f"{m.where} ({path}): IAM user {name!r} is not owned by identity stack "
+                    f"{m.where} ({path}): IAM user {user.name!r} is not owned by identity stack "
                     f"{identity.stack} ({owner.where}); add it there"
                 )
     return found
+
+
+def _group_limit(members: list[Member]) -> list[str]:
+    """IAM's 10 groups per user, summed over the cluster stacks of one account: each stack
+    adds the user to its own team groups."""
+    groups: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for m in members:
+        if not isinstance(m.config, core.StackConfig):
+            continue
+        account = m.config.users_account or "(unknown account)"
+        for name, (_, team_names) in core.iam_users(m.config).items():
+            groups[(account, name.lower())] += [f"{m.where}: {t}" for t in team_names]
+    return [
+        f"IAM user {name!r} of account {account} would be in {len(teams)} team groups across "
+        f"the fleet ({', '.join(teams)}), over IAM's limit of {iam.MAX_GROUPS_PER_USER}; merge "
+        "teams or give this person a role"
+        for (account, name), teams in sorted(groups.items())
+        if len(teams) > iam.MAX_GROUPS_PER_USER
+    ]
 
 
 # Files whose change can change what any stack does.

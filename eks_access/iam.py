@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 PolicyDocument = dict[str, Any]
 MAX_GROUP_NAME = 128
+MAX_GROUPS_PER_USER = 10  # IAM quotas: groups an IAM user can be a member of
+MAX_GROUP_POLICY = 5120  # IAM quotas: characters of a group's inline policies
 GROUP_POLICY_NAME = "eks-access-describe-cluster"
 
 
@@ -35,3 +38,8 @@ def describe_cluster_policy(cluster_arn: T) -> PolicyDocument:
             }
         ],
     }
+
+
+def policy_size(document: PolicyDocument) -> int:
+    """Characters IAM counts for an inline policy (whitespace does not count)."""
+    return len(json.dumps(document, separators=(",", ":")))

@@ -46,7 +46,9 @@ class ClusterState:
     mode: AuthMode
     aws_auth: Mapping[str, str] = field(default_factory=dict)
     entries: tuple[Mapping[str, Any], ...] = ()  # access-entries.json objects
-    eks_managed_node_entries: tuple[str, ...] = ()  # node role ARNs EKS made entries for
+    eks_managed_node_entries: tuple[tuple[str, str], ...] = ()
+    """(node role ARN, entry type) of the entries EKS made itself (managed node groups,
+    Fargate profiles)."""
 
 
 def effective_identities(state: ClusterState) -> dict[str, Identity]:
@@ -58,10 +60,7 @@ def effective_identities(state: ClusterState) -> dict[str, Identity]:
     out: dict[str, Identity] = {}
     if state.mode != "API":
         for key, m in awsauth.parse(state.aws_auth).mappings.items():
-            out[arns.canonical_caller(m.arn) if _is_arn(m.arn) else key] = (
-                m.username,
-                tuple(sorted(m.groups)),
-            )
+            out[key] = (m.username, tuple(sorted(m.groups)))
     if state.mode != "CONFIG_MAP":
         for e in state.entries:
             key = arns.parse_iam_arn(e["principalArn"]).match_key
@@ -69,23 +68,17 @@ def effective_identities(state: ClusterState) -> dict[str, Identity]:
                 out[key] = (e["userName"] or "", tuple(sorted(e["kubernetesGroups"])))
             else:
                 out[key] = _node_identity(e["type"])
-        for arn in state.eks_managed_node_entries:
-            out[arns.parse_iam_arn(arn).match_key] = _node_identity("EC2_LINUX")
+        for arn, entry_type in state.eks_managed_node_entries:
+            out[arns.parse_iam_arn(arn).match_key] = _node_identity(entry_type)
     return out
 
 
 def _node_identity(entry_type: str) -> Identity:
     if entry_type == "FARGATE_LINUX":
         return (principals.FARGATE_USERNAME, tuple(sorted(principals.FARGATE_GROUPS)))
+    if entry_type == "EC2_WINDOWS":
+        return (principals.NODE_USERNAME, tuple(sorted(principals.WINDOWS_NODE_GROUPS)))
     return (principals.NODE_USERNAME, tuple(sorted(principals.NODE_GROUPS)))
-
-
-def _is_arn(value: str) -> bool:
-    try:
-        arns.parse_iam_arn(value)
-    except arns.ArnError:
-        return False
-    return True
 
 
 def lost_access(before: Mapping[str, Identity], after: Mapping[str, Identity]) -> list[str]:

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from eks_access import access_entries, authz, principals, rbac
+from eks_access import access_entries, arns, authz, principals, rbac
 from eks_access.config import StackConfig, iam_users
 
 RBAC_GROUP = "rbac.authorization.k8s.io"
@@ -119,17 +119,125 @@ def counts(config: StackConfig) -> Counter[str]:
     c["access keys"] = sum(len(u.keys) for u, _ in users.values())
     c["IAM groups"] = len(config.teams)
     c["mapped principals"] = sum(
-        not p.is_node for p in principals.principals(config, "111122223333")
+        not p.is_node for p in principals.principals(config, arns.PLACEHOLDER_ACCOUNT)
     )
-    c["access entries"] = len(access_entries.entries(config, "111122223333"))
+    c["access entries"] = len(access_entries.entries(config, arns.PLACEHOLDER_ACCOUNT))
     for o in rbac.all_objects(config.teams):
         c[o.kind + "s"] += 1
     return c
 
 
+@dataclass(frozen=True, order=True)
+class Permission:
+    """One normalized permission: a verb on a resource (or non-resource URL), in a namespace
+    or cluster-wide (``*``), optionally on one named object. Wildcards stay as written."""
+
+    scope: str  # namespace, or "*" for cluster-wide
+    verb: str
+    group: str = ""
+    resource: str = ""  # resource or resource/subresource; "" for a URL
+    name: str = ""  # "" for every name
+    url: str = ""  # a non-resource URL, or ""
+
+    def covers(self, other: Permission) -> bool:
+        """Whether this permission allows everything ``other`` allows (RBAC's own matching)."""
+        if (self.scope != "*" and self.scope != other.scope) or bool(self.url) != bool(other.url):
+            return False
+        if self.verb != "*" and self.verb != other.verb:
+            return False
+        if self.url:
+            return authz.url_matches(self.url, other.url.rstrip("*")) or self.url == other.url
+        if self.group != "*" and self.group != other.group:
+            return False
+        sub = other.resource.partition("/")[2]
+        resource_ok = self.resource in ("*", other.resource) or (
+            self.resource.startswith("*/") and sub and self.resource[2:] == sub
+        )
+        return bool(resource_ok) and (not self.name or self.name == other.name)
+
+    def describe(self) -> str:
+        if self.url:
+            return f"{self.verb} {self.url}"
+        res = self.resource + (f".{self.group}" if self.group else "")
+        where = "cluster-wide" if self.scope == "*" else f"in namespace {self.scope}"
+        return f"{self.verb} {res}{f' {self.name}' if self.name else ''} {where}"
+
+    def request(self) -> authz.Request:
+        """The request this permission answers (for risk scoring)."""
+        if self.url:
+            return authz.Request(self.verb, path=self.url)
+        resource, _, sub = self.resource.partition("/")
+        scope = None if self.scope == "*" else self.scope
+        return authz.Request(self.verb, resource, self.group, sub, self.name, scope)
+
+
+def permissions(state: authz.State, ident: authz.Identity) -> dict[Permission, str]:
+    """Every permission a principal holds, from its normalized rules, with the grant it comes
+    from. Non-resource URLs count only through cluster-wide grants, as in RBAC."""
+    out: dict[Permission, str] = {}
+    for g in state.grants_for(ident):
+        scope = g.namespace or "*"
+        for rule in g.rules:
+            for verb in rule.get("verbs", []):
+                for url in rule.get("nonResourceURLs", []) if g.namespace is None else []:
+                    out.setdefault(Permission(scope, verb, url=url), g.via)
+                for group in rule.get("apiGroups", []):
+                    for res in rule.get("resources", []):
+                        for name in rule.get("resourceNames", []) or [""]:
+                            out.setdefault(Permission(scope, verb, group, res, name), g.via)
+    return out
+
+
+def _uncovered(
+    mine: dict[Permission, str], theirs: dict[Permission, str]
+) -> list[tuple[Permission, str]]:
+    """The permissions in ``mine`` that nothing in ``theirs`` allows."""
+    others = list(theirs)
+    return sorted(
+        (p, via)
+        for p, via in mine.items()
+        if p not in theirs and not any(o.covers(p) for o in others)
+    )
+
+
+def rule_changes(base: authz.State, head: authz.State) -> list[dict[str, Any]]:
+    """Every permission any principal gains or loses, named objects, URLs and custom resources
+    included: each principal's effective rules compared, not a fixed grid of questions."""
+    out: list[dict[str, Any]] = []
+    for key in sorted(base.identities.keys() | head.identities.keys()):
+        before = base.identities.get(key)
+        after = head.identities.get(key)
+        old = permissions(base, before) if before else {}
+        new = permissions(head, after) if after else {}
+        ident = after or before
+        assert ident is not None
+        for change, found in (("gains", _uncovered(new, old)), ("loses", _uncovered(old, new))):
+            for p, via in found:
+                score, risk = danger(p.request())
+                out.append(
+                    {
+                        "principal": ident.arn,
+                        "username": ident.username,
+                        "change": change,
+                        "permission": p.describe(),
+                        "namespace": None if p.scope == "*" else p.scope,
+                        "verb": p.verb,
+                        "apiGroup": p.group,
+                        "resource": p.resource,
+                        "name": p.name,
+                        "url": p.url,
+                        "via": via,
+                        "risk": risk,
+                        "score": score,
+                    }
+                )
+    out.sort(key=lambda c: (-c["score"], c["change"], c["principal"], c["permission"]))
+    return out
+
+
 def review(base: StackConfig, head: StackConfig) -> dict[str, Any]:
     questions = grid(namespaces_of(base) | namespaces_of(head))
-    old, new = matrix(authz.state_of(base)), matrix(authz.state_of(head))
+    old, new = matrix(authz.state_of(base)), matrix(authz.state_of(head))  # the grid's view
     before, after = decisions(old, questions), decisions(new, questions)
     names = {**{k: a.identity for k, a in old.items()}, **{k: a.identity for k, a in new.items()}}
     admins_old = {k for k, a in old.items() if a.cluster_admin}
@@ -155,6 +263,7 @@ def review(base: StackConfig, head: StackConfig) -> dict[str, Any]:
     cb, ch = counts(base), counts(head)
     return {
         "changes": changes,
+        "ruleChanges": rule_changes(authz.state_of(base), authz.state_of(head)),
         "clusterAdmins": {
             "gained": sorted(names[k].arn for k in admins_new - admins_old),
             "lost": sorted(names[k].arn for k in admins_old - admins_new),
@@ -182,6 +291,24 @@ def review_markdown(doc: dict[str, Any]) -> str:
         for (risk, change, who, perm), where in grouped.items():
             place = ", ".join(w for w in where if w) or "cluster-wide"
             lines.append(f"| {risk} | `{who}` | {change} | {perm} | {place} |")
+    grid_seen = {(c["principal"], c["change"]) for c in doc["changes"]}
+    beyond = [
+        c
+        for c in doc.get("ruleChanges", [])
+        if (c["name"] or c["url"] or (c["principal"], c["change"]) not in grid_seen)
+    ]
+    if beyond:
+        lines += [
+            "",
+            "Changes the grid does not show (named objects, URLs, other resources):",
+            "",
+            "| risk | who | change | permission | via |",
+            "|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {c['risk']} | `{c['principal']}` | {c['change']} | {c['permission']} | {c['via']} |"
+            for c in beyond
+        ]
     if doc["resourceCounts"]:
         lines += ["", "| resources | before | after |", "|---|---|---|"]
         lines += [

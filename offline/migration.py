@@ -12,8 +12,8 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
+from eks_access import access_entries, arns, modes, principals
 from eks_access import config as core
-from eks_access import modes
 from eks_access.stackfile import StackFile
 from offline import plan, run
 
@@ -89,7 +89,11 @@ def plan_migration(
         )
     raw = copy.deepcopy(stack.raw)
     result = _plan(stack, raw)
-    managed = tuple(cluster.node_role_arns + cluster.fargate_role_arns)
+    managed = tuple(
+        (p.arn.arn, access_entries.NODE_ENTRY_TYPES[p.kind])
+        for p in principals.principals(config, config.users_account or arns.PLACEHOLDER_ACCOUNT)
+        if p.is_node
+    )
 
     def state(
         mode: core.AuthMode, aws_auth: dict[str, str], res: run.RunResult

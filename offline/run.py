@@ -261,11 +261,11 @@ def run(
 ) -> RunResult:
     """Run the stack's program (:func:`program_of`, or ``main``) once under mocks. Raises
     ``pulumi.RunError`` on bad config."""
-    program = main or program_of(stack)
-    project_dir = str(program.parent)
+    main_file = main or program_of(stack)
+    project_dir = str(main_file.parent)
     if project_dir not in sys.path:
         sys.path.insert(0, project_dir)
-    program_file = str(program)
+    program_file = str(main_file)
 
     def program() -> None:
         # The Pulumi CLI runs a program in its project folder; relative paths in config

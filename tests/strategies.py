@@ -13,6 +13,9 @@ from hypothesis import strategies as st
 
 ACCOUNT = "111122223333"
 USER_POOL = [f"user{i}" for i in range(8)] + ["eks_user", "a.b@c", "x+y=z"]
+# IAM names a YAML 1.1 reader (the authenticator's) takes for a boolean, number, null or date.
+HOSTILE_USERS = ["y", "on", "NO", "0777", "null", "2026-12-01", "1_000"]
+HOSTILE_GROUPS = ["off", "0x1F", "Y", "~", "1:20", "true"]
 ROLE_POOL = (
     [f"arn:aws:iam::{ACCOUNT}:role/dev{i}" for i in range(4)]
     + [
@@ -35,23 +38,48 @@ def _role(arn: str) -> dict[str, str]:
     return {"arn": arn, "username": arn.rsplit("/", 1)[-1].lower() + ":{{SessionName}}"}
 
 
+VERB_LISTS = st.lists(
+    st.sampled_from(["get", "list", "watch", "create", "delete", "update"]),
+    min_size=1,
+    max_size=3,
+    unique=True,
+)
+NAMES = ["web-0", "app-config", "y", "0777"]
 rules = st.lists(
     st.fixed_dictionaries(
         {
-            "apiGroups": st.sampled_from([[""], ["apps"], ["", "apps"]]),
+            "apiGroups": st.sampled_from([[""], ["apps"], ["", "apps"], ["example.com"]]),
             "resources": st.lists(
-                st.sampled_from(["pods", "pods/log", "secrets", "deployments"]),
+                st.sampled_from(
+                    ["pods", "pods/log", "pods/exec", "secrets", "deployments", "widgets"]
+                ),
                 min_size=1,
                 max_size=3,
                 unique=True,
             ),
-            "verbs": st.lists(
-                st.sampled_from(["get", "list", "watch", "create", "delete"]),
-                min_size=1,
-                max_size=3,
-                unique=True,
-            ),
-        }
+            "verbs": VERB_LISTS,
+        },
+        optional={"resourceNames": st.lists(st.sampled_from(NAMES), min_size=1, unique=True)},
+    ),
+    max_size=2,
+)
+URLS = ["/healthz", "/healthz/*", "/metrics", "/api/*", "/logs/*", "/version"]
+cluster_rules = st.lists(
+    st.one_of(
+        st.fixed_dictionaries(
+            {
+                "nonResourceURLs": st.lists(st.sampled_from(URLS), min_size=1, unique=True),
+                "verbs": st.sampled_from([["get"], ["get", "post"], ["*"]]),
+            }
+        ),
+        st.fixed_dictionaries(
+            {
+                "apiGroups": st.sampled_from([[""], ["example.com"]]),
+                "resources": st.sampled_from([["nodes"], ["widgets", "widgets/status"]]),
+                "verbs": VERB_LISTS,
+            },
+            optional={"resourceNames": st.lists(st.sampled_from(NAMES), min_size=1, unique=True)},
+        ),
     ),
     max_size=2,
 )
@@ -64,7 +92,10 @@ def teams(draw: st.DrawFn, index: int) -> dict[str, Any]:
         "name": f"team{index}",
         "namespaces": namespaces,
         "users": [
-            _user(u) for u in draw(st.lists(st.sampled_from(USER_POOL), max_size=4, unique=True))
+            _user(u)
+            for u in draw(
+                st.lists(st.sampled_from(USER_POOL + HOSTILE_USERS), max_size=4, unique=True)
+            )
         ],
         "roles": [
             _role(r) for r in draw(st.lists(st.sampled_from(ROLE_POOL), max_size=3, unique=True))
@@ -74,6 +105,9 @@ def teams(draw: st.DrawFn, index: int) -> dict[str, Any]:
         team["namespaceAccess"] = draw(st.sampled_from([None, "view", "edit", "admin"]))
         team["rules"] = draw(rules)
     team["clusterAccess"] = draw(st.sampled_from([None, "view", "cluster-admin"]))
+    team["clusterRules"] = draw(cluster_rules)
+    if draw(st.booleans()):  # a group name YAML 1.1 reads as something else (one per team)
+        team["group"] = HOSTILE_GROUPS[index % len(HOSTILE_GROUPS)]
     return {k: v for k, v in team.items() if v not in (None, [])} | {"name": f"team{index}"}
 
 

@@ -64,7 +64,8 @@ R = authz.parse_request
             R("get", "pods", "x", "log"),
             True,
         ),
-        # resourceNames: only requests that name an object.
+        # resourceNames: compared with the request's name for every verb (checked against
+        # kube-apiserver 1.37's SubjectAccessReview: shared/eks-access-facts.md section 7).
         (
             {
                 "apiGroups": [""],
@@ -97,12 +98,37 @@ R = authz.parse_request
                 "resourceNames": ["a"],
                 "verbs": ["list"],
             },
-            R("list", "secrets/a", "x"),
-            False,
+            R("list", "secrets/a", "x"),  # a list filtered to one name
+            True,
         ),
         (
             {"apiGroups": [""], "resources": ["pods"], "resourceNames": ["a"], "verbs": ["create"]},
             R("create", "pods/a", "x"),
+            True,
+        ),
+        (
+            {
+                "apiGroups": [""],
+                "resources": ["pods/exec"],
+                "resourceNames": ["web-0"],
+                "verbs": ["create"],
+            },
+            R("create", "pods/web-0", "x", "exec"),
+            True,
+        ),
+        (
+            {
+                "apiGroups": [""],
+                "resources": ["pods/exec"],
+                "resourceNames": ["web-0"],
+                "verbs": ["create"],
+            },
+            R("create", "pods/web-1", "x", "exec"),
+            False,
+        ),
+        (
+            {"apiGroups": [""], "resources": ["configmaps"], "resourceNames": ["a"], "verbs": ["watch"]},
+            R("watch", "configmaps", "x"),  # no name: the rule does not apply
             False,
         ),
         (
@@ -113,13 +139,15 @@ R = authz.parse_request
                 "verbs": ["deletecollection"],
             },
             R("deletecollection", "pods/a", "x"),
-            False,
+            True,
         ),
         # Non-resource URLs.
         ({"nonResourceURLs": ["/healthz"], "verbs": ["get"]}, R("get", "/healthz"), True),
         ({"nonResourceURLs": ["/healthz"], "verbs": ["get"]}, R("get", "/healthz/etcd"), False),
         ({"nonResourceURLs": ["/healthz/*"], "verbs": ["get"]}, R("get", "/healthz/etcd"), True),
         ({"nonResourceURLs": ["*"], "verbs": ["*"]}, R("post", "/anything"), True),
+        ({"nonResourceURLs": ["/api**"], "verbs": ["get"]}, R("get", "/apis"), True),
+        ({"nonResourceURLs": ["/api/*"], "verbs": ["get"]}, R("get", "/api"), False),
         ({"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}, R("get", "/healthz"), False),
         ({"nonResourceURLs": ["*"], "verbs": ["*"]}, R("get", "pods", "x"), False),
     ],

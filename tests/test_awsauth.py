@@ -110,15 +110,23 @@ def test_refuses_past_one_mebibyte():
 
 def test_parse_reports_what_the_authenticator_drops_or_shadows():
     data = {
-        "mapRoles": "- rolearn: arn:aws:iam::1:role/a\n  username: a\n- username: no-arn\n",
-        "mapUsers": "- userarn: arn:aws:iam::1:user/x\n  username: x\n  groups: [g1]\n"
-        "- userarn: ARN:aws:iam::1:user/X\n  username: x2\n  groups: [g2]\n",
+        "mapRoles": "- rolearn: arn:aws:iam::111122223333:role/a\n  username: a\n"
+        "- username: no-arn\n"
+        "- rolearn: arn:aws:iam::111122223333:role/team/b\n  username: b\n",
+        "mapUsers": "- userarn: arn:aws:iam::111122223333:user/x\n  username: x\n  groups: [g1]\n"
+        "- userarn: ARN:aws:iam::111122223333:user/X\n  username: x2\n  groups: [g2]\n",
         "mapAccounts": "- '111122223333'\n",
     }
     parsed = awsauth.parse(data)
     assert parsed.dropped == ["mapRoles[1]: no rolearn; entry ignored"]
-    assert parsed.mappings["arn:aws:iam::1:user/x"].username == "x2"  # the later one wins
+    key = "arn:aws:iam::111122223333:user/x"
+    assert parsed.mappings[key].username == "x2"  # the later one wins
+    assert parsed.lookup("arn:aws:iam::111122223333:user/X").username == "x2"  # any case
     assert len(parsed.shadowed) == 1
+    # A role written with its path is kept as written, and no caller ever reaches it.
+    assert [m.arn for m in parsed.unreachable] == ["arn:aws:iam::111122223333:role/team/b"]
+    assert "arn:aws:iam::111122223333:role/b" not in parsed.mappings
+    assert parsed.lookup("arn:aws:iam::111122223333:role/b") is None
     assert parsed.accounts == ("111122223333",)
     broken = awsauth.parse({"mapUsers": "- userarn: a\n   username: [\n"})
     assert broken.mappings == {} and "whole key ignored" in broken.dropped[0]

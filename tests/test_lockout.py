@@ -89,7 +89,7 @@ def test_removing_a_team_removes_only_principals_no_other_team_lists(raw, data):
     lost = set(m_before) - set(m_after)
     assert lost == arn_keys(removed_team) - still_listed
     assert set(m_after) <= set(m_before)
-    group = f"eks-access:{removed_team['name']}"
+    group = removed_team.get("group", f"eks-access:{removed_team['name']}")
     for key in m_after:  # everyone else keeps the same username, minus only that team's group
         assert m_after[key].username == m_before[key].username
         assert set(m_after[key].groups) == set(m_before[key].groups) - {group}
