@@ -127,7 +127,12 @@ R = authz.parse_request
             False,
         ),
         (
-            {"apiGroups": [""], "resources": ["configmaps"], "resourceNames": ["a"], "verbs": ["watch"]},
+            {
+                "apiGroups": [""],
+                "resources": ["configmaps"],
+                "resourceNames": ["a"],
+                "verbs": ["watch"],
+            },
             R("watch", "configmaps", "x"),  # no name: the rule does not apply
             False,
         ),
