@@ -7,9 +7,10 @@ OUT ?= out/$(STACK)
 
 .PHONY: install checkov plan plan-fleet test lint bench e2e clean
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $@
 
 install: $(VENV)/.installed
@@ -25,11 +26,11 @@ checkov: $(CHECKOV_VENV)/.installed
 
 ## The main job, offline: what `pulumi up` would create for the stack, from the real program.
 plan: install
-	$(PY) -m eks_access plan --config-file Pulumi.$(STACK).yaml --out $(OUT)
+	$(VENV)/bin/eks-access plan --config-file Pulumi.$(STACK).yaml --out $(OUT)
 
 ## The example fleet (README "Fleets"): identity, staging and prod, checked across stacks.
 plan-fleet: install
-	$(PY) -m eks_access plan --config-file Pulumi.identity.yaml Pulumi.staging.yaml Pulumi.prod.yaml --out out/fleet
+	$(VENV)/bin/eks-access plan --config-file Pulumi.identity.yaml Pulumi.staging.yaml Pulumi.prod.yaml --out out/fleet
 
 ## Tests spread over every core; the two fuzz halves (tests/test_fuzz.py) run side by side.
 test: install checkov

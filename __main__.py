@@ -82,6 +82,7 @@ def cluster_stack(config: core.StackConfig) -> None:
     partition = aws.get_partition().partition
     # IAM users live in the identity stack's account when one owns them, else in this one.
     users_account = config.identity.account if config.identity else account
+    stop(modes.account_problems(config, account))
     everyone = principals(config, users_account, partition)
     entries = access_entries.entries(config, users_account, partition)
     users_by_name = core.iam_users(config)

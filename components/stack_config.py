@@ -44,9 +44,7 @@ def read_stack_config() -> core.StackConfig | core.IdentityConfig:
     except core.ConfigError as e:
         lines = "\n".join(f"  {p}" for p in e.problems)
         # RunError ends the program with this message and no stack trace.
-        raise pulumi.RunError(
-            f"invalid stack config ({len(e.problems)} problems):\n{lines}"
-        ) from None
+        raise pulumi.RunError(f"invalid stack config ({e.count}):\n{lines}") from None
 
 
 def stop(problems: list[str]) -> None:

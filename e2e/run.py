@@ -290,6 +290,8 @@ class Cluster:
         return proc
 
     def apply(self, docs: list[dict[str, Any]], manager: str) -> None:
+        from offline import plan
+
         self.kubectl(
             "apply",
             "--server-side",
@@ -297,7 +299,8 @@ class Cluster:
             "--force-conflicts",
             "-f",
             "-",
-            stdin=yaml.safe_dump_all(docs),
+            # The plan's own YAML writer: kubectl reads YAML 1.1, where a bare `y` is `true`.
+            stdin=plan.dump_yaml(docs),
         )
 
     def authmap(self, ready_arn: str, arns_: list[str]) -> list[dict[str, Any]]:

@@ -12,7 +12,9 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-PARTITIONS = ("aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f")
+from eks_access.regions import partitions
+
+PARTITIONS = tuple(sorted(partitions(), key=len, reverse=True))  # longest first, for the regex
 _PARTITION = "|".join(re.escape(p) for p in PARTITIONS)
 # IAM names: https://docs.aws.amazon.com/IAM/latest/APIReference/API_User.html (pattern [\w+=,.@-]+)
 NAME_CHARS = r"[\w+=,.@-]"
@@ -75,7 +77,8 @@ def parse_iam_arn(value: str, kind: PrincipalKind | None = None) -> IamArn:
     if m is None:
         want = f"an IAM {kind} ARN" if kind else "an IAM user or role ARN"
         example = f"arn:aws:iam::111122223333:{kind or 'role'}/NAME"
-        raise ArnError(f"{value!r} is not {want}; expected the form {example}")
+        shown = value if len(value) <= 80 else f"{value[:79]}… ({len(value)} characters)"
+        raise ArnError(f"{shown!r} is not {want}; expected the form {example}")
     if kind is not None and m["kind"] != kind:
         raise ArnError(f"{value!r} is an IAM {m['kind']} ARN, but an IAM {kind} ARN is needed here")
     path = m["path"]

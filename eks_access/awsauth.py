@@ -93,7 +93,7 @@ def data_size(data: Mapping[str, str]) -> int:
     return sum(len(k.encode()) + len(v.encode()) for k, v in data.items())
 
 
-class _Yaml11Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
+class Yaml11Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
     """PyYAML's safe dumper (libyaml's emitter when built with it), quoting every string that a
     YAML 1.1 reader would take as something else.
 
@@ -104,10 +104,10 @@ class _Yaml11Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ign
     """
 
 
-_Yaml11Dumper.yaml_implicit_resolvers = {}
+Yaml11Dumper.yaml_implicit_resolvers = {}
 for _versions, _tag, _regexp, _first in _yaml11_resolvers():
     for _ch in _first:
-        _Yaml11Dumper.yaml_implicit_resolvers.setdefault(_ch, []).append((_tag, _regexp))
+        Yaml11Dumper.yaml_implicit_resolvers.setdefault(_ch, []).append((_tag, _regexp))
 
 
 def _dump(entries: list[Any]) -> str:
@@ -115,7 +115,7 @@ def _dump(entries: list[Any]) -> str:
     if not entries:
         return "[]\n"
     return yaml.dump(
-        entries, Dumper=_Yaml11Dumper, default_flow_style=False, sort_keys=True, width=10_000
+        entries, Dumper=Yaml11Dumper, default_flow_style=False, sort_keys=True, width=10_000
     )
 
 

@@ -9,6 +9,8 @@ several entries (duplicates, one principal with two usernames, ...) are :func:`_
 
 from __future__ import annotations
 
+import base64
+import binascii
 import difflib
 import re
 from collections.abc import Iterable, Mapping
@@ -25,7 +27,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from eks_access import arns, iam
+from eks_access import arns, iam, regions
 
 NAMESPACE = "eks-access"
 RESERVED_PREFIXES = ("system:", "eks:", "aws:", "amazon:", "iam:")
@@ -49,7 +51,6 @@ _IAM_PATH = re.compile(r"^/([\x21-\x7e]{1,510}/)?$")
 _KEY_LABEL = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
 _TEMPLATE = re.compile(r"\{\{([^{}]*)\}\}")
 _RBAC_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.:]{0,251}[a-z0-9])?$")
-_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 
 
 # --- field validators: each raises ValueError with the fix in its message ---------------------
@@ -58,7 +59,7 @@ _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 def _dns_label(value: str) -> str:
     if not _DNS1123_LABEL.match(value):
         raise ValueError(
-            f"{value!r} is not a DNS-1123 label; use at most 63 lower-case letters, digits "
+            f"{_show(value)} is not a DNS-1123 label; use at most 63 lower-case letters, digits "
             "and '-', starting and ending with a letter or digit"
         )
     return value
@@ -67,7 +68,7 @@ def _dns_label(value: str) -> str:
 def _cluster_name(value: str) -> str:
     if not _CLUSTER_NAME.match(value):
         raise ValueError(
-            f"{value!r} is not an EKS cluster name; use 1-100 letters, digits, '-' or '_', "
+            f"{_show(value)} is not an EKS cluster name; use 1-100 letters, digits, '-' or '_', "
             "starting with a letter or digit"
         )
     return value
@@ -76,21 +77,21 @@ def _cluster_name(value: str) -> str:
 def _iam_user_name(value: str) -> str:
     if not _IAM_USER_NAME.match(value):
         raise ValueError(
-            f"{value!r} is not an IAM user name; use 1-64 letters, digits or + = , . @ _ -"
+            f"{_show(value)} is not an IAM user name; use 1-64 letters, digits or + = , . @ _ -"
         )
     return value
 
 
 def _iam_path(value: str) -> str:
     if not _IAM_PATH.match(value):
-        raise ValueError(f"{value!r} is not an IAM path; use '/' or '/division/team/'")
+        raise ValueError(f"{_show(value)} is not an IAM path; use '/' or '/division/team/'")
     return value
 
 
 def _key_label(value: str) -> str:
     if not _KEY_LABEL.match(value):
         raise ValueError(
-            f"{value!r} is not a key generation label; use 1-32 lower-case letters, digits "
+            f"{_show(value)} is not a key generation label; use 1-32 lower-case letters, digits "
             "and '-', e.g. '2026-12'"
         )
     return value
@@ -111,7 +112,7 @@ def _no_reserved_prefix(what: str) -> Any:
         for prefix in RESERVED_PREFIXES:
             if value.lower().startswith(prefix):
                 raise ValueError(
-                    f"{what} {value!r} starts with the reserved prefix {prefix!r}; EKS and "
+                    f"{what} {_show(value)} starts with the reserved prefix {prefix!r}; EKS and "
                     f"Kubernetes reserve it, so choose a {what} without it"
                 )
         return value
@@ -130,19 +131,55 @@ def _unknown_verb(value: str, known: frozenset[str], what: str) -> str | None:
         return None
     close = difflib.get_close_matches(value, sorted(known), n=1)
     hint = f"did you mean {close[0]!r}? " if close else ""
-    return f"unknown verb {value!r}; {hint}known verbs {what}: {', '.join(sorted(known))}"
+    return f"unknown verb {_show(value)}; {hint}known verbs {what}: {', '.join(sorted(known))}"
 
 
 def _rbac_name(value: str) -> str:
     if not _RBAC_NAME.match(value):
         raise ValueError(
-            f"{value!r} is not a valid Role name; use lower-case letters, digits, '-', '.' or ':'"
+            f"{_show(value)} is not a valid Role name; use lower-case letters, digits, '-', '.' "
+            "or ':'"
         )
     return value
 
 
 def _templates(value: str, allowed: frozenset[str]) -> list[str]:
     return [t for t in _TEMPLATE.findall(value) if t not in allowed]
+
+
+_KEYBASE = re.compile(r"^keybase:[A-Za-z0-9_-]{1,64}$")
+
+
+def _pgp_key(value: str) -> str:
+    """``keybase:NAME`` or a base64-encoded OpenPGP public key (what IAM's CreateAccessKey
+    takes through the provider's ``pgp_key``), checked before AWS refuses it halfway."""
+    if value.startswith("keybase:"):
+        if not _KEYBASE.match(value):
+            raise ValueError(
+                f"{_show(value)} is not a Keybase user; write keybase:NAME (letters, digits, _ or "
+                "-)"
+            )
+        return value
+    try:
+        packet = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        packet = b""
+    # No library here: the check is one byte. An OpenPGP public key starts with a Public-Key
+    # packet, tag 6 (RFC 9580 section 4.2): 0x98-0x9b in the old format, 0xc6 in the new.
+    if not packet or not (0x98 <= packet[0] <= 0x9B or packet[0] == 0xC6):
+        raise ValueError(
+            f"{_show(value)} is neither keybase:NAME nor a base64 OpenPGP public key; export one "
+            "with `gpg --export KEYID | base64 -w0`"
+        )
+    return value
+
+
+def _show(value: Any, limit: int = 60) -> str:
+    """A value as messages quote it: repr, shortened when long (a 5,000-character paste)."""
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[: limit - 1]}… ({len(str(value))} characters)"
 
 
 def _split_shorthand(data: Any, key: str) -> Any:
@@ -157,6 +194,7 @@ Username = Annotated[str, AfterValidator(_no_reserved_prefix("username"))]
 GroupName = Annotated[str, AfterValidator(_no_reserved_prefix("group"))]
 NonEmpty = Annotated[str, Field(min_length=1)]
 Verb = Annotated[str, AfterValidator(_verb)]
+PgpKey = Annotated[str, AfterValidator(_pgp_key)]
 
 
 class _Model(BaseModel):
@@ -211,7 +249,7 @@ class User(_Model):
     path: Annotated[str, AfterValidator(_iam_path)] = "/"
     username: Username | None = None
     keys: tuple[KeyLabel, ...] = Field(default=(), max_length=MAX_ACCESS_KEYS)
-    pgp_key: NonEmpty | None = None
+    pgp_key: PgpKey | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -392,7 +430,7 @@ class StackConfig(_Model):
     region: str
     cluster: Cluster
     teams: tuple[Team, ...] = ()
-    pgp_key: NonEmpty | None = None
+    pgp_key: PgpKey | None = None
     identity: Identity | None = None
     """Set in a cluster stack whose users an identity stack owns (``mode: reference``), or
     is about to own (``mode: handover``)."""
@@ -439,6 +477,12 @@ class ConfigError(Exception):
         self.problems = tuple(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
 
+    @property
+    def count(self) -> str:
+        """ "1 problem", "3 problems"."""
+        n = len(self.problems)
+        return f"{n} problem{'' if n == 1 else 's'}"
+
 
 # Where each StackConfig field lives in the stack file.
 _CONFIG_KEYS = {
@@ -477,7 +521,7 @@ def _model_at(loc: tuple[int | str, ...]) -> type[BaseModel] | None:
         if isinstance(part, int):
             continue
         field = next(
-            (f for n, f in model.model_fields.items() if (f.alias or n) == part),
+            (f for n, f in model.model_fields.items() if (f.alias or to_camel(n)) == part),
             None,
         )
         if field is None:
@@ -500,7 +544,71 @@ def _inner_model(annotation: Any) -> type[BaseModel] | None:
 
 
 def _allowed_keys(model: type[BaseModel]) -> list[str]:
-    return [f.alias or n for n, f in model.model_fields.items()]
+    # A model defined before the ones it refers to may keep no alias: the generator's spelling.
+    return [f.alias or to_camel(n) for n, f in model.model_fields.items()]
+
+
+# What a key looks like when written right, for messages about a value of the wrong type.
+_EXAMPLES = {
+    "teams": "teams: [{name: payments, users: [alice]}]",
+    "cluster": "cluster: {name: dev, nodeRoleArns: [arn:aws:iam::111122223333:role/nodes]}",
+    "identity": 'identity: {mode: reference, account: "111122223333", stack: org/project/stack}',
+    "users": "users: [alice, {name: bob, keys: [2026-11]}]",
+    "existingUsers": "existingUsers: [arn:aws:iam::111122223333:user/carol]",
+    "roles": "roles: [{arn: arn:aws:iam::111122223333:role/NAME, username: NAME}]",
+    "keys": "keys: [2026-11]",
+    "namespaces": "namespaces: [payments, payments-jobs]",
+    "rules": 'rules: [{apiGroups: [""], resources: [pods], verbs: [get, list]}]',
+    "clusterRules": 'clusterRules: [{apiGroups: [""], resources: [nodes], verbs: [get]}]',
+    "accessPolicies": "accessPolicies: [{policy: view, scope: namespace}]",
+    "apiGroups": 'apiGroups: ["", apps]',
+    "resources": "resources: [pods, pods/log]",
+    "verbs": "verbs: [get, list, watch]",
+    "resourceNames": "resourceNames: [app-config]",
+    "nonResourceURLs": 'nonResourceURLs: ["/healthz"]',
+    "nodeRoleArns": "nodeRoleArns: [arn:aws:iam::111122223333:role/nodes]",
+    "windowsNodeRoleArns": "windowsNodeRoleArns: [arn:aws:iam::111122223333:role/win-nodes]",
+    "fargateRoleArns": "fargateRoleArns: [arn:aws:iam::111122223333:role/fargate]",
+    "mapAccounts": 'mapAccounts: ["111122223333"]',
+    "renamedFrom": "renamedFrom: payments-old",
+    "create": 'create: {nodeCount: 2, instanceType: t3.medium, version: "1.34"}',
+    "nodeCount": "nodeCount: 2",
+}
+_EXPECTED = {
+    "list_type": "a list",
+    "tuple_type": "a list",
+    "string_type": "text",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "int_type": "a whole number",
+    "int_parsing": "a whole number",
+    "int_from_float": "a whole number",
+    "model_type": "a mapping of keys",
+    "dict_type": "a mapping of keys",
+    "model_attributes_type": "a mapping of keys",
+}
+
+
+def _given(value: Any) -> str:
+    """What the config holds, in the config's words."""
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, (int, float)):
+        return f"the number {_show(value)}"
+    if isinstance(value, str):
+        return f"the text {_show(value)}"
+    if isinstance(value, list):
+        return f"a list of {len(value)}"
+    if isinstance(value, dict):
+        return "a mapping"
+    return f"a {type(value).__name__}"
+
+
+def _example(loc: tuple[int | str, ...]) -> str:
+    key = next((str(part) for part in reversed(loc) if isinstance(part, str)), "")
+    return f"; for example `{_EXAMPLES[key]}`" if key in _EXAMPLES else ""
 
 
 def _describe(error: Any) -> Problem:
@@ -512,9 +620,9 @@ def _describe(error: Any) -> Problem:
         allowed = _allowed_keys(parent) if parent else []
         close = difflib.get_close_matches(key, allowed, n=1)
         hint = f"did you mean {close[0]!r}? " if close else ""
-        msg = f"unknown key {key!r}; {hint}allowed keys: {', '.join(allowed)}"
+        msg = f"unknown key {_show(key)}; {hint}allowed keys: {', '.join(allowed)}"
     elif kind == "missing":
-        msg = "required; add this key"
+        msg = "required; add this key" + _example(loc)
     elif kind == "too_long" and loc and loc[-1] == "keys":
         msg = (
             f"an IAM user can hold at most {MAX_ACCESS_KEYS} access keys; remove the oldest "
@@ -522,12 +630,15 @@ def _describe(error: Any) -> Problem:
         )
     elif kind in {"value_error", "assertion_error"}:
         msg = str(error["msg"]).removeprefix("Value error, ")
-    elif kind in {"model_type", "dict_type", "model_attributes_type"}:
-        msg = f"expected a mapping of keys, got {type(error['input']).__name__}"
+    elif kind in _EXPECTED:
+        msg = f"expected {_EXPECTED[kind]}, got {_given(error.get('input'))}" + _example(loc)
+    elif kind == "literal_error":
+        expected = str(error.get("ctx", {}).get("expected", "")).replace("'", "")
+        msg = f"expected one of {expected}, got {_given(error.get('input'))}"
+    elif kind in {"too_short", "string_too_short"}:
+        msg = f"must not be empty, got {_given(error.get('input'))}" + _example(loc)
     else:
-        msg = str(error["msg"])
-        if isinstance(error.get("input"), (str, int, float, bool)) or error.get("input") is None:
-            msg += f" (got {error.get('input')!r})"
+        msg = f"{error['msg']}, got {_given(error.get('input'))}" + _example(loc)
     return Problem(_path(loc), msg)
 
 
@@ -634,7 +745,7 @@ class IdentityConfig(_Model):
     region: str
     identity: Identity
     teams: tuple[Team, ...] = ()
-    pgp_key: NonEmpty | None = None
+    pgp_key: PgpKey | None = None
 
     def user_pgp_key(self, user: User) -> str | None:
         return user.pgp_key or self.pgp_key
@@ -678,27 +789,29 @@ def load(raw: Mapping[str, Any]) -> StackConfig:
     """
     raw, problems = merge_teams(raw)
     data: dict[str, Any] = {}
+    ours = [k for k in _CONFIG_KEYS if k.startswith(f"{NAMESPACE}:")] + [TEAMS_FILE, OVERRIDES]
     for key, value in raw.items():
+        namespace = key.partition(":")[0]
         if key in _CONFIG_KEYS:
             data[_CONFIG_KEYS[key]] = value
-        elif key.startswith(f"{NAMESPACE}:"):
-            ours = [k for k in _CONFIG_KEYS if k.startswith(f"{NAMESPACE}:")]
-            ours += [TEAMS_FILE, OVERRIDES]
-            close = difflib.get_close_matches(key, ours, n=1)
-            hint = f"did you mean {close[0]!r}? " if close else ""
-            problems.append(
-                Problem(key, f"unknown config key; {hint}known keys: {', '.join(ours)}")
+        elif key.startswith(f"{NAMESPACE}:") or (
+            namespace != NAMESPACE
+            and difflib.SequenceMatcher(None, namespace, NAMESPACE).ratio() >= 0.8
+        ):
+            # Ours misspelt, or our namespace misspelt (eks-acess:teams): both would be
+            # silently ignored by Pulumi, and the stack would plan as if the key were missing.
+            close = difflib.get_close_matches(
+                f"{NAMESPACE}:{key.partition(':')[2]}" if ":" in key else key, ours, n=1
             )
-    if "region" not in data:
-        problems.append(
-            Problem("aws:region", "required; run `pulumi config set aws:region <region>`")
-        )
-    elif not isinstance(data["region"], str) or not _REGION.match(data["region"]):
-        problems.append(Problem("aws:region", f"{data['region']!r} is not an AWS region name"))
-    if "cluster" not in data:
-        problems.append(
-            Problem(f"{NAMESPACE}:cluster", "required; add `cluster: {name: <EKS cluster name>}`")
-        )
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            what = "config key" if namespace == NAMESPACE else f"config namespace {namespace!r}"
+            problems.append(
+                Problem(
+                    key if len(key) <= 80 else f"{key[:79]}…",
+                    f"unknown {what}; {hint}known keys: {', '.join(ours)}",
+                )
+            )
+    problems += _region_problems(data)
     try:
         config = StackConfig.model_validate(data)
     except ValidationError as e:
@@ -714,9 +827,85 @@ def load(raw: Mapping[str, Any]) -> StackConfig:
         )
         raise ConfigError(problems) from None
     problems.extend(_cross_checks(config))
+    problems.extend(_partition_checks(config))
     if problems:
         raise ConfigError(problems)
     return config
+
+
+def _region_problems(data: Mapping[str, Any]) -> list[Problem]:
+    """aws:region present and known (botocore's endpoint data), the cluster key present."""
+    problems: list[Problem] = []
+    region = data.get("region")
+    if "region" not in data:
+        problems.append(
+            Problem("aws:region", "required; run `pulumi config set aws:region <region>`")
+        )
+    elif not isinstance(region, str) or regions.partition_of(region) is None:
+        close = regions.closest(region) if isinstance(region, str) else None
+        hint = f"did you mean {close!r}? " if close else ""
+        problems.append(
+            Problem(
+                "aws:region",
+                f"{_show(region)} is not an AWS region; {hint}use one of the regions botocore "
+                "knows (upgrade botocore for a region newer than it)",
+            )
+        )
+    if "cluster" not in data:
+        problems.append(
+            Problem(
+                f"{NAMESPACE}:cluster",
+                "required; add `cluster: {name: <EKS cluster name>, nodeRoleArns: [...]}`",
+            )
+        )
+    return problems
+
+
+def _partition_checks(config: StackConfig) -> list[Problem]:
+    """Every ARN in the region's partition, and the node roles in one account."""
+    problems: list[Problem] = []
+    partition = regions.partition_of(config.region)
+    places = [
+        (f"cluster.{to_camel(f)}[{i}]", arn)
+        for f in ("node_role_arns", "windows_node_role_arns", "fargate_role_arns")
+        for i, arn in enumerate(getattr(config.cluster, f))
+    ]
+    if config.cluster.creator_principal_arn:
+        places.append(("cluster.creatorPrincipalArn", config.cluster.creator_principal_arn))
+    for t, team in enumerate(config.teams):
+        places += [(f"teams[{t}].roles[{r}].arn", role.arn) for r, role in enumerate(team.roles)]
+        places += [
+            (f"teams[{t}].existingUsers[{e}].arn", user.arn)
+            for e, user in enumerate(team.existing_users)
+        ]
+    for path, arn in places:
+        parsed = arns.parse_iam_arn(arn)
+        if parsed.partition != partition:
+            problems.append(
+                Problem(
+                    path,
+                    f"{arn} is in partition {parsed.partition!r}, but aws:region "
+                    f"{config.region} is in {partition!r}; an EKS cluster there only knows "
+                    f"principals of its own partition: write arn:{partition}:iam::...",
+                )
+            )
+    accounts = {
+        arns.parse_iam_arn(arn).account: path
+        for path, arn in reversed(places)
+        if path.startswith("cluster.") and path != "cluster.creatorPrincipalArn"
+    }
+    if len(accounts) > 1:
+        first, *others = sorted(accounts.items(), key=lambda a: a[1])
+        for account, path in others:
+            problems.append(
+                Problem(
+                    path,
+                    f"node role in account {account}, but {first[1]} is in account {first[0]}: "
+                    "nodes run in the cluster's own account, and the plan takes the users' "
+                    "account from the node roles. Fix the ARN, or remove the role",
+                )
+            )
+    return problems
 
 
 def _cross_checks(config: StackConfig) -> list[Problem]:

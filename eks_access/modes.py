@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from eks_access import arns, awsauth, principals
-from eks_access.config import AUTH_MODES, AuthMode
+from eks_access.config import AUTH_MODES, AuthMode, StackConfig
 
 Identity = tuple[str, tuple[str, ...]]  # (username, sorted groups)
 
@@ -37,6 +37,22 @@ def live_mode_problems(live: str, desired: AuthMode, cluster: str, region: str) 
             f"API_AND_CONFIG_MAP  (see `python -m eks_access migrate`)"
         ]
     return []
+
+
+def account_problems(config: StackConfig, account: str) -> list[str]:
+    """Why the stack must not run in ``account`` (empty: it may). The offline plan takes the
+    users' account from the node roles (or the identity config), so a stack that creates users
+    must run where its nodes are, or every planned ARN would be wrong."""
+    if not config.creates_users:
+        return []
+    expected = config.users_account
+    if expected is None or expected == account:
+        return []
+    where = "eks-access:identity.account" if config.identity else "cluster.nodeRoleArns"
+    return [
+        f"{where}: says account {expected}, but this stack runs in account {account}, where it "
+        f"would create the IAM users; run it with credentials of {expected}, or fix {where}"
+    ]
 
 
 @dataclass(frozen=True)

@@ -147,6 +147,25 @@ def plan_migration(
     return Migration(current, target, steps)
 
 
+def to_json(m: Migration) -> dict[str, Any]:
+    """The migration as data (``migrate --format json``)."""
+    return {
+        "from": m.current,
+        "to": m.target,
+        "safe": m.safe,
+        "steps": [
+            {
+                "title": s.title,
+                "commands": s.commands,
+                "configEdit": s.config_edit,
+                "changes": s.changes,
+                "lost": s.lost,
+            }
+            for s in m.steps
+        ],
+    }
+
+
 def render(m: Migration, stack: StackFile) -> str:
     if not m.steps:
         return f"{stack.path.name} is already in {m.target}; nothing to do."

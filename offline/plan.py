@@ -39,8 +39,10 @@ def _manifest(r: Registration) -> dict[str, Any]:
     return {**head, **body}
 
 
-class _Dumper(yaml.SafeDumper):
-    """Multi-line strings (aws-auth's mapRoles) as `|` blocks, the way kubectl shows them."""
+class _Dumper(awsauth.Yaml11Dumper):
+    """Multi-line strings (aws-auth's mapRoles) as `|` blocks, the way kubectl shows them, and
+    every string quoted that kubectl's YAML 1.1 reader would take for something else (a Role
+    naming the object `y` must not become `true` on `kubectl apply -f rbac.yaml`)."""
 
 
 def _str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
@@ -240,6 +242,35 @@ def mapped_principals(result: RunResult) -> set[str]:
                 if not str(m.get("username", "")).startswith("system:node:")
             }
     return out
+
+
+def summary_json(
+    result: RunResult,
+    out: Path,
+    files: list[str],
+    ops: Any,
+    verdict: dict[str, Any],
+    stops: list[str],
+) -> dict[str, Any]:
+    """The plan summary as data (``plan --format json``)."""
+    counts = Counter(r.type for r in result.resources if r.custom)
+    iam_doc = iam(result)
+    doc: dict[str, Any] = {
+        "out": str(out),
+        "files": files,
+        "resources": dict(sorted(counts.items())),
+        "components": len(result.resources) - sum(counts.values()),
+        "awsAuthWritten": bool(aws_auth(result)),
+        "mappedPrincipals": len(mapped_principals(result)),
+        "accessEntries": len(access_entries(result)),
+        "iamUsers": len(iam_doc["users"]),
+        "accessKeys": sum(len(u["accessKeys"]) for u in iam_doc["users"]),
+        "policy": verdict,
+        "stopped": stops,
+    }
+    if ops is not None:
+        doc["operations"] = dict(sorted(Counter(o.op for o in ops).items()))
+    return doc
 
 
 def summary(result: RunResult) -> str:

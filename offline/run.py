@@ -91,10 +91,11 @@ class RunResult:
 class RecordingMonitor(pulumi_mocks.MockMonitor):
     """The SDK's mock monitor, also keeping each registration's parent, options and outputs."""
 
-    def __init__(self, mocks: pulumi_mocks.Mocks):
+    def __init__(self, mocks: pulumi_mocks.Mocks, on_register: Callable[[], None] | None = None):
         super().__init__(mocks)
         self.result = RunResult()
         self._urns: set[str] = set()
+        self._on_register = on_register or (lambda: None)
 
     def make_urn(self, parent: str, type_: str, name: str) -> str:
         """The URN the engine would give (the SDK mock keeps only the parent's last type)."""
@@ -126,6 +127,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     else None
                 ),
             }
+            self._on_register()
             if response.urn in self._urns:
                 self.result.duplicates.append(response.urn)
             self._urns.add(response.urn)
@@ -208,16 +210,22 @@ def placeholder_cloud(stack: StackFile) -> PlaceholderCloud:
     )
 
 
-def identity_outputs(stack: StackFile, reference: str) -> dict[str, Any]:
-    """A referenced identity stack's outputs, offline: the offline plan of its stack file in the
-    same project (``org/project/NAME`` is ``Pulumi.NAME.yaml``); secrets stay masked."""
+def identity_file(stack: StackFile, reference: str) -> Path:
+    """The stack file of a referenced identity stack in the same project (``org/project/NAME``
+    is ``Pulumi.NAME.yaml``), or StackFileError."""
     path = stack.project_dir / f"Pulumi.{reference.rsplit('/', 1)[-1]}.yaml"
     if not path.is_file():
         raise StackFileError(
             f"{stack.path}: eks-access:identity.stack {reference!r} is planned offline from "
             f"{path.name}, which is not in {stack.project_dir}"
         )
-    return dict(run(read_stack(path)).outputs)
+    return path
+
+
+def identity_outputs(stack: StackFile, reference: str) -> dict[str, Any]:
+    """A referenced identity stack's outputs, offline: the offline plan of its stack file;
+    secrets stay masked."""
+    return dict(run(read_stack(identity_file(stack, reference))).outputs)
 
 
 def run_program(
@@ -226,9 +234,11 @@ def run_program(
     project: str = "eks-access",
     stack: str = "test",
     config: Mapping[str, Any] | None = None,
+    on_register: Callable[[], None] | None = None,
 ) -> RunResult:
-    """Run ``func`` as a Pulumi program under mocks and return what it registered."""
-    monitor = RecordingMonitor(mocks)
+    """Run ``func`` as a Pulumi program under mocks and return what it registered
+    (``on_register`` is called once per resource, for progress)."""
+    monitor = RecordingMonitor(mocks, on_register)
     pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
     # The SDK types the root as non-optional, but None is how it marks "no stack yet".
     set_root_resource(None)  # type: ignore[arg-type]  # run_in_stack makes the root Stack, as the language host does
@@ -257,7 +267,10 @@ def program_of(stack: StackFile) -> Path:
 
 
 def run(
-    stack: StackFile, mocks: pulumi_mocks.Mocks | None = None, main: Path | None = None
+    stack: StackFile,
+    mocks: pulumi_mocks.Mocks | None = None,
+    main: Path | None = None,
+    on_register: Callable[[], None] | None = None,
 ) -> RunResult:
     """Run the stack's program (:func:`program_of`, or ``main``) once under mocks. Raises
     ``pulumi.RunError`` on bad config."""
@@ -279,4 +292,5 @@ def run(
         stack.project,
         stack.stack,
         stack.raw,
+        on_register,
     )

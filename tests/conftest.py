@@ -57,7 +57,10 @@ def pytest_sessionstart(session: Any) -> None:
     if not hasattr(session.config, "workerinput"):  # the controller (or the only process)
         import shutil
 
+        from tests import test_bad_input
+
         shutil.rmtree(_fuzz_counts_dir(), ignore_errors=True)
+        shutil.rmtree(test_bad_input.COUNTS_DIR, ignore_errors=True)
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
@@ -73,6 +76,12 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         data = json.loads(part.read_text())
         counts.update(data["counts"])
         mutations.update(data["mutations"])
-    if counts["tried"]:
+    from tests import test_bad_input
+
+    corpus = test_bad_input.summary()
+    if counts["tried"] or corpus:
         terminalreporter.write_sep("-", "bad input, measured")
+    if counts["tried"]:
         terminalreporter.write_line(test_fuzz.summary(counts, mutations))
+    if corpus:
+        terminalreporter.write_line(corpus)

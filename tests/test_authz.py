@@ -351,7 +351,8 @@ def test_can_i_and_who_can_commands():
         "--config-file",
         str(DEV),
     )
-    lines = who.stdout.splitlines()
+    header, *lines = who.stdout.splitlines()
+    assert header == "PRINCIPAL\tUSERNAME\tGRANTED BY"
     assert {line.split("\t")[1] for line in lines} == {
         "alice",
         "bob",

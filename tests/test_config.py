@@ -135,10 +135,16 @@ def test_user_shorthand_is_one_line():
         ([team(namespaceAccess="edit")], "teams[0].namespaceAccess: needs at least one namespace"),
         (
             [team(namespaceAccess="owner", namespaces=["x"])],
-            "teams[0].namespaceAccess: Input should be 'view', 'edit' or 'admin'",
+            "teams[0].namespaceAccess: expected one of view, edit or admin, got the text 'owner'",
         ),
         (
-            [team(bindTo="users", roles=[{"arn": SSO, "username": "dev:{{SessionName}}"}])],
+            [
+                team(
+                    bindTo="users",
+                    clusterAccess="view",
+                    roles=[{"arn": SSO, "username": "dev:{{SessionName}}"}],
+                )
+            ],
             "is a template, which a RoleBinding cannot name",
         ),
         (

@@ -328,3 +328,20 @@ def test_the_fleet_compares_iam_names_ignoring_case_and_sums_groups():
     found = fleet.problems([stack("a", ["alice"], teams=6), stack("b", ["alice"], teams=5)])
     assert any("would be in 11 team groups across the fleet" in p for p in found)
     assert not any("team groups" in p for p in fleet.problems([stack("a", ["alice"], teams=6)]))
+
+
+def test_rbac_yaml_is_read_back_as_written_by_kubectl_s_yaml_1_1_reader(tmp_path):
+    from offline import plan
+
+    team = {"name": "a", "namespaces": ["apps"], "users": ["y"],
+            "rules": [{"apiGroups": [""], "resources": ["configmaps"],
+                       "resourceNames": ["y", "0777", "off", "2026-12-01"], "verbs": ["get"]}]}  # fmt: skip
+    from eks_access import rbac
+
+    docs = [o.manifest for o in rbac.all_objects(load(**{"eks-access:teams": [team]}).teams)]
+    text = plan.dump_yaml(docs)
+    from ruamel.yaml import YAML
+
+    reader = YAML(typ="safe", pure=True)
+    reader.version = (1, 1)
+    assert list(reader.load_all(text)) == docs

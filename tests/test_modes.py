@@ -196,7 +196,7 @@ def problems(raw):
         (
             {"authenticationMode": "PARTIAL"},
             [],
-            "cluster.authenticationMode: Input should be 'CONFIG_MAP', 'API_AND_CONFIG_MAP' or 'API'",
+            "cluster.authenticationMode: expected one of CONFIG_MAP, API_AND_CONFIG_MAP or API",
         ),
         # A cluster-admin team cannot be mapped to system:masters: that group is reserved.
         (
