@@ -823,6 +823,8 @@ def load(raw: Mapping[str, Any]) -> StackConfig:
             p
             for err in errors
             if not (err["type"] == "too_short" and tuple(err["loc"]) in item_locs)
+            # a missing cluster is said already, under its config key
+            and not (err["type"] == "missing" and tuple(err["loc"]) == ("cluster",))
             and (p := _describe(err)).path not in seen
         )
         raise ConfigError(problems) from None

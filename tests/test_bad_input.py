@@ -327,3 +327,32 @@ def test_requirements_hold_what_plan_needs() -> None:
     for package in ("pulumi-policy", "pydantic", "ruamel.yaml", "botocore", "tqdm"):
         assert package in runtime, package
     assert "pulumi-policy" not in (ROOT / "requirements-dev.txt").read_text()
+
+
+def test_an_empty_file_names_each_missing_key_once(tmp_path: Path, capsys: Any) -> None:
+    shutil.copy(ROOT / "Pulumi.yaml", tmp_path)
+    (tmp_path / "Pulumi.e.yaml").write_text("config: {}\n")
+    code, _, err = run_cli(
+        ["plan", "--config-file", str(tmp_path / "Pulumi.e.yaml"), "--out", str(tmp_path / "o")],
+        capsys,
+    )
+    assert code == 2 and "(2 problems)" in err
+    problems = [line for line in err.splitlines() if line.startswith("  ")]
+    assert [p.split(":")[0:2] for p in problems] == [
+        ["  aws", "region"],
+        ["  eks-access", "cluster"],
+    ]
+
+
+def test_a_stack_run_in_another_account_than_its_node_roles_stops(tmp_path: Path) -> None:
+    import pulumi
+
+    from eks_access import stackfile
+    from offline.mocks import PlaceholderCloud
+    from offline.run import run
+    from tests.conftest import write_stack
+
+    stack = stackfile.read(write_stack(tmp_path, yaml.safe_load(DEV.read_text())["config"]))
+    elsewhere = PlaceholderCloud("444455556666", "us-east-1")
+    with pytest.raises(pulumi.RunError, match="says account 111122223333, but this stack runs"):
+        run(stack, elsewhere)
