@@ -165,6 +165,13 @@ def _of_arn_lists(raw: dict[str, Any]) -> list[Path]:
     ]
 
 
+def _append(team: dict[str, Any], key: str, item: Any) -> None:
+    """Add to a team's list, unless an earlier mutation made it something else."""
+    found = team.setdefault(key, [])
+    if isinstance(found, list):
+        found.append(item)
+
+
 def _duplicate(draw: st.DrawFn, raw: dict[str, Any]) -> None:
     teams = raw.get("eks-access:teams")
     if not isinstance(teams, list) or not teams or not all(isinstance(t, dict) for t in teams):
@@ -175,14 +182,12 @@ def _duplicate(draw: st.DrawFn, raw: dict[str, Any]) -> None:
     if what == "team":
         teams.append(copy.deepcopy(src))
     elif what == "user":
-        dst.setdefault("users", []).append({"name": "user0", "path": "/other/", "keys": ["x"]})
-        src.setdefault("users", []).append("user0")
+        _append(dst, "users", {"name": "user0", "path": "/other/", "keys": ["x"]})
+        _append(src, "users", "user0")
     elif what == "role":
         arn = f"arn:aws:iam::{ACCOUNT}:role/dev0"
-        dst.setdefault("roles", []).append({"arn": arn, "username": "one"})
-        src.setdefault("roles", []).append(
-            {"arn": arn.replace("role/", "role/p/"), "username": "two"}
-        )
+        _append(dst, "roles", {"arn": arn, "username": "one"})
+        _append(src, "roles", {"arn": arn.replace("role/", "role/p/"), "username": "two"})
     elif what == "namespace":
         for t in (src, dst):
             t["namespaces"], t["createNamespaces"] = ["shared"], True
@@ -190,7 +195,7 @@ def _duplicate(draw: st.DrawFn, raw: dict[str, Any]) -> None:
         cluster = raw.get("eks-access:cluster")
         nodes = cluster.get("nodeRoleArns") if isinstance(cluster, dict) else None
         if isinstance(nodes, list) and nodes:
-            dst.setdefault("roles", []).append({"arn": nodes[0]})
+            _append(dst, "roles", {"arn": nodes[0]})
 
 
 YAML_ODDITIES = [

@@ -22,7 +22,7 @@ import pulumi
 import pytest
 from hypothesis import HealthCheck, given, seed, settings
 
-from eks_access import arns, awsauth, stackfile
+from eks_access import arns, awsauth, guards, stackfile
 from eks_access import config as core
 from offline import policy
 from offline.run import RunResult, run
@@ -48,7 +48,8 @@ def summary(counts: Counter[str], mutations: Counter[str]) -> str:
     top = ", ".join(f"{k} {n}" for k, n in mutations.most_common())
     return (
         f"fuzz: tried {counts['tried']}, rejected cleanly {counts['rejected']} "
-        f"(stack file {counts['rejected-file']}, config {counts['rejected-config']}), "
+        f"(stack file {counts['rejected-file']}, config {counts['rejected-config']}, "
+        f"lockout {counts['rejected-lockout']}), "
         f"accepted {counts['accepted']} (planned, invariants held), crashed {counts['crashed']}\n"
         f"fuzz mutations applied: {top}"
     )
@@ -114,6 +115,15 @@ def attempt(stack_path: Path, text: str) -> str:
         else:
             raise AssertionError("the loader refused this config but the program ran it")
         return "rejected-config"
+    if lockout := guards.no_principals(config):
+        # A config that maps nobody but the nodes: the program stops, before any resource.
+        try:
+            run(stack)
+        except pulumi.RunError as program_error:
+            assert lockout in str(program_error)
+        else:
+            raise AssertionError("a config that maps nobody was planned without acknowledgement")
+        return "rejected-lockout"
     check_plan(config, run(stack))
     return "accepted"
 
