@@ -21,6 +21,7 @@ from components import (
     UserAccess,
     UserAccessArgs,
 )
+from components.lookups import permission_set_roles
 from components.stack_config import read_stack_config, stop
 from components.user_access import IdentityStackUser
 from eks_access import (
@@ -30,6 +31,7 @@ from eks_access import (
     created_cluster,
     guards,
     iam,
+    kinds,
     kubeconfig,
     modes,
     rbac,
@@ -83,8 +85,12 @@ def cluster_stack(config: core.StackConfig) -> None:
     # IAM users live in the identity stack's account when one owns them, else in this one.
     users_account = config.identity.account if config.identity else account
     stop(modes.account_problems(config, account))
-    everyone = principals(config, users_account, partition)
-    entries = access_entries.entries(config, users_account, partition)
+    roles, problems = permission_set_roles(
+        item.name for team in config.teams for item in kinds.PERMISSION_SETS.items(team)
+    )
+    stop(problems)
+    everyone = principals(config, users_account, partition, roles)
+    entries = access_entries.entries(config, users_account, partition, roles)
     users_by_name = core.iam_users(config)
 
     if config.cluster.create is None and config.cluster.writes_aws_auth:
@@ -179,7 +185,7 @@ def cluster_stack(config: core.StackConfig) -> None:
         pulumi.export("awsAuth", aws_auth.data)
     if config.cluster.create is None and entries:
         # Entries of users this stack creates wait for them and follow their unique ID.
-        by_key = {access_entries.entry_key(p): p.arn.name for p in everyone if p.managed}
+        by_key = {p.entry_key: p.arn.name for p in everyone if p.managed}
         AccessEntries(
             "access-entries",
             AccessEntriesArgs(

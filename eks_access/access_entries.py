@@ -8,10 +8,12 @@ wins, namespace scopes merge), since EKS allows one entry per principal and each
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from eks_access.config import AccessPolicyName, StackConfig
+from eks_access.kinds import NODE_KINDS
 from eks_access.principals import Principal, principals
 from eks_access.rbac import CLUSTER_ADMIN_TEAM
 
@@ -23,11 +25,7 @@ POLICY_ARNS: dict[str, str] = {
     "admin-view": "AmazonEKSAdminViewPolicy",
 }
 EntryType = Literal["STANDARD", "EC2_LINUX", "EC2_WINDOWS", "FARGATE_LINUX"]
-NODE_ENTRY_TYPES: dict[str, EntryType] = {
-    "node": "EC2_LINUX",
-    "windows": "EC2_WINDOWS",
-    "fargate": "FARGATE_LINUX",
-}
+NODE_ENTRY_TYPES: dict[str, str] = {k.name: k.entry_type for k in NODE_KINDS}
 
 
 def policy_arn(policy: str, partition: str = "aws") -> str:
@@ -40,12 +38,6 @@ class PolicyGrant:
     arn: str
     scope: Literal["cluster", "namespace"]
     namespaces: tuple[str, ...] = ()
-
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"policy": self.policy, "policyArn": self.arn, "scope": self.scope}
-        if self.scope == "namespace":
-            out["namespaces"] = list(self.namespaces)
-        return out
 
 
 @dataclass(frozen=True)
@@ -79,20 +71,6 @@ class EntrySpec:
     def username(self) -> str | None:
         return self.principal.username if self.type == "STANDARD" else None
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "principalArn": self.principal_arn,
-            "type": self.type,
-            "kubernetesGroups": list(self.kubernetes_groups),
-            "userName": self.username,
-            "policies": [p.to_json() for p in self.policies],
-        }
-
-
-def entry_key(p: Principal) -> str:
-    prefix = "user" if p.kind == "user" else "role" if p.kind == "role" else "node"
-    return f"{prefix}-{p.arn.account}-{p.arn.name}"
-
 
 def _grants(config: StackConfig, p: Principal, partition: str) -> tuple[PolicyGrant, ...]:
     scopes: dict[str, set[str] | None] = {}  # policy -> namespaces, or None for cluster scope
@@ -112,15 +90,21 @@ def _grants(config: StackConfig, p: Principal, partition: str) -> tuple[PolicyGr
     )
 
 
-def entries(config: StackConfig, account: str, partition: str = "aws") -> list[EntrySpec]:
+def entries(
+    config: StackConfig,
+    account: str | None = None,
+    partition: str | None = None,
+    permission_sets: Mapping[str, str] | None = None,
+) -> list[EntrySpec]:
     """Every access entry the program owns in this config's mode (none in CONFIG_MAP)."""
     if not config.cluster.writes_access_entries:
         return []
+    partition = config.context(account, partition).partition
     out: list[EntrySpec] = []
-    for p in principals(config, account, partition):
+    for p in principals(config, account, partition, permission_sets):
         if p.is_node:
             if config.cluster.node_access_entries == "create":
-                out.append(EntrySpec(entry_key(p), p, NODE_ENTRY_TYPES[p.kind]))
+                out.append(EntrySpec(p.entry_key, p, NODE_ENTRY_TYPES[p.kind]))  # type: ignore[arg-type]
             continue
         admins = tuple(
             t.name
@@ -131,5 +115,5 @@ def entries(config: StackConfig, account: str, partition: str = "aws") -> list[E
                 or any(a.policy == "cluster-admin" for a in t.access_policies)
             )
         )
-        out.append(EntrySpec(entry_key(p), p, "STANDARD", _grants(config, p, partition), admins))
+        out.append(EntrySpec(p.entry_key, p, "STANDARD", _grants(config, p, partition), admins))
     return out

@@ -22,12 +22,8 @@ import yaml
 
 from eks_access import arns, awsauth
 from eks_access.config import NAMESPACE, RESERVED_PREFIXES
-from eks_access.principals import (
-    FARGATE_USERNAME,
-    NODE_GROUPS,
-    NODE_USERNAME,
-    WINDOWS_NODE_GROUPS,
-)
+from eks_access.kinds import NODE_KINDS, TEAM_KINDS
+from eks_access.kinds.permission_set import permission_set_of
 
 PRESETS = ("view", "edit", "admin")
 MASTERS = "system:masters"
@@ -91,16 +87,10 @@ def team_name(group: str, taken: set[str]) -> str:
 
 
 def _is_node(m: awsauth.AuthMapping) -> str | None:
-    groups = set(m.groups)
-    if m.kind != "role" or not set(NODE_GROUPS) <= groups:
+    """The node kind a mapping is (a role mapped to a node identity), if any."""
+    if m.kind != "role":
         return None
-    if m.username == NODE_USERNAME and groups == set(NODE_GROUPS):
-        return "node"
-    if m.username == NODE_USERNAME and groups == set(WINDOWS_NODE_GROUPS):
-        return "windows"
-    if m.username == FARGATE_USERNAME and "system:node-proxier" in groups:
-        return "fargate"
-    return None
+    return next((k.name for k in NODE_KINDS if k.recognize(m.username, m.groups)), None)
 
 
 def _reserved(name: str) -> bool:
@@ -121,7 +111,7 @@ def from_aws_auth(
                 f"{m.arn} is in mapRoles and mapUsers; the authenticator looks in mapRoles first, "
                 "so its mapUsers entry is never used and is not imported"
             )
-    node_roles: dict[str, list[str]] = {"node": [], "windows": [], "fargate": []}
+    node_roles: dict[str, list[str]] = {k.name: [] for k in NODE_KINDS}
     teams: dict[str, dict[str, Any]] = {}  # by Kubernetes group
     taken: set[str] = set()
     identities: set[Identity] = set()
@@ -163,13 +153,17 @@ def from_aws_auth(
                 identities.add((m.key, m.username, tuple(sorted(m.groups))))
             continue
         groups: list[str | None] = list(m.groups) or [None]  # None: mapped with no group
-        entry: dict[str, Any]
-        if arn.kind == "user":
-            entry = {"arn": m.arn}
-            if m.username and m.username != arn.name:
-                entry["username"] = m.username
-        else:
-            entry = {"arn": m.arn, "username": m.username}
+        # The first kind that recognises the mapping takes it (kinds that cannot be imported,
+        # such as users this stack would create, recognise nothing).
+        key, entry = next(
+            (k.key, found) for k in TEAM_KINDS if (found := k.recognize(arn, m.username))
+        )
+        if arn.kind == "role" and permission_set_of(arn.name):
+            notes.append(
+                f"{m.arn}: an IAM Identity Center role, imported by ARN; `permissionSets: "
+                f"[{{name: {permission_set_of(arn.name)}}}]` would find it by name, and survive a "
+                "re-assignment of the permission set"
+            )
         for g in groups:
             if g == MASTERS:
                 notes.append(
@@ -186,19 +180,14 @@ def from_aws_auth(
                 continue
             else:
                 team = team_for(g)
-            key = "existingUsers" if arn.kind == "user" else "roles"
             team.setdefault(key, []).append(dict(entry))  # a copy: no YAML aliases
         if not never_matched:
             identities.add((m.key, m.username, tuple(sorted(m.groups))))
 
     cluster_cfg: dict[str, Any] = {"name": cluster}
-    for kind, key in (
-        ("node", "nodeRoleArns"),
-        ("windows", "windowsNodeRoleArns"),
-        ("fargate", "fargateRoleArns"),
-    ):
-        if node_roles[kind]:
-            cluster_cfg[key] = node_roles[kind]
+    for node_kind in NODE_KINDS:
+        if node_roles[node_kind.name]:
+            cluster_cfg[node_kind.key] = node_roles[node_kind.name]
     if parsed.accounts:
         cluster_cfg["mapAccounts"] = list(parsed.accounts)
         notes.append(

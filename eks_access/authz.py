@@ -23,6 +23,8 @@ import yaml
 
 from eks_access import access_entries, arns, rbac
 from eks_access.config import StackConfig
+from eks_access.kinds import PERMISSION_SETS
+from eks_access.kinds.permission_set import permission_set_of
 from eks_access.principals import Principal, principals
 
 Rule = Mapping[str, Any]
@@ -147,6 +149,8 @@ class State:
 
     identities: dict[str, Identity] = field(default_factory=dict)
     grants: list[Grant] = field(default_factory=list)
+    permission_sets: dict[str, str] = field(default_factory=dict)
+    """Permission set name (lower-cased) -> the identity key of its role."""
     nodes: dict[str, Principal] = field(default_factory=dict)
     """Node and Fargate roles: mapped as ``system:node:...``; the Node authorizer decides what
     they may do, which is not modelled here."""
@@ -157,7 +161,13 @@ class State:
 
     def resolve(self, caller: str) -> Identity | None:
         """The identity an IAM or STS ARN logs in as, templates filled in; None if unmapped."""
-        ident = self.identities.get(arns.canonical_caller(caller))
+        key = arns.canonical_caller(caller)
+        ident = self.identities.get(key)
+        if ident is None:
+            # A session of a permission set's role, whatever the suffix IAM Identity Center
+            # gave it (offline, the role's ARN is a placeholder).
+            found = permission_set_of(key.rsplit("/", 1)[-1])
+            ident = self.identities.get(self.permission_sets.get((found or "").lower(), ""))
         if ident is None:
             return None
         session = arns.session_name(caller) or "SESSION"
@@ -267,22 +277,22 @@ def policy_grants(entry: access_entries.EntrySpec) -> list[Grant]:
     return out
 
 
-DEFAULT_ACCOUNT = arns.PLACEHOLDER_ACCOUNT
-
-
-def state_of(config: StackConfig, account: str | None = None, partition: str = "aws") -> State:
+def state_of(
+    config: StackConfig, account: str | None = None, partition: str | None = None
+) -> State:
     """The desired state of a config: what EKS will map, and every RBAC grant.
 
-    ``account`` is where the stack's IAM users live; by default the identity stack's account,
-    else the account of the node roles (where the stack runs), as the offline plan assumes.
+    ``account`` is where the stack's IAM users live; by default what the config tells
+    (``StackConfig.users_account``), as the offline plan assumes.
     """
     state = State()
-    account = account or config.users_account or DEFAULT_ACCOUNT
     everyone: Sequence[Principal] = principals(config, account, partition)
     for p in everyone:
         if p.is_node:
             state.nodes[p.arn.match_key] = p  # authorised by the Node authorizer
             continue
+        if p.source == PERMISSION_SETS.key and (name := permission_set_of(p.arn.name)):
+            state.permission_sets[name.lower()] = p.arn.match_key
         state.identities[p.arn.match_key] = Identity(
             p.arn.match_key,
             p.arn.arn,

@@ -41,7 +41,7 @@ def problems(members: list[Member]) -> list[str]:
     created: dict[tuple[str, str], list[tuple[Member, str, core.User]]] = defaultdict(list)
     owners: dict[tuple[str, str], Member] = {}  # (account, stack name) -> identity owner
     for m in members:
-        account = m.config.users_account or "(unknown account)"
+        account = m.config.users_account
         if m.config.identity is not None and m.config.identity.mode == "owner":
             owners[(account, m.stack)] = m
         if _creates(m.config):
@@ -90,7 +90,7 @@ def _group_limit(members: list[Member]) -> list[str]:
     for m in members:
         if not isinstance(m.config, core.StackConfig):
             continue
-        account = m.config.users_account or "(unknown account)"
+        account = m.config.users_account
         for name, (_, team_names) in core.iam_users(m.config).items():
             groups[(account, name.lower())] += [f"{m.where}: {t}" for t in team_names]
     return [

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 
-from eks_access.arns import PLACEHOLDER_ACCOUNT
 from eks_access.config import NAMESPACE, IdentityConfig, StackConfig
 from eks_access.principals import principals
 
@@ -28,7 +27,7 @@ def no_principals(config: StackConfig | IdentityConfig) -> str | None:
     or is an identity stack's, which maps nobody by design)."""
     if isinstance(config, IdentityConfig) or config.acknowledge_lockout:
         return None
-    if any(not p.is_node for p in principals(config, config.users_account or PLACEHOLDER_ACCOUNT)):
+    if any(not p.is_node for p in principals(config)):
         return None
     return (
         "this config maps no principal besides the node roles, so everyone who can reach the "

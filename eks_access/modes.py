@@ -11,8 +11,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from eks_access import arns, awsauth, principals
+from eks_access import arns, awsauth
 from eks_access.config import AUTH_MODES, AuthMode, StackConfig
+from eks_access.kinds import NODE_KINDS
 
 Identity = tuple[str, tuple[str, ...]]  # (username, sorted groups)
 
@@ -90,11 +91,8 @@ def effective_identities(state: ClusterState) -> dict[str, Identity]:
 
 
 def _node_identity(entry_type: str) -> Identity:
-    if entry_type == "FARGATE_LINUX":
-        return (principals.FARGATE_USERNAME, tuple(sorted(principals.FARGATE_GROUPS)))
-    if entry_type == "EC2_WINDOWS":
-        return (principals.NODE_USERNAME, tuple(sorted(principals.WINDOWS_NODE_GROUPS)))
-    return (principals.NODE_USERNAME, tuple(sorted(principals.NODE_GROUPS)))
+    kind = next(k for k in NODE_KINDS if k.entry_type == entry_type)
+    return (kind.username, tuple(sorted(kind.groups)))
 
 
 def lost_access(before: Mapping[str, Identity], after: Mapping[str, Identity]) -> list[str]:

@@ -1,25 +1,36 @@
 """Who the stack maps: every IAM principal with the Kubernetes username and groups it gets.
 
 This is the one identity table that aws-auth, access entries and access evaluation all read,
-so the three can never disagree about who is who.
+so the three can never disagree about who is who. It is built from the registry of principal
+kinds (``eks_access.kinds``): node kinds from the cluster, team kinds from each team.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from eks_access import arns
+from eks_access import arns, kinds
 from eks_access.config import StackConfig
+from eks_access.kinds.nodes import (
+    FARGATE_GROUPS,
+    FARGATE_USERNAME,
+    NODE_GROUPS,
+    NODE_USERNAME,
+    WINDOWS_NODE_GROUPS,
+)
 
 Kind = Literal["user", "role", "node", "windows", "fargate"]
-
-NODE_USERNAME = "system:node:{{EC2PrivateDNSName}}"
-NODE_GROUPS = ("system:bootstrappers", "system:nodes")
-WINDOWS_NODE_GROUPS = (*NODE_GROUPS, "eks:kube-proxy-windows")
-"""What EKS maps a Windows node role to (EKS user guide, "Apply the aws-auth ConfigMap")."""
-FARGATE_USERNAME = "system:node:{{SessionName}}"
-FARGATE_GROUPS = ("system:bootstrappers", "system:nodes", "system:node-proxier")
+__all__ = [
+    "FARGATE_GROUPS",
+    "FARGATE_USERNAME",
+    "NODE_GROUPS",
+    "NODE_USERNAME",
+    "WINDOWS_NODE_GROUPS",
+    "Principal",
+    "principals",
+]
 
 
 @dataclass(frozen=True)
@@ -27,80 +38,76 @@ class Principal:
     """One IAM principal and the Kubernetes identity EKS gives it."""
 
     kind: Kind
+    """The IAM principal type for team members (user or role), else the node kind."""
     arn: arns.IamArn
     username: str
     groups: tuple[str, ...]
     teams: tuple[str, ...] = ()
     managed: bool = False
     """True for IAM users this stack creates (and so owns)."""
+    entry_key: str = ""
+    """The stable key of its access entry: ``<kind>-<account>-<name>``."""
+    source: str = ""
+    """The config key that lists it (``users``, ``permissionSets``, ``nodeRoleArns``...)."""
 
     @property
     def is_node(self) -> bool:
         return self.kind in ("node", "windows", "fargate")
 
 
-def principals(config: StackConfig, account: str, partition: str = "aws") -> list[Principal]:
+def principals(
+    config: StackConfig,
+    account: str | None = None,
+    partition: str | None = None,
+    permission_sets: Mapping[str, str] | None = None,
+) -> list[Principal]:
     """Every principal the stack maps, node roles first, then by ARN; one entry per principal.
 
-    ``account`` and ``partition`` are those the IAM users are created in. A principal listed by
-    several teams gets the union of their groups (aws-auth would otherwise keep only the last).
+    ``account`` and ``partition`` are those the IAM users are created in (default: what the
+    config tells, see ``StackConfig.context``); ``permission_sets`` the roles the program found
+    for them. A principal listed by several teams gets the union of their groups (aws-auth
+    would otherwise keep only the last).
     """
-    nodes = (
-        [
-            Principal("node", arns.parse_iam_arn(a, "role"), NODE_USERNAME, NODE_GROUPS)
-            for a in config.cluster.node_role_arns
-        ]
-        + [
-            Principal("windows", arns.parse_iam_arn(a, "role"), NODE_USERNAME, WINDOWS_NODE_GROUPS)
-            for a in config.cluster.windows_node_role_arns
-        ]
-        + [
-            Principal("fargate", arns.parse_iam_arn(a, "role"), FARGATE_USERNAME, FARGATE_GROUPS)
-            for a in config.cluster.fargate_role_arns
-        ]
-    )
+    ctx = config.context(account, partition, permission_sets)
+    nodes = [
+        Principal(
+            kind.name,
+            arn := arns.parse_iam_arn(a, "role"),
+            kind.username,
+            kind.groups,
+            entry_key=f"node-{arn.account}-{arn.name}",
+            source=kind.key,
+        )
+        for kind in kinds.NODE_KINDS
+        for a in getattr(config.cluster, kind.field)
+    ]
     members: dict[str, Principal] = {}
-
-    def add(
-        kind: Kind,
-        arn: arns.IamArn,
-        username: str,
-        group: str | None,
-        team: str,
-        managed: bool = False,
-    ) -> None:
-        groups = {group} if group else set()
-        known = members.get(arn.match_key)
-        if known is None:
-            members[arn.match_key] = Principal(
-                kind, arn, username, tuple(sorted(groups)), (team,), managed
-            )
-        else:
-            members[arn.match_key] = Principal(
-                kind,
-                known.arn,
-                known.username,
-                tuple(sorted({*known.groups, *groups})),
-                tuple(sorted({*known.teams, team})),
-                known.managed,
-            )
-
-    for team in config.teams:
-        group = team.kubernetes_group if team.map_group else None
-        for user in team.users:
-            arn = arns.user_arn(partition, account, user.name, user.path)
-            add("user", arn, user.kubernetes_username, group, team.name, True)
-        for existing in team.existing_users:
-            arn = arns.parse_iam_arn(existing.arn, "user")
-            add("user", arn, existing.kubernetes_username, group, team.name)
-        for role in team.roles:
-            add(
-                "role",
-                arns.parse_iam_arn(role.arn, "role"),
-                role.kubernetes_username,
-                group,
-                team.name,
-            )
+    for t, team in enumerate(config.teams):
+        groups = (team.kubernetes_group,) if team.map_group else ()
+        for m in kinds.members(team, f"teams[{t}]", ctx):
+            known = members.get(m.arn.match_key)
+            if known is None:
+                members[m.arn.match_key] = Principal(
+                    m.kind.principal,
+                    m.arn,
+                    m.username,
+                    groups,
+                    (team.name,),
+                    m.kind.managed,
+                    m.kind.entry_key(m.item, m.arn),
+                    m.kind.key,
+                )
+            else:
+                members[m.arn.match_key] = Principal(
+                    known.kind,
+                    known.arn,
+                    known.username,
+                    tuple(sorted({*known.groups, *groups})),
+                    tuple(sorted({*known.teams, team.name})),
+                    known.managed,
+                    known.entry_key,
+                    known.source,
+                )
     return sorted(nodes, key=lambda p: p.arn.match_key) + sorted(
         members.values(), key=lambda p: p.arn.match_key
     )

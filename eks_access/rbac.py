@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from eks_access.config import NAMESPACE, PolicyRule, Team
+from eks_access.kinds import TEAM_KINDS
 
 RBAC_API = "rbac.authorization.k8s.io"
 MANAGED_BY = {"app.kubernetes.io/managed-by": NAMESPACE}
@@ -63,10 +64,8 @@ def subjects(team: Team) -> list[Manifest]:
     """Who the team's bindings name: its group, or (bindTo: users) each member by username."""
     if team.bind_to == "group":
         return [{"kind": "Group", "apiGroup": RBAC_API, "name": team.kubernetes_group}]
-    names = [u.kubernetes_username for u in team.users]
-    names += [e.kubernetes_username for e in team.existing_users]
-    names += [r.kubernetes_username for r in team.roles]
-    return [{"kind": "User", "apiGroup": RBAC_API, "name": n} for n in sorted(set(names))]
+    names = {kind.username(item) for kind in TEAM_KINDS for item in kind.items(team)}
+    return [{"kind": "User", "apiGroup": RBAC_API, "name": n} for n in sorted(names)]
 
 
 def _meta(team: Team, name: str, namespace: str | None = None) -> Manifest:

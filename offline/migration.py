@@ -12,7 +12,7 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
-from eks_access import access_entries, arns, modes, principals
+from eks_access import access_entries, modes, principals
 from eks_access import config as core
 from eks_access.stackfile import StackFile
 from offline import plan, run
@@ -91,7 +91,7 @@ def plan_migration(
     result = _plan(stack, raw)
     managed = tuple(
         (p.arn.arn, access_entries.NODE_ENTRY_TYPES[p.kind])
-        for p in principals.principals(config, config.users_account or arns.PLACEHOLDER_ACCOUNT)
+        for p in principals.principals(config)
         if p.is_node
     )
 

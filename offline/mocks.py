@@ -14,7 +14,9 @@ from typing import Any
 
 from pulumi.runtime import MockCallArgs, MockResourceArgs, Mocks
 
-DEFAULT_ACCOUNT = "123456789012"
+from eks_access.kinds import permission_set
+from eks_access.kinds.base import Context
+
 PLACEHOLDER_SECRET_PREFIX = "placeholder-secret-"
 
 
@@ -93,6 +95,16 @@ class PlaceholderCloud(Mocks):
                 "accessConfigs": [{"authenticationMode": self.authentication_mode}],
                 "version": "1.34",
                 "status": "ACTIVE",
+            }
+        if args.token == "aws:iam/getRoles:getRoles":
+            # IAM Identity Center roles by name: one role per permission set, of the real shape.
+            name = permission_set.name_of_regex(str(args.args.get("nameRegex", "")))
+            ctx = Context(self.account, self.partition, self.region)
+            found = [permission_set.placeholder_arn(name, ctx)] if name else []
+            return {
+                "arns": found,
+                "names": [a.rsplit("/", 1)[-1] for a in found],
+                "id": self.region,
             }
         if args.token == "eks:index:Cluster/getKubeconfig":
             profile = args.args.get("profileName")

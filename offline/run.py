@@ -23,9 +23,11 @@ from pulumi.runtime.settings import _get_rpc_manager, set_root_resource
 from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _sync_await
 
+from eks_access import arns
+from eks_access import config as core
 from eks_access.stackfile import StackFile, StackFileError
 from eks_access.stackfile import read as read_stack
-from offline.mocks import DEFAULT_ACCOUNT, PlaceholderCloud
+from offline.mocks import PlaceholderCloud
 
 # Sentinels of Pulumi's wire format (sdk/python/lib/pulumi/runtime/rpc.py).
 _SIG = "4dabf18193072939515e22adb298388d"
@@ -181,27 +183,23 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
 
 
 def placeholder_cloud(stack: StackFile) -> PlaceholderCloud:
-    """Mocks whose account matches the config's node roles, so the plan's ARNs agree."""
+    """Mocks in the account the config's users live in (``StackConfig.users_account``), so the
+    plan's ARNs agree with the config's."""
     # Read defensively: the program, not this helper, reports a malformed config.
-    cluster = stack.raw.get("eks-access:cluster")
-    cluster = cluster if isinstance(cluster, dict) else {}
-    nodes = cluster.get("nodeRoleArns")
-    account = DEFAULT_ACCOUNT
-    for arn in nodes if isinstance(nodes, list) else []:
-        parts = str(arn).split(":")
-        if len(parts) > 4 and parts[4].isdigit():
-            account = parts[4]
-            break
-    mode = cluster.get("authenticationMode", "CONFIG_MAP")
-    identity = stack.raw.get("eks-access:identity")
-    if isinstance(identity, dict) and str(identity.get("account", "")).isdigit():
-        account = str(identity["account"])  # an identity stack's users live there
+    try:
+        config = stack.load_any()
+    except (core.ConfigError, StackFileError):
+        config = None
+    account = config.users_account if config is not None else arns.PLACEHOLDER_ACCOUNT
+    cluster = getattr(config, "cluster", None)
+    mode = cluster.authentication_mode if cluster is not None else "CONFIG_MAP"
+    identity = getattr(config, "identity", None)
     outputs = {}
-    if isinstance(identity, dict) and identity.get("stack"):
-        # Lenient here: a config the program refuses never gets to its StackReference, and
-        # `plan` checks the identity stack file first (identity_outputs) for a clean error.
+    if identity is not None and identity.stack:
+        # Lenient here: `plan` checks the identity stack file first (identity_file), for a
+        # clean error.
         with contextlib.suppress(StackFileError):
-            outputs[str(identity["stack"])] = identity_outputs(stack, str(identity["stack"]))
+            outputs[identity.stack] = identity_outputs(stack, identity.stack)
     return PlaceholderCloud(
         account,
         str(stack.raw.get("aws:region", "us-east-1")),

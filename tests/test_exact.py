@@ -141,7 +141,7 @@ hostile = st.sampled_from(
 )  # fmt: skip
 
 
-iam_names = hostile.filter(lambda n: core._IAM_USER_NAME.match(n) is not None)
+iam_names = hostile.filter(lambda n: core.IAM_USER_NAME.match(n) is not None)
 
 
 @settings(max_examples=300, database=None, deadline=None)
@@ -298,7 +298,9 @@ def test_a_user_in_more_than_ten_teams():
 def test_more_than_3000_access_entries(monkeypatch):
     raw = minimal_raw(**{"eks-access:teams": [{"name": "a", "users": [f"u{i}" for i in range(6)]}]})
     raw["eks-access:cluster"]["authenticationMode"] = "API_AND_CONFIG_MAP"
-    monkeypatch.setattr(core, "MAX_ACCESS_ENTRIES", 5)
+    from eks_access.config import checks
+
+    monkeypatch.setattr(checks, "MAX_ACCESS_ENTRIES", 5)
     with pytest.raises(core.ConfigError, match="6 access entries, over EKS's limit of 5"):
         core.load(raw)
     raw["eks-access:cluster"]["authenticationMode"] = "CONFIG_MAP"  # no entries: no limit

@@ -1,0 +1,75 @@
+"""A stack's teams assembled: shared team definitions (a teams file or an ESC environment) and
+this stack's overrides."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from typing import Any
+
+from eks_access.fields import NAMESPACE
+from eks_access.problems import Problem
+
+TEAMS_FILE = f"{NAMESPACE}:teamsFile"
+OVERRIDES = f"{NAMESPACE}:teamOverrides"
+IDENTITY = f"{NAMESPACE}:identity"
+
+
+def merge_teams(
+    raw: Mapping[str, Any], shared: Any = None, shared_from: str = TEAMS_FILE
+) -> tuple[dict[str, Any], list[Problem]]:
+    """Stack config with shared teams and this stack's overrides applied.
+
+    ``shared`` is the team list of ``eks-access:teamsFile`` (already read) or None; teams may
+    also come from a Pulumi ESC environment, which the CLI merges into ``eks-access:teams``.
+    ``eks-access:teamOverrides`` maps a team name to the fields this cluster sets differently
+    (``namespaceAccess: view`` in prod, other ``users``); ``null`` for a field removes it.
+    """
+    out = {k: v for k, v in raw.items() if k not in (TEAMS_FILE, OVERRIDES)}
+    problems: list[Problem] = []
+    if shared is None and TEAMS_FILE in raw:  # callers read the file first (stackfile)
+        problems.append(Problem(TEAMS_FILE, "the teams file was not read; check the path"))
+    if shared is not None:
+        if f"{NAMESPACE}:teams" in raw:
+            problems.append(
+                Problem(
+                    f"{NAMESPACE}:teams",
+                    f"teams come from {shared_from} already; move these into that file or use "
+                    f"{OVERRIDES} for what this stack does differently",
+                )
+            )
+        out[f"{NAMESPACE}:teams"] = shared
+    overrides = raw.get(OVERRIDES)
+    if overrides is None:
+        return out, problems
+    teams = out.get(f"{NAMESPACE}:teams")
+    if not isinstance(overrides, dict):
+        return out, [*problems, Problem(OVERRIDES, "expected a mapping of team name to fields")]
+    if not isinstance(teams, list):
+        return out, [*problems, Problem(OVERRIDES, "there are no teams to override")]
+    by_name = {t.get("name"): i for i, t in enumerate(teams) if isinstance(t, dict)}
+    merged = list(teams)
+    for name, fields in overrides.items():
+        if name not in by_name:
+            close = difflib.get_close_matches(str(name), [str(n) for n in by_name], n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            problems.append(
+                Problem(f"{OVERRIDES}.{name}", f"no team {name!r}; {hint}check the name")
+            )
+            continue
+        if not isinstance(fields, dict) or "name" in fields:
+            problems.append(
+                Problem(
+                    f"{OVERRIDES}.{name}", "expected the team's fields to change (not its name)"
+                )
+            )
+            continue
+        team = dict(merged[by_name[name]])
+        for key, value in fields.items():
+            if value is None:
+                team.pop(key, None)
+            else:
+                team[key] = value
+        merged[by_name[name]] = team
+    out[f"{NAMESPACE}:teams"] = merged
+    return out, problems

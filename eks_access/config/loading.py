@@ -1,0 +1,110 @@
+"""Raw stack config in, a validated :class:`StackConfig` (or :class:`IdentityConfig`) out, or a
+:class:`ConfigError` listing every problem."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import ValidationError
+
+from eks_access.config.assembly import IDENTITY, OVERRIDES, TEAMS_FILE, merge_teams
+from eks_access.config.checks import (
+    cross_checks,
+    identity_checks,
+    partition_checks,
+    region_problems,
+)
+from eks_access.config.errors import CONFIG_KEYS, describe
+from eks_access.config.models import IdentityConfig, StackConfig
+from eks_access.fields import NAMESPACE
+from eks_access.kinds.iam_user import User
+from eks_access.problems import ConfigError, Problem
+
+
+def load_identity(raw: Mapping[str, Any]) -> IdentityConfig:
+    """Validate an identity owner stack's config (``eks-access:identity: {mode: owner}``)."""
+    data = {
+        "region": raw.get("aws:region"),
+        "identity": raw.get(IDENTITY),
+        "teams": raw.get(f"{NAMESPACE}:teams", []),
+    }
+    if f"{NAMESPACE}:pgpKey" in raw:
+        data["pgpKey"] = raw[f"{NAMESPACE}:pgpKey"]
+    try:
+        config = IdentityConfig.model_validate(data)
+    except ValidationError as e:
+        raise ConfigError(describe(err) for err in e.errors()) from None
+    problems = [
+        Problem(key, "an identity owner stack owns IAM users only; remove this key")
+        for key in (f"{NAMESPACE}:cluster",)
+        if key in raw
+    ]
+    problems.extend(identity_checks(config))
+    if problems:
+        raise ConfigError(problems)
+    return config
+
+
+def load(raw: Mapping[str, Any]) -> StackConfig:
+    """Validate raw stack config (``{"aws:region": ..., "eks-access:teams": ...}``).
+
+    Keys of other namespaces (``aws:profile``, ``kubernetes:...``) are left to their owners.
+    """
+    raw, problems = merge_teams(raw)
+    data: dict[str, Any] = {}
+    ours = [k for k in CONFIG_KEYS if k.startswith(f"{NAMESPACE}:")] + [TEAMS_FILE, OVERRIDES]
+    for key, value in raw.items():
+        namespace = key.partition(":")[0]
+        if key in CONFIG_KEYS:
+            data[CONFIG_KEYS[key]] = value
+        elif key.startswith(f"{NAMESPACE}:") or (
+            namespace != NAMESPACE
+            and difflib.SequenceMatcher(None, namespace, NAMESPACE).ratio() >= 0.8
+        ):
+            # Ours misspelt, or our namespace misspelt (eks-acess:teams): both would be
+            # silently ignored by Pulumi, and the stack would plan as if the key were missing.
+            close = difflib.get_close_matches(
+                f"{NAMESPACE}:{key.partition(':')[2]}" if ":" in key else key, ours, n=1
+            )
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            what = "config key" if namespace == NAMESPACE else f"config namespace {namespace!r}"
+            problems.append(
+                Problem(
+                    key if len(key) <= 80 else f"{key[:79]}…",
+                    f"unknown {what}; {hint}known keys: {', '.join(ours)}",
+                )
+            )
+    problems += region_problems(data)
+    try:
+        config = StackConfig.model_validate(data)
+    except ValidationError as e:
+        errors = e.errors()
+        # A list whose only items were invalid also reads as "too short": say the cause only.
+        item_locs = {tuple(err["loc"][:-1]) for err in errors if isinstance(err["loc"][-1], int)}
+        seen = {p.path for p in problems}
+        problems.extend(
+            p
+            for err in errors
+            if not (err["type"] == "too_short" and tuple(err["loc"]) in item_locs)
+            # a missing cluster is said already, under its config key
+            and not (err["type"] == "missing" and tuple(err["loc"]) == ("cluster",))
+            and (p := describe(err)).path not in seen
+        )
+        raise ConfigError(problems) from None
+    problems.extend(cross_checks(config))
+    problems.extend(partition_checks(config))
+    if problems:
+        raise ConfigError(problems)
+    return config
+
+
+def iam_users(config: StackConfig | IdentityConfig) -> dict[str, tuple[User, tuple[str, ...]]]:
+    """Each IAM user the stack creates, once, with the names of the teams that list it."""
+    out: dict[str, tuple[User, tuple[str, ...]]] = {}
+    for team in config.teams:
+        for user in team.users:
+            known = out.get(user.name)
+            out[user.name] = (user, (*known[1], team.name) if known else (team.name,))
+    return dict(sorted(out.items()))

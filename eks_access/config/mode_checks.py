@@ -1,0 +1,105 @@
+"""What each authentication mode needs (README "Authentication modes")."""
+
+from __future__ import annotations
+
+from eks_access import arns, kinds
+from eks_access.config.models import StackConfig
+from eks_access.fields import ENTRY_TEMPLATES, fmt, templates
+from eks_access.problems import Problem
+
+
+def mode_checks(config: StackConfig) -> list[Problem]:
+    """What each authentication mode needs; see README "Authentication modes"."""
+    problems: list[Problem] = []
+    cluster = config.cluster
+    mode = cluster.authentication_mode
+    if mode == "API" and cluster.create is None and cluster.node_access_entries is None:
+        problems.append(
+            Problem(
+                "cluster.nodeAccessEntries",
+                "required in API mode: EKS stops reading aws-auth, where node roles were mapped; "
+                "set `create` to have this program create EC2_LINUX/FARGATE_LINUX access entries "
+                "for nodeRoleArns/fargateRoleArns, or `eks-managed` if EKS made them (managed "
+                "node groups and Fargate profiles get them when the cluster leaves CONFIG_MAP)",
+            )
+        )
+    if cluster.node_access_entries == "create" and not cluster.node_roles:
+        problems.append(
+            Problem(
+                "cluster.nodeAccessEntries",
+                "`create` needs the node roles; "
+                "list them in cluster.nodeRoleArns / fargateRoleArns",
+            )
+        )
+    if cluster.node_access_entries is not None and not cluster.writes_access_entries:
+        problems.append(
+            Problem(
+                "cluster.nodeAccessEntries",
+                "only used with access entries; "
+                "remove it or set authenticationMode: API_AND_CONFIG_MAP",
+            )
+        )
+    creator = (
+        arns.parse_iam_arn(cluster.creator_principal_arn).match_key
+        if cluster.creator_principal_arn
+        else None
+    )
+    ctx = config.context()
+    for t, team in enumerate(config.teams):
+        tp = f"teams[{t}]"
+        if team.access_policies and not cluster.writes_access_entries:
+            problems.append(
+                Problem(
+                    f"{tp}.accessPolicies",
+                    "EKS access policies need access "
+                    "entries; set cluster.authenticationMode: API_AND_CONFIG_MAP "
+                    "(or API), or grant the same through namespaceAccess",
+                )
+            )
+        seen: set[str] = set()
+        for a, policy in enumerate(team.access_policies):
+            ap = f"{tp}.accessPolicies[{a}]"
+            if policy.policy in seen:
+                problems.append(
+                    Problem(
+                        ap,
+                        f"{policy.policy!r} is listed twice; EKS takes each "
+                        "policy once per principal, so merge the two",
+                    )
+                )
+            seen.add(policy.policy)
+            if policy.scope == "namespace" and not (policy.namespaces or team.namespaces):
+                problems.append(
+                    Problem(
+                        f"{ap}.namespaces",
+                        "namespace scope needs namespaces; "
+                        "list them here or in the team, or use scope: cluster",
+                    )
+                )
+            if policy.scope == "cluster" and policy.namespaces:
+                problems.append(
+                    Problem(
+                        f"{ap}.namespaces",
+                        "cluster scope takes no namespaces; remove them or use scope: namespace",
+                    )
+                )
+        if cluster.writes_access_entries:
+            for m in kinds.members(team, tp, ctx):
+                if creator and m.arn.match_key == creator:
+                    problems.append(
+                        Problem(
+                            f"{m.path}.arn" if m.kind.principal == "role" else m.path,
+                            f"{m.arn.arn} is the cluster creator (cluster.creatorPrincipalArn), "
+                            "which already has an access entry; a second one fails with "
+                            "ResourceInUseException. Remove it from the team",
+                        )
+                    )
+                if m.kind.principal == "role" and (bad := templates(m.username, ENTRY_TEMPLATES)):
+                    problems.append(
+                        Problem(
+                            f"{m.path}.username",
+                            f"{{{{{bad[0]}}}}} is not substituted in access-entry usernames; use "
+                            f"{fmt(ENTRY_TEMPLATES)}",
+                        )
+                    )
+    return problems

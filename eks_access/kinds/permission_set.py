@@ -1,0 +1,124 @@
+"""IAM Identity Center permission sets by name (``permissionSets``).
+
+IAM Identity Center gives each permission set a role in each account, named
+``AWSReservedSSO_<permission set>_<random suffix>`` under the path
+``/aws-reserved/sso.amazonaws.com/[<region>/]``. Nobody can write that ARN before the
+permission set is assigned, so the program looks the role up by name (a read-only
+``aws.iam.getRoles``), stops when none or several match, writes the path-less ARN in aws-auth
+(STS never carries the path) and the full ARN in access entries. Offline, a placeholder ARN of
+the same shape stands in; ``can-i`` recognises a session of any suffix.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+from eks_access import arns
+from eks_access.fields import Model, Username, split_shorthand
+from eks_access.kinds.base import Context, TeamKind
+
+PATH_PREFIX = "/aws-reserved/sso.amazonaws.com/"
+PREFIX = "AWSReservedSSO_"
+# Permission set names: 1-32 of [\w+=,.@-] (IAM Identity Center CreatePermissionSet).
+NAME = r"[\w+=,.@-]{1,32}"
+_SESSION_ROLE = re.compile(rf"^{PREFIX}(?P<name>{NAME})_(?P<suffix>[0-9a-f]+)$")
+
+
+class PermissionSetError(ValueError):
+    """No role, or several, answer to a permission set's name."""
+
+
+class PermissionSet(Model):
+    """An IAM Identity Center permission set, by name: everyone signed in through it."""
+
+    name: Annotated[str, Field(pattern=rf"^{NAME}$")]
+    username: Username | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_name(cls, data: Any) -> Any:
+        return split_shorthand(data, "name")
+
+    @property
+    def kubernetes_username(self) -> str:
+        return self.username or f"{self.name}:{{{{SessionName}}}}"
+
+
+def name_regex(name: str) -> str:
+    """The role names ``aws.iam.getRoles`` matches for a permission set (its ``nameRegex``)."""
+    return rf"^{PREFIX}{re.escape(name)}_[0-9a-f]+$"
+
+
+def name_of_regex(regex: str) -> str | None:
+    """The permission set a :func:`name_regex` was made for (for answers made offline)."""
+    m = re.match(rf"^\^{PREFIX}(?P<escaped>.+)_\[0-9a-f\]\+\$$", regex)
+    return re.sub(r"\\(.)", r"\1", m["escaped"]) if m else None
+
+
+def pick(name: str, found: Sequence[str]) -> str:
+    """The one role ARN of a permission set among what the lookup found."""
+    matching = sorted(a for a in found if (m := _session_match(a)) and m == name)
+    if not matching:
+        raise PermissionSetError(
+            f"permission set {name!r}: no role {PREFIX}{name}_* under {PATH_PREFIX} in this "
+            "account; assign the permission set to the account in IAM Identity Center first, "
+            "or check the name (it is case-sensitive)"
+        )
+    if len(matching) > 1:
+        raise PermissionSetError(
+            f"permission set {name!r}: {len(matching)} roles match ({', '.join(matching)}); "
+            "remove the stale assignment, or list the role you mean under roles by ARN"
+        )
+    return matching[0]
+
+
+def _session_match(role_arn: str) -> str | None:
+    try:
+        parsed = arns.parse_iam_arn(role_arn, "role")
+    except arns.ArnError:
+        return None
+    m = _SESSION_ROLE.match(parsed.name)
+    return m["name"] if m and parsed.path.startswith(PATH_PREFIX) else None
+
+
+def permission_set_of(role_name: str) -> str | None:
+    """The permission set a role (or a session's role) name belongs to, if it is one."""
+    m = _SESSION_ROLE.match(role_name)
+    return m["name"] if m else None
+
+
+def placeholder_arn(name: str, ctx: Context) -> str:
+    """A role ARN of the real shape, for plans made without AWS; the suffix is a digest of the
+    name (so plans are stable) and says nothing about the real one."""
+    suffix = hashlib.sha256(name.encode()).hexdigest()[:16]
+    path = f"{PATH_PREFIX}{ctx.region}/"
+    return f"arn:{ctx.partition}:iam::{ctx.account}:role{path}{PREFIX}{name}_{suffix}"
+
+
+class PermissionSets(TeamKind):
+    key: ClassVar[str] = "permissionSets"
+    field: ClassVar[str] = "permission_sets"
+    model: ClassVar[type[BaseModel]] = PermissionSet
+    principal: ClassVar[Literal["user", "role"]] = "role"
+    entry_prefix: ClassVar[str] = "permset"
+    noun: ClassVar[str] = "a role"
+
+    def arn(self, item: Any, ctx: Context) -> arns.IamArn:
+        found = ctx.permission_sets.get(item.name) or placeholder_arn(item.name, ctx)
+        return arns.parse_iam_arn(found, "role")
+
+    def username(self, item: Any) -> str:
+        return str(item.kubernetes_username)
+
+    def key_name(self, item: Any, arn: arns.IamArn) -> str:
+        # By name, not by the role's random suffix: a re-created assignment replaces the entry
+        # in place instead of deleting one resource and creating another.
+        return str(item.name)
+
+    def identity_key(self, item: Any, ctx: Context) -> str:
+        return f"permission set {item.name}"
