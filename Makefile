@@ -50,6 +50,7 @@ lint: install
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 	$(PY) -m mypy __main__.py
+	$(VENV)/bin/lint-imports
 
 clean:
 	rm -rf out .pytest_cache .mypy_cache .ruff_cache .hypothesis

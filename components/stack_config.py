@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-from pulumi.runtime import config as runtime_config
 
+from components import sdk_internals
 from eks_access import config as core
 from eks_access import stackfile
 
@@ -20,7 +20,7 @@ def raw_stack_config() -> dict[str, Any]:
     key (``eks-access:teamz``) would be silently ignored; so this reads the runtime's map.
     """
     raw: dict[str, Any] = {}
-    for key, value in runtime_config.CONFIG.get().items():
+    for key, value in sdk_internals.stack_config().items():
         try:
             raw[key] = json.loads(value) if isinstance(value, str) else value
         except json.JSONDecodeError:

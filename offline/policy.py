@@ -9,10 +9,12 @@ Pulumi CLI.
 from __future__ import annotations
 
 import functools
+import importlib.util
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from pulumi_policy import (
@@ -25,15 +27,27 @@ from pulumi_policy import (
     StackValidationArgs,
     StackValidationPolicy,
 )
-from pulumi_policy.proxy import unknown_checking_proxy
 
+from components import sdk_internals
 from offline.run import Registration, RunResult
 
 PACK_DIR = Path(__file__).resolve().parent.parent / "policy"
-if str(PACK_DIR) not in sys.path:  # the pack imports its module by plain name, as the CLI runs it
-    sys.path.insert(0, str(PACK_DIR))
 
-import eks_access_policy as pack  # noqa: E402
+
+def _load_pack() -> ModuleType:
+    """The pack's module, from its file. The pack is not a package of this project: the Pulumi
+    CLI runs ``policy/`` in a virtualenv of its own, where the module is imported by plain name."""
+    spec = importlib.util.spec_from_file_location(
+        "eks_access_policy", PACK_DIR / "eks_access_policy.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("eks_access_policy", module)
+    spec.loader.exec_module(module)
+    return sys.modules["eks_access_policy"]
+
+
+pack = _load_pack()
 
 PACK_NAME = pack.PACK_NAME
 
@@ -74,7 +88,7 @@ def settings(
 def _as_engine(inputs: Mapping[str, Any]) -> Mapping[str, Any]:
     """Inputs as the analyzer hands them to policies: pulumi-policy's read-only proxies
     (Mapping and Sequence, not dict and list), which raise on values unknown in a preview."""
-    return unknown_checking_proxy(dict(inputs))
+    return sdk_internals.policy_view(inputs)
 
 
 def _options(r: Registration) -> PolicyResourceOptions:

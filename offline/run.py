@@ -19,21 +19,14 @@ from typing import Any
 import pulumi
 from google.protobuf import json_format
 from pulumi.runtime import mocks as pulumi_mocks
-from pulumi.runtime.settings import _get_rpc_manager, set_root_resource
-from pulumi.runtime.stack import run_in_stack
-from pulumi.runtime.sync_await import _sync_await
 
+from components import sdk_internals
 from eks_access import arns
 from eks_access import config as core
 from eks_access.stackfile import StackFile, StackFileError
 from eks_access.stackfile import read as read_stack
 from offline.mocks import PlaceholderCloud
 
-# Sentinels of Pulumi's wire format (sdk/python/lib/pulumi/runtime/rpc.py).
-_SIG = "4dabf18193072939515e22adb298388d"
-_SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
-_RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
-_UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 SECRET_MASK = "[secret]"
 UNKNOWN_MASK = "[unknown]"
 
@@ -41,15 +34,15 @@ UNKNOWN_MASK = "[unknown]"
 def mask(value: Any) -> Any:
     """A wire value with secrets replaced by ``[secret]`` and unknowns by ``[unknown]``."""
     if isinstance(value, dict):
-        sig = value.get(_SIG)
-        if sig == _SECRET_SIG:
+        sig = value.get(sdk_internals.SIG_KEY)
+        if sig == sdk_internals.SECRET_SIG:
             return SECRET_MASK
-        if sig == _RESOURCE_SIG:
+        if sig == sdk_internals.RESOURCE_SIG:
             return {"resource": value.get("urn")}
-        return {k: mask(v) for k, v in value.items() if k != _SIG}
+        return {k: mask(v) for k, v in value.items() if k != sdk_internals.SIG_KEY}
     if isinstance(value, list):
         return [mask(v) for v in value]
-    if value == _UNKNOWN:
+    if value == sdk_internals.UNKNOWN:
         return UNKNOWN_MASK
     return value
 
@@ -164,7 +157,6 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
 
     def Call(self, request: Any) -> Any:  # noqa: N802
         """Method calls on components (``Cluster.get_kubeconfig``), which the SDK mock lacks."""
-        from pulumi.runtime import rpc
         from pulumi.runtime.proto import provider_pb2
 
         # Plain data, not deserialized: turning the `__self__` reference back into a Resource
@@ -173,7 +165,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         answer = self.mocks.call(pulumi_mocks.MockCallArgs(request.tok, args, request.provider))
         result = answer[0] if isinstance(answer, tuple) else answer  # the SDK allows both
         response = provider_pb2.CallResponse()
-        getattr(response, "return").CopyFrom(_sync_await(rpc.serialize_properties(result, {})))
+        getattr(response, "return").CopyFrom(sdk_internals.serialize(result))
         return response
 
     def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802
@@ -238,19 +230,10 @@ def run_program(
     (``on_register`` is called once per resource, for progress)."""
     monitor = RecordingMonitor(mocks, on_register)
     pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
-    # The SDK types the root as non-optional, but None is how it marks "no stack yet".
-    set_root_resource(None)  # type: ignore[arg-type]  # run_in_stack makes the root Stack, as the language host does
     pulumi.runtime.set_all_config(
         {k: v if isinstance(v, str) else json.dumps(v) for k, v in (config or {}).items()}
     )
-    try:
-        _sync_await(run_in_stack(func))
-    finally:
-        set_root_resource(None)  # type: ignore[arg-type]
-        # A failed run can leave RPCs and their error behind; do not hand them to the next.
-        # (Applies still scheduled on the loop can fail a later run in the same process:
-        # tests run programs that must fail in a subprocess.)
-        _get_rpc_manager().clear()
+    sdk_internals.run_in_a_stack(func)
     return monitor.result
 
 

@@ -22,7 +22,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from eks_access import __main__ as cli_module
+from cli import main as cli_module
 from tests import bad_inputs
 from tests.conftest import DEV, ROOT
 

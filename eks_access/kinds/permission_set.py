@@ -87,8 +87,9 @@ def _session_match(role_arn: str) -> str | None:
 
 
 def permission_set_of(role_name: str) -> str | None:
-    """The permission set a role (or a session's role) name belongs to, if it is one."""
-    m = _SESSION_ROLE.match(role_name)
+    """The permission set a role (or a session's role) name belongs to, if it is one; IAM
+    compares role names ignoring case, and the authenticator lower-cases them."""
+    m = re.match(_SESSION_ROLE.pattern, role_name, re.IGNORECASE)
     return m["name"] if m else None
 
 

@@ -1,0 +1,792 @@
+"""The command line: `eks-access COMMAND` (or `python -m eks_access COMMAND`); see `--help`.
+
+It reaches the Pulumi SDK (through ``offline``) only for the commands that plan; the others are
+plain Python over the config. Every user error is one line on stderr and exit 2; a closed pipe
+(``| head``) ends quietly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from eks_access import arns, stackfile
+from eks_access import config as core
+
+if TYPE_CHECKING:
+    from eks_access import operations
+    from offline.run import RunResult
+
+EXIT_OK, EXIT_NO, EXIT_CONFIG, EXIT_POLICY = 0, 1, 2, 3
+EXIT_CODES = """exit codes:
+  0  done; can-i: yes
+  1  can-i: no or unknown; import: not equivalent; migrate: unsafe
+  2  bad input (config, stack file, arguments, paths): one line each, nothing written
+  3  stopped by a mandatory policy violation or the lockout guard (plan files are written
+     for review when the plan ran)"""
+
+
+class UserError(Exception):
+    """A mistake in what the user asked for: one line on stderr, exit 2."""
+
+
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed("eks-access")
+    except PackageNotFoundError:  # run from a checkout that was not `pip install`ed
+        import tomllib
+
+        project = Path(__file__).resolve().parent.parent / "pyproject.toml"
+        return str(tomllib.loads(project.read_text())["project"]["version"])
+
+
+def emit(docs: list[tuple[stackfile.StackFile, Any]]) -> None:
+    """JSON for one stack (its document) or several (a list, each with its stack and file)."""
+    if len(docs) == 1:
+        out: Any = docs[0][1]
+    else:
+        out = [{"stack": s.stack, "file": s.path.name, **d} for s, d in docs]
+    print(json.dumps(out, indent=2, sort_keys=True))
+
+
+def _out_folder(out: Path) -> Path:
+    """``--out`` as a folder this process can write, or a UserError naming the problem."""
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out}: is a file; give a folder for the plan's files")
+    probe = next((p for p in (out, *out.parents) if p.exists()), Path("."))
+    if not os.access(probe, os.W_OK):
+        raise UserError(f"--out {out}: {probe} is not writable; give a folder you can write")
+    return out
+
+
+# --- plan ---------------------------------------------------------------------------------------
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    """One stack into ``--out``; several (a fleet) into ``--out/<stack>`` each, after the
+    checks across stacks. With ``--base``/``--base-out``, also the operations from the base."""
+    import dataclasses
+
+    from eks_access import fleet, guards
+    from offline import plan
+
+    if args.base and args.base_out:
+        raise UserError("give --base or --base-out, not both")
+    paths = list(dict.fromkeys(args.config_file))
+    outs = [Path(args.out)] if len(paths) == 1 else []
+    stacks = [stackfile.read(p) for p in paths]
+    outs = outs or [Path(args.out) / s.stack for s in stacks]
+    for out in outs:  # a plan that stops must not leave the previous plan's files looking current
+        _out_folder(out)
+        try:
+            plan.clear(out)
+        except OSError as e:
+            raise UserError(f"--out {out}: cannot write there ({e.strerror})") from None
+    members = [fleet.Member(s.path.name, s.stack, s.load_any()) for s in stacks]
+    # A reference stack needs its identity stack's users: check them as a fleet would.
+    extra = _identity_members(stacks, members)
+    if problems := fleet.problems(members + extra):
+        for p in problems:
+            print(f"error: {p}", file=sys.stderr)
+        print(f"error: the stacks disagree ({len(problems)}); nothing was written", file=sys.stderr)
+        return EXIT_CONFIG
+    if args.acknowledge_lockout:  # as if the stack file said so, which `pulumi up` reads
+        stacks = [
+            s
+            if s.is_identity_owner
+            else dataclasses.replace(s, raw={**s.raw, guards.ACK_KEY: True})
+            for s in stacks
+        ]
+    for member, stack in zip(members, stacks, strict=True):
+        problem = None if args.acknowledge_lockout else guards.no_principals(member.config)
+        if problem:
+            print(f"stopped: {stack.path.name}: {problem}; nothing was written", file=sys.stderr)
+            return EXIT_POLICY
+    from offline import base as base_plans
+
+    try:
+        return _plan_stacks(args, stacks, outs)
+    except base_plans.BaseError as e:
+        raise UserError(str(e)) from None
+
+
+def _identity_members(stacks: list[stackfile.StackFile], members: list[Any]) -> list[Any]:
+    """The identity stacks that reference stacks name, read from their files (so a plan of a
+    reference stack alone still says which users its identity stack does not own)."""
+    from eks_access import fleet
+    from offline import run
+
+    have = {s.stack for s in stacks}
+    out = []
+    for member, stack in zip(members, stacks, strict=True):
+        identity = member.config.identity
+        if identity is None or not identity.stack:
+            continue
+        name = identity.stack.rsplit("/", 1)[-1]
+        if name in have:
+            continue
+        path = run.identity_file(stack, identity.stack)  # StackFileError: a clean exit 2
+        owner = stackfile.read(path)
+        out.append(fleet.Member(path.name, owner.stack, owner.load_any()))
+        have.add(name)
+    return out
+
+
+def _plan_stacks(
+    args: argparse.Namespace, stacks: list[stackfile.StackFile], outs: list[Path]
+) -> int:
+    from contextlib import nullcontext
+
+    import pulumi
+
+    from eks_access import operations
+    from offline import base as base_plans
+    from offline import plan, run
+
+    code = EXIT_OK
+    summaries: list[tuple[stackfile.StackFile, Any]] = []
+    tree = base_plans.tree_at(args.base, stacks[0].path.parent) if args.base else nullcontext()
+    with tree as base_tree:
+        for stack, out in zip(stacks, outs, strict=True):
+            try:
+                with Progress(f"planning {stack.stack}") as tick:
+                    result = run.run(stack, on_register=tick)
+            except pulumi.RunError as e:  # the program's own config check; load() agrees
+                raise UserError(f"{stack.path.name}: {e}") from None
+            if result.duplicates:
+                raise UserError(
+                    f"{stack.path.name}: the program registers {len(result.duplicates)} "
+                    "resources under a name it already used, which `pulumi up` refuses "
+                    f"(Duplicate resource URN): {', '.join(sorted(set(result.duplicates)))}; "
+                    "nothing was written"
+                )
+            extra: dict[str, str] = {}
+            stops: list[str] = []
+            ops: list[operations.Operation] | None = None
+            if args.base or args.base_out:
+                if base_tree is not None:
+                    before = base_plans.plan_at(stack, args.base, base_tree)
+                else:
+                    folder = Path(args.base_out)
+                    before = base_plans.load_plan(
+                        folder if len(stacks) == 1 else folder / stack.stack
+                    )
+                ops = operations.compute(
+                    [r.to_json() for r in before.resources], [r.to_json() for r in result.resources]
+                )
+                extra["operations.json"] = json.dumps(operations.to_json(ops), indent=2)
+                stops = _lockout_stops(before, result, ops, stack, args.acknowledge_lockout)
+            try:
+                written = plan.write(result, out, stack.project, stack.stack, extra)
+                verdict = _policy_verdict(result, out, args.policy_config)
+            except OSError as e:
+                raise UserError(f"--out {out}: cannot write there ({e.strerror or e})") from None
+            if args.format == "json":
+                summaries.append(
+                    (stack, plan.summary_json(result, out, sorted(written), ops, verdict, stops))
+                )
+            else:
+                print(
+                    f"Offline plan of stack {stack.stack!r} ({stack.path.name}) written to {out}/: "
+                    + ", ".join(sorted(written))
+                )
+                print(plan.summary(result))
+                if ops is not None:
+                    print(operations.summary(ops, stack.stack))
+                print(
+                    f"policy pack {verdict['pack']}: {len(verdict['mandatory'])} mandatory, "
+                    f"{verdict['advisory']} advisory violations (policy.json)"
+                )
+            for v in verdict["mandatory"]:
+                print(f"  {v}", file=sys.stderr)
+            for problem in stops:
+                print(f"stopped: {stack.path.name}: {problem}", file=sys.stderr)
+            if stops or verdict["mandatory"]:
+                code = EXIT_POLICY
+    if args.format == "json":
+        emit(summaries)
+    return code
+
+
+class Progress:
+    """A progress bar on stderr while a long plan runs, only when stderr is a terminal (tqdm,
+    a well-kept library, draws it); otherwise nothing, so logs and pipes stay clean."""
+
+    def __init__(self, what: str):
+        self.what = what
+        self.bar: Any = None
+
+    def __enter__(self) -> Callable[[], None]:
+        if sys.stderr.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(desc=self.what, unit=" resources", file=sys.stderr, leave=False)
+            return lambda: self.bar.update(1)
+        return lambda: None
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _lockout_stops(
+    before: RunResult,
+    after: RunResult,
+    ops: Sequence[operations.Operation],
+    stack: stackfile.StackFile,
+    acknowledged: bool,
+) -> list[str]:
+    """The lockout guard's verdict on going from ``before`` to ``after``."""
+    from eks_access import guards
+    from offline import plan
+
+    acknowledged = acknowledged or stack.raw.get(guards.ACK_KEY) is True
+    base_users = {r.urn: r.inputs.get("name") for r in before.of_type("aws:iam/user:User")}
+    deleted = [
+        str(base_users[o.urn]).lower()
+        for o in ops
+        if o.op == "delete" and not o.retained and o.urn in base_users
+    ]
+    mapped = plan.mapped_principals(after)
+    still_mapped = {m.rsplit("/", 1)[-1] for m in mapped if ":user/" in m}
+    found = [
+        guards.mass_removal(plan.mapped_principals(before), mapped, acknowledged),
+        guards.users_deleted_while_mapped(deleted, still_mapped, acknowledged),
+    ]
+    return [f for f in found if f]
+
+
+def _policy_verdict(result: RunResult, out: Path, policy_config: str | None) -> dict[str, Any]:
+    """The CrossGuard pack (``policy/``) over the plan, as `pulumi preview --policy-pack` would;
+    every violation into ``policy.json``."""
+    from offline import policy
+
+    try:
+        pack_config = json.loads(Path(policy_config).read_text()) if policy_config else {}
+    except (OSError, ValueError) as e:
+        raise UserError(f"--policy-config {policy_config}: {e}") from None
+    found = policy.check(result, pack_config)
+    (out / "policy.json").write_text(
+        json.dumps(
+            sorted((v.__dict__ for v in found), key=lambda v: json.dumps(v, sort_keys=True)),
+            indent=2,
+            sort_keys=True,
+        )
+        + "\n"
+    )
+    blocking = policy.mandatory(found)
+    return {
+        "pack": policy.PACK_NAME,
+        "mandatory": [str(v) for v in blocking],
+        "advisory": len(found) - len(blocking),
+    }
+
+
+# --- migrate --------------------------------------------------------------------------------------
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from offline import migration
+
+    stack = stackfile.read(args.config_file)
+    stack.load()
+    try:
+        m = migration.plan_migration(stack, args.to, args.node_access_entries)
+    except ValueError as e:
+        raise UserError(str(e)) from None
+    if args.format == "json":
+        emit([(stack, migration.to_json(m))])
+    else:
+        print(migration.render(m, stack))
+    return EXIT_OK if m.safe else EXIT_NO
+
+
+# --- who can do what ------------------------------------------------------------------------------
+
+
+def _cluster_stacks(files: Sequence[str]) -> list[tuple[stackfile.StackFile, core.StackConfig]]:
+    """The cluster stacks among the files (identity owner stacks grant no cluster access)."""
+    stacks = [stackfile.read(p) for p in dict.fromkeys(files)]
+    return [(s, s.load()) for s in stacks if not s.is_identity_owner]
+
+
+def _heading(stacks: Sequence[Any], stack: stackfile.StackFile, config: core.StackConfig) -> None:
+    if len(stacks) > 1:
+        print(f"== {stack.stack}: cluster {config.cluster.name} ({stack.path.name})", flush=True)
+
+
+def _caller(value: str) -> str:
+    """``--as``, checked: an IAM user or role ARN, or an STS assumed-role ARN."""
+    try:
+        arns.canonical_caller(value)
+    except arns.ArnError:
+        raise UserError(
+            f"--as {value!r}: not an IAM user or role ARN nor an STS assumed-role ARN; give e.g. "
+            "arn:aws:iam::111122223333:user/alice or "
+            "arn:aws:sts::111122223333:assumed-role/ROLE/SESSION (lower-case arn:)"
+        ) from None
+    return value
+
+
+def cmd_can_i(args: argparse.Namespace) -> int:
+    from eks_access import authz
+
+    caller = _caller(args.as_)
+    stacks = _cluster_stacks(args.config_file)
+    code, docs = EXIT_OK, []
+    for stack, config in stacks:
+        state = authz.state_of(config)
+        req = authz.parse_request(args.verb, args.resource, args.namespace, args.subresource)
+        ident = state.resolve(caller)
+        node = state.node(caller) if ident is None else None
+        grants = state.matching(ident, req) if ident is not None else []
+        answer = "yes" if grants else "unknown" if node is not None else "no"
+        if node is not None:
+            why = (
+                f"{caller} is a node role, mapped as {node.username} in {', '.join(node.groups)}; "
+                "the Node authorizer decides what nodes may do, and this tool does not model it"
+            )
+        elif ident is None:
+            why = f"{caller} is not mapped: it would not be logged in"
+        else:
+            why = ""
+        code = max(code, EXIT_OK if grants else EXIT_NO)
+        if args.format == "json":
+            docs.append(
+                (
+                    stack,
+                    {
+                        "answer": answer,
+                        "allowed": True if grants else None if node is not None else False,
+                        "principal": caller,
+                        "username": ident.username if ident else None,
+                        "groups": sorted(ident.groups) if ident else [],
+                        "request": req.describe(),
+                        "via": [g.via for g in grants],
+                        "note": why or None,
+                    },
+                )
+            )
+            continue
+        _heading(stacks, stack, config)
+        print(answer, flush=True)
+        if why:
+            print(why, file=sys.stderr)
+        for g in grants if args.verbose else []:
+            print(f"  via {g.via}", file=sys.stderr)
+    if args.format == "json":
+        emit(docs)
+    return code
+
+
+def cmd_who_can(args: argparse.Namespace) -> int:
+    from eks_access import authz
+
+    stacks = _cluster_stacks(args.config_file)
+    docs = []
+    for stack, config in stacks:
+        state = authz.state_of(config)
+        req = authz.parse_request(args.verb, args.resource, args.namespace, args.subresource)
+        rows = [
+            {"principal": ident.arn, "username": ident.username, "via": g.via}
+            for ident in state.identities.values()
+            for g in state.matching(ident, req)
+        ]
+        if args.format == "json":
+            docs.append((stack, {"request": req.describe(), "principals": rows}))
+            continue
+        _heading(stacks, stack, config)
+        if not rows:
+            print(f"nobody mapped by this stack can {req.describe()}", file=sys.stderr)
+            continue
+        print("PRINCIPAL\tUSERNAME\tGRANTED BY")
+        for row in rows:
+            print(f"{row['principal']}\t{row['username']}\t{row['via']}", flush=True)
+    if args.format == "json":
+        emit(docs)
+    return EXIT_OK
+
+
+def cmd_access(args: argparse.Namespace) -> int:
+    from eks_access import review
+
+    stacks = _cluster_stacks(args.config_file)
+    if args.format == "json":
+        emit([(s, {"principals": review.access_json(c)}) for s, c in stacks])
+        return EXIT_OK
+    for stack, config in stacks:
+        _heading(stacks, stack, config)
+        print(review.access_markdown(config), end="")
+    return EXIT_OK
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    import pulumi
+
+    from eks_access import operations, review
+    from offline import base as base_plans
+    from offline import run
+
+    stacks = [stackfile.read(p) for p in dict.fromkeys(args.config_file)]
+    docs: list[tuple[stackfile.StackFile, Any]] = []
+    try:
+        with base_plans.tree_at(args.base, stacks[0].path.parent) as tree:
+            top, folder = tree
+            for stack in stacks:
+                if stack.is_identity_owner:
+                    continue  # owns IAM users only: no cluster access to review
+                head = stack.load()
+                at_base = folder / stack.path.resolve().relative_to(top)
+                try:
+                    base = (
+                        stackfile.read(at_base).load()
+                        if at_base.is_file()
+                        # a stack new in this change: everything it grants is gained
+                        else core.load({**stack.raw, "eks-access:teams": []})
+                    )
+                except (core.ConfigError, stackfile.StackFileError) as e:
+                    raise UserError(
+                        f"{stack.path.name} at {args.base} is invalid, so no review: {e}"
+                    ) from None
+                doc = review.review(base, head)
+                before = base_plans.plan_at(stack, args.base, tree)
+                try:
+                    after = run.run(stack)
+                except pulumi.RunError as e:
+                    raise UserError(f"{stack.path.name}: {e}") from None
+                ops = operations.compute(
+                    [r.to_json() for r in before.resources], [r.to_json() for r in after.resources]
+                )
+                doc["operations"] = [o.to_json() for o in ops if o.op != "same"]
+                doc["operationCounts"] = dict(sorted(operations.counts(ops).items()))
+                docs.append((stack, doc))
+    except base_plans.BaseError as e:
+        raise UserError(str(e)) from None
+    if args.format == "json":
+        emit(docs)
+    elif len(docs) == 1:
+        print(review.review_markdown(docs[0][1]), end="")
+    else:
+        for s, d in docs:
+            print(f"# Stack {s.stack} ({s.path.name})\n")
+            print(review.review_markdown(d))
+    return EXIT_OK
+
+
+# --- fleets and adoption ---------------------------------------------------------------------
+
+
+def cmd_stacks(args: argparse.Namespace) -> int:
+    """The stacks a change since ``--base`` touches, as JSON (a CI matrix)."""
+    import subprocess
+
+    from eks_access import fleet
+
+    root = Path(args.project)
+    if not (root / "Pulumi.yaml").is_file():
+        raise UserError(f"--project {root}: no Pulumi.yaml there")
+    diff = subprocess.run(
+        ["git", "diff", "--name-only", f"{args.base}...HEAD"],
+        cwd=root, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if diff.returncode != 0:
+        raise UserError(f"cannot diff against {args.base!r}: {diff.stderr.strip()}")
+    stacks = [stackfile.read(p) for p in sorted(root.glob("Pulumi.*.yaml"))]
+    changed = set(diff.stdout.split())
+    print(json.dumps(fleet.affected(changed, {s.stack: s.sources for s in stacks})))
+    return EXIT_OK
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """Write a stack config from an exported aws-auth (and RBAC), proving the plan equal.
+
+    Everything that can fail is done before the file is written: the export is read, the
+    config validated and planned from a scratch copy beside ``--out``; an existing ``--out`` is
+    kept unless ``--force``.
+    """
+    import tempfile
+
+    import pulumi
+    import yaml
+
+    from eks_access import adopt
+    from offline import plan, run
+
+    out = Path(args.out).resolve()
+    if out.exists() and not args.force:
+        raise UserError(f"--out {args.out}: exists; choose another file, or pass --force")
+    if not (out.name.startswith("Pulumi.") and out.suffix in (".yaml", ".yml")):
+        raise UserError(f"--out {args.out}: a stack file is named Pulumi.<stack>.yaml")
+    if not any((d / "Pulumi.yaml").is_file() for d in out.parents):
+        raise UserError(
+            f"--out {args.out}: not inside a Pulumi project (no Pulumi.yaml in its folder or above)"
+        )
+    _out_folder(out.parent)
+    try:
+        aws_auth_text = Path(args.aws_auth).read_text()
+        data = adopt.aws_auth_data(adopt.documents(aws_auth_text, args.aws_auth), args.aws_auth)
+        imported, teams = adopt.from_aws_auth(data, args.cluster, args.region)
+        for rbac_file in args.rbac:
+            adopt.add_rbac(imported, teams, adopt.documents(Path(rbac_file).read_text(), rbac_file))
+    except (OSError, adopt.AdoptError) as e:
+        raise UserError(str(e)) from None
+    header = [
+        f"# Imported by `eks-access import` from {args.aws_auth}"
+        + (f" and {', '.join(args.rbac)}" if args.rbac else ""),
+        "# Review before `pulumi up`; README 'Adopting a cluster'.",
+        *(f"# NOTE: {n}" for n in imported.notes),
+    ]
+    text = (
+        "\n".join(header)
+        + "\n"
+        + yaml.safe_dump({"config": imported.config}, sort_keys=False, width=10_000)
+    )
+    with tempfile.TemporaryDirectory(prefix=".eks-access-import-", dir=out.parent) as scratch:
+        draft = Path(scratch) / out.name
+        draft.write_text(text)
+        stack = stackfile.read(draft)
+        stack = stackfile.StackFile(out, stack.project_dir, stack.project, stack.stack, stack.raw)
+        stack.load()  # ConfigError: exit 2, nothing written
+        try:
+            result = run.run(stack)
+        except pulumi.RunError as e:
+            raise UserError(f"the offline plan of the imported config stopped: {e}") from None
+    out.write_text(text)
+    print(f"wrote {out}: {len(imported.identities)} mappings, {len(imported.grants)} grants")
+    for n in imported.notes:
+        print(f"  note: {n}")
+    diffs = adopt.compare(imported, plan.aws_auth_data(result), plan.kubernetes_objects(result))
+    if diffs:
+        print(f"NOT equivalent: {len(diffs)} differences between the cluster today and the plan:")
+        for d in diffs:
+            print(f"  {d}")
+        return EXIT_NO
+    print(
+        f"equivalent: the offline plan of {out.name} maps the same {len(imported.identities)} "
+        f"principals (ARN, username, groups) and grants the same {len(imported.grants)} "
+        "bindings as the export"
+    )
+    return EXIT_OK
+
+
+# --- the parser -------------------------------------------------------------------------------
+
+STACK_FILES = "the stack file(s), Pulumi.<stack>.yaml; several: one answer per cluster"
+
+
+def _format(p: argparse.ArgumentParser, *choices: str) -> None:
+    p.add_argument(
+        "--format",
+        choices=choices,
+        default=choices[0],
+        help=f"output format (default {choices[0]}); json is one document, a list for several "
+        "stacks",
+    )
+
+
+def _request(p: argparse.ArgumentParser) -> None:
+    p.add_argument("verb", help="a Kubernetes verb (get, list, create, ...) or an HTTP method")
+    p.add_argument(
+        "resource",
+        help="TYPE[.GROUP][/NAME] as kubectl takes it (pods, deployments.apps/web), or a "
+        "non-resource URL (/healthz)",
+    )
+    p.add_argument("-n", "--namespace", default=None, help="the namespace (default: cluster-wide)")
+    p.add_argument("--subresource", default="", help="a subresource: log, exec, status, ...")
+    p.add_argument(
+        "--config-file", required=True, nargs="+", action="extend", metavar="FILE", help=STACK_FILES
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    def command(name: str, summary: str, description: str) -> argparse.ArgumentParser:
+        return sub.add_parser(
+            name,
+            help=summary,
+            description=description,
+            epilog=EXIT_CODES,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+
+    parser = argparse.ArgumentParser(
+        prog="eks-access",
+        description="Who may do what in which EKS cluster, from Pulumi stack config: plan it "
+        "offline, ask who can do what, review a change, adopt a cluster.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"eks-access {version()}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = command(
+        "plan",
+        "what `pulumi up` would do, offline (mock runtime)",
+        "Run the real program under Pulumi's mock runtime and write what `pulumi up` would "
+        "create: plan.json, aws-auth.yaml, rbac.yaml, iam.json, access-entries.json, "
+        "outputs.json and policy.json; with --base or --base-out, operations.json too.",
+    )
+    p.add_argument(
+        "--config-file", required=True, nargs="+", action="extend", metavar="FILE",
+        help="the stack file(s), Pulumi.<stack>.yaml; several plan a fleet",
+    )  # fmt: skip
+    p.add_argument("--out", required=True, metavar="DIR", help="folder for the plan's files")
+    p.add_argument(
+        "--policy-config", metavar="FILE",
+        help="policy pack config (JSON, as for --policy-pack-config): levels and settings",
+    )  # fmt: skip
+    p.add_argument(
+        "--base", metavar="REF",
+        help="git ref of the state to start from: also write operations.json, what `pulumi up` "
+        "would create, update, replace and delete",
+    )  # fmt: skip
+    p.add_argument(
+        "--base-out", metavar="DIR",
+        help="a previous plan's --out folder as the state to start from (instead of --base)",
+    )  # fmt: skip
+    p.add_argument(
+        "--acknowledge-lockout", action="store_true",
+        help="plan even a config that maps no one but the nodes, or that stops mapping more "
+        "than half of the base's principals (exit 3 otherwise)",
+    )  # fmt: skip
+    _format(p, "text", "json")
+    p.set_defaults(func=cmd_plan)
+
+    m = command(
+        "migrate",
+        "ordered, checked steps to the next authentication mode",
+        "Print the steps from the stack's authentication mode to --to: cluster commands and "
+        "config edits, each planned offline and resolved the way EKS resolves identities.",
+    )
+    m.add_argument("--config-file", required=True, metavar="FILE", help="the stack file")
+    m.add_argument("--to", required=True, choices=core.AUTH_MODES, help="the mode to reach")
+    m.add_argument(
+        "--node-access-entries", choices=("create", "eks-managed"),
+        help="who gives node roles access entries (needed to reach API)",
+    )  # fmt: skip
+    _format(m, "text", "json")
+    m.set_defaults(func=cmd_migrate)
+
+    c = command(
+        "can-i",
+        "may this IAM or STS principal do this? yes/no, exit 0/1",
+        "Answer as EKS and Kubernetes would: the principal is mapped the way the authenticator "
+        "and access entries map it, then Kubernetes RBAC (and EKS access policies) decide.",
+    )
+    _request(c)
+    c.add_argument(
+        "--as", dest="as_", required=True, metavar="ARN",
+        help="an IAM user or role ARN, or an STS assumed-role ARN",
+    )  # fmt: skip
+    c.add_argument("-v", "--verbose", action="store_true", help="say which grants allow it")
+    _format(c, "text", "json")
+    c.set_defaults(func=cmd_can_i)
+
+    w = command(
+        "who-can",
+        "every principal that may do this, and the grant",
+        "List every principal the stack maps that may make the request, with the binding or "
+        "access policy that allows it.",
+    )
+    _request(w)
+    _format(w, "text", "json")
+    w.set_defaults(func=cmd_who_can)
+
+    a = command(
+        "access",
+        "the access matrix, per principal",
+        "Every mapped principal with its username, groups and the grants that apply to it.",
+    )
+    a.add_argument(
+        "--config-file", required=True, nargs="+", action="extend", metavar="FILE", help=STACK_FILES
+    )
+    _format(a, "markdown", "json")
+    a.set_defaults(func=cmd_access)
+
+    i = command(
+        "import",
+        "a stack config from an exported aws-auth and RBAC, proven equivalent",
+        "Write a stack config from `kubectl get configmap aws-auth -o yaml` (and RBAC), then "
+        "prove its offline plan maps and grants the same; every lossy item is a NOTE.",
+    )
+    i.add_argument(
+        "--aws-auth", required=True, metavar="FILE",
+        help="kubectl get configmap aws-auth -n kube-system -o yaml",
+    )  # fmt: skip
+    i.add_argument(
+        "--rbac", action="append", default=[], metavar="FILE",
+        help="kubectl get roles,rolebindings,clusterroles,clusterrolebindings -A -o yaml",
+    )  # fmt: skip
+    i.add_argument("--cluster", required=True, help="the EKS cluster's name")
+    i.add_argument("--region", required=True, help="the cluster's AWS region")
+    i.add_argument(
+        "--out", default="Pulumi.imported.yaml", metavar="FILE",
+        help="the stack file to write, inside the project (default Pulumi.imported.yaml)",
+    )  # fmt: skip
+    i.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+    i.set_defaults(func=cmd_import)
+
+    st = command(
+        "stacks",
+        "stacks a change touches, as JSON (for a CI matrix)",
+        "Print the stacks whose files (or the program) changed since --base, as a JSON list.",
+    )
+    st.add_argument("--base", required=True, metavar="REF", help="git ref to compare with")
+    st.add_argument("--project", default=".", metavar="DIR", help="the project folder")
+    st.set_defaults(func=cmd_stacks)
+
+    r = command(
+        "review",
+        "access gained and lost since a git ref, and what `pulumi up` would do",
+        "Compare the stack at a git ref with the working copy: every permission gained or "
+        "lost per principal, riskiest first, and the resource operations.",
+    )
+    r.add_argument(
+        "--base", required=True, metavar="REF", help="git ref of the state to compare with"
+    )
+    r.add_argument(
+        "--config-file", required=True, nargs="+", action="extend", metavar="FILE", help=STACK_FILES
+    )
+    _format(r, "markdown", "json")
+    r.set_defaults(func=cmd_review)
+    return parser
+
+
+def _files(args: argparse.Namespace) -> str:
+    files = getattr(args, "config_file", None) or getattr(args, "aws_auth", "")
+    return " ".join(files) if isinstance(files, list) else str(files)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = argparse.Namespace()
+    try:
+        args = build_parser().parse_args(argv)
+        return int(args.func(args))
+    except SystemExit as e:  # argparse: --help, --version, usage errors (exit 2)
+        return int(e.code or 0)
+    except BrokenPipeError:
+        # The reader went away (`| head`): no traceback, and no second error at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+    except (UserError, stackfile.StackFileError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_CONFIG
+    except core.ConfigError as e:
+        print(
+            f"error: invalid stack config in {_files(args)} ({e.count}); nothing was written:",
+            file=sys.stderr,
+        )
+        for p in e.problems:
+            print(f"  {p}", file=sys.stderr)
+        return EXIT_CONFIG
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,63 @@
+"""Every use of the Pulumi SDKs' private parts, in one place.
+
+The SDKs have no public call for these; each is pinned by ``tests/test_sdk_internals.py``, which
+fails loudly when an SDK upgrade moves or changes one:
+
+- the stack's whole config map (the public ``pulumi.Config`` reads one key at a time, and a
+  misspelt key must not pass unnoticed);
+- running a program in a stack as the language host does, and resetting the runtime after
+  (the offline plan);
+- the wire format's sentinels for secrets, resources and unknowns (to mask them in plans);
+- serialising a value to the wire (answers to component method calls under mocks);
+- the read-only proxies the policy analyzer hands to policies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from pulumi.runtime import config as _config
+from pulumi.runtime import rpc as _rpc
+from pulumi.runtime.settings import _get_rpc_manager, set_root_resource
+from pulumi.runtime.stack import run_in_stack
+from pulumi.runtime.sync_await import _sync_await
+
+SIG_KEY: str = _rpc._special_sig_key
+SECRET_SIG: str = _rpc._special_secret_sig
+RESOURCE_SIG: str = _rpc._special_resource_sig
+UNKNOWN: str = _rpc.UNKNOWN
+
+
+def stack_config() -> dict[str, Any]:
+    """Every config value of the running stack, by key, as the engine passed it (text)."""
+    return dict(_config.CONFIG.get())
+
+
+def run_in_a_stack(program: Callable[[], None]) -> None:
+    """Run ``program`` inside a root Stack resource and wait for every RPC it started, as the
+    Python language host runs ``__main__.py``."""
+    # The SDK types the root as non-optional, but None is how it marks "no stack yet".
+    set_root_resource(None)  # type: ignore[arg-type]
+    try:
+        _sync_await(run_in_stack(program))
+    finally:
+        set_root_resource(None)  # type: ignore[arg-type]
+        # A failed run can leave RPCs and their error behind; do not hand them to the next.
+        # (Applies still scheduled on the loop can fail a later run in the same process:
+        # tests run programs that must fail in a subprocess.)
+        _get_rpc_manager().clear()
+
+
+def serialize(value: Mapping[str, Any]) -> Any:
+    """A value as the wire carries it (a protobuf Struct)."""
+    return _sync_await(_rpc.serialize_properties(dict(value), {}))
+
+
+def policy_view(inputs: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Inputs as the policy analyzer hands them to policies: read-only proxies (Mapping and
+    Sequence, not dict and list) that raise on values unknown in a preview."""
+    from pulumi_policy.proxy import unknown_checking_proxy
+
+    view: Mapping[str, Any] = unknown_checking_proxy(dict(inputs))
+    return view
