@@ -12,24 +12,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
+from eks_access import presets
 from eks_access.config import AccessPolicyName, StackConfig
 from eks_access.kinds import NODE_KINDS
 from eks_access.principals import Principal, principals
 from eks_access.rbac import CLUSTER_ADMIN_TEAM
 
-POLICY_ARNS: dict[str, str] = {
-    "view": "AmazonEKSViewPolicy",
-    "edit": "AmazonEKSEditPolicy",
-    "admin": "AmazonEKSAdminPolicy",
-    "cluster-admin": "AmazonEKSClusterAdminPolicy",
-    "admin-view": "AmazonEKSAdminViewPolicy",
-}
 EntryType = Literal["STANDARD", "EC2_LINUX", "EC2_WINDOWS", "FARGATE_LINUX"]
 NODE_ENTRY_TYPES: dict[str, str] = {k.name: k.entry_type for k in NODE_KINDS}
 
 
-def policy_arn(policy: str, partition: str = "aws") -> str:
-    return f"arn:{partition}:eks::aws:cluster-access-policy/{POLICY_ARNS[policy]}"
+policy_arn = presets.policy_arn
 
 
 @dataclass(frozen=True)
@@ -83,9 +76,9 @@ def _grants(config: StackConfig, p: Principal, partition: str) -> tuple[PolicyGr
             elif (known := scopes.setdefault(ap.policy, set())) is not None:
                 known.update(ap.namespaces or team.namespaces)
     return tuple(
-        PolicyGrant(name, policy_arn(name, partition), "cluster")  # type: ignore[arg-type]
+        PolicyGrant(name, policy_arn(name, partition), "cluster")
         if ns is None
-        else PolicyGrant(name, policy_arn(name, partition), "namespace", tuple(sorted(ns)))  # type: ignore[arg-type]
+        else PolicyGrant(name, policy_arn(name, partition), "namespace", tuple(sorted(ns)))
         for name, ns in sorted(scopes.items())
     )
 
@@ -111,8 +104,8 @@ def entries(
             for t in config.teams
             if t.name in p.teams
             and (
-                t.cluster_access == "cluster-admin"
-                or any(a.policy == "cluster-admin" for a in t.access_policies)
+                t.cluster_access == presets.ADMIN
+                or any(a.policy == presets.ADMIN for a in t.access_policies)
             )
         )
         out.append(EntrySpec(p.entry_key, p, "STANDARD", _grants(config, p, partition), admins))

@@ -20,12 +20,11 @@ from typing import Any
 
 import yaml
 
-from eks_access import arns, awsauth
+from eks_access import arns, awsauth, presets
 from eks_access.config import NAMESPACE, RESERVED_PREFIXES
 from eks_access.kinds import NODE_KINDS, TEAM_KINDS
 from eks_access.kinds.permission_set import permission_set_of
 
-PRESETS = ("view", "edit", "admin")
 MASTERS = "system:masters"
 _LABEL = re.compile(r"[^a-z0-9-]+")
 
@@ -123,7 +122,7 @@ def from_aws_auth(
             label = "cluster-admins" if admin else group or "ungrouped"
             found = {"name": team_name(label, taken)}
             if admin:
-                found["clusterAccess"] = "cluster-admin"
+                found["clusterAccess"] = presets.ADMIN
             elif group is None:
                 found["mapGroup"] = False
             else:
@@ -224,7 +223,7 @@ def _role_ref(ref: Mapping[str, Any], ns: str | None, roles: Mapping[Any, Any]) 
     """``preset:NAME`` for a built-in preset, the rules' JSON for a custom role, None if the
     role is not in the export."""
     name = ref.get("name", "")
-    if ref.get("kind") == "ClusterRole" and name in (*PRESETS, "cluster-admin"):
+    if ref.get("kind") == "ClusterRole" and name in presets.BOUND_ROLES:
         return f"preset:{name}"
     role = roles.get((ref.get("kind"), ns if ref.get("kind") == "Role" else None, name))
     if role is None or role.get("aggregationRule"):
@@ -294,16 +293,16 @@ def _express(
         team["clusterRules"] = json.loads(role)
         return None
     namespaces = team.setdefault("namespaces", [])
-    if role.startswith("preset:") and role != "preset:cluster-admin":
-        preset = role.removeprefix("preset:")
-        if team.get("namespaceAccess") not in (None, preset):
+    named = role.removeprefix("preset:") if role.startswith("preset:") else None
+    if named in presets.NAMESPACE_ACCESS:
+        if team.get("namespaceAccess") not in (None, named):
             return f"the team has namespaceAccess {team['namespaceAccess']} already"
         if team.get("namespaceAccess") is None and namespaces:
-            return "the team's other namespaces have no such preset"
-        team["namespaceAccess"] = preset
+            return "the team's other namespaces have no such named"
+        team["namespaceAccess"] = named
     else:
-        if role == "preset:cluster-admin":
-            return "cluster-admin bound in one namespace has no preset here"
+        if named is not None:
+            return f"{named} bound in one namespace has no named here"
         if "rules" in team and _rules_key(team["rules"]) != role:
             return "the team has other rules in its namespaces"
         if "rules" not in team and namespaces:

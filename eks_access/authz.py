@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from eks_access import access_entries, arns, rbac
+from eks_access import access_entries, arns, presets, rbac
 from eks_access.config import StackConfig
 from eks_access.kinds import PERMISSION_SETS
 from eks_access.kinds.permission_set import permission_set_of
@@ -266,7 +266,7 @@ def policy_grants(entry: access_entries.EntrySpec) -> list[Grant]:
     for g in entry.policies:
         spec = builtin()["accessPolicies"][g.policy]
         rules = tuple(spec.get("rules") or builtin_rules(spec["role"]))
-        via = f"EKS access policy {access_entries.POLICY_ARNS[g.policy]}"
+        via = f"EKS access policy {presets.BY_NAME[g.policy].access_policy}"
         key = entry.principal.arn.match_key
         if g.scope == "cluster":
             out.append(Grant(f"{via} (cluster)", rules, None, principal=key))

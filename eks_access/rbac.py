@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from eks_access import presets
 from eks_access.config import NAMESPACE, PolicyRule, Team
 from eks_access.kinds import TEAM_KINDS
 
@@ -154,7 +155,7 @@ def team_objects(team: Team) -> list[RbacObject]:
         binding = _binding(
             team, "ClusterRoleBinding", f"{NAMESPACE}:{team.name}:{access}", "ClusterRole", access
         )
-        if access == "cluster-admin":
+        if access == presets.ADMIN:
             binding["metadata"]["annotations"] = {CLUSTER_ADMIN_TEAM: team.name}
         objs.append(RbacObject(f"clusterbinding-{access}", binding))
     if team.cluster_rules:

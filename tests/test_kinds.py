@@ -137,3 +137,14 @@ def test_import_names_identity_center_roles(tmp_path: Path) -> None:
     imported, _ = adopt.from_aws_auth(data, "prod", "us-east-1")
     assert any("permissionSets: [{name: Ops}]" in n for n in imported.notes)
     assert json.dumps(imported.config).count("AWSReservedSSO_Ops_") == 1  # imported by ARN
+
+
+def test_the_policy_pack_agrees_with_the_presets_table() -> None:
+    # The pack runs in a virtualenv of its own and cannot import the core: it keeps a copy.
+    from eks_access import presets
+    from offline.policy import pack
+
+    assert {p.name for p in presets.PRESETS if p.reads_secrets and p.cluster_role} == (
+        pack.SECRET_READING_PRESETS
+    )
+    assert presets.BY_NAME[presets.ADMIN].access_policy in pack.CLUSTER_ADMIN_POLICY

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
-from eks_access import arns, regions
+from eks_access import arns, presets, regions
 from eks_access.fields import (
     KNOWN_VERBS,
     NAMESPACE,
@@ -22,6 +22,7 @@ from eks_access.fields import (
     Verb,
     cluster_name,
     rbac_name,
+    show,
     unknown_verb,
 )
 from eks_access.kinds import NODE_KINDS
@@ -66,8 +67,21 @@ class PolicyRule(Model):
         return self
 
 
-Preset = Literal["view", "edit", "admin"]
-ClusterAccess = Literal["view", "edit", "admin", "cluster-admin"]
+def _one_of(names: tuple[str, ...]) -> Any:
+    def check(value: str) -> str:
+        if value not in names:
+            raise ValueError(
+                f"expected one of {', '.join(names[:-1])} or {names[-1]}, got the text "
+                f"{show(value)}"
+            )
+        return value
+
+    return AfterValidator(check)
+
+
+# Access levels by name: the table in eks_access.presets.
+Preset = Annotated[str, _one_of(presets.NAMESPACE_ACCESS)]
+ClusterAccess = Annotated[str, _one_of(presets.CLUSTER_ACCESS)]
 
 
 class Team(Model):
@@ -114,7 +128,7 @@ class Team(Model):
 AuthMode = Literal["CONFIG_MAP", "API_AND_CONFIG_MAP", "API"]
 # One way only: CONFIG_MAP -> API_AND_CONFIG_MAP -> API.
 AUTH_MODES: tuple[AuthMode, ...] = ("CONFIG_MAP", "API_AND_CONFIG_MAP", "API")
-AccessPolicyName = Literal["view", "edit", "admin", "cluster-admin", "admin-view"]
+AccessPolicyName = Annotated[str, _one_of(presets.ACCESS_POLICIES)]
 
 
 def principal_arn_value(value: str) -> str:
