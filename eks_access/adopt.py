@@ -298,11 +298,11 @@ def _express(
         if team.get("namespaceAccess") not in (None, named):
             return f"the team has namespaceAccess {team['namespaceAccess']} already"
         if team.get("namespaceAccess") is None and namespaces:
-            return "the team's other namespaces have no such named"
+            return "the team's other namespaces have no such preset"
         team["namespaceAccess"] = named
     else:
         if named is not None:
-            return f"{named} bound in one namespace has no named here"
+            return f"{named} bound in one namespace has no preset here"
         if "rules" in team and _rules_key(team["rules"]) != role:
             return "the team has other rules in its namespaces"
         if "rules" not in team and namespaces:
