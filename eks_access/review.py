@@ -75,28 +75,32 @@ def danger(req: authz.Request) -> tuple[int, str]:
 class PrincipalAccess:
     identity: authz.Identity
     cluster_admin: bool
-    effective: tuple[tuple[str | None, authz.Rule, str], ...]  # (namespace, rule, via)
+    grants: tuple[authz.Grant, ...]
+    """Every grant that reaches the principal (``authz.State.grants_for``)."""
 
     def allows(self, req: authz.Request) -> bool:
-        """The matrix's own answer: from the flattened rules, not from the bindings."""
-        return any(
-            (ns is None or (req.path is None and ns == req.namespace)) and authz.rule_allows(r, req)
-            for ns, r, _ in self.effective
-        )
+        """The same answer as ``can-i``: one evaluator, ``authz.Grant.applies``."""
+        return any(g.applies(req) for g in self.grants)
+
+    @property
+    def effective(self) -> list[tuple[str | None, authz.Rule, str]]:
+        """(namespace or None, rule, via) of every rule that reaches the principal."""
+        return [(g.namespace, r, g.via) for g in self.grants for r in g.rules]
 
 
 def matrix(state: authz.State) -> dict[str, PrincipalAccess]:
     out = {}
     for key, ident in sorted(state.identities.items()):
-        effective = tuple((g.namespace, r, g.via) for g in state.grants_for(ident) for r in g.rules)
+        grants = tuple(state.grants_for(ident))
         admin = any(
-            ns is None
+            g.namespace is None
             and "*" in r.get("verbs", [])
             and "*" in r.get("resources", [])
             and "*" in r.get("apiGroups", [])
-            for ns, r, _ in effective
+            for g in grants
+            for r in g.rules
         )
-        out[key] = PrincipalAccess(ident, admin, effective)
+        out[key] = PrincipalAccess(ident, admin, grants)
     return out
 
 
