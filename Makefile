@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STACK ?= dev
 OUT ?= out/$(STACK)
 
-.PHONY: install checkov plan plan-fleet test lint bench e2e clean
+.PHONY: install checkov plan plan-fleet test lint bench e2e e2e-engine clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -54,3 +54,9 @@ lint: install
 
 clean:
 	rm -rf out .pytest_cache .mypy_cache .ruff_cache .hypothesis
+
+## The real Pulumi engine (CLI and Kubernetes provider built from the Go module proxy into the
+## e2e cache) applies every everyday change to the real API server; AWS is a stand-in (moto's
+## IAM, an in-memory EKS). Needs Go; `make test` does not.
+e2e-engine: install
+	$(PY) -m e2e.engine.run

@@ -102,8 +102,11 @@ def free_port() -> int:
 class ControlPlane:
     """etcd and kube-apiserver as child processes; `stop` ends both, whatever happened."""
 
-    def __init__(self, workdir: Path):
+    def __init__(self, workdir: Path, controllers: str = "clusterrole-aggregation"):
         self.dir = workdir
+        self.controllers = controllers
+        """kube-controller-manager's controllers: deletions with propagation (a `pulumi destroy`)
+        also need the garbage collector, and namespace deletion the namespace controller."""
         self.procs: list[subprocess.Popen[bytes]] = []
         self.token = hashlib.sha256(os.urandom(16)).hexdigest()
         self.port = free_port()
@@ -197,7 +200,7 @@ class ControlPlane:
                 "--kubeconfig",
                 str(self.kubeconfig),
                 "--controllers",
-                "clusterrole-aggregation",
+                self.controllers,
                 "--leader-elect=false",
                 "--secure-port",
                 "0",
