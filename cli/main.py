@@ -49,12 +49,16 @@ def version() -> str:
 
 
 def emit(docs: list[tuple[stackfile.StackFile, Any]]) -> None:
+    print(dumps(docs), end="")
+
+
+def dumps(docs: list[tuple[stackfile.StackFile, Any]]) -> str:
     """JSON for one stack (its document) or several (a list, each with its stack and file)."""
     if len(docs) == 1:
         out: Any = docs[0][1]
     else:
         out = [{"stack": s.stack, "file": s.path.name, **d} for s, d in docs]
-    print(json.dumps(out, indent=2, sort_keys=True))
+    return json.dumps(out, indent=2, sort_keys=True) + "\n"
 
 
 def _out_folder(out: Path) -> Path:
@@ -416,11 +420,19 @@ def cmd_who_can(args: argparse.Namespace) -> int:
 
 
 def cmd_access(args: argparse.Namespace) -> int:
-    from eks_access import review
+    from eks_access import report, review
 
     stacks = _cluster_stacks(args.config_file)
     if args.format == "json":
         emit([(s, {"principals": review.access_json(c)}) for s, c in stacks])
+        return EXIT_OK
+    if args.format == "html":
+        sections = [
+            section
+            for s, c in stacks
+            for section in report.access_sections(c, _prefix(stacks, s, c))
+        ]
+        print(report.page(_title("Who can do what", stacks), sections), end="")
         return EXIT_OK
     for stack, config in stacks:
         _heading(stacks, stack, config)
@@ -428,15 +440,28 @@ def cmd_access(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _prefix(stacks: Sequence[Any], stack: stackfile.StackFile, config: core.StackConfig) -> str:
+    """A section's title prefix in a fleet's page: which cluster."""
+    return f"{config.cluster.name} (stack {stack.stack}): " if len(stacks) > 1 else ""
+
+
+def _title(what: str, stacks: Sequence[tuple[stackfile.StackFile, core.StackConfig]]) -> str:
+    if len(stacks) == 1:
+        stack, config = stacks[0]
+        return f"{what}: stack {stack.stack}, cluster {config.cluster.name}"
+    return f"{what}: {len(stacks)} clusters"
+
+
 def cmd_review(args: argparse.Namespace) -> int:
     import pulumi
 
-    from eks_access import operations, review
+    from eks_access import changes
     from offline import base as base_plans
     from offline import run
 
     stacks = [stackfile.read(p) for p in dict.fromkeys(args.config_file)]
     docs: list[tuple[stackfile.StackFile, Any]] = []
+    configs: list[tuple[core.StackConfig, core.StackConfig]] = []
     try:
         with base_plans.tree_at(args.base, stacks[0].path.parent) as tree:
             top, folder = tree
@@ -456,29 +481,54 @@ def cmd_review(args: argparse.Namespace) -> int:
                     raise UserError(
                         f"{stack.path.name} at {args.base} is invalid, so no review: {e}"
                     ) from None
-                doc = review.review(base, head)
                 before = base_plans.plan_at(stack, args.base, tree)
                 try:
                     after = run.run(stack)
                 except pulumi.RunError as e:
                     raise UserError(f"{stack.path.name}: {e}") from None
-                ops = operations.compute(
-                    [r.to_json() for r in before.resources], [r.to_json() for r in after.resources]
+                doc = changes.review_document(
+                    base,
+                    head,
+                    [r.to_json() for r in before.resources],
+                    [r.to_json() for r in after.resources],
                 )
-                doc["operations"] = [o.to_json() for o in ops if o.op != "same"]
-                doc["operationCounts"] = dict(sorted(operations.counts(ops).items()))
+                configs.append((base, head))
                 docs.append((stack, doc))
     except base_plans.BaseError as e:
         raise UserError(str(e)) from None
-    if args.format == "json":
-        emit(docs)
-    elif len(docs) == 1:
-        print(review.review_markdown(docs[0][1]), end="")
+    rendered = _review_outputs(docs, configs)
+    if args.artifacts:  # every format at once, for the CI to keep (README "Pull requests")
+        folder = _out_folder(Path(args.artifacts))
+        folder.mkdir(parents=True, exist_ok=True)
+        for fmt, text in rendered.items():
+            (folder / f"review.{'md' if fmt == 'markdown' else fmt}").write_text(text)
+    if not docs:
+        print("No stack given maps anyone into a cluster: nothing to review.", file=sys.stderr)
     else:
-        for s, d in docs:
-            print(f"# Stack {s.stack} ({s.path.name})\n")
-            print(review.review_markdown(d))
+        print(rendered[args.format], end="")
     return EXIT_OK
+
+
+def _review_outputs(
+    docs: list[tuple[stackfile.StackFile, Any]],
+    configs: list[tuple[core.StackConfig, core.StackConfig]],
+) -> dict[str, str]:
+    """The review as JSON, the pull-request comment and the HTML page."""
+    from eks_access import comment, report
+
+    heads = [(s, head) for (s, _), (_, head) in zip(docs, configs, strict=True)]
+    sections = [
+        section
+        for (s, doc), (base, head) in zip(docs, configs, strict=True)
+        for section in report.review_sections(base, head, doc, _prefix(heads, s, head))
+    ]
+    titled = [(f"{head.cluster.name} (stack {s.stack})", d)
+              for (s, d), (_, head) in zip(docs, configs, strict=True)]  # fmt: skip
+    return {
+        "json": dumps(docs),
+        "markdown": comment.markdown(titled) if docs else "",
+        "html": report.page(_title("Access review", heads), sections) if docs else "",
+    }
 
 
 # --- fleets and adoption ---------------------------------------------------------------------
@@ -707,7 +757,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument(
         "--config-file", required=True, nargs="+", action="extend", metavar="FILE", help=STACK_FILES
     )
-    _format(a, "markdown", "json")
+    _format(a, "markdown", "json", "html")
     a.set_defaults(func=cmd_access)
 
     i = command(
@@ -754,7 +804,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument(
         "--config-file", required=True, nargs="+", action="extend", metavar="FILE", help=STACK_FILES
     )
-    _format(r, "markdown", "json")
+    _format(r, "markdown", "json", "html")
+    r.add_argument(
+        "--artifacts", metavar="DIR",
+        help="also write review.json, review.md and review.html into DIR (what CI uploads)",
+    )  # fmt: skip
     r.set_defaults(func=cmd_review)
     return parser
 

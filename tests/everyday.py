@@ -9,6 +9,7 @@ the same rows with the real Pulumi engine; the README's table is printed from he
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -354,6 +355,26 @@ RETAINED: dict[str, set[tuple[str, str]]] = {
     },
 }
 """Deletes that only drop the resource from the state; every other delete deletes."""
+
+
+@functools.cache
+def planned(title: str) -> tuple[Any, Any]:
+    """A row's two plans with the real program under the mock runtime (``offline.run``
+    results), once per test process: the lifecycle and the comment tests share them."""
+    import tempfile
+
+    from eks_access import stackfile
+    from offline.run import run
+    from tests.conftest import write_stack
+
+    row = next(r for r in ROWS if r.title == title)
+    plans = []
+    for raw in row.configs():
+        folder = Path(tempfile.mkdtemp(prefix="eks-access-everyday-"))
+        for name, other in (row.stacks(raw) if row.stacks else {}).items():
+            write_stack(folder, other, name)
+        plans.append(run(stackfile.read(write_stack(folder, raw, "dev"))))
+    return plans[0], plans[1]
 
 
 def markdown() -> str:

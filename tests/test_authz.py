@@ -417,7 +417,10 @@ def test_review_on_a_scripted_history(tmp_path):
     assert out["clusterAdmins"]["lost"] == ["arn:aws:iam::111122223333:role/platform-admin"]
     assert out["changes"][0]["risk"] == "RBAC escalation"  # riskiest first
     md = cli("review", "--base", "HEAD~1", "--config-file", str(stack), cwd=repo).stdout
-    assert md.startswith("## Access review") and "**no longer cluster-admin**" in md
+    top = md.split("<details>")[0].splitlines()
+    assert top[0] == "## Access review" and "> :warning: reads Secrets: eks_user" in top
+    assert "- platform-admin (team platform, removed): loses cluster-admin cluster-wide" in top
+    assert "- eks_user (team seed): gains watch configmaps, watch pods and 3 more in default" in top
 
 
 def test_review_against_a_ref_without_the_file_shows_everything_as_gained(tmp_path):

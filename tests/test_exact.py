@@ -14,7 +14,17 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from eks_access import access_entries, adopt, authz, awsauth, iam, principals, review, stackfile
+from eks_access import (
+    access_entries,
+    adopt,
+    authz,
+    awsauth,
+    comment,
+    iam,
+    principals,
+    review,
+    stackfile,
+)
 from eks_access import config as core
 from tests.conftest import DEV, NODE_ROLE, ROOT, minimal_raw
 from tests.strategies import HOSTILE_GROUPS, HOSTILE_USERS
@@ -112,8 +122,10 @@ def test_review_reports_named_objects_urls_and_nodes_proxy():
     assert not [c for c in doc["ruleChanges"] if c["change"] == "loses"]
     # The fixed grid sees none of the three.
     assert not doc["changes"]
-    md = review.review_markdown(doc)
-    assert "get secrets db-password in namespace apps" in md and "get /debug/pprof/*" in md
+    md = comment.markdown([("dev", doc)])
+    assert "| dana | apps | secrets db-password | get |  |" in md
+    assert "| dana | (cluster-wide) | nodes/proxy | create |  |" in md
+    assert "| dana | (cluster-wide) | /debug/pprof/\\* | get |  |" in md
     # And back: losing them is reported as well.
     back = review.review(head, base)
     assert {c["permission"] for c in back["ruleChanges"] if c["change"] == "loses"} == gained

@@ -251,9 +251,20 @@ def test_review_of_a_fleet_reports_per_cluster(tmp_path):
     env["values"]["pulumiConfig"]["eks-access:teams"][1]["users"].append("erin")  # data team
     env_file.write_text(yaml.safe_dump(env))
     argv = [sys.executable, "-m", "eks_access", "review", "--base", "HEAD", "--format", "json",
+            "--artifacts", str(tmp_path / "review"),
             "--config-file", *(str(tmp_path / n) for n in FLEET)]  # fmt: skip
     proc = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, check=True)
     docs = {d["stack"]: d for d in json.loads(proc.stdout)}
+    assert (tmp_path / "review" / "review.json").read_text() == proc.stdout
+    # The comment: the fleet's headline, summed, then one section per cluster.
+    md = (tmp_path / "review" / "review.md").read_text().splitlines()
+    assert md[:2] == ["## Access review of the fleet",
+                      "**2 principals gain access, 0 lose access; 0 resources replaced, 0 deleted.**"]  # fmt: skip
+    sections = [line for line in md if line.startswith("### ")]
+    assert sections == ["### staging (stack staging)", "### prod (stack prod)"]
+    assert sum(1 for line in md if line.startswith("- erin (team data, new): gains ")) == 2
+    page = (tmp_path / "review" / "review.html").read_text()
+    assert "<title>Access review: 2 clusters</title>" in page
     assert set(docs) == {"staging", "prod"}  # the identity stack grants no cluster access
     for stack in ("staging", "prod"):
         gained = {c["principal"] for c in docs[stack]["changes"] if c["change"] == "gains"}

@@ -55,11 +55,10 @@ def cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
 # --- the everyday-change table ------------------------------------------------------------------
 
 
+@pytest.mark.xdist_group(name="everyday")  # shares the plans with tests/test_comment.py
 @pytest.mark.parametrize("row", everyday.ROWS, ids=[r.title for r in everyday.ROWS])
 def test_everyday_change(row: everyday.Row) -> None:
-    base_raw, head_raw = row.configs()
-    base = plan_raw(base_raw, row.stacks(base_raw) if row.stacks else None)
-    head = plan_raw(head_raw, row.stacks(head_raw) if row.stacks else None)
+    base, head = everyday.planned(row.title)
     ops = ops_between(base, head)
     assert {(o.type, o.name): o.op for o in ops if o.op != "same"} == row.expect
     retained = {(o.type, o.name) for o in ops if o.op == "delete" and o.retained}

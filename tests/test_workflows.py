@@ -1,10 +1,18 @@
-"""The CI workflows parse, run what the README promises, and use no long-lived AWS keys."""
+"""The CI workflows parse, run what the README promises, and use no long-lived AWS keys; the
+script that posts the review keeps one comment per stack (run against a stand-in ``gh``)."""
 
+import json
+import os
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import yaml
 
-WORKFLOWS = Path(__file__).resolve().parent.parent / ".github" / "workflows"
+ROOT = Path(__file__).resolve().parent.parent
+WORKFLOWS = ROOT / ".github" / "workflows"
+POST = ROOT / ".github" / "scripts" / "post_review.py"
 
 
 def load(name):
@@ -21,7 +29,19 @@ def test_pull_request_workflow_tests_reviews_and_previews():
     doc = load("pull-request.yml")
     assert "pull_request" in doc["on"]
     runs = " ".join(s.get("run", "") for s in steps(doc))
-    assert "make lint" in runs and "make test" in runs and "eks_access review --base" in runs
+    assert "make lint" in runs and "make test" in runs
+    # One review per stack the change touches: the comment posted or edited, the rest uploaded.
+    review = doc["jobs"]["access-review"]
+    assert review["strategy"]["matrix"]["stack"] == "${{ fromJson(needs.stacks.outputs.stacks) }}"
+    runs = [s.get("run", "") for s in review["steps"]]
+    command = next(r for r in runs if "eks-access review --base" in r)
+    assert '--config-file "Pulumi.${{ matrix.stack }}.yaml"' in command
+    assert "--artifacts review" in command and command.endswith("> review.md")
+    assert any(".github/scripts/post_review.py" in r for r in runs)
+    upload = next(
+        s for s in review["steps"] if s.get("uses", "").startswith("actions/upload-artifact@")
+    )
+    assert upload["with"]["path"] == "review/"
     preview = next(s for s in steps(doc) if s.get("uses", "").startswith("pulumi/actions@"))
     assert preview["with"]["command"] == "preview" and preview["with"]["comment-on-pr"] is True
     assert preview["with"]["diff"] is True
@@ -48,3 +68,59 @@ def test_aws_credentials_come_from_oidc_only():
             if s.get("uses", "").startswith("aws-actions/configure-aws-credentials")
         ]
         assert creds and all("role-to-assume" in s["with"] for s in creds)
+
+
+FAKE_GH = textwrap.dedent("""\
+    #!/usr/bin/env python3
+    # A stand-in for `gh api`: the pull request's comments live in $FAKE_GH_STATE.
+    import json, os, re, sys
+    state = os.environ["FAKE_GH_STATE"]
+    comments = json.load(open(state))
+    args = sys.argv[2:]
+    method = "GET"
+    if args[0] == "--method":
+        method, args = args[1], args[2:]
+    path = args[0]
+    body = open(args[2].split("@", 1)[1]).read() if len(args) > 2 else None
+    if method == "GET":
+        page = int(re.search(r"[?&]page=(\\d+)", path).group(1))
+        print(json.dumps(comments[(page - 1) * 100 : page * 100]))
+    elif method == "POST":
+        comments.append({"id": 1000 + len(comments), "body": body})
+    elif method == "PATCH":
+        cid = int(path.rsplit("/", 1)[1])
+        next(c for c in comments if c["id"] == cid)["body"] = body
+    json.dump(comments, open(state, "w"))
+""")
+
+
+def test_the_review_is_one_comment_per_stack_edited_in_place(tmp_path):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "gh").write_text(FAKE_GH)
+    (bin_dir / "gh").chmod(0o755)
+    state = tmp_path / "comments.json"
+    # 150 comments from people first: the stack's comment is looked for on every page.
+    state.write_text(json.dumps([{"id": i, "body": f"comment {i}"} for i in range(150)]))
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "FAKE_GH_STATE": str(state),
+           "GITHUB_REPOSITORY": "acme/infra", "PR": "7"}  # fmt: skip
+
+    def post(stack, body):
+        (tmp_path / "review.md").write_text(body)
+        proc = subprocess.run([sys.executable, str(POST), stack, str(tmp_path / "review.md")],
+                              env=env, capture_output=True, text=True, check=True)  # fmt: skip
+        return proc.stdout, json.loads(state.read_text())
+
+    out, comments = post("dev", "## Access review\nfirst\n")
+    assert "posted" in out and len(comments) == 151
+    assert (
+        comments[-1]["body"] == "<!-- eks-access review: stack dev -->\n## Access review\nfirst\n"
+    )
+    out, comments = post("dev", "## Access review\nsecond\n")
+    assert "edited" in out and len(comments) == 151
+    assert comments[-1]["body"].endswith("second\n")
+    out, comments = post("prod", "## Access review\nprod\n")
+    assert len(comments) == 152 and comments[150]["body"].endswith("second\n")
+    out, comments = post("dev", "")  # a stack that maps nobody: nothing posted or changed
+    assert len(comments) == 152 and comments[150]["body"].endswith("second\n")
+    assert [c["body"] for c in comments[:150]] == [f"comment {i}" for i in range(150)]

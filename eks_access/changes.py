@@ -1,0 +1,235 @@
+"""A review in people's words: per principal, what it gains and loses, by namespace, named by
+the access preset it equals ("gains edit in payments, payments-jobs"); and the risky changes a
+reviewer must not miss (cluster-admin, Secrets, exec, RBAC escalation, wildcards, a lockout
+acknowledgement)."""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from eks_access import authz, operations, presets, review
+from eks_access.config import StackConfig
+from eks_access.review import Permission, permissions
+
+CLUSTER = "*"
+
+
+@functools.cache
+def _preset_permissions(scope: str) -> dict[str, frozenset[Permission]]:
+    """Each preset's permissions granted in ``scope`` (a namespace, or ``*`` cluster-wide), as
+    a binding of its ClusterRole (or an association of its access policy) would grant them."""
+    out = {}
+    for preset in presets.PRESETS:
+        spec = authz.builtin()["accessPolicies"].get(preset.name, {})
+        rules = (
+            authz.builtin_rules(preset.cluster_role)
+            if preset.cluster_role
+            else spec.get("rules") or authz.builtin_rules(spec.get("role", ""))
+        )
+        state = authz.State()
+        ident = authz.Identity("k", "arn", "user", "u", frozenset({"g"}))
+        state.identities["k"] = ident
+        namespace = None if scope == CLUSTER else scope
+        state.grants = [authz.Grant(preset.name, tuple(rules), namespace, groups=frozenset({"g"}))]
+        out[preset.name] = frozenset(permissions(state, ident))
+    return out
+
+
+def _name(held: frozenset[Permission], scope: str) -> str | None:
+    """The preset a scope's permissions equal, if any."""
+    return next((n for n, ps in _preset_permissions(scope).items() if ps == held), None)
+
+
+def _by_scope(state: authz.State, ident: authz.Identity | None) -> dict[str, frozenset[Permission]]:
+    found: dict[str, set[Permission]] = defaultdict(set)
+    if ident is not None:
+        for p, via in permissions(state, ident).items():
+            if not via.endswith("(built in)"):  # what every login has: not this change's
+                found[p.scope].add(p)
+    return {scope: frozenset(ps) for scope, ps in found.items()}
+
+
+def _phrase(before: frozenset[Permission], after: frozenset[Permission], scope: str) -> str | None:
+    """What changes in one scope, in words; None when nothing does."""
+    if before == after:
+        return None
+    was, now = _name(before, scope) if before else None, _name(after, scope) if after else None
+    if not before and now:
+        return f"gains {now}"
+    if not after and was:
+        return f"loses {was}"
+    if was and now:
+        return f"changes from {was} to {now}"
+    gained = [p for p in after - before if not any(o.covers(p) for o in before)]
+    lost = [p for p in before - after if not any(o.covers(p) for o in after)]
+    words = []
+    for verb, found in (("gains", gained), ("loses", lost)):
+        if found:
+            shown = ", ".join(p.describe().removesuffix(_where(scope)) for p in sorted(found)[:2])
+            more = f" and {len(found) - 2} more" if len(found) > 2 else ""
+            words.append(f"{verb} {shown}{more}")
+    return "; ".join(words) or None
+
+
+def _beyond(these: frozenset[Permission], those: frozenset[Permission]) -> bool:
+    """Whether any of ``these`` is not covered by one of ``those``."""
+    return any(not any(o.covers(p) for o in those) for p in these - those)
+
+
+def _where(scope: str) -> str:
+    return " cluster-wide" if scope == CLUSTER else f" in namespace {scope}"
+
+
+def display_name(arn: str, username: str) -> str:
+    """How people know a principal: its username, or for a role whose username is a template
+    (``team-a:{{SessionName}}``) the role's name."""
+    return arn.rsplit("/", 1)[-1] if "{{" in username else username
+
+
+def review_document(
+    base: StackConfig,
+    head: StackConfig,
+    before: Sequence[Mapping[str, Any]] | None = None,
+    after: Sequence[Mapping[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The review (`review.review`) with what people read first: each principal's change in
+    words and the risky changes; given the two plans' resources, what `pulumi up` would do."""
+    doc = review.review(base, head)
+    doc["principals"] = principal_changes(base, head)
+    doc["warnings"] = warnings(doc, head)
+    if before is not None and after is not None:
+        ops = operations.compute(before, after)
+        doc["operations"] = [o.to_json() for o in ops if o.op != "same"]
+        doc["operationCounts"] = dict(sorted(operations.counts(ops).items()))
+    return doc
+
+
+def principal_changes(base: StackConfig, head: StackConfig) -> list[dict[str, Any]]:
+    """One entry per principal whose identity or access changes: its teams, whether it is new
+    or gone, and its changes in words, namespaces with the same change grouped."""
+    old, new = authz.state_of(base), authz.state_of(head)
+    out = []
+    for key in sorted(old.identities.keys() | new.identities.keys()):
+        before, after = old.identities.get(key), new.identities.get(key)
+        ident = after or before
+        assert ident is not None
+        was, now = _by_scope(old, before), _by_scope(new, after)
+        grouped: dict[str, list[str]] = defaultdict(list)
+        for scope in sorted(was.keys() | now.keys(), key=lambda s: (s != CLUSTER, s)):
+            phrase = _phrase(was.get(scope, frozenset()), now.get(scope, frozenset()), scope)
+            if phrase:
+                grouped[phrase].append("cluster-wide" if scope == CLUSTER else scope)
+        words = [f"{phrase} in {', '.join(scopes)}".replace(" in cluster-wide", " cluster-wide")
+                 for phrase, scopes in grouped.items()]  # fmt: skip
+        identity_changed = (
+            before is not None
+            and after is not None
+            and (before.username, before.groups) != (after.username, after.groups)
+        )
+        if identity_changed:
+            assert before is not None and after is not None
+            groups = ", ".join(sorted(after.groups - {authz.AUTHENTICATED})) or "no group"
+            words.append(f"is now {after.username} in {groups}")
+        if not words and before is not None and after is not None:
+            # the same permissions, through other grants: a path that outlives the other
+            words += _paths(_vias(old, before), _vias(new, after))
+        if not words and (before is None) == (after is None):
+            continue
+        held_before = frozenset().union(*was.values())
+        held_after = frozenset().union(*now.values())
+        out.append(
+            {
+                "principal": ident.arn,
+                "username": ident.username,
+                "name": display_name(ident.arn, ident.username),
+                "teams": list(ident.teams),
+                "status": "new" if before is None else "removed" if after is None else "changed",
+                # by permission, a wider one covering a narrower (edit to view only loses)
+                "gains": before is None or _beyond(held_after, held_before),
+                "loses": after is None or _beyond(held_before, held_after),
+                "words": words
+                or (["is no longer mapped"] if after is None else ["is mapped, with no access"]),
+            }
+        )
+    # grouped by team, then by name: a team's changes read together
+    return sorted(out, key=lambda p: (p["teams"][:1], p["name"], p["principal"]))
+
+
+def _vias(state: authz.State, ident: authz.Identity) -> set[str]:
+    return {g.via for g in state.grants_for(ident) if not g.via.endswith("(built in)")}
+
+
+_IN_NAMESPACE = re.compile(
+    r"^(?P<what>.+) \(namespace (?P<ns>[^)]+)\)$"  # an access policy's association
+    r"|^(?P<kind>RoleBinding) (?P<ns2>[^/]+)/(?P<rest>.+)$"
+)
+
+
+def _grouped(vias: set[str]) -> str:
+    """Grants in words, one per grant with its namespaces together:
+    "EKS access policy AmazonEKSEditPolicy in payments, payments-jobs"."""
+    found: dict[str, list[str]] = defaultdict(list)
+    for via in sorted(vias):
+        m = _IN_NAMESPACE.match(via)
+        if m and m["what"]:
+            found[m["what"]].append(m["ns"])
+        elif m:
+            found[f"{m['kind']} {m['rest']}"].append(m["ns2"])
+        else:
+            found[via] = []
+    return "; ".join(f"{w} in {', '.join(sorted(ns))}" if ns else w for w, ns in found.items())
+
+
+def _paths(before: set[str], after: set[str]) -> list[str]:
+    words = []
+    if after - before and before - after:
+        return [f"same access, now through {_grouped(after - before)} instead of "
+                f"{_grouped(before - after)}"]  # fmt: skip
+    if after - before:
+        words.append(f"same access, now also through {_grouped(after - before)}")
+    if before - after:
+        words.append(f"same access, no longer through {_grouped(before - after)}")
+    return words
+
+
+RISKS = (
+    ("secrets", "reads Secrets"),
+    ("exec", "exec, attach or port-forward into pods"),
+    ("escalation", "RBAC escalation (escalate, bind, impersonate, or writes to roles)"),
+    ("wildcard", "a wildcard (*) in a verb, resource or API group"),
+)
+
+
+def _risk(change: dict[str, Any]) -> str | None:
+    verb, resource = change["verb"], change["resource"]
+    if "*" in (verb, resource, change["apiGroup"]) or change["url"] == "*":
+        return "wildcard"
+    if verb in ("escalate", "bind", "impersonate") or (
+        change["apiGroup"] == "rbac.authorization.k8s.io" and verb in ("create", "update", "patch")
+    ):
+        return "escalation"
+    if resource.split("/")[0] == "secrets" and verb in ("get", "list", "watch"):
+        return "secrets"
+    if resource in ("pods/exec", "pods/attach", "pods/portforward"):
+        return "exec"
+    return None
+
+
+def warnings(doc: dict[str, Any], head: StackConfig) -> list[str]:
+    """One line per kind of risky change, naming who: gains only (losing is never risky)."""
+    who: dict[str, set[str]] = defaultdict(set)
+    for c in doc.get("ruleChanges", []):
+        if c["change"] == "gains" and (kind := _risk(c)):
+            who[kind].add(display_name(c["principal"], c["username"]))
+    admins = [a.rsplit("/", 1)[-1] for a in doc["clusterAdmins"]["gained"]]
+    lines = [f"becomes cluster-admin: {', '.join(admins)}"] if admins else []
+    lines += [f"{label}: {', '.join(sorted(who[k]))}" for k, label in RISKS if who.get(k)]
+    if head.acknowledge_lockout:
+        lines.append(
+            "eks-access:acknowledgeLockout is set: this stack may apply a config that maps nobody"
+        )
+    return lines

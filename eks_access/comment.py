@@ -1,0 +1,215 @@
+"""The pull-request comment (``review --format markdown``): read in 30 seconds.
+
+Above the fold, at most 12 lines: a headline (how many principals gain and lose access, how many
+resources are replaced or deleted), one warning line per kind of risky change, and one line per
+principal whose access changes, in words ("alice (team payments): gains edit in payments,
+payments-jobs"). Below, folded in ``<details>``: every permission that changes, what `pulumi up`
+would do to each resource, and the resource counts. A fleet gets one section per cluster under a
+headline summed over the fleet. GitHub refuses comments over 65,536 characters: past the
+budget, the folded parts are cut and the comment points to the JSON artifact.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from eks_access.changes import display_name
+
+MAX_CHARS = 65_536
+"""GitHub's limit on a comment body."""
+FOLD_LINES = 12
+NAMES_CHARS = 3000
+"""Names listed in the line that sums up the principals past the fold."""
+ARTIFACT = "`review.json`, in this workflow run's artifact `access-review-<stack>`"
+
+
+def _who(p: dict[str, Any]) -> str:
+    name = p["name"]
+    teams = (
+        f"team {', '.join(p['teams'])}"
+        if len(p["teams"]) == 1
+        else f"teams {', '.join(p['teams'])}"
+    )
+    status = ", new" if p["status"] == "new" else ", removed" if p["status"] == "removed" else ""
+    return f"{name} ({teams}{status})"
+
+
+def headline(docs: Sequence[dict[str, Any]]) -> str:
+    principals = [p for d in docs for p in d.get("principals", [])]
+    gain = sum(1 for p in principals if p["gains"])
+    lose = sum(1 for p in principals if p["loses"])
+    counts = [d.get("operationCounts", {}) for d in docs]
+    replaced = sum(c.get("replace", 0) for c in counts)
+    deleted = sum(c.get("delete", 0) for c in counts)
+    retained = sum(
+        1 for d in docs for o in d.get("operations", []) if o["op"] == "delete" and o["retained"]
+    )
+    kept = f" ({retained} kept in AWS or the cluster)" if retained else ""
+    return (
+        f"**{_n(gain, 'principal')} {'gains' if gain == 1 else 'gain'} access, {lose} "
+        f"{'loses' if lose == 1 else 'lose'} access; {_n(replaced, 'resource')} replaced, "
+        f"{deleted} deleted{kept}.**"
+    )
+
+
+def _n(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _line(p: dict[str, Any]) -> str:
+    return f"- {cell(_who(p))}: {cell('; '.join(p['words']))}"
+
+
+def _above_the_fold(doc: dict[str, Any], room: int) -> list[str]:
+    """At most ``room`` lines: the warnings (one line each, or all in one when they would crowd
+    out the principals), then one line per principal; past the room, the rest named in one
+    line (up to ``NAMES_CHARS`` characters of names; all of them are in the details)."""
+    warnings = [cell(w) for w in doc.get("warnings", [])]
+    principals = doc.get("principals", [])
+    if len(warnings) > 1 and len(warnings) + max(len(principals), 1) > room:
+        warnings = ["; ".join(warnings)]
+    # one quote, a line per warning: a backslash ends a line in any CommonMark reader
+    lines = [f"> :warning: {w}" + ("\\" if i < len(warnings) - 1 else "")
+             for i, w in enumerate(warnings)]  # fmt: skip
+    if not principals:
+        return [*lines, "- No principal gains or loses any access."]
+    left = max(room - len(lines), 1)
+    if len(principals) <= left:
+        return lines + [_line(p) for p in principals]
+    shown, rest = principals[: left - 1], principals[left - 1 :]
+    names, size = [], 0
+    for p in rest:
+        size += len(_who(p)) + 2
+        if size > NAMES_CHARS:
+            break
+        names.append(cell(_who(p)))
+    more = "" if len(names) == len(rest) else f" and {len(rest) - len(names)} others"
+    tail = f"- and {len(rest)} more: {', '.join(names)}{more} (each in the details)"
+    return lines + [_line(p) for p in shown] + [tail]
+
+
+def cell(text: object) -> str:
+    """Text as itself in GFM, in a table cell or a list item: a pipe would end a cell, ``<``
+    and ``&`` could start HTML or an entity; asterisks, backquotes, tildes, brackets,
+    backslashes and an underscore at a word's edge would be mark-up."""
+    escaped = str(text).replace("\n", " ").replace("&", "&amp;").replace("<", "&lt;")
+    return _MARKUP.sub(r"\\\g<0>", escaped)
+
+
+_MARKUP = re.compile(r"[|*`~\[\]\\]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
+
+
+def _details(summary: str, body: list[str]) -> list[str]:
+    return ["<details>", f"<summary>{summary}</summary>", "", *body, "", "</details>", ""]
+
+
+def matrix_rows(doc: dict[str, Any]) -> list[tuple[str, str, str, str, str, str]]:
+    """The permission changes as a matrix, rakkess-style: one row per principal and resource
+    (namespaces with the same change together), the verbs gained and lost in two columns,
+    riskiest first. What every login has (discovery, self-reviews) is left out."""
+    cells: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for c in doc.get("ruleChanges", []):
+        if c["via"].endswith("(built in)"):
+            continue
+        what = c["url"] or c["resource"] + (f".{c['apiGroup']}" if c["apiGroup"] else "")
+        what += f" {c['name']}" if c["name"] else ""
+        who = display_name(c["principal"], c["username"])
+        empty = {"gains": set(), "loses": set(), "score": 0, "risk": ""}
+        cell_ = cells.setdefault((who, c["namespace"] or "", what), empty)
+        cell_[c["change"]].add(c["verb"])
+        if c["score"] > cell_["score"]:
+            cell_["score"], cell_["risk"] = c["score"], c["risk"]
+    merged: dict[tuple[str, str, str, str, str], list[str]] = {}
+    scores: dict[tuple[str, str, str, str, str], int] = {}
+    for (who, where, what), v in cells.items():
+        key = (who, what, ", ".join(sorted(v["gains"])), ", ".join(sorted(v["loses"])), v["risk"])
+        merged.setdefault(key, []).append(where)
+        scores[key] = v["score"]
+    rows = [
+        (who, ", ".join(sorted(w or "(cluster-wide)" for w in wheres)), what, gains, loses, risk)
+        for (who, what, gains, loses, risk), wheres in merged.items()
+    ]
+    keyed = {r: scores[(r[0], r[2], r[3], r[4], r[5])] for r in rows}
+    return sorted(rows, key=lambda r: (-keyed[r], r[0], r[1], r[2]))
+
+
+def _permissions(doc: dict[str, Any]) -> list[str]:
+    rows = matrix_rows(doc)
+    lines = ["| who | where | resource | gains | loses | risk |", "|---|---|---|---|---|---|"]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return lines if rows else ["No permission changes."]
+
+
+_WHY = {"create": "new in the config", "delete": "gone from the config"}
+
+
+def _operations(doc: dict[str, Any]) -> list[str]:
+    ops = doc.get("operations", [])
+    order = {"replace": 0, "delete": 1, "create": 2, "update": 3}
+    lines = ["| operation | resource | why |", "|---|---|---|"]
+    for o in sorted(ops, key=lambda o: (order.get(o["op"], 9), o["type"], o["name"])):
+        why = ", ".join(o["replaceKeys"] or o["diffs"]) or o.get("why") or _WHY.get(o["op"], "")
+        if o["op"] == "replace":
+            why += "; delete first" if o["deleteBeforeReplace"] else "; create first"
+        if o["op"] == "delete" and o["retained"]:
+            why = "retained: leaves the state only"
+        lines.append(
+            f"| {o['op']} | {cell(o['type'])} {cell(o['name'])} | {cell(why.strip('; '))} |"
+        )
+    counts = doc.get("resourceCounts", {})
+    if counts:
+        lines += ["", "| resources | before | after |", "|---|---|---|"]
+        lines += [f"| {cell(k)} | {v['before']} | {v['after']} |" for k, v in counts.items()]
+    return lines if ops else ["`pulumi up` would change no resource."]
+
+
+def section(doc: dict[str, Any], title: str | None = None, fold: int = FOLD_LINES) -> str:
+    """One stack's review; ``fold`` bounds its lines before the first ``<details>``."""
+    lines = [f"### {title}" if title else "## Access review", headline([doc])]
+    top = _above_the_fold(doc, fold - len(lines) - 1)
+    lines += [*top, ""]
+    principals = doc.get("principals", [])
+    if sum(1 for p in principals if _line(p) in top) < len(principals):
+        lines += _details(f"Every principal whose access changes ({len(principals)})",
+                          [_line(p) for p in principals])  # fmt: skip
+    lines += _details(
+        f"What `pulumi up` would do ({len(doc.get('operations', []))} resources)", _operations(doc)
+    )
+    lines += _details(f"The access matrix: what changes, per principal and resource "
+                      f"({len(matrix_rows(doc))} rows)", _permissions(doc))  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+def markdown(docs: Sequence[tuple[str, dict[str, Any]]], limit: int = MAX_CHARS) -> str:
+    """The whole comment: one stack, or a fleet (a section per cluster, the headline summed)."""
+    if len(docs) == 1:
+        text = section(docs[0][1])
+    else:
+        head = ["## Access review of the fleet", headline([d for _, d in docs]), ""]
+        fold = FOLD_LINES - len(head)
+        text = "\n".join(head) + "\n" + "\n".join(section(d, t, fold) for t, d in docs)
+    return text if len(text) <= limit else shorten(text, limit)
+
+
+def shorten(text: str, limit: int) -> str:
+    """Cut the folded parts (never a line above the fold, a summary or a table's header) to fit
+    GitHub's limit, and point to the artifact that has everything."""
+    note = f"**Shortened to fit a GitHub comment: the full review is in {ARTIFACT}.**"
+    keep: list[str] = []
+    size, folded, cut, rows = len(note) + 100, False, 0, 0
+    for line in text.splitlines():
+        if line == "<details>":
+            folded, rows = True, 0
+        elif line == "</details>":
+            folded = False
+        elif folded and line.startswith(("|", "- ")):
+            rows += 1
+            is_header = line.startswith("|") and rows <= 2
+            if not is_header and (cut or size + len(line) + 1 > limit):
+                cut += 1  # this row and every one after it: the artifact has them
+                continue
+        keep.append(line)
+        size += len(line) + 1
+    return "\n".join([*keep, "", f"{note} ({cut} rows and items cut)", ""])

@@ -1,0 +1,323 @@
+"""The pull-request comment (``review --format markdown``): read in 30 seconds.
+
+Every everyday change's comment is built from the real program's two plans; its text above the
+first ``<details>`` must fit in 12 lines and name every principal whose access changes, which
+the tests work out from the evaluator's own answers (not from the words the comment uses).
+The Markdown is parsed by markdown-it-py (CommonMark with GFM tables), not by our own code.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+
+from eks_access import authz, changes, comment, stackfile
+from eks_access import config as core
+from tests import everyday
+from tests.conftest import ROOT, write_stack
+
+GFM = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+
+
+def load(raw: dict[str, Any], folder: Path) -> core.StackConfig:
+    """The config as the CLI reads it: a stack file on disk, through ``stackfile``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    return stackfile.read(write_stack(folder, raw, "dev")).load()
+
+
+def row_review(row: everyday.Row, tmp: Path) -> dict[str, Any]:
+    base_raw, head_raw = row.configs()
+    before, after = everyday.planned(row.title)
+    return changes.review_document(
+        load(base_raw, tmp / "base"),
+        load(head_raw, tmp / "head"),
+        [r.to_json() for r in before.resources],
+        [r.to_json() for r in after.resources],
+    )
+
+
+def above_the_fold(text: str) -> str:
+    return text.split("<details>", 1)[0]
+
+
+def bullets(markdown: str) -> list[str]:
+    """The text of each top-level list item, as a CommonMark reader sees it."""
+    tokens = GFM.parse(markdown)
+    out, depth = [], 0
+    for i, t in enumerate(tokens):
+        if t.type == "bullet_list_open":
+            depth += 1
+        elif t.type == "bullet_list_close":
+            depth -= 1
+        elif t.type == "inline" and depth == 1 and tokens[i - 2].type == "list_item_open":
+            out.append(plain(t))
+    return out
+
+
+def plain(inline: Token) -> str:
+    """An inline token's text; a line break (GitHub shows one in a comment) as a newline."""
+    return "".join(
+        "\n" if c.type in ("softbreak", "hardbreak") else c.content
+        for c in inline.children or []
+        if c.type in ("text", "code_inline", "softbreak", "hardbreak")
+    )
+
+
+def changed_principals(base: core.StackConfig, head: core.StackConfig) -> set[str]:
+    """Whose access changes, from the evaluator: any permission (other than what every login
+    has) held before and not after or the reverse, or a mapping that appears, goes or changes."""
+    old, new = authz.state_of(base), authz.state_of(head)
+    out = set()
+    for key in old.identities.keys() | new.identities.keys():
+        a, b = old.identities.get(key), new.identities.get(key)
+        held = [
+            {(g.via, str(g.rules), g.namespace) for g in s.grants_for(i) if "(built in)" not in g.via}
+            if i is not None else set()
+            for s, i in ((old, a), (new, b))
+        ]  # fmt: skip
+        moved = a is None or b is None or (a.username, a.groups) != (b.username, b.groups)
+        if held[0] != held[1] or (moved and (held[0] or held[1] or a is None or b is None)):
+            who = (a or b).arn  # type: ignore[union-attr]
+            out.add(who)
+    return out
+
+
+def name_of(arn: str, config: core.StackConfig) -> str:
+    ident = next((i for i in authz.state_of(config).identities.values() if i.arn == arn), None)
+    assert ident is not None
+    return changes.display_name(arn, ident.username)
+
+
+@pytest.mark.xdist_group(name="everyday")  # the plans are shared with tests/test_lifecycle.py
+@pytest.mark.parametrize("row", everyday.ROWS, ids=[r.title for r in everyday.ROWS])
+def test_every_everyday_comment_fits_above_the_fold(row: everyday.Row, tmp_path: Path) -> None:
+    doc = row_review(row, tmp_path)
+    text = comment.markdown([("dev", doc)])
+    top = above_the_fold(text)
+    assert len(top.strip("\n").splitlines()) <= 12, top
+    base_raw, head_raw = row.configs()
+    base, head = load(base_raw, tmp_path / "b"), load(head_raw, tmp_path / "h")
+    who = changed_principals(base, head)
+    items = bullets(top)
+    for arn in who:
+        name = name_of(
+            arn, head if arn in {i.arn for i in authz.state_of(head).identities.values()} else base
+        )
+        assert any(item.startswith(f"{name} (") for item in items), (name, items)
+    if not who:
+        assert items == ["No principal gains or loses any access."]
+    else:
+        assert len(items) == len(who)  # and nobody else
+    # The headline counts what the lifecycle table says `pulumi up` does to the resources.
+    replaced = sum(1 for op in row.expect.values() if op == "replace")
+    deleted = sum(1 for op in row.expect.values() if op == "delete")
+    headline = plain(next(t for t in GFM.parse(top) if t.content.startswith("**")))
+    assert (
+        f"{replaced} resource{'' if replaced == 1 else 's'} replaced, {deleted} deleted" in headline
+    )
+    gain = sum(1 for arn in who if _gains(arn, doc, base))
+    assert headline.startswith(f"{gain} principal")
+
+
+def _gains(arn: str, doc: dict[str, Any], base: core.StackConfig) -> bool:
+    """New in the cluster, or a permission gained (``review.rule_changes``, per rule)."""
+    new = arn not in {i.arn for i in authz.state_of(base).identities.values()}
+    return new or any(c["principal"] == arn and c["change"] == "gains" for c in doc["ruleChanges"])
+
+
+WORDS = {
+    # Kubernetes' own edit and view ClusterRoles are what the presets name.
+    "add a user": "dave (team payments, new): gains edit in payments, payments-jobs",
+    "remove a user": "bob (team payments, removed): loses edit in payments, payments-jobs",
+    "change namespaceAccess": "alice (team payments): changes from edit to view in payments, "
+    "payments-jobs",
+    "add a role": "auditor (team auditors, new): gains view cluster-wide",
+    "add a namespace (CONFIG_MAP)": "alice (team payments): gains edit in payments-batch",
+}
+
+
+@pytest.mark.xdist_group(name="everyday")
+@pytest.mark.parametrize("title", sorted(WORDS))
+def test_a_change_is_said_in_preset_words(title: str, tmp_path: Path) -> None:
+    row = next(r for r in everyday.ROWS if r.title == title)
+    assert WORDS[title] in bullets(
+        above_the_fold(comment.markdown([("dev", row_review(row, tmp_path))]))
+    )
+
+
+def dev_raw() -> dict[str, Any]:
+    return copy.deepcopy(yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())["config"])
+
+
+def review_of(base_raw: dict[str, Any], head_raw: dict[str, Any], tmp: Path) -> dict[str, Any]:
+    return changes.review_document(load(base_raw, tmp / "b"), load(head_raw, tmp / "h"))
+
+
+def warnings_of(text: str) -> list[str]:
+    tokens = GFM.parse(above_the_fold(text))
+    out, quoted = [], False
+    for t in tokens:
+        quoted = {"blockquote_open": True, "blockquote_close": False}.get(t.type, quoted)
+        if quoted and t.type == "inline":
+            out += plain(t).splitlines()
+    # eight lines at most: several kinds of warning may share one
+    return out
+
+
+def test_risky_changes_get_a_warning_line_each(tmp_path: Path) -> None:
+    base = dev_raw()
+    base["eks-access:teams"] = [t for t in base["eks-access:teams"] if t["name"] != "platform"]
+    head = dev_raw()
+    everyday.team(head, "auditors")["clusterRules"] = [
+        {"apiGroups": ["*"], "resources": ["*"], "verbs": ["get"]},
+    ]
+    head["eks-access:acknowledgeLockout"] = True
+    everyday.team(head, "payments")["users"].append("dave")  # Kubernetes' edit role
+    found = warnings_of(comment.markdown([("dev", review_of(base, head, tmp_path))]))
+    assert found == [
+        ":warning: becomes cluster-admin: platform-admin",
+        ":warning: reads Secrets: dave",
+        ":warning: exec, attach or port-forward into pods: dave",
+        ":warning: RBAC escalation (escalate, bind, impersonate, or writes to roles): dave",
+        ":warning: a wildcard (*) in a verb, resource or API group: carol, platform-admin",
+        ":warning: eks-access:acknowledgeLockout is set: this stack may apply a config that maps "
+        "nobody",
+    ]
+    # Losing access is never a warning.
+    back = warnings_of(comment.markdown([("dev", review_of(head, base, tmp_path / "x"))]))
+    assert back == []
+
+
+def test_the_markdown_structure(tmp_path: Path) -> None:
+    row = next(r for r in everyday.ROWS if r.title == "remove a user")
+    text = comment.markdown([("dev", row_review(row, tmp_path))])
+    tokens = GFM.parse(text)
+    assert [t.tag for t in tokens if t.type == "heading_open"] == ["h2"]
+    blocks = [t.content.strip() for t in tokens if t.type == "html_block"]
+    assert [b.split("\n")[0] for b in blocks] == ["<details>", "</details>"] * 2
+    tables = _tables(tokens)
+    assert [t[0] for t in tables] == [
+        ["operation", "resource", "why"],
+        ["resources", "before", "after"],
+        ["who", "where", "resource", "gains", "loses", "risk"],
+    ]
+    for header, *rows in tables:
+        assert rows and all(len(r) == len(header) for r in rows)
+    operations = {(r[0], r[1]) for r in tables[0][1:]}
+    assert {o for o in operations if o[0] != "update"} == {
+        ("delete", f"{t} {n}") for (t, n), op in row.expect.items() if op == "delete"
+    }
+    assert tables[1][1:] == [["IAM users", "4", "3"], ["mapped principals", "6", "5"]]
+    matrix = tables[2][1:]
+    assert {(r[0], r[1], r[3]) for r in matrix} == {("bob", "payments, payments-jobs", "")}
+    # Kubernetes' edit role, as the API server answers for it (tests/test_oracles.py): bob
+    # loses every verb on secrets and impersonation of service accounts, riskiest first.
+    assert matrix[0][2:] == ["serviceaccounts", "", "create, delete, deletecollection, get, "
+                             "impersonate, list, patch, update, watch", "RBAC escalation"]  # fmt: skip
+    assert ["secrets", "", "create, delete, deletecollection, get, list, patch, update, watch",
+            "secrets"] in [r[2:] for r in matrix]  # fmt: skip
+
+
+def _tables(tokens: list[Token]) -> list[list[list[str]]]:
+    tables: list[list[list[str]]] = []
+    for t in tokens:
+        if t.type == "table_open":
+            tables.append([])
+        elif t.type == "tr_open":
+            tables[-1].append([])
+        elif t.type == "inline" and tables and tables[-1] and t.level >= 4:
+            tables[-1][-1].append(plain(t))
+        elif t.type == "table_close":
+            tables[-1] = [r for r in tables[-1] if r]
+    return tables
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1))
+def test_any_text_stays_itself_in_a_table_cell(value: str) -> None:
+    """A name, namespace, resource, verb or note may hold anything the config lets through:
+    each cell must read back as itself, and the row keep its six cells."""
+    assume("{{" not in value)  # a templated username is shown as its role's name
+    change = {"change": "gains", "principal": "arn:aws:iam::1:user/x", "username": value,
+              "namespace": value, "verb": value, "apiGroup": "", "resource": value, "name": None,
+              "url": None, "via": "v", "risk": value, "score": 1}  # fmt: skip
+    doc = {"ruleChanges": [change], "principals": [], "warnings": [value]}
+    text = comment.markdown([("dev", doc)])
+    row = _tables(GFM.parse(text))[0][1]
+    expected = " ".join(value.split())
+    assert [" ".join(c.split()) for c in row] == [expected] * 4 + ["", expected]
+    assert warnings_of(text) == [f":warning: {value}".strip()] or not value.strip()
+
+
+def test_a_fleet_gets_a_section_per_cluster_under_one_headline(tmp_path: Path) -> None:
+    base = dev_raw()
+    head = dev_raw()
+    everyday.team(head, "payments")["users"].append("dave")
+    docs = [
+        (f"cluster-{i} (stack s{i})", review_of(base, head, tmp_path / str(i))) for i in range(3)
+    ]
+    text = comment.markdown(docs)
+    tokens = GFM.parse(text)
+    headings = [
+        (t.tag, plain(tokens[i + 1])) for i, t in enumerate(tokens) if t.type == "heading_open"
+    ]
+    assert headings == [("h2", "Access review of the fleet")] + [
+        ("h3", f"cluster-{i} (stack s{i})") for i in range(3)
+    ]
+    headline = next(plain(t) for t in tokens if t.type == "inline" and t.content.startswith("**"))
+    assert headline.startswith("3 principals gain access, 0 lose access")
+    assert len(above_the_fold(text).strip("\n").splitlines()) <= 12
+
+
+def test_a_comment_over_the_limit_is_shortened_and_points_to_the_artifact(tmp_path: Path) -> None:
+    base = dev_raw()
+    head = dev_raw()
+    everyday.team(head, "payments")["users"] += [f"user{i:03}" for i in range(60)]
+    doc = review_of(base, head, tmp_path)
+    full = comment.markdown([("dev", doc)], limit=10**9)
+    assert len(full) > 65_536  # the case is real: 61 principals gaining edit
+    text = comment.markdown([("dev", doc)])
+    assert len(text) <= comment.MAX_CHARS
+    assert above_the_fold(text) == above_the_fold(full)
+    assert "the full review is in `review.json`, in this workflow run's artifact" in text
+    tokens = GFM.parse(text)
+    blocks = [t.content.strip().split("\n")[0] for t in tokens if t.type == "html_block"]
+    assert blocks.count("<details>") == blocks.count("</details>") == 3
+    for header, *rows in _tables(tokens):
+        assert all(len(r) == len(header) for r in rows)
+    # Every principal is still named above the fold, in 12 lines.
+    top = above_the_fold(text)
+    assert len(top.strip("\n").splitlines()) <= 12
+    for i in range(60):
+        assert re.search(rf"\buser{i:03} \(team payments, new\)", top)
+
+
+EXAMPLE = "add a user"
+"""The everyday change whose comment the README shows."""
+
+
+def readme_example(tmp: Path) -> str:
+    """The comment for ``EXAMPLE`` as the README quotes it (``python -m tests.test_comment``)."""
+    row = next(r for r in everyday.ROWS if r.title == EXAMPLE)
+    text = comment.markdown([("dev", row_review(row, tmp))])
+    return "\n".join(f"> {line}".rstrip() for line in text.splitlines()) + "\n"
+
+
+@pytest.mark.xdist_group(name="everyday")
+def test_the_readme_shows_a_real_comment(tmp_path: Path) -> None:
+    assert readme_example(tmp_path) in (ROOT / "README.md").read_text()
+
+
+if __name__ == "__main__":
+    import tempfile
+
+    print(readme_example(Path(tempfile.mkdtemp())), end="")
