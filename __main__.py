@@ -85,9 +85,11 @@ def cluster_stack(config: core.StackConfig) -> None:
     # IAM users live in the identity stack's account when one owns them, else in this one.
     users_account = config.identity.account if config.identity else account
     stop(modes.account_problems(config, account))
-    roles, problems = permission_set_roles(
-        item.name for team in config.teams for item in kinds.PERMISSION_SETS.items(team)
-    )
+    listed: dict[str, str] = {}  # permission set name -> where it is first listed
+    for t, team in enumerate(config.teams):
+        for i, item in enumerate(kinds.PERMISSION_SETS.items(team)):
+            listed.setdefault(item.name, f"teams[{t}].{kinds.PERMISSION_SETS.key}[{i}]")
+    roles, problems = permission_set_roles(listed)
     stop(problems)
     everyone = principals(config, users_account, partition, roles)
     entries = access_entries.entries(config, users_account, partition, roles)

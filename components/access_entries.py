@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +25,12 @@ class AccessEntriesArgs:
     EKS binds an entry to the principal's unique ID, so the entry must be re-created with it."""
 
 
+def _with_groups(grouped: bool) -> Callable[[Any], str]:
+    """The trigger of a principal this stack creates: its unique ID, marked when it has no
+    groups (unchanged for one with groups, so stacks made before the mark see no change)."""
+    return lambda unique_id: f"{unique_id}" if grouped else f"{unique_id}/no-kubernetes-groups"
+
+
 class AccessEntries(pulumi.ComponentResource):
     """Access entries keyed by principal: adding one user adds exactly one entry."""
 
@@ -38,6 +44,16 @@ class AccessEntries(pulumi.ComponentResource):
         arns = []
         for spec in args.entries:
             principal_arn = args.principal_arns.get(spec.key, spec.principal_arn)
+            # EKS keeps an entry's groups when the provider is sent none (Optional+Computed), so
+            # a principal losing its last group would keep it: the trigger changes instead, and
+            # the entry (and, as dependents, its associations) is re-made without groups.
+            grouped = bool(spec.kubernetes_groups)
+            base = args.replacement_triggers.get(spec.key)
+            trigger: pulumi.Input[Any] = (
+                ("kubernetes-groups" if grouped else "no-kubernetes-groups")
+                if base is None
+                else pulumi.Output.from_input(base).apply(_with_groups(grouped))
+            )
             entry = aws.eks.AccessEntry(
                 f"{name}-{spec.key}",
                 cluster_name=args.cluster_name,
@@ -48,7 +64,7 @@ class AccessEntries(pulumi.ComponentResource):
                 tags=spec.tags,
                 opts=pulumi.ResourceOptions(
                     parent=self,
-                    replacement_trigger=args.replacement_triggers.get(spec.key),
+                    replacement_trigger=trigger,
                     # One entry per principal: the new one can exist only once the old is gone.
                     delete_before_replace=True,
                 ),

@@ -615,7 +615,7 @@ HOSTILE = {
             "name": "yes",
             "group": "off",
             "namespaces": ["apps"],
-            "users": ["y", "on", "NO", "0777", "null", "2026-12-01"],
+            "users": ["y", "on", "NO", "0777", "null", "2026-12-01", "0o17", "0X1F", "1_0"],
             "rules": [
                 {"apiGroups": [""], "resources": ["pods/exec"], "resourceNames": ["y", "0777"],
                  "verbs": ["create"]},

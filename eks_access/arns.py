@@ -17,7 +17,8 @@ from eks_access.regions import partitions
 PARTITIONS = tuple(sorted(partitions(), key=len, reverse=True))  # longest first, for the regex
 _PARTITION = "|".join(re.escape(p) for p in PARTITIONS)
 # IAM names: https://docs.aws.amazon.com/IAM/latest/APIReference/API_User.html (pattern [\w+=,.@-]+)
-NAME_CHARS = r"[\w+=,.@-]"
+# IAM's \w is ASCII; Python's (and pydantic's) would also take letters such as "ü" or "ﬁ".
+NAME_CHARS = r"[A-Za-z0-9_+=,.@-]"
 _IAM_ARN = re.compile(
     rf"^arn:(?P<partition>{_PARTITION}):iam::(?P<account>\d{{12}}):"
     rf"(?P<kind>user|role)(?P<path>/(?:[\x21-\x7e]*/)?)(?P<name>{NAME_CHARS}{{1,64}})$"
@@ -102,6 +103,16 @@ def canonical_caller(value: str) -> str:
     if m is not None:
         return f"arn:{m['partition']}:iam::{m['account']}:role/{m['name']}".lower()
     return parse_iam_arn(value).match_key
+
+
+def canonical_arn(value: str) -> str:
+    """The caller's canonical ARN as the authenticator has it, case kept (the username it
+    gives a principal of a mapped account): a session's role without its path, or the IAM ARN
+    in its aws-auth form."""
+    m = _STS_ARN.match(value)
+    if m is not None:
+        return f"arn:{m['partition']}:iam::{m['account']}:role/{m['name']}"
+    return parse_iam_arn(value).aws_auth_arn
 
 
 def reachable(key: str) -> bool:

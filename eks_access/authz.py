@@ -151,6 +151,9 @@ class State:
     grants: list[Grant] = field(default_factory=list)
     permission_sets: dict[str, str] = field(default_factory=dict)
     """Permission set name (lower-cased) -> the identity key of its role."""
+    accounts: frozenset[str] = frozenset()
+    """Accounts mapped whole (aws-auth ``mapAccounts``): any other IAM user or role of theirs
+    logs in as its own ARN, with no group but ``system:authenticated``."""
     nodes: dict[str, Principal] = field(default_factory=dict)
     """Node and Fargate roles: mapped as ``system:node:...``; the Node authorizer decides what
     they may do, which is not modelled here."""
@@ -166,8 +169,17 @@ class State:
         if ident is None:
             # A session of a permission set's role, whatever the suffix IAM Identity Center
             # gave it (offline, the role's ARN is a placeholder).
+            # Only in the account and partition the role lives in, as the authenticator's
+            # ARN match would.
             found = permission_set_of(key.rsplit("/", 1)[-1])
-            ident = self.identities.get(self.permission_sets.get((found or "").lower(), ""))
+            role = self.permission_sets.get((found or "").lower(), "")
+            if role.split(":")[1:5:3] == key.split(":")[1:5:3]:
+                ident = self.identities.get(role)
+        if ident is None and key.split(":")[4] in self.accounts:
+            # the authenticator's own rule: username the canonical ARN, no group
+            arn = arns.canonical_arn(caller)
+            kind = arn.split(":")[5].split("/")[0]
+            return Identity(key, arn, kind, arn, frozenset({AUTHENTICATED}))
         if ident is None:
             return None
         session = arns.session_name(caller) or "SESSION"
@@ -285,7 +297,7 @@ def state_of(
     ``account`` is where the stack's IAM users live; by default what the config tells
     (``StackConfig.users_account``), as the offline plan assumes.
     """
-    state = State()
+    state = State(accounts=frozenset(config.cluster.map_accounts))
     everyone: Sequence[Principal] = principals(config, account, partition)
     for p in everyone:
         if p.is_node:

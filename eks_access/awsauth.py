@@ -9,6 +9,7 @@ same ARN (compared lower-cased) the later one wins.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -108,6 +109,13 @@ Yaml11Dumper.yaml_implicit_resolvers = {}
 for _versions, _tag, _regexp, _first in _yaml11_resolvers():
     for _ch in _first:
         Yaml11Dumper.yaml_implicit_resolvers.setdefault(_ch, []).append((_tag, _regexp))
+# go-yaml v2 goes further than the YAML 1.1 table: a plain scalar that starts like a number is
+# tried with Go's strconv.ParseInt(s, 0, 64) with underscores removed, which also takes 0o17,
+# 0X1F, 0B101 and 1_0. Every string that starts like a number is quoted, to be sure.
+for _ch in "-+.0123456789":
+    Yaml11Dumper.yaml_implicit_resolvers.setdefault(_ch, []).append(
+        ("tag:yaml.org,2002:int", re.compile(r"^[-+.0-9]"))
+    )
 
 
 def _dump(entries: list[Any]) -> str:

@@ -155,8 +155,42 @@ def principal_changes(base: StackConfig, head: StackConfig) -> list[dict[str, An
                 or (["is no longer mapped"] if after is None else ["is mapped, with no access"]),
             }
         )
+    out += _cluster_changes(base, head, old, new)
     # grouped by team, then by name: a team's changes read together
     return sorted(out, key=lambda p: (p["teams"][:1], p["name"], p["principal"]))
+
+
+NODES, ACCOUNTS = "(nodes)", "(mapped accounts)"
+
+
+def _cluster_changes(
+    base: StackConfig, head: StackConfig, old: authz.State, new: authz.State
+) -> list[dict[str, Any]]:
+    """Node roles and mapped accounts that come or go: not team members, but a node role
+    removed takes its nodes out of the cluster, and a mapped account lets every IAM user and
+    role in it log in (as its ARN, in system:authenticated)."""
+    out = []
+    for key in sorted(old.nodes.keys() ^ new.nodes.keys()):
+        gone = key not in new.nodes
+        node = old.nodes[key] if gone else new.nodes[key]
+        out.append({
+            "principal": node.arn.arn, "username": node.username, "name": node.arn.name,
+            "teams": [NODES], "status": "removed" if gone else "new",
+            "gains": not gone, "loses": gone,
+            "words": ["node role removed: its nodes can no longer join the cluster" if gone
+                      else "node role added: its nodes can join the cluster"],
+        })  # fmt: skip
+    was, now = set(base.cluster.map_accounts), set(head.cluster.map_accounts)
+    for account in sorted(was ^ now):
+        gone = account not in now
+        out.append({
+            "principal": account, "username": "", "name": f"account {account}",
+            "teams": [ACCOUNTS], "status": "removed" if gone else "new",
+            "gains": not gone, "loses": gone,
+            "words": ["is no longer mapped: its principals can no longer log in" if gone
+                      else "is mapped: every IAM user and role in it can log in"],
+        })  # fmt: skip
+    return out
 
 
 def _vias(state: authz.State, ident: authz.Identity) -> set[str]:
@@ -199,24 +233,39 @@ def _paths(before: set[str], after: set[str]) -> list[str]:
 RISKS = (
     ("secrets", "reads Secrets"),
     ("exec", "exec, attach or port-forward into pods"),
+    ("kubelet", "the kubelet API through nodes/proxy"),
     ("escalation", "RBAC escalation (escalate, bind, impersonate, or writes to roles)"),
     ("wildcard", "a wildcard (*) in a verb, resource or API group"),
 )
 
 
 def _risk(change: dict[str, Any]) -> str | None:
-    verb, resource = change["verb"], change["resource"]
-    if "*" in (verb, resource, change["apiGroup"]) or change["url"] == "*":
+    verb, group = change["verb"], change["apiGroup"]
+    resource, _, sub = change["resource"].partition("/")
+    if "*" in (verb, group) or (resource == "*" and not sub) or change["url"] == "*":
         return "wildcard"
     if verb in ("escalate", "bind", "impersonate") or (
-        change["apiGroup"] == "rbac.authorization.k8s.io" and verb in ("create", "update", "patch")
+        group == "rbac.authorization.k8s.io" and verb in ("create", "update", "patch")
     ):
         return "escalation"
-    if resource.split("/")[0] == "secrets" and verb in ("get", "list", "watch"):
+    if resource == "secrets" and verb in ("get", "list", "watch"):
         return "secrets"
-    if resource in ("pods/exec", "pods/attach", "pods/portforward"):
+    # "*/exec" names the exec subresource of every resource, pods' included
+    if resource in ("pods", "*") and sub in ("exec", "attach", "portforward"):
         return "exec"
+    if resource in ("nodes", "*") and sub == "proxy":
+        return "kubelet"
     return None
+
+
+WARNING_NAMES = 10
+"""Names on one warning line; the matrix and review.json name everyone."""
+
+
+def _names(names: list[str]) -> str:
+    shown = ", ".join(names[:WARNING_NAMES])
+    more = len(names) - WARNING_NAMES
+    return f"{shown} and {more} more" if more > 0 else shown
 
 
 def warnings(doc: dict[str, Any], head: StackConfig) -> list[str]:
@@ -226,8 +275,13 @@ def warnings(doc: dict[str, Any], head: StackConfig) -> list[str]:
         if c["change"] == "gains" and (kind := _risk(c)):
             who[kind].add(display_name(c["principal"], c["username"]))
     admins = [a.rsplit("/", 1)[-1] for a in doc["clusterAdmins"]["gained"]]
-    lines = [f"becomes cluster-admin: {', '.join(admins)}"] if admins else []
-    lines += [f"{label}: {', '.join(sorted(who[k]))}" for k, label in RISKS if who.get(k)]
+    lines = [f"becomes cluster-admin: {_names(admins)}"] if admins else []
+    cluster = [p for p in doc.get("principals", []) if p["teams"][:1] in ([NODES], [ACCOUNTS])]
+    if gone := [p["name"] for p in cluster if p["teams"] == [NODES] and p["loses"]]:
+        lines.append(f"node role removed, its nodes leave the cluster: {_names(gone)}")
+    if mapped := [p["name"] for p in cluster if p["teams"] == [ACCOUNTS] and p["gains"]]:
+        lines.append(f"every IAM user and role can log in from {_names(mapped)}")
+    lines += [f"{label}: {_names(sorted(who[k]))}" for k, label in RISKS if who.get(k)]
     if head.acknowledge_lockout:
         lines.append(
             "eks-access:acknowledgeLockout is set: this stack may apply a config that maps nobody"

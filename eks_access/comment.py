@@ -28,7 +28,9 @@ ARTIFACT = "`review.json`, in this workflow run's artifact `access-review-<stack
 def _who(p: dict[str, Any]) -> str:
     name = p["name"]
     teams = (
-        f"team {', '.join(p['teams'])}"
+        p["teams"][0].strip("()")  # node roles and mapped accounts: no team
+        if p["teams"][:1] and p["teams"][0].startswith("(")
+        else f"team {', '.join(p['teams'])}"
         if len(p["teams"]) == 1
         else f"teams {', '.join(p['teams'])}"
     )
@@ -91,14 +93,18 @@ def _above_the_fold(doc: dict[str, Any], room: int) -> list[str]:
 
 
 def cell(text: object) -> str:
-    """Text as itself in GFM, in a table cell or a list item: a pipe would end a cell, ``<``
-    and ``&`` could start HTML or an entity; asterisks, backquotes, tildes, brackets,
-    backslashes and an underscore at a word's edge would be mark-up."""
-    escaped = str(text).replace("\n", " ").replace("&", "&amp;").replace("<", "&lt;")
-    return _MARKUP.sub(r"\\\g<0>", escaped)
+    """Text as itself in GFM, in a table cell or a list item: a line break would end the row
+    or the item, a pipe would end a cell, ``<`` and ``&`` could start HTML or an entity;
+    asterisks, backquotes, tildes, brackets, backslashes, ``#``, ``>`` and an underscore at a
+    word's edge would be mark-up, and a leading ``-``, ``+``, ``=`` or ``1.`` a list or a
+    heading. ``@name`` would notify someone on GitHub: a word joiner keeps it plain text."""
+    flat = " ".join(str(text).splitlines())
+    escaped = _MARKUP.sub(r"\\\g<0>", flat.replace("&", "&amp;").replace("<", "&lt;"))
+    return _LEADING.sub(r"\g<1>\\\g<2>", escaped).replace("@", "@&#8288;")
 
 
-_MARKUP = re.compile(r"[|*`~\[\]\\]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
+_MARKUP = re.compile(r"[|*`~\[\]\\#>]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
+_LEADING = re.compile(r"^(\s*\d*)([-+=.)])")
 
 
 def _details(summary: str, body: list[str]) -> list[str]:
@@ -212,4 +218,9 @@ def shorten(text: str, limit: int) -> str:
                 continue
         keep.append(line)
         size += len(line) + 1
-    return "\n".join([*keep, "", f"{note} ({cut} rows and items cut)", ""])
+    out = "\n".join([*keep, "", f"{note} ({cut} rows and items cut)", ""])
+    if len(out) > limit:  # long lines outside the folds: cut whole lines, close what is open
+        head = out[: limit - len(note) - 100].rsplit("\n", 1)[0]
+        closing = "\n</details>" if head.count("<details>") > head.count("</details>") else ""
+        out = f"{head}{closing}\n\n{note}\n"
+    return out

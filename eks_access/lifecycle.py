@@ -43,6 +43,9 @@ class TypeRule:
     delete_before_replace_same_name: bool = False
     remote: bool = False
     source: str = ""
+    computed: tuple[str, ...] = ()
+    """Optional inputs the provider also computes: leaving one out keeps the stored value
+    (Terraform's Optional+Computed), so removing it is no change at all."""
 
     def forces_replacement(self, path: str) -> bool:
         """Whether a change at ``path`` (a property path) needs a new resource."""
@@ -66,6 +69,7 @@ def model() -> dict[str, TypeRule]:
             row.get("deleteBeforeReplace") == "same-name",
             bool(row.get("remote", False)),
             str(row["source"]).strip(),
+            tuple(row.get("computed") or ()),
         )
         for token, row in rows.items()
     }
@@ -131,6 +135,16 @@ def diff(old: Any, new: Any, sets: Sequence[str] = (), path: str = "") -> list[s
 
 def _canon_set(items: Iterable[Any]) -> list[str]:
     return sorted(json.dumps(i, sort_keys=True) for i in items)
+
+
+def changes(
+    rule: TypeRule, old: Mapping[str, Any], new: Mapping[str, Any], ignore_changes: Sequence[str]
+) -> list[str]:
+    """The paths the provider sees change: ``diff``, less ``ignoreChanges``, less computed
+    inputs the new inputs leave out (the provider keeps the stored value; nothing changes)."""
+    paths = without_ignored(diff(old, new, rule.sets), ignore_changes)
+    left_out = {c for c in rule.computed if new.get(c) in (None, [], {})}
+    return [p for p in paths if not any(within(p, c) for c in left_out)]
 
 
 def without_ignored(paths: Iterable[str], ignore_changes: Sequence[str]) -> list[str]:

@@ -165,8 +165,9 @@ def compute(old: Sequence[Registration], new: Sequence[Registration]) -> list[Op
 def _compare(old: Registration, new: Registration) -> Operation:
     rule = lifecycle.rule(new["type"], bool(new.get("custom", True)))
     options = new["options"]
-    paths = lifecycle.diff(old.get("inputs") or {}, new.get("inputs") or {}, rule.sets)
-    paths = lifecycle.without_ignored(paths, options.get("ignoreChanges") or [])
+    paths = lifecycle.changes(
+        rule, old.get("inputs") or {}, new.get("inputs") or {}, options.get("ignoreChanges") or []
+    )
     op = Operation(new["urn"], new["type"], new["name"], "same", diffs=paths)
     if not new.get("custom", True):
         op.op = "update" if paths else "same"
@@ -178,9 +179,9 @@ def _compare(old: Registration, new: Registration) -> Operation:
         if p not in forced
         and any(lifecycle.within(p, k) for k in options.get("replaceOnChanges") or [])
     ]
-    trigger_changed = (old["options"].get("replacementTrigger") is not None) and (
-        old["options"].get("replacementTrigger") != options.get("replacementTrigger")
-    )
+    # The engine's shouldTriggerReplace: a null on either side is "no trigger".
+    before, after = old["options"].get("replacementTrigger"), options.get("replacementTrigger")
+    trigger_changed = before is not None and after is not None and before != after
     if forced or trigger_changed:
         op.op = "replace"
         op.replace_keys = forced

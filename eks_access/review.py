@@ -60,8 +60,10 @@ def danger(req: authz.Request) -> tuple[int, str]:
         return 90, "RBAC escalation"
     if req.resource == "secrets":
         return 80, "secrets"
-    if req.subresource in ("exec", "attach"):
+    if req.subresource in ("exec", "attach", "portforward") and req.resource in ("pods", "*"):
         return 70, "exec into pods"
+    if req.resource in ("nodes", "*") and req.subresource == "proxy":
+        return 70, "the kubelet API (nodes/proxy)"
     if req.namespace is None:
         return 60, "cluster-wide"
     if req.verb in ("delete", "deletecollection"):
@@ -150,7 +152,10 @@ class Permission:
         if self.verb != "*" and self.verb != other.verb:
             return False
         if self.url:
-            return authz.url_matches(self.url, other.url.rstrip("*")) or self.url == other.url
+            # RBAC: "*" is every URL and a trailing "*" a prefix; "/healthz" is not "/healthz*"
+            if self.url in ("*", other.url):
+                return True
+            return self.url.endswith("*") and other.url.startswith(self.url[:-1])
         if self.group != "*" and self.group != other.group:
             return False
         sub = other.resource.partition("/")[2]

@@ -125,6 +125,12 @@ def stacks() -> list[BadStack]:
         s("teams file without teams", edit(top(**{"eks-access:teamsFile": "shared.yaml", "eks-access:teams": None})), 2, "expected a mapping with a 'teams' list", {"shared.yaml": "users: []\n"}),
         s("override of no team", edit(top(**{"eks-access:teamOverrides": {"payment": {"namespaceAccess": "view"}}})), 2, "no team 'payment'; did you mean 'payments'"),
         s("override not a mapping", edit(top(**{"eks-access:teamOverrides": ["payments"]})), 2, "expected a mapping of team name"),
+        s("override with a list as a team name", edit(lambda c: (team(0, name=["payments"])(c), top(**{"eks-access:teamOverrides": {"payments": {"namespaceAccess": "view"}}})(c))), 2, "teams[0].name"),
+        s("non-ASCII user name", edit(team(0, users=["ﬁlip"])), 2, "is not an IAM user name"),
+        s("non-ASCII role name", edit(team(1, roles=[{"arn": f"arn:aws:iam::{ACCT}:role/rôle", "username": "r"}])), 2, "is not an IAM role ARN"),
+        s("permission set name with a wildcard", edit(team(1, permissionSets=["Dev*"])), 2, "is not a permission set name"),
+        s("permission set not a list", edit(team(1, permissionSets="Dev")), 2, "for example `permissionSets: [{name: PaymentsDev"),
+        s("permission sets spelled twice", edit(team(1, permissionSets=["Dev", "dev"])), 2, "IAM compares role names ignoring case"),
         # --- the cluster -------------------------------------------------------------------------
         s("cluster name", edit(cluster(name="my cluster")), 2, "is not an EKS cluster name"),
         s("no node roles", edit(cluster(nodeRoleArns=None)), 2, "cluster.nodeRoleArns: required"),

@@ -65,11 +65,12 @@ def bullets(markdown: str) -> list[str]:
 
 def plain(inline: Token) -> str:
     """An inline token's text; a line break (GitHub shows one in a comment) as a newline."""
-    return "".join(
+    text = "".join(
         "\n" if c.type in ("softbreak", "hardbreak") else c.content
         for c in inline.children or []
         if c.type in ("text", "code_inline", "softbreak", "hardbreak")
     )
+    return text.replace("\u2060", "")  # the word joiner after "@" (no mention) shows nothing
 
 
 def changed_principals(base: core.StackConfig, head: core.StackConfig) -> set[str]:
@@ -197,6 +198,53 @@ def test_risky_changes_get_a_warning_line_each(tmp_path: Path) -> None:
     assert back == []
 
 
+@pytest.mark.parametrize(
+    ("verb", "group", "resource", "url", "risk"),
+    [
+        ("create", "", "*/exec", None, "exec"),
+        ("create", "", "pods/attach", None, "exec"),
+        ("create", "", "pods/portforward", None, "exec"),
+        ("get", "", "nodes/proxy", None, "kubelet"),
+        ("get", "", "*/proxy", None, "kubelet"),
+        ("get", "", "*", None, "wildcard"),
+        ("get", "", "services/proxy", None, None),
+        ("get", "", "pods/log", None, None),
+        ("get", "", "secrets", None, "secrets"),
+        ("get", "", "", "*", "wildcard"),
+        ("get", "", "", "/healthz", None),
+    ],
+)
+def test_risky_permissions_are_named(
+    verb: str, group: str, resource: str, url: str | None, risk: str | None
+) -> None:
+    change = {"verb": verb, "apiGroup": group, "resource": resource, "url": url}
+    assert changes._risk(change) == risk
+
+
+def test_node_roles_and_mapped_accounts_that_change_are_named(tmp_path: Path) -> None:
+    base = dev_raw()
+    head = dev_raw()
+    old_node = base["eks-access:cluster"]["nodeRoleArns"][0]
+    head["eks-access:cluster"]["nodeRoleArns"] = ["arn:aws:iam::111122223333:role/new-nodes"]
+    head["eks-access:cluster"]["mapAccounts"] = ["444455556666"]
+    text = comment.markdown([("dev", review_of(base, head, tmp_path))])
+    top = above_the_fold(text)
+    assert f"{old_node.rsplit('/', 1)[-1]} (nodes, removed): node role removed" in top
+    assert "new\\-nodes (nodes, new): node role added" in top or "new-nodes (nodes, new)" in top
+    assert "account 444455556666 (mapped accounts, new): is mapped" in top
+    assert warnings_of(text) == [
+        f":warning: node role removed, its nodes leave the cluster: {old_node.rsplit('/', 1)[-1]}",
+        ":warning: every IAM user and role can log in from account 444455556666",
+    ]
+    # can-i answers for such a principal as the authenticator maps it: its ARN, no group
+    state = authz.state_of(load(head, tmp_path / "c"))
+    anyone = "arn:aws:sts::444455556666:assumed-role/Deploy/ci"
+    ident = state.resolve(anyone)
+    assert ident is not None and ident.username == "arn:aws:iam::444455556666:role/Deploy"
+    assert ident.groups == {authz.AUTHENTICATED}
+    assert state.resolve("arn:aws:iam::777788889999:user/x") is None
+
+
 def test_the_markdown_structure(tmp_path: Path) -> None:
     row = next(r for r in everyday.ROWS if r.title == "remove a user")
     text = comment.markdown([("dev", row_review(row, tmp_path))])
@@ -241,21 +289,40 @@ def _tables(tokens: list[Token]) -> list[list[list[str]]]:
     return tables
 
 
-@settings(max_examples=200, deadline=None)
-@given(st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1))
-def test_any_text_stays_itself_in_a_table_cell(value: str) -> None:
-    """A name, namespace, resource, verb or note may hold anything the config lets through:
-    each cell must read back as itself, and the row keep its six cells."""
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1)
+    | st.sampled_from(["# LGTM", "ev\r# approved", "> quoted", "- item", "1. first", "+ x",
+                       "=== ", "@security-team", "a\u2028b", "x\x85y", "<script>x</script>",
+                       "[link](http://e.com)", "`code`", "**b**", "a|b", "\\"])
+)  # fmt: skip
+def test_any_text_stays_itself_in_a_table_cell_and_a_list_item(value: str) -> None:
+    """A name, namespace, resource, verb or note may hold anything: each cell and each list
+    item must read back as itself (one line, no heading, quote, nested list or mention), and
+    the row keep its six cells."""
     assume("{{" not in value)  # a templated username is shown as its role's name
+    assume("\x00" not in value)  # CommonMark turns NUL into U+FFFD, on purpose
     change = {"change": "gains", "principal": "arn:aws:iam::1:user/x", "username": value,
               "namespace": value, "verb": value, "apiGroup": "", "resource": value, "name": None,
               "url": None, "via": "v", "risk": value, "score": 1}  # fmt: skip
-    doc = {"ruleChanges": [change], "principals": [], "warnings": [value]}
+    who = {"principal": "arn:aws:iam::1:user/x", "username": value, "name": value,
+           "teams": ["t"], "status": "changed", "gains": True, "loses": False,
+           "words": [value]}  # fmt: skip
+    doc = {"ruleChanges": [change], "principals": [who], "warnings": [value]}
     text = comment.markdown([("dev", doc)])
-    row = _tables(GFM.parse(text))[0][1]
+    tokens = GFM.parse(text)
+    row = _tables(tokens)[0][1]
     expected = " ".join(value.split())
     assert [" ".join(c.split()) for c in row] == [expected] * 4 + ["", expected]
-    assert warnings_of(text) == [f":warning: {value}".strip()] or not value.strip()
+    warned = [" ".join(w.split()) for w in warnings_of(text)]
+    assert warned == [" ".join(f":warning: {value}".split())] or not value.strip()
+    # the one list item above the fold reads "<value> (team t): <value>", nothing nested
+    fold = GFM.parse(above_the_fold(text))
+    items = [plain(fold[i + 2]) for i, t in enumerate(fold) if t.type == "list_item_open"]
+    assert [" ".join(i.split()) for i in items] == [" ".join(f"{value} (team t): {value}".split())]
+    assert [t.tag for t in fold if t.type == "heading_open"] == ["h2"]  # the title only
+    # a mention would notify: "@" is never directly followed by a name character
+    assert not re.search(r"@[A-Za-z0-9-]", text)
 
 
 def test_a_fleet_gets_a_section_per_cluster_under_one_headline(tmp_path: Path) -> None:
@@ -299,6 +366,23 @@ def test_a_comment_over_the_limit_is_shortened_and_points_to_the_artifact(tmp_pa
     assert len(top.strip("\n").splitlines()) <= 12
     for i in range(60):
         assert re.search(rf"\buser{i:03} \(team payments, new\)", top)
+
+
+def test_the_limit_holds_when_the_lines_above_the_fold_are_long() -> None:
+    # A fleet of many clusters, each with lines that are not folded rows: cut all the same.
+    sections = "\n".join(f"### cluster-{i}\n> :warning: {'x' * 300}\n- y\n<details>\n"
+                          "<summary>s</summary>\n\n| a |\n|---|\n| b |\n\n</details>\n"
+                          for i in range(400))  # fmt: skip
+    text = comment.shorten(sections, comment.MAX_CHARS)
+    assert len(text) <= comment.MAX_CHARS and "the full review is in" in text
+    blocks = [t.content.strip().split("\n")[0] for t in GFM.parse(text) if t.type == "html_block"]
+    assert blocks.count("<details>") == blocks.count("</details>")
+    doc = {"warnings": [], "ruleChanges": [], "principals": [], "clusterAdmins": {"gained": []}}
+    doc["ruleChanges"] = [{"change": "gains", "principal": f"arn:aws:iam::1:user/u{i}",
+                           "username": f"u{i}", "verb": "get", "apiGroup": "", "resource": "secrets",
+                           "url": None} for i in range(500)]  # fmt: skip
+    (line,) = changes.warnings(doc, core.load(dev_raw()))[:1]
+    assert line.endswith("and 490 more")
 
 
 EXAMPLE = "add a user"

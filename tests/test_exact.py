@@ -145,11 +145,38 @@ def test_a_wider_rule_covers_a_narrower_one_in_review():
     }
 
 
+P = review.Permission
+
+
+@pytest.mark.parametrize(
+    ("wide", "narrow", "covers"),
+    [
+        (P("*", "get", url="/healthz*"), P("*", "get", url="/healthz"), True),
+        (P("*", "get", url="/healthz*"), P("*", "get", url="/healthz/etcd"), True),
+        (P("*", "get", url="/healthz*"), P("*", "get", url="/healthz/*"), True),
+        (P("*", "get", url="/healthz"), P("*", "get", url="/healthz*"), False),
+        (P("*", "get", url="*"), P("*", "get", url="/metrics"), True),
+        (P("*", "get", url="/metrics"), P("*", "get", url="*"), False),
+        (P("*", "get", "apps", "*/scale"), P("*", "get", "apps", "deployments/scale"), True),
+        (P("*", "get", "apps", "*/scale"), P("*", "get", "apps", "deployments"), False),
+        (P("*", "get", "", "*"), P("*", "get", "", "*/exec"), True),
+        (P("*", "get", "", "*/exec"), P("*", "get", "", "*"), False),
+        # "pods/*" is a literal in RBAC, not every subresource of pods
+        (P("*", "get", "", "pods/*"), P("*", "get", "", "pods/log"), False),
+        (P("*", "get", "", "pods"), P("*", "get", "", "pods/log"), False),
+        (P("*", "get", "", "secrets"), P("a", "get", "", "secrets", "db"), True),
+        (P("a", "get", "", "secrets", "db"), P("a", "get", "", "secrets"), False),
+    ],
+)
+def test_one_permission_covers_another_as_rbac_matches(wide, narrow, covers):
+    assert wide.covers(narrow) is covers
+
+
 # --- aws-auth as YAML 1.1 readers read it -----------------------------------------------------------
 
 hostile = st.sampled_from(
     [*HOSTILE_USERS, *HOSTILE_GROUPS, "Yes", "OFF", "0o17", "0b101", ".5", "1e3", ".inf", "NULL",
-     "2026-12-01 10:00:00", "+12", "-0", "=", "<<"]
+     "2026-12-01 10:00:00", "+12", "-0", "=", "<<", "0X1F", "0B101", "-0o7", "1_0", "0x_1"]
 )  # fmt: skip
 
 
@@ -181,6 +208,12 @@ def test_aws_auth_is_read_back_as_written_by_a_yaml_1_1_reader(name, group, user
         "groups": [group],
     }
     assert yaml.safe_load(data["mapUsers"]) == [entry]  # and PyYAML's YAML 1.1-ish reader
+    # go-yaml v2 hands any plain scalar that starts like a number to Go's ParseInt(s, 0, 64),
+    # which takes more than YAML 1.1 (0o17, 0X1F, 1_0): no such scalar may be left plain.
+    plain = [
+        ln.strip().removeprefix("- ").split(": ", 1)[-1] for ln in data["mapUsers"].splitlines()
+    ]
+    assert not [v for v in plain if v[:1] in set("-+.0123456789")], data["mapUsers"]
 
 
 def core_arn(arn: str) -> Any:

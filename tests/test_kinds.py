@@ -68,6 +68,38 @@ def test_a_session_of_the_permission_set_gets_its_access() -> None:
     assert not state.can(jane, authz.Request("get", "pods", namespace="default"))
     other = jane.replace("PaymentsDev", "PaymentsProd")
     assert state.resolve(other) is None
+    # The role lives in one account and partition: a session elsewhere is not it.
+    assert state.resolve(jane.replace(ACCOUNT, "999999999999")) is None
+    assert state.resolve(jane.replace("arn:aws:", "arn:aws-cn:")) is None
+
+
+@pytest.mark.parametrize(
+    ("teams", "path", "message"),
+    [
+        (
+            [TEAM, {**TEAM, "name": "ops", "namespaces": ["ops"],
+                    "permissionSets": [{"name": "paymentsdev", "username": "x"}]}],
+            "teams[1].permissionSets[0].name",
+            "IAM compares role names ignoring case",
+        ),
+        (
+            [{**TEAM, "roles": [{"arn": f"arn:aws:iam::{ACCOUNT}:role/aws-reserved/sso.amazonaws.com/"
+                                        "AWSReservedSSO_PaymentsDev_0123456789abcdef",
+                                 "username": "b"}]}],
+            "teams[0].roles[0].arn",
+            "this is the role of permission set 'PaymentsDev'",
+        ),
+        ([{**TEAM, "permissionSets": ["Dévß"]}], "teams[0].permissionSets[0]", "Dévß"),
+    ],
+    ids=["case-twins", "by-name-and-by-arn", "non-ascii"],
+)  # fmt: skip
+def test_one_permission_set_one_principal(teams: list[Any], path: str, message: str) -> None:
+    config = minimal_raw(**{"eks-access:teams": teams})
+    with pytest.raises(core.ConfigError) as e:
+        core.load(config)
+    assert any(str(p).startswith(path) and message in str(p) for p in e.value.problems), [
+        str(p) for p in e.value.problems
+    ]
 
 
 class Roles(PlaceholderCloud):
@@ -79,6 +111,9 @@ class Roles(PlaceholderCloud):
 
     def call(self, args: Any) -> dict[str, Any]:  # type: ignore[override]
         if args.token == "aws:iam/getRoles:getRoles":
+            # What AWS is asked: only the reserved path, only this permission set's names.
+            assert args.args["pathPrefix"] == permission_set.PATH_PREFIX, args.args
+            assert args.args["nameRegex"] == permission_set.name_regex("PaymentsDev"), args.args
             return {"arns": self.found, "names": [a.rsplit("/", 1)[-1] for a in self.found]}
         return super().call(args)
 

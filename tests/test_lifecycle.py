@@ -183,6 +183,30 @@ def test_a_delete_before_replace_entry_takes_its_associations_along_first() -> N
     assert by_name(operations.compute([entry, assoc], [cbd, assoc]))["e-view"].op == "same"
 
 
+def test_a_principal_losing_its_last_group_gets_a_new_entry_without_groups() -> None:
+    # kubernetes_groups is Optional+Computed in the provider: sent nothing, EKS keeps the old
+    # groups, so an in-place "update" would leave the principal its RBAC access.
+    rule = lifecycle.rule(everyday.ENTRY, True)
+    kept = lifecycle.changes(rule, {"kubernetesGroups": ["g"]}, {"principalArn": "a"}, [])
+    assert "kubernetesGroups" not in kept
+    base = everyday.in_mode("API_AND_CONFIG_MAP", policies=True)(everyday.dev())
+    everyday.team(base, "payments")["roles"][0]["username"] = "payments-sso"
+    head = copy.deepcopy(base)
+    everyday.team(head, "payments").update(mapGroup=False, bindTo="users")
+    ops = [o for o in ops_between(plan_raw(base), plan_raw(head)) if o.op != "same"]
+    entries = {o.name: o for o in ops if o.type == everyday.ENTRY}
+    assocs = {o.name: o for o in ops if o.type == everyday.ASSOC}
+    members = {everyday._entry(n, k) for n, k in everyday.PAYMENTS.items()}
+    assert set(entries) == members
+    assert all(o.op == "replace" and o.delete_before_replace for o in entries.values())
+    # EKS deletes an entry's associations with it: they are re-made too, after the entry.
+    assert {n.rsplit("-", 1)[0] for n in assocs} == members
+    assert all(o.op == "replace" and o.delete_before_replace for o in assocs.values())
+    # Gaining groups back is the same replacement the other way.
+    back = [o for o in ops_between(plan_raw(head), plan_raw(base)) if o.type == everyday.ENTRY]
+    assert {o.name for o in back if o.op == "replace"} == members
+
+
 def test_kubernetes_replacements_keep_the_name_delete_first() -> None:
     binding = reg(
         everyday.RB,

@@ -38,6 +38,9 @@ def test_pull_request_workflow_tests_reviews_and_previews():
     assert '--config-file "Pulumi.${{ matrix.stack }}.yaml"' in command
     assert "--artifacts review" in command and command.endswith("> review.md")
     assert any(".github/scripts/post_review.py" in r for r in runs)
+    guard = next(r for r in runs if "eks-access plan --base" in r)
+    assert '--config-file "Pulumi.${{ matrix.stack }}.yaml"' in guard  # exit 3 fails the job
+    assert "cancel-in-progress" in str(doc["concurrency"])
     upload = next(
         s for s in review["steps"] if s.get("uses", "").startswith("actions/upload-artifact@")
     )
@@ -54,6 +57,8 @@ def test_deploy_on_main_runs_pulumi_up():
     up = next(s for s in steps(doc) if s.get("uses", "").startswith("pulumi/actions@"))
     assert up["with"]["command"] == "up"
     assert up["with"]["policyPacks"] == "policy"
+    runs = [s.get("run", "") for s in steps(doc)]
+    assert any("eks-access plan --base" in r and "github.event.before" in r for r in runs)
 
 
 def test_aws_credentials_come_from_oidc_only():
@@ -86,7 +91,8 @@ FAKE_GH = textwrap.dedent("""\
         page = int(re.search(r"[?&]page=(\\d+)", path).group(1))
         print(json.dumps(comments[(page - 1) * 100 : page * 100]))
     elif method == "POST":
-        comments.append({"id": 1000 + len(comments), "body": body})
+        comments.append({"id": 1000 + len(comments), "body": body,
+                         "user": {"login": "github-actions[bot]"}})
     elif method == "PATCH":
         cid = int(path.rsplit("/", 1)[1])
         next(c for c in comments if c["id"] == cid)["body"] = body
@@ -100,8 +106,11 @@ def test_the_review_is_one_comment_per_stack_edited_in_place(tmp_path):
     (bin_dir / "gh").write_text(FAKE_GH)
     (bin_dir / "gh").chmod(0o755)
     state = tmp_path / "comments.json"
-    # 150 comments from people first: the stack's comment is looked for on every page.
-    state.write_text(json.dumps([{"id": i, "body": f"comment {i}"} for i in range(150)]))
+    # 150 comments from people first: the stack's comment is looked for on every page. One of
+    # them carries the marker: it is someone else's, and never edited.
+    people = [{"id": i, "body": f"comment {i}", "user": {"login": "someone"}} for i in range(150)]
+    people[3]["body"] = "<!-- eks-access review: stack dev -->\nLGTM, approved by security"
+    state.write_text(json.dumps(people))
     env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "FAKE_GH_STATE": str(state),
            "GITHUB_REPOSITORY": "acme/infra", "PR": "7"}  # fmt: skip
 
@@ -121,6 +130,11 @@ def test_the_review_is_one_comment_per_stack_edited_in_place(tmp_path):
     assert comments[-1]["body"].endswith("second\n")
     out, comments = post("prod", "## Access review\nprod\n")
     assert len(comments) == 152 and comments[150]["body"].endswith("second\n")
-    out, comments = post("dev", "")  # a stack that maps nobody: nothing posted or changed
-    assert len(comments) == 152 and comments[150]["body"].endswith("second\n")
-    assert [c["body"] for c in comments[:150]] == [f"comment {i}" for i in range(150)]
+    out, comments = post("dev", "")  # a stack that now maps nobody: the old review says so
+    assert len(comments) == 152 and "it maps nobody" in comments[150]["body"]
+    out, comments = post("staging", "")  # and one that never had a review gets none
+    assert len(comments) == 152 and "no comment" in out
+    assert [c["body"] for c in comments[:150]] == [p["body"] for p in people]
+    # Over GitHub's limit (the marker included), the comment is cut, never refused.
+    out, comments = post("prod", "## Access review\n" + "| a | b |\n" * 20_000)
+    assert len(comments[151]["body"]) <= 65_536 and "Cut to fit" in comments[151]["body"]

@@ -4,9 +4,11 @@ before: one comment per stack, kept current as the branch moves.
     python .github/scripts/post_review.py STACK review.md
 
 Needs ``gh`` (GitHub's CLI, on every hosted runner) with ``GH_TOKEN``, and ``GITHUB_REPOSITORY``
-and ``PR`` (the pull request's number) in the environment. An empty review (a stack that maps
-nobody into a cluster) posts nothing. The comment is found by a hidden first line naming the
-stack; other comments, and other stacks' reviews, are never touched.
+and ``PR`` (the pull request's number) in the environment. The comment is found by a hidden first
+line naming the stack, among comments the workflow's own account wrote (``BOT_LOGIN``, by default
+``github-actions[bot]``): anyone can write the marker, nobody else's comment is ever edited. An
+empty review (a stack that maps nobody into a cluster) posts nothing, and turns a review posted
+before into a note that it no longer applies, so an old review never looks current.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import tempfile
 from pathlib import Path
 
 PER_PAGE = 100
+LIMIT = 65_536  # GitHub's comment size limit, in characters
 
 
 def marker(stack: str) -> str:
@@ -37,8 +40,10 @@ def find(repo: str, pr: str, stack: str) -> int | None:
         comments = json.loads(
             gh(f"repos/{repo}/issues/{pr}/comments?per_page={PER_PAGE}&page={page}")
         )
+        bot = os.environ.get("BOT_LOGIN", "github-actions[bot]")
         for c in comments:
-            if c.get("body", "").startswith(marker(stack)):
+            mine = (c.get("user") or {}).get("login") == bot
+            if mine and c.get("body", "").startswith(marker(stack)):
                 return int(c["id"])
         if len(comments) < PER_PAGE:
             return None
@@ -50,13 +55,19 @@ def main(argv: list[str]) -> int:
         print("usage: post_review.py STACK BODY_FILE", file=sys.stderr)
         return 2
     stack, body = argv[0], Path(argv[1]).read_text()
-    if not body.strip():
-        print(f"stack {stack}: nothing to review, no comment")
-        return 0
     repo, pr = os.environ["GITHUB_REPOSITORY"], os.environ["PR"]
-    with tempfile.NamedTemporaryFile("w", suffix=".md", delete=False) as f:
-        f.write(f"{marker(stack)}\n{body}")
     existing = find(repo, pr, stack)
+    if not body.strip():
+        if existing is None:
+            print(f"stack {stack}: nothing to review, no comment")
+            return 0
+        body = f"No access review for stack {stack} at this commit: it maps nobody.\n"
+    text = f"{marker(stack)}\n{body}"
+    if len(text) > LIMIT:  # `review` keeps under the limit; this is the last guard
+        cut = "\n\n**Cut to fit a GitHub comment: the full review is in the run's artifact.**\n"
+        text = text[: LIMIT - len(cut)].rsplit("\n", 1)[0] + cut
+    with tempfile.NamedTemporaryFile("w", suffix=".md", delete=False) as f:
+        f.write(text)
     if existing is None:
         gh("--method", "POST", f"repos/{repo}/issues/{pr}/comments", "-F", f"body=@{f.name}")
         print(f"stack {stack}: comment posted")

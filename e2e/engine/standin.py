@@ -927,9 +927,7 @@ def diff(
 ) -> provider_pb2.DiffResponse:
     """The engine's DiffResponse, from the lifecycle model (``eks_access.lifecycle``)."""
     rule = lifecycle.rule(type_, True)
-    paths = lifecycle.without_ignored(
-        lifecycle.diff(old_inputs, news, rule.sets), list(ignore_changes)
-    )
+    paths = lifecycle.changes(rule, old_inputs, news, list(ignore_changes))
     detailed: dict[str, provider_pb2.PropertyDiff] = {}
     replaces: list[str] = []
     changed: list[str] = []

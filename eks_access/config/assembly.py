@@ -47,7 +47,11 @@ def merge_teams(
         return out, [*problems, Problem(OVERRIDES, "expected a mapping of team name to fields")]
     if not isinstance(teams, list):
         return out, [*problems, Problem(OVERRIDES, "there are no teams to override")]
-    by_name = {t.get("name"): i for i, t in enumerate(teams) if isinstance(t, dict)}
+    by_name = {
+        t["name"]: i
+        for i, t in enumerate(teams)
+        if isinstance(t, dict) and isinstance(t.get("name"), str)  # the model reports the rest
+    }
     merged = list(teams)
     for name, fields in overrides.items():
         if name not in by_name:

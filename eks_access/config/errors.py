@@ -86,6 +86,7 @@ _EXAMPLES = {
     "users": "users: [alice, {name: bob, keys: [2026-11]}]",
     "existingUsers": "existingUsers: [arn:aws:iam::111122223333:user/carol]",
     "roles": "roles: [{arn: arn:aws:iam::111122223333:role/NAME, username: NAME}]",
+    "permissionSets": 'permissionSets: [{name: PaymentsDev, username: "payments:{{SessionName}}"}]',
     "keys": "keys: [2026-11]",
     "namespaces": "namespaces: [payments, payments-jobs]",
     "rules": 'rules: [{apiGroups: [""], resources: [pods], verbs: [get, list]}]',

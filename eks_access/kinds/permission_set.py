@@ -16,16 +16,17 @@ import re
 from collections.abc import Sequence
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import AfterValidator, BaseModel, model_validator
 
 from eks_access import arns
-from eks_access.fields import Model, Username, split_shorthand
+from eks_access.fields import Model, Username, show, split_shorthand
 from eks_access.kinds.base import Context, TeamKind
+from eks_access.problems import Problem
 
 PATH_PREFIX = "/aws-reserved/sso.amazonaws.com/"
 PREFIX = "AWSReservedSSO_"
-# Permission set names: 1-32 of [\w+=,.@-] (IAM Identity Center CreatePermissionSet).
-NAME = r"[\w+=,.@-]{1,32}"
+# Permission set names: 1-32 of [\w+=,.@-] (IAM Identity Center CreatePermissionSet), ASCII.
+NAME = rf"{arns.NAME_CHARS}{{1,32}}"
 _SESSION_ROLE = re.compile(rf"^{PREFIX}(?P<name>{NAME})_(?P<suffix>[0-9a-f]+)$")
 
 
@@ -33,10 +34,19 @@ class PermissionSetError(ValueError):
     """No role, or several, answer to a permission set's name."""
 
 
+def _permission_set_name(value: str) -> str:
+    if not re.fullmatch(NAME, value):
+        raise ValueError(
+            f"{show(value)} is not a permission set name; use 1-32 letters, digits or "
+            "+ = , . @ _ - (its name in IAM Identity Center)"
+        )
+    return value
+
+
 class PermissionSet(Model):
     """An IAM Identity Center permission set, by name: everyone signed in through it."""
 
-    name: Annotated[str, Field(pattern=rf"^{NAME}$")]
+    name: Annotated[str, AfterValidator(_permission_set_name)]
     username: Username | None = None
 
     @model_validator(mode="before")
@@ -123,3 +133,35 @@ class PermissionSets(TeamKind):
 
     def identity_key(self, item: Any, ctx: Context) -> str:
         return f"permission set {item.name}"
+
+    def config_checks(self, teams: Sequence[Any]) -> list[Problem]:
+        """One permission set, one spelling (its role's name is compared ignoring case), and
+        not also listed under ``roles`` by its role's ARN (one principal, two mappings)."""
+        problems: list[Problem] = []
+        seen: dict[str, tuple[str, str]] = {}  # lower-cased name -> (spelling, where)
+        for t, team in enumerate(teams):
+            for i, item in enumerate(team.permission_sets):
+                where = f"teams[{t}].permissionSets[{i}]"
+                first = seen.setdefault(item.name.lower(), (item.name, where))
+                if first[0] != item.name:
+                    problems.append(
+                        Problem(
+                            f"{where}.name",
+                            f"permission set {item.name!r} is {first[0]!r} at {first[1]}: IAM "
+                            "compares role names ignoring case, so both would be one role. "
+                            "Spell it one way",
+                        )
+                    )
+        for t, team in enumerate(teams):
+            for r, role in enumerate(team.roles):
+                name = permission_set_of(arns.parse_iam_arn(role.arn, "role").name)
+                if name is not None and name.lower() in seen:
+                    problems.append(
+                        Problem(
+                            f"teams[{t}].roles[{r}].arn",
+                            f"this is the role of permission set {name!r}, listed by name at "
+                            f"{seen[name.lower()][1]}: one principal cannot be mapped twice. "
+                            "Keep one of the two",
+                        )
+                    )
+        return problems
