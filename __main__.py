@@ -178,11 +178,14 @@ def cluster_stack(config: core.StackConfig) -> None:
             ),
         )
 
+    # Mappings change after the bindings they lead to exist: a member moved into a team's new
+    # group (a rename) is never in it before the group is bound to anything.
+    after_rbac = pulumi.ResourceOptions(depends_on=list(teams.values()))
     if config.cluster.create is None and config.cluster.writes_aws_auth:
         aws_auth = AwsAuth(
             "aws-auth",
             AwsAuthArgs(principals=everyone, accounts=config.cluster.map_accounts),
-            opts=k8s_opts,
+            opts=pulumi.ResourceOptions.merge(k8s_opts, after_rbac),
         )
         pulumi.export("awsAuth", aws_auth.data)
     if config.cluster.create is None and entries:
@@ -196,6 +199,7 @@ def cluster_stack(config: core.StackConfig) -> None:
                 principal_arns={k: users[n].arn for k, n in by_key.items()},
                 replacement_triggers={k: users[n].unique_id for k, n in by_key.items()},
             ),
+            opts=after_rbac,
         )
 
     pulumi.export(

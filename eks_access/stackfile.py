@@ -112,6 +112,17 @@ def with_teams_file(raw: dict[str, Any], base: Path) -> dict[str, Any]:
         raise core.ConfigError(
             [core.Problem(core.TEAMS_FILE, f"{name}: expected a mapping with a 'teams' list")]
         )
+    if extra := sorted(str(k) for k in doc if k != "teams"):
+        # Nothing but teams is read from a teams file: a key there would be silently ignored.
+        raise core.ConfigError(
+            [
+                core.Problem(
+                    core.TEAMS_FILE,
+                    f"{name}: unknown top-level key(s) {', '.join(extra)}; a teams file holds "
+                    "only 'teams' (other settings go in the stack file)",
+                )
+            ]
+        )
     merged, problems = core.merge_teams(raw, teams, f"{core.TEAMS_FILE} {name}")
     if problems:
         raise core.ConfigError(problems)

@@ -417,3 +417,15 @@ def test_two_plans_of_one_config_are_byte_identical(tmp_path: Path) -> None:
     assert {"plan.json", "policy.json", "operations.json", "rbac.yaml"} <= set(files)
     for name in files:
         assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
+
+
+def test_mappings_wait_for_every_binding() -> None:
+    # A member moved into a renamed team's new group must not be in it before the group is
+    # bound: aws-auth and the access entries are registered after every team's RBAC exists.
+    raw = everyday.in_mode("API_AND_CONFIG_MAP")(everyday.dev())
+    result = plan_raw(raw)
+    bindings = {r.urn for r in result.resources if r.type in (everyday.RB, everyday.CRB)}
+    assert bindings
+    for type_ in (everyday.AWS_AUTH, everyday.AE):
+        (component,) = [r for r in result.resources if r.type == type_]
+        assert bindings <= set(component.to_json()["options"]["dependsOn"]), type_

@@ -142,6 +142,14 @@ def _example(loc: tuple[int | str, ...]) -> str:
     return f"; for example `{_EXAMPLES[key]}`" if key in _EXAMPLES else ""
 
 
+def _is_secret(value: Any) -> bool:
+    """An encrypted stack value (``{secure: ...}``) or an ESC secret (``{fn::secret: ...}``)."""
+    return isinstance(value, dict) and len(value) == 1 and next(iter(value)) in _SECRET_KEYS
+
+
+_SECRET_KEYS = ("secure", "fn::secret")
+
+
 def describe(error: Any) -> Problem:
     loc: tuple[int | str, ...] = tuple(error["loc"])
     kind = error["type"]
@@ -161,6 +169,11 @@ def describe(error: Any) -> Problem:
         )
     elif kind in {"value_error", "assertion_error"}:
         msg = str(error["msg"]).removeprefix("Value error, ")
+    elif kind in _EXPECTED and _is_secret(error.get("input")):
+        msg = (
+            "a secret value (secure: or fn::secret); this setting is not secret, and a plan made "
+            "without the stack's key cannot read it: write the value in plain text"
+        )
     elif kind in _EXPECTED:
         msg = f"expected {_EXPECTED[kind]}, got {_given(error.get('input'))}" + _example(loc)
     elif kind == "literal_error":

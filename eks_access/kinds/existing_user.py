@@ -60,13 +60,25 @@ class ExistingUsers(TeamKind):
     def config_checks(self, teams: Sequence[Any]) -> list[Problem]:
         created = {name.lower(): where for name, (where, _) in defined_users(teams)[0].items()}
         problems = []
+        seen: dict[tuple[str, str], tuple[str, str]] = {}  # (account, name) -> (arn, where)
         for t, team in enumerate(teams):
             for e, existing in enumerate(team.existing_users):
-                name = arns.parse_iam_arn(existing.arn).name
+                parsed = arns.parse_iam_arn(existing.arn)
+                name, here = parsed.name, f"teams[{t}].existingUsers[{e}].arn"
+                first = seen.setdefault((parsed.account, name.lower()), (existing.arn, here))
+                if first[0] != existing.arn:
+                    # One IAM user per name in an account, whatever the path or the case.
+                    problems.append(
+                        Problem(
+                            here,
+                            f"{existing.arn} and {first[0]} at {first[1]} name one IAM user (IAM "
+                            "names ignore case and path); write its one real ARN in both places",
+                        )
+                    )
                 if (where := created.get(name.lower())) is not None:
                     problems.append(
                         Problem(
-                            f"teams[{t}].existingUsers[{e}].arn",
+                            here,
                             f"{existing.arn} has the name of the user this stack creates at "
                             f"{where} (IAM names ignore case); in one account that is the same "
                             "IAM user. List it in one place only",
