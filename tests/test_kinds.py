@@ -183,3 +183,16 @@ def test_the_policy_pack_agrees_with_the_presets_table() -> None:
         pack.SECRET_READING_PRESETS
     )
     assert presets.BY_NAME[presets.ADMIN].access_policy in pack.CLUSTER_ADMIN_POLICY
+
+
+def test_the_permission_sets_role_is_in_the_clusters_account_not_the_users() -> None:
+    # Users owned by an identity stack in another account; the cluster (node roles) and its
+    # IAM Identity Center roles in this one, where the program looks them up.
+    config = raw("CONFIG_MAP")
+    config["eks-access:identity"] = {"mode": "reference", "account": "999988887777",
+                                     "stack": "acme/eks-access/identity"}  # fmt: skip
+    state = authz.state_of(core.load(config))
+    (role,) = state.permission_sets.values()
+    assert role.split(":")[4] == ACCOUNT
+    jane = f"arn:aws:sts::{ACCOUNT}:assumed-role/AWSReservedSSO_PaymentsDev_0a1b2c/jane"
+    assert state.resolve(jane) is not None

@@ -234,6 +234,7 @@ class StackConfig(Model):
             partition or regions.partition_of(self.region) or "aws",
             self.region,
             dict(permission_sets or {}),
+            next((arns.parse_iam_arn(a).account for a in self.cluster.node_roles), None),
         )
 
 

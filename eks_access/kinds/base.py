@@ -32,6 +32,9 @@ class Context:
     region: str = "us-east-1"
     permission_sets: Mapping[str, str] = field(default_factory=dict)
     """Permission set name -> the ARN of its role, path included."""
+    cluster_account: str | None = None
+    """The account the cluster (and its IAM Identity Center roles) is in, when it is not the
+    users' (an identity stack in another account); None: the same."""
 
 
 @dataclass(frozen=True)

@@ -108,7 +108,8 @@ def placeholder_arn(name: str, ctx: Context) -> str:
     name (so plans are stable) and says nothing about the real one."""
     suffix = hashlib.sha256(name.encode()).hexdigest()[:16]
     path = f"{PATH_PREFIX}{ctx.region}/"
-    return f"arn:{ctx.partition}:iam::{ctx.account}:role{path}{PREFIX}{name}_{suffix}"
+    account = ctx.cluster_account or ctx.account  # the role is in the cluster's account
+    return f"arn:{ctx.partition}:iam::{account}:role{path}{PREFIX}{name}_{suffix}"
 
 
 class PermissionSets(TeamKind):
