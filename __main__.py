@@ -180,7 +180,7 @@ def cluster_stack(config: core.StackConfig) -> None:
 
     # Mappings change after the bindings they lead to exist: a member moved into a team's new
     # group (a rename) is never in it before the group is bound to anything.
-    after_rbac = pulumi.ResourceOptions(depends_on=list(teams.values()))
+    after_rbac = pulumi.ResourceOptions(depends_on=[t.rbac for t in teams.values()])
     if config.cluster.create is None and config.cluster.writes_aws_auth:
         aws_auth = AwsAuth(
             "aws-auth",

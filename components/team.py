@@ -39,6 +39,8 @@ class Team(pulumi.ComponentResource):
     """The team's IAM group ARN."""
     kubernetes_group: pulumi.Output[str]
     """The Kubernetes group its principals are mapped into."""
+    rbac: TeamRbac
+    """The team's Roles and bindings: what its Kubernetes group leads to."""
 
     def __init__(self, name: str, args: TeamArgs, opts: pulumi.ResourceOptions | None = None):
         aliases = [pulumi.Alias(name=old) for old in args.renamed_from]
@@ -61,7 +63,7 @@ class Team(pulumi.ComponentResource):
             policy=pulumi.Output.json_dumps(iam.describe_cluster_policy(args.cluster_arn)),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        TeamRbac(
+        self.rbac = TeamRbac(
             f"{name}-rbac",
             TeamRbacArgs(objects=args.rbac, namespaces=args.namespaces),
             opts=pulumi.ResourceOptions(parent=self),
