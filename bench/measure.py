@@ -33,9 +33,18 @@ def _warm_imports() -> None:
 
     import components  # noqa: F401
 
-    for module in (pulumi_aws.iam, pulumi_aws.eks, pulumi_kubernetes.core.v1,
-                   pulumi_kubernetes.rbac.v1, pulumi_kubernetes.meta.v1, pulumi_eks):  # fmt: skip
-        getattr(module, "__name__", None)
+    # The SDKs load these modules lazily, on the first attribute other than introspection ones
+    # such as __name__ (pulumi/_utils.py _LazyModule): ask for a class each, to load them now.
+    loaded = (
+        (pulumi_aws.iam, "User"),
+        (pulumi_aws.eks, "AccessEntry"),
+        (pulumi_kubernetes.core.v1, "Namespace"),
+        (pulumi_kubernetes.rbac.v1, "RoleBinding"),
+        (pulumi_kubernetes.meta.v1, "ObjectMetaArgs"),
+        (pulumi_eks, "Cluster"),
+    )
+    for module, attr in loaded:
+        getattr(module, attr)
 
 
 def ours(principals: int, mode: str, dump: Path) -> dict[str, Any]:
