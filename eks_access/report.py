@@ -18,6 +18,7 @@ import networkx as nx
 
 from eks_access import authz, review
 from eks_access.changes import display_name
+from eks_access.comment import matrix_rows
 from eks_access.config import StackConfig
 
 VERBS = review.VERBS
@@ -43,7 +44,7 @@ svg text { font: 11px system-ui, sans-serif; }
 
 SCRIPT = """
 const box = document.getElementById('filter');
-const rows = [...document.querySelectorAll('#matrix tbody tr')];
+const rows = [...document.querySelectorAll('#matrix tbody tr, #changes tbody tr')];
 function apply() {
   const words = box.value.toLowerCase().split(/\\s+/).filter(Boolean);
   let shown = 0;
@@ -113,6 +114,26 @@ def _matrix(rows: list[dict[str, Any]], verbs: Iterable[str]) -> str:
     return (
         '<table id="matrix"><thead><tr><th>principal</th><th>namespace</th><th>resource</th>'
         f"{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    )
+
+
+def _changes(rows: list[tuple[str, str, str, str, str, str]]) -> str:
+    """Each permission gained or lost, as the comment's matrix has it: named objects,
+    non-resource URLs and custom resources included, which the grid above does not ask about."""
+    body = []
+    for row in rows:
+        who, where, what, gains, loses, risk = (html.escape(v) for v in row)
+        search = html.escape(" ".join(row).lower() + (" gained" if gains else "")
+                             + (" lost" if loses else ""))  # fmt: skip
+        body.append(
+            f'<tr data-search="{search}"><td class="who">{who}</td><td class="what">{where}</td>'
+            f'<td class="what">{what}</td><td class="gained">{gains}</td>'
+            f'<td class="lost">{loses}</td><td>{risk}</td></tr>'
+        )
+    return (
+        '<table id="changes"><thead><tr><th>principal</th><th>where</th><th>resource</th>'
+        f"<th>gains</th><th>loses</th><th>risk</th></tr></thead><tbody>{''.join(body)}"
+        "</tbody></table>"
     )
 
 
@@ -247,12 +268,15 @@ def review_sections(
         or "<li>No principal gains or loses any access.</li>"
     )
     warn = "".join(f"<li>{html.escape(w)}</li>" for w in doc.get("warnings", []))
+    permissions = matrix_rows(doc)
     data = html.escape(json.dumps(doc, indent=1))
     return [
         (f"{prefix}Who gains or loses what", (f'<ul class="warn">{warn}</ul>' if warn else "")
          + f"<ul>{summary}</ul>"),
         (f"{prefix}Access matrix: {len(changed)} of {len(rows)} rows change"
          + ("" if shown is rows else " (only those shown)"), _matrix(shown, VERBS)),
+        (f"{prefix}Every permission that changes ({len(permissions)} rows)",
+         _changes(permissions)),
         (f"{prefix}Who reaches what, after the change", _svg(graph(new))),
         (f"{prefix}The review as data",
          f"<details><summary>JSON</summary><pre>{data}</pre></details>"),

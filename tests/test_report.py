@@ -240,3 +240,40 @@ def test_the_review_page_marks_gained_and_lost(browser: Any, tmp_path: Path) -> 
         assert page.requests == [] and page.errors == []
     finally:
         page.page.close()
+
+
+def test_named_objects_urls_and_hostile_names_on_the_review_page(
+    browser: Any, tmp_path: Path
+) -> None:
+    # The grid never names an object or a URL: the permission table does, and a name made to
+    # be HTML stays text (no request for "x", no script run).
+    raw = copy.deepcopy(yaml.safe_load(DEV.read_text())["config"])
+    head_raw = copy.deepcopy(raw)
+    head_raw["eks-access:teams"].append(
+        {"name": "ops", "namespaces": ["apps"],
+         "roles": [{"arn": "arn:aws:iam::111122223333:role/evil",
+                    "username": "<img src=x onerror=alert(1)>"}],
+         "rules": [{"apiGroups": [""], "resources": ["secrets"], "resourceNames": ["db-password"],
+                    "verbs": ["get"]}],
+         "clusterRules": [{"nonResourceURLs": ["/debug/pprof/*"], "verbs": ["get"]}]}
+    )  # fmt: skip
+    (tmp_path / "b").mkdir()
+    (tmp_path / "h").mkdir()
+    base = stackfile.read(write_stack(tmp_path / "b", raw, "dev")).load()
+    head = stackfile.read(write_stack(tmp_path / "h", head_raw, "dev")).load()
+    doc = changes.review_document(base, head)
+    path = tmp_path / "review.html"
+    path.write_text(report.page("Access review", report.review_sections(base, head, doc)))
+    page = Page(browser, path)
+    try:
+        page.type("onerror")
+        shown = page.page.eval_on_selector_all(
+            "#changes tbody tr", "rs => rs.filter(r => !r.hidden).map(r => r.innerText)"
+        )
+        text = "\n".join(shown)
+        assert "secrets db-password" in text and "/debug/pprof/*" in text, text
+        assert "<img src=x onerror=alert(1)>" in text  # shown as itself
+        assert page.page.eval_on_selector_all("img", "is => is.length") == 0
+        assert page.requests == [] and page.errors == []
+    finally:
+        page.page.close()
