@@ -267,8 +267,9 @@ def test_the_markdown_structure(tmp_path: Path) -> None:
     assert tables[1][1:] == [["IAM users", "4", "3"], ["mapped principals", "6", "5"]]
     matrix = tables[2][1:]
     assert {(r[0], r[1], r[3]) for r in matrix} == {("bob", "payments, payments-jobs", "")}
-    # Kubernetes' edit role, as the API server answers for it (tests/test_oracles.py): bob
-    # loses every verb on secrets and impersonation of service accounts, riskiest first.
+    # Kubernetes' edit role, as its bootstrap policy defines it (eks_access/data/builtin_rbac.yaml,
+    # whose answers `make e2e` compares with the API server's): bob loses every verb on secrets
+    # and impersonation of service accounts, riskiest first.
     assert matrix[0][2:] == ["serviceaccounts", "", "create, delete, deletecollection, get, "
                              "impersonate, list, patch, update, watch", "RBAC escalation"]  # fmt: skip
     assert ["secrets", "", "create, delete, deletecollection, get, list, patch, update, watch",
