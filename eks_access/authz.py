@@ -175,8 +175,9 @@ class State:
             role = self.permission_sets.get((found or "").lower(), "")
             if role.split(":")[1:5:3] == key.split(":")[1:5:3]:
                 ident = self.identities.get(role)
-        if ident is None and key.split(":")[4] in self.accounts:
-            # the authenticator's own rule: username the canonical ARN, no group
+        if ident is None and key not in self.nodes and key.split(":")[4] in self.accounts:
+            # the authenticator's own rule, after its mappings (node roles among them) found
+            # nothing: username the canonical ARN, no group
             arn = arns.canonical_arn(caller)
             kind = arn.split(":")[5].split("/")[0]
             return Identity(key, arn, kind, arn, frozenset({AUTHENTICATED}))

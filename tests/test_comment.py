@@ -243,6 +243,11 @@ def test_node_roles_and_mapped_accounts_that_change_are_named(tmp_path: Path) ->
     assert ident is not None and ident.username == "arn:aws:iam::444455556666:role/Deploy"
     assert ident.groups == {authz.AUTHENTICATED}
     assert state.resolve("arn:aws:iam::777788889999:user/x") is None
+    # a mapping wins over the account: a node role of a mapped account stays a node role
+    head["eks-access:cluster"]["mapAccounts"] = ["111122223333"]
+    state = authz.state_of(load(head, tmp_path / "d"))
+    node = "arn:aws:iam::111122223333:role/new-nodes"
+    assert state.resolve(node) is None and state.node(node) is not None
 
 
 def test_the_markdown_structure(tmp_path: Path) -> None:
