@@ -126,6 +126,7 @@ def stacks() -> list[BadStack]:
         s("teams file with other keys", edit(top(**{"eks-access:teamsFile": "all-teams.yaml", "eks-access:teams": None})), 2, "unknown top-level key(s) eks-access:teamsFile", {"all-teams.yaml": "teams: []\neks-access:teamsFile: other.yaml\n"}),
         s("one existing user, two ARNs", edit(team(0, existingUsers=[f"arn:aws:iam::{ACCT}:user/ops/Carol", f"arn:aws:iam::{ACCT}:user/carol"])), 2, "name one IAM user"),
         s("pgpKey as a secret", edit(top(**{"eks-access:pgpKey": {"secure": "v1:abc"}})), 2, "a secret value (secure: or fn::secret); this setting is not secret"),
+        s("override with a bad value", edit(top(**{"eks-access:teamOverrides": {"payments": {"namespaceAccess": "viewer"}}})), 2, "eks-access:teamOverrides.payments.namespaceAccess: "),
         s("override of no team", edit(top(**{"eks-access:teamOverrides": {"payment": {"namespaceAccess": "view"}}})), 2, "no team 'payment'; did you mean 'payments'"),
         s("override not a mapping", edit(top(**{"eks-access:teamOverrides": ["payments"]})), 2, "expected a mapping of team name"),
         s("override with a list as a team name", edit(lambda c: (team(0, name=["payments"])(c), top(**{"eks-access:teamOverrides": {"payments": {"namespaceAccess": "view"}}})(c))), 2, "teams[0].name"),

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from pydantic import ValidationError
@@ -52,7 +52,43 @@ def load(raw: Mapping[str, Any]) -> StackConfig:
 
     Keys of other namespaces (``aws:profile``, ``kubernetes:...``) are left to their owners.
     """
+    overrides = raw.get(OVERRIDES)
     raw, problems = merge_teams(raw)
+    try:
+        return _load(raw, problems)
+    except ConfigError as e:
+        raise ConfigError(_blame_overrides(e.problems, raw, overrides)) from None
+
+
+def _blame_overrides(
+    problems: Iterable[Problem], merged: Mapping[str, Any], overrides: Any
+) -> list[Problem]:
+    """A problem in a field this stack's ``teamOverrides`` set is named there, where the fix
+    goes, not at the merged team (which the user never wrote)."""
+    teams = merged.get(f"{NAMESPACE}:teams")
+    if not isinstance(overrides, dict) or not isinstance(teams, list):
+        return list(problems)
+    index = {
+        t["name"]: i
+        for i, t in enumerate(teams)
+        if isinstance(t, dict) and isinstance(t.get("name"), str)
+    }
+    moved: dict[str, str] = {}  # "teams[1].namespaceAccess" -> "eks-access:teamOverrides.x..."
+    for name, fields in overrides.items():
+        if isinstance(fields, dict) and isinstance(name, str) and name in index:
+            for key in fields:
+                moved[f"teams[{index[name]}].{key}"] = f"{OVERRIDES}.{name}.{key}"
+    out = []
+    for p in problems:
+        for at, to in moved.items():
+            if p.path == at or p.path.startswith((at + ".", at + "[")):
+                p = Problem(to + p.path[len(at) :], p.message)
+                break
+        out.append(p)
+    return out
+
+
+def _load(raw: Mapping[str, Any], problems: list[Problem]) -> StackConfig:
     data: dict[str, Any] = {}
     ours = [k for k in CONFIG_KEYS if k.startswith(f"{NAMESPACE}:")] + [TEAMS_FILE, OVERRIDES]
     for key, value in raw.items():
