@@ -194,6 +194,7 @@ class Engine:
 
 def steps(events: list[Any]) -> dict[str, dict[str, Any]]:
     seen: dict[str, list[str]] = {}
+    keys: dict[str, set[str]] = {}
     renamed: dict[str, str] = {}  # old URN -> new, for resources found by an alias
     for event in events:
         pre = getattr(event, "resource_pre_event", None)
@@ -217,6 +218,9 @@ def steps(events: list[Any]) -> dict[str, dict[str, Any]]:
                 new = getattr(meta.new, "urn", None) if meta.new else None
                 f.write(json.dumps({"op": op, "urn": meta.urn, "old": old, "new": new}) + "\n")
         seen.setdefault(urn, []).append(op)
+        if op in ("replace", "create-replacement"):
+            # the properties the provider (or the engine) names as forcing the replacement
+            keys.setdefault(urn, set()).update(_top(k) for k in (meta.keys or []))
     out: dict[str, dict[str, Any]] = {}
     for urn, ops in seen.items():
         kind = urn.split("::")[2].rsplit("$", 1)[-1]
@@ -232,16 +236,24 @@ def steps(events: list[Any]) -> dict[str, dict[str, Any]]:
                 and "create-replacement" in ops
                 and ops.index("delete-replaced") < ops.index("create-replacement")
             )
-            out[urn] = {"op": "replace", "deleteBeforeReplace": dbr}
+            out[urn] = {"op": "replace", "deleteBeforeReplace": dbr,
+                        "replaceKeys": sorted(keys.get(urn, set()))}  # fmt: skip
         else:
             out[urn] = {"op": ops[0]}
     return out
 
 
+def _top(path: str) -> str:
+    """The top-level property of a path (``accessScope.namespaces[0]`` -> ``accessScope``)."""
+    return path.split(".", 1)[0].split("[", 1)[0]
+
+
 def compare(offline: list[dict[str, Any]], engine: dict[str, dict[str, Any]]) -> list[str]:
-    """The differences between the offline operations and the engine's steps."""
+    """The differences between the offline operations and the engine's steps: the operation,
+    whether a replacement deletes first, and which top-level properties force it."""
     mine = {
-        o["urn"]: {"op": o["op"], **({"deleteBeforeReplace": o["deleteBeforeReplace"]}
+        o["urn"]: {"op": o["op"], **({"deleteBeforeReplace": o["deleteBeforeReplace"],
+                                      "replaceKeys": sorted({_top(k) for k in o["replaceKeys"]})}
                                      if o["op"] == "replace" else {})}
         for o in offline
         if o["op"] != "same"
