@@ -164,6 +164,8 @@ def graph(state: authz.State) -> nx.DiGraph[str]:
             g.add_edge(b, r)
             for rule in grant.rules[:SHOWN_RULES]:
                 what = ", ".join(rule.get("resources") or rule.get("nonResourceURLs") or [])
+                if names := rule.get("resourceNames"):  # one object is not every object
+                    what += f" named {', '.join(names)}"
                 verbs = ", ".join(rule.get("verbs", []))
                 g.add_edge(r, node("permission", _clip(f"{verbs}: {what}")))
             if len(grant.rules) > SHOWN_RULES:  # the matrix has them all

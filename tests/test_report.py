@@ -151,6 +151,18 @@ def test_the_graph_is_laid_out_by_networkx(dev_config: Any) -> None:
     )
 
 
+def test_the_graph_says_when_a_rule_names_objects() -> None:
+    from eks_access import config as core
+    from tests.conftest import minimal_raw
+
+    team = {"name": "ops", "users": ["dana"], "namespaces": ["apps"],
+            "rules": [{"apiGroups": [""], "resources": ["secrets"], "resourceNames": ["db"],
+                       "verbs": ["get"]}]}  # fmt: skip
+    g = report.graph(authz.state_of(core.load(minimal_raw(**{"eks-access:teams": [team]}))))
+    labels = {d["label"] for _, d in g.nodes(data=True) if d["kind"] == "permission"}
+    assert "get: secrets named db" in labels, labels
+
+
 def _paths(g: Any, source: str, target: str) -> list[list[str]]:
     import networkx as nx
 
