@@ -205,6 +205,18 @@ def test_the_access_page_renders_and_filters(browser: Any, access_page: Path) ->
         page.page.close()
 
 
+def review_page(tmp_path: Path, raw: dict[str, Any], head_raw: dict[str, Any]) -> Path:
+    """The review page of a change from one stack config to another, as `review` writes it."""
+    (tmp_path / "b").mkdir()
+    (tmp_path / "h").mkdir()
+    base = stackfile.read(write_stack(tmp_path / "b", raw, "dev")).load()
+    head = stackfile.read(write_stack(tmp_path / "h", head_raw, "dev")).load()
+    doc = changes.review_document(base, head)
+    path = tmp_path / "review.html"
+    path.write_text(report.page("Access review", report.review_sections(base, head, doc)))
+    return path
+
+
 def test_the_review_page_marks_gained_and_lost(browser: Any, tmp_path: Path) -> None:
     raw = copy.deepcopy(yaml.safe_load(DEV.read_text())["config"])
     head_raw = copy.deepcopy(raw)
@@ -213,14 +225,7 @@ def test_the_review_page_marks_gained_and_lost(browser: Any, tmp_path: Path) -> 
     everyday.team(head_raw, "auditors")["roles"] = [
         {"arn": "arn:aws:iam::111122223333:role/auditor", "username": "auditor:{{SessionName}}"}
     ]
-    (tmp_path / "b").mkdir()
-    (tmp_path / "h").mkdir()
-    base = stackfile.read(write_stack(tmp_path / "b", raw, "dev")).load()
-    head = stackfile.read(write_stack(tmp_path / "h", head_raw, "dev")).load()
-    doc = changes.review_document(base, head)
-    path = tmp_path / "review.html"
-    path.write_text(report.page("Access review", report.review_sections(base, head, doc)))
-    page = Page(browser, path)
+    page = Page(browser, review_page(tmp_path, raw, head_raw))
     try:
         page.type("dave")
         rows = page.page.eval_on_selector_all(
@@ -269,14 +274,7 @@ def test_named_objects_urls_and_hostile_names_on_the_review_page(
                     "verbs": ["get"]}],
          "clusterRules": [{"nonResourceURLs": ["/debug/pprof/*"], "verbs": ["get"]}]}
     )  # fmt: skip
-    (tmp_path / "b").mkdir()
-    (tmp_path / "h").mkdir()
-    base = stackfile.read(write_stack(tmp_path / "b", raw, "dev")).load()
-    head = stackfile.read(write_stack(tmp_path / "h", head_raw, "dev")).load()
-    doc = changes.review_document(base, head)
-    path = tmp_path / "review.html"
-    path.write_text(report.page("Access review", report.review_sections(base, head, doc)))
-    page = Page(browser, path)
+    page = Page(browser, review_page(tmp_path, raw, head_raw))
     try:
         page.type("onerror")
         shown = page.page.eval_on_selector_all(
