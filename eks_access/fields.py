@@ -9,9 +9,9 @@ import difflib
 import re
 import unicodedata
 from collections.abc import Iterable
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
 from eks_access import arns
@@ -86,12 +86,17 @@ def key_label(value: str) -> str:
     return value
 
 
-def role_arn(value: str) -> str:
-    try:
-        arns.parse_iam_arn(value, "role")
-    except arns.ArnError as e:
-        raise ValueError(str(e)) from None
-    return value
+def iam_arn(kind: arns.PrincipalKind) -> Any:
+    """A validator for an IAM ``kind`` ARN, with the parser's own message."""
+
+    def check(value: str) -> str:
+        try:
+            arns.parse_iam_arn(value, kind)
+        except arns.ArnError as e:
+            raise ValueError(str(e)) from None
+        return value
+
+    return check
 
 
 def no_reserved_prefix(what: str) -> Any:
@@ -188,7 +193,8 @@ def split_shorthand(data: Any, key: str) -> Any:
 
 DnsLabel = Annotated[str, AfterValidator(dns_label)]
 KeyLabel = Annotated[str, AfterValidator(key_label)]
-RoleArn = Annotated[str, AfterValidator(role_arn)]
+RoleArn = Annotated[str, AfterValidator(iam_arn("role"))]
+UserArn = Annotated[str, AfterValidator(iam_arn("user"))]
 Username = Annotated[str, AfterValidator(no_reserved_prefix("username"))]
 GroupName = Annotated[str, AfterValidator(no_reserved_prefix("group"))]
 NonEmpty = Annotated[str, Field(min_length=1)]
@@ -205,3 +211,15 @@ class Model(BaseModel):
         validate_by_alias=True,
         strict=False,
     )
+
+
+class Shorthand(Model):
+    """A list entry that may be written as one string: ``- alice`` means ``- {name: alice}``
+    (``shorthand`` names the key the string fills)."""
+
+    shorthand: ClassVar[str]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_shorthand(cls, data: Any) -> Any:
+        return split_shorthand(data, cls.shorthand)

@@ -3,39 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import AfterValidator, BaseModel, model_validator
+from pydantic import BaseModel
 
 from eks_access import arns
-from eks_access.fields import USER_TEMPLATES, Model, Username, split_shorthand
+from eks_access.fields import USER_TEMPLATES, Shorthand, UserArn, Username
 from eks_access.kinds.base import Context, TeamKind
 from eks_access.kinds.iam_user import defined_users
 from eks_access.problems import Problem
 
 
-def user_arn_value(value: str) -> str:
-    try:
-        arns.parse_iam_arn(value, "user")
-    except arns.ArnError as e:
-        raise ValueError(str(e)) from None
-    return value
-
-
-class ExistingUser(Model):
+class ExistingUser(Shorthand):
     """An IAM user that exists already (made by hand or by another tool), mapped by ARN.
 
     The program maps it and binds it like a user it creates, but never creates, changes or
     deletes the IAM user, its keys or its group memberships.
     """
 
-    arn: Annotated[str, AfterValidator(user_arn_value)]
+    shorthand: ClassVar[str] = "arn"
+    arn: UserArn
     username: Username | None = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _from_arn(cls, data: Any) -> Any:
-        return split_shorthand(data, "arn")
 
     @property
     def kubernetes_username(self) -> str:

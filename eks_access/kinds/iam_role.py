@@ -5,23 +5,20 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, model_validator
+from pydantic import BaseModel
 
 from eks_access import arns
-from eks_access.fields import Model, RoleArn, Username, split_shorthand
+from eks_access.fields import RoleArn, Shorthand, Username
 from eks_access.kinds.base import Context, TeamKind
 
 
-class Role(Model):
+class Role(Shorthand):
     """An existing IAM role (an IAM Identity Center role, say) mapped to the team."""
+
+    shorthand: ClassVar[str] = "arn"
 
     arn: RoleArn
     username: Username | None = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _from_arn(cls, data: Any) -> Any:
-        return split_shorthand(data, "arn")
 
     @property
     def kubernetes_username(self) -> str:

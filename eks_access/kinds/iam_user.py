@@ -12,30 +12,26 @@ from eks_access.fields import (
     MAX_ACCESS_KEYS,
     USER_TEMPLATES,
     KeyLabel,
-    Model,
     PgpKey,
+    Shorthand,
     Username,
     iam_path,
     iam_user_name,
-    split_shorthand,
 )
 from eks_access.kinds.base import Context, TeamKind
 from eks_access.problems import Problem
 
 
-class User(Model):
+class User(Shorthand):
     """An IAM user the program creates and maps, with 0-2 access keys."""
+
+    shorthand: ClassVar[str] = "name"
 
     name: Annotated[str, AfterValidator(iam_user_name)]
     path: Annotated[str, AfterValidator(iam_path)] = "/"
     username: Username | None = None
     keys: tuple[KeyLabel, ...] = Field(default=(), max_length=MAX_ACCESS_KEYS)
     pgp_key: PgpKey | None = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _from_name(cls, data: Any) -> Any:
-        return split_shorthand(data, "name")
 
     @model_validator(mode="after")
     def _keys_once(self) -> User:

@@ -16,10 +16,10 @@ import re
 from collections.abc import Sequence
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, BaseModel, model_validator
+from pydantic import AfterValidator, BaseModel
 
 from eks_access import arns
-from eks_access.fields import Model, Username, show, split_shorthand
+from eks_access.fields import Shorthand, Username, show
 from eks_access.kinds.base import Context, TeamKind
 from eks_access.problems import Problem
 
@@ -43,16 +43,12 @@ def _permission_set_name(value: str) -> str:
     return value
 
 
-class PermissionSet(Model):
+class PermissionSet(Shorthand):
     """An IAM Identity Center permission set, by name: everyone signed in through it."""
 
+    shorthand: ClassVar[str] = "name"
     name: Annotated[str, AfterValidator(_permission_set_name)]
     username: Username | None = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _from_name(cls, data: Any) -> Any:
-        return split_shorthand(data, "name")
 
     @property
     def kubernetes_username(self) -> str:
