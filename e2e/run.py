@@ -366,6 +366,27 @@ def strip_pulumi(doc: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
+def eks_aws_auth(node_arn: str) -> dict[str, Any]:
+    """aws-auth as EKS or eksctl leave it: the node role only (written here by hand, not by the
+    program's renderer, since it stands for another tool's object)."""
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "aws-auth", "namespace": "kube-system"},
+        "data": {
+            "mapRoles": yaml.safe_dump(
+                [
+                    {
+                        "rolearn": node_arn,
+                        "username": "system:node:{{EC2PrivateDNSName}}",
+                        "groups": ["system:bootstrappers", "system:nodes"],
+                    }
+                ]
+            )
+        },
+    }
+
+
 def seed_scenario(c: Cluster, plan_dir: Path) -> None:
     """The seed's three outcomes for eks_user, and aws-auth applied over another manager's."""
     from eks_access import stackfile
@@ -375,24 +396,7 @@ def seed_scenario(c: Cluster, plan_dir: Path) -> None:
     eks_user = "arn:aws:iam::111122223333:user/eks_user"
     # aws-auth as EKS or eksctl leave it: node roles only, written by another field manager.
     c.apply(
-        [
-            {
-                "apiVersion": "v1",
-                "kind": "ConfigMap",
-                "metadata": {"name": "aws-auth", "namespace": "kube-system"},
-                "data": {
-                    "mapRoles": yaml.safe_dump(
-                        [
-                            {
-                                "rolearn": node_arn,
-                                "username": "system:node:{{EC2PrivateDNSName}}",
-                                "groups": ["system:bootstrappers", "system:nodes"],
-                            }
-                        ]
-                    )
-                },
-            }
-        ],
+        [eks_aws_auth(node_arn)],
         "eksctl",
     )
 

@@ -642,7 +642,7 @@ def main(argv: list[str] | None = None) -> int:
         plane.start()
         cluster = kube.Cluster(plane.kubeconfig, plane.port, plane.token)
         # aws-auth as EKS creates it: node role only, written by another manager.
-        cluster.apply([_eks_aws_auth()], "eks")
+        cluster.apply([kube.eks_aws_auth(f"arn:aws:iam::{ACCOUNT}:role/eks-node-group")], "eks")
         if args.control:
             break_association_rule()
             log("\n== control: associations replaced create-first (the rule removed)")
@@ -671,28 +671,6 @@ def main(argv: list[str] | None = None) -> int:
     log(f"make e2e-engine {'passed' if not tally.failures else 'FAILED'} in "
         f"{time.time() - started:.0f} s")  # fmt: skip
     return 1 if tally.failures or tally.matched != total else 0
-
-
-def _eks_aws_auth() -> dict[str, Any]:
-    import yaml
-
-    node = f"arn:aws:iam::{ACCOUNT}:role/eks-node-group"
-    return {
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": {"name": "aws-auth", "namespace": "kube-system"},
-        "data": {
-            "mapRoles": yaml.safe_dump(
-                [
-                    {
-                        "rolearn": node,
-                        "username": "system:node:{{EC2PrivateDNSName}}",
-                        "groups": ["system:bootstrappers", "system:nodes"],
-                    }
-                ]
-            )
-        },
-    }
 
 
 if __name__ == "__main__":
