@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import copy
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, settings
 
 from eks_access import config as core
 from eks_access import stackfile
+
+# No test times anything (benchmarks do): hypothesis' deadline and too-slow check are off.
+# `.ci/run` sets HYPOTHESIS_PROFILE=ci: the same examples on every run, so a landing never turns
+# on luck. Elsewhere each run draws new ones (and replays past failures from .hypothesis/).
+_UNTIMED = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
+settings.register_profile("local", **_UNTIMED)
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True, **_UNTIMED)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "local"))
 
 ROOT = Path(__file__).resolve().parent.parent
 DEV = ROOT / "Pulumi.dev.yaml"

@@ -300,7 +300,8 @@ def _tables(tokens: list[Token]) -> list[list[list[str]]]:
     st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1)
     | st.sampled_from(["# LGTM", "ev\r# approved", "> quoted", "- item", "1. first", "+ x",
                        "=== ", "@security-team", "a\u2028b", "x\x85y", "<script>x</script>",
-                       "[link](http://e.com)", "`code`", "**b**", "a|b", "\\"])
+                       "[link](http://e.com)", "`code`", "**b**", "a|b", "\\",
+                       "   ", "    - x"])
 )  # fmt: skip
 def test_any_text_stays_itself_in_a_table_cell_and_a_list_item(value: str) -> None:
     """A name, namespace, resource, verb or note may hold anything: each cell and each list
