@@ -97,9 +97,10 @@ def cell(text: object) -> str:
     or the item, a pipe would end a cell, ``<`` and ``&`` could start HTML or an entity;
     asterisks, backquotes, tildes, brackets, backslashes, ``#``, ``>`` and an underscore at a
     word's edge would be mark-up, and a leading ``-``, ``+``, ``=`` or ``1.`` a list or a
-    heading; leading blanks (an indented code block in a list item) are dropped. ``@name``
-    would notify someone on GitHub: a word joiner keeps it plain text."""
-    flat = " ".join(str(text).splitlines()).strip()
+    heading; leading spaces and tabs (an indented code block in a list item) are dropped, and
+    trailing ones with them; other blanks, such as a no-break space, stay. ``@name`` would
+    notify someone on GitHub: a word joiner keeps it plain text."""
+    flat = " ".join(str(text).splitlines()).strip(" \t")
     escaped = _MARKUP.sub(r"\\\g<0>", flat.replace("&", "&amp;").replace("<", "&lt;"))
     return _LEADING.sub(r"\g<1>\\\g<2>", escaped).replace("@", "@&#8288;")
 

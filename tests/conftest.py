@@ -14,12 +14,17 @@ from hypothesis import HealthCheck, settings
 from eks_access import config as core
 from eks_access import stackfile
 
-# No test times anything (benchmarks do): hypothesis' deadline and too-slow check are off.
-# `.ci/run` sets HYPOTHESIS_PROFILE=ci: the same examples on every run, so a landing never turns
-# on luck. Elsewhere each run draws new ones (and replays past failures from .hypothesis/).
+# No test asserts a duration (benchmarks measure): hypothesis' deadline and too-slow check are
+# off. `.ci/run` and the workflows set HYPOTHESIS_PROFILE=ci: the same examples on every run (for
+# the pinned hypothesis), so a landing never turns on the draw. Elsewhere each run draws new ones
+# and replays past failures from .hypothesis/. Both profiles are built on hypothesis' own
+# default, not on whatever it loaded itself (it loads a derandomized profile when CI is set).
 _UNTIMED = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
-settings.register_profile("local", **_UNTIMED)
-settings.register_profile("ci", derandomize=True, database=None, print_blob=True, **_UNTIMED)
+_BASE = settings.get_profile("default")
+settings.register_profile("local", parent=_BASE, **_UNTIMED)
+settings.register_profile(
+    "ci", parent=_BASE, derandomize=True, database=None, print_blob=True, **_UNTIMED
+)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "local"))
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -332,6 +332,16 @@ def test_any_text_stays_itself_in_a_table_cell_and_a_list_item(value: str) -> No
     assert not re.search(r"@[A-Za-z0-9-]", text)
 
 
+def test_an_indented_name_is_a_list_item_not_code_and_a_no_break_space_stays() -> None:
+    """Four leading spaces would start an indented code block inside a list item (found by
+    hypothesis); a leading no-break space is not Markdown indentation and tells two names apart."""
+    assert comment.cell("    - x") == "\\- x"
+    tokens = GFM.parse(f"- {comment.cell('    alice')}: {comment.cell('   ')}")
+    assert "code_block" not in [t.type for t in tokens]
+    assert [plain(t) for t in tokens if t.type == "inline"] == ["alice:"]
+    assert comment.cell("\u00a0alice") != comment.cell("alice")
+
+
 def test_a_fleet_gets_a_section_per_cluster_under_one_headline(tmp_path: Path) -> None:
     base = dev_raw()
     head = dev_raw()
