@@ -34,8 +34,11 @@ class PlaceholderCloud(Mocks):
         partition: str = "aws",
         authentication_mode: str = "CONFIG_MAP",
         stack_outputs: Mapping[str, Mapping[str, Any]] | None = None,
+        cluster_account: str | None = None,
     ):
         self.account = account
+        self.cluster_account = cluster_account
+        """Where the cluster and its IAM Identity Center roles are, when not ``account``."""
         self.region = region
         self.partition = partition
         self.authentication_mode = authentication_mode
@@ -99,7 +102,8 @@ class PlaceholderCloud(Mocks):
         if args.token == "aws:iam/getRoles:getRoles":
             # IAM Identity Center roles by name: one role per permission set, of the real shape.
             name = permission_set.name_of_regex(str(args.args.get("nameRegex", "")))
-            ctx = Context(self.account, self.partition, self.region)
+            ctx = Context(self.account, self.partition, self.region,
+                          cluster_account=self.cluster_account)  # fmt: skip
             found = [permission_set.placeholder_arn(name, ctx)] if name else []
             return {
                 "arns": found,

@@ -197,6 +197,10 @@ def placeholder_cloud(stack: StackFile) -> PlaceholderCloud:
         str(stack.raw.get("aws:region", "us-east-1")),
         authentication_mode=str(mode),
         stack_outputs=outputs,
+        # the program looks the permission sets' roles up where it runs: the cluster's account
+        cluster_account=config.context().cluster_account
+        if isinstance(config, core.StackConfig)
+        else None,
     )
 
 

@@ -196,3 +196,22 @@ def test_the_permission_sets_role_is_in_the_clusters_account_not_the_users() -> 
     assert role.split(":")[4] == ACCOUNT
     jane = f"arn:aws:sts::{ACCOUNT}:assumed-role/AWSReservedSSO_PaymentsDev_0a1b2c/jane"
     assert state.resolve(jane) is not None
+
+
+def test_the_plan_maps_the_permission_sets_role_that_can_i_resolves(tmp_path: Path) -> None:
+    # The same stack as above, planned: the role the plan writes into aws-auth and the access
+    # entry is the one can-i answers for, in the cluster's account.
+    config = raw()
+    config["eks-access:identity"] = {"mode": "reference", "account": "999988887777",
+                                     "stack": "acme/eks-access/identity"}  # fmt: skip
+    owner = {"aws:region": "us-east-1", "eks-access:identity": {"mode": "owner",
+             "account": "999988887777"}, "eks-access:teams": []}  # fmt: skip
+    (tmp_path / "Pulumi.identity.yaml").write_text(yaml.safe_dump({"config": owner}))
+    stack = stackfile.read(write_stack(tmp_path, config))
+    result = run(stack)
+    (entry,) = [e for e in plan.access_entries(result) if e["type"] == "STANDARD"]
+    mapped = [r["rolearn"] for r in yaml.safe_load(plan.aws_auth_data(result)["mapRoles"])]
+    (role,) = [a for a in mapped if "AWSReservedSSO_" in a]
+    assert role.split(":")[4] == entry["principalArn"].split(":")[4] == ACCOUNT
+    session = f"arn:aws:sts::{ACCOUNT}:assumed-role/{role.rsplit('/', 1)[-1]}/jane"
+    assert authz.state_of(stack.load()).resolve(session) is not None
