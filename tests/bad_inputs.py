@@ -147,6 +147,7 @@ def stacks() -> list[BadStack]:
         s("API without node entries", edit(cluster(authenticationMode="API")), 2, "nodeAccessEntries: required in API mode"),
         s("node entries in CONFIG_MAP", edit(cluster(nodeAccessEntries="create")), 2, "only used with access entries"),
         s("mapAccounts", edit(cluster(mapAccounts=["12345"])), 2, "cluster.mapAccounts[0]"),
+        s("mapAccounts in API mode", edit(cluster(authenticationMode="API", nodeAccessEntries="create", mapAccounts=[ACCT])), 2, "cluster.mapAccounts: an aws-auth setting"),
         s("creator not an ARN", edit(cluster(creatorPrincipalArn="admin")), 2, "is not an IAM user or role ARN"),
         s("create node count", edit(cluster(create={"nodeCount": 500})), 2, "cluster.create.nodeCount"),
         s("windows role is a user", edit(cluster(windowsNodeRoleArns=[f"arn:aws:iam::{ACCT}:user/w"])), 2, "an IAM role ARN is needed"),

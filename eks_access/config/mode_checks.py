@@ -39,6 +39,15 @@ def mode_checks(config: StackConfig) -> list[Problem]:
                 "remove it or set authenticationMode: API_AND_CONFIG_MAP",
             )
         )
+    if cluster.map_accounts and not cluster.writes_aws_auth:
+        problems.append(
+            Problem(
+                "cluster.mapAccounts",
+                "an aws-auth setting, and EKS does not read aws-auth in API mode; list the "
+                "principals in teams (they get access entries), or set authenticationMode: "
+                "API_AND_CONFIG_MAP",
+            )
+        )
     creator = (
         arns.parse_iam_arn(cluster.creator_principal_arn).match_key
         if cluster.creator_principal_arn
