@@ -231,7 +231,10 @@ def test_existing_users_get_mappings_entries_and_bindings_but_are_never_created(
     bob = entries["arn:aws:iam::111122223333:user/legacy/bob"]
     # Only the principals this stack creates follow a unique ID; the others, their groups.
     assert bob.inputs["userName"] == "bob"
-    assert bob.options["replacementTrigger"] in ("kubernetes-groups", "no-kubernetes-groups")
-    assert entries["arn:aws:iam::111122223333:user/alice"].options["replacementTrigger"] is not None
+    # bob has the team's group: the mark of a grouped principal, never re-made for its ID
+    assert bob.options["replacementTrigger"] == "kubernetes-groups"
+    # alice follows her user's unique ID (the mock's placeholder) with no mark: she has a group
+    alice = entries["arn:aws:iam::111122223333:user/alice"].options["replacementTrigger"]
+    assert alice.startswith("placeholder-unique-id-") and "/" not in alice
     (binding,) = result.of_type("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding")
     assert {s["name"] for s in binding.inputs["subjects"]} == {"alice", "bob"}
