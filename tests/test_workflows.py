@@ -10,6 +10,8 @@ from pathlib import Path
 
 import yaml
 
+from eks_access import comment
+
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = ROOT / ".github" / "workflows"
 POST = ROOT / ".github" / "scripts" / "post_review.py"
@@ -40,6 +42,8 @@ def test_pull_request_workflow_tests_reviews_and_previews():
     assert any(".github/scripts/post_review.py" in r for r in runs)
     guard = next(r for r in runs if "eks-access plan --base" in r)
     assert '--config-file "Pulumi.${{ matrix.stack }}.yaml"' in guard  # exit 3 fails the job
+    # ... but only after the review is uploaded and posted: a failed step skips the rest
+    assert runs.index(guard) == len(runs) - 1
     assert "cancel-in-progress" in str(doc["concurrency"])
     upload = next(
         s for s in review["steps"] if s.get("uses", "").startswith("actions/upload-artifact@")
@@ -137,4 +141,12 @@ def test_the_review_is_one_comment_per_stack_edited_in_place(tmp_path):
     assert [c["body"] for c in comments[:150]] == [p["body"] for p in people]
     # Over GitHub's limit (the marker included), the comment is cut, never refused.
     out, comments = post("prod", "## Access review\n" + "| a | b |\n" * 20_000)
-    assert len(comments[151]["body"]) <= 65_536 and "Cut to fit" in comments[151]["body"]
+    assert len(comments[151]["body"]) <= 65_536 and "review.json" in comments[151]["body"]
+    # A review that `review` fitted to the limit, under a long stack name: cut by the same
+    # rules (folds closed, the pointer to the artifact kept), the marker counted.
+    fold = "<details>\n<summary>rows</summary>\n\n| a |\n|---|\n" + "| row |\n" * 20_000
+    fitted = comment.shorten("## Access review\n" + fold + "</details>\n", comment.MAX_CHARS)
+    out, comments = post("payments-prod-eu-central-1a-blue", fitted)
+    body = comments[-1]["body"]
+    assert len(body) <= 65_536 and "review.json" in body
+    assert body.count("<details>") == body.count("</details>") == 1

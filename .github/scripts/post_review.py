@@ -21,8 +21,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+from eks_access import comment  # installed in the job's .venv (make install)
+
 PER_PAGE = 100
-LIMIT = 65_536  # GitHub's comment size limit, in characters
 
 
 def marker(stack: str) -> str:
@@ -62,10 +63,9 @@ def main(argv: list[str]) -> int:
             print(f"stack {stack}: nothing to review, no comment")
             return 0
         body = f"No access review for stack {stack} at this commit: it maps nobody.\n"
-    text = f"{marker(stack)}\n{body}"
-    if len(text) > LIMIT:  # `review` keeps under the limit; this is the last guard
-        cut = "\n\n**Cut to fit a GitHub comment: the full review is in the run's artifact.**\n"
-        text = text[: LIMIT - len(cut)].rsplit("\n", 1)[0] + cut
+    # `review` keeps under GitHub's limit; the marker line must fit too
+    room = comment.MAX_CHARS - len(marker(stack)) - 1
+    text = f"{marker(stack)}\n{body if len(body) <= room else comment.shorten(body, room)}"
     with tempfile.NamedTemporaryFile("w", suffix=".md", delete=False) as f:
         f.write(text)
     if existing is None:
