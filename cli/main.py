@@ -504,8 +504,7 @@ def cmd_review(args: argparse.Namespace) -> int:
             (folder / f"review.{'md' if fmt == 'markdown' else fmt}").write_text(text)
     if not docs:
         print("No stack given maps anyone into a cluster: nothing to review.", file=sys.stderr)
-    else:
-        print(rendered[args.format], end="")
+    print(rendered[args.format], end="")  # JSON stays JSON when empty: []
     return EXIT_OK
 
 

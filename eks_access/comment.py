@@ -173,9 +173,10 @@ def _operations(doc: dict[str, Any]) -> list[str]:
     return lines if ops else ["`pulumi up` would change no resource."]
 
 
-def section(doc: dict[str, Any], title: str | None = None, fold: int = FOLD_LINES) -> str:
-    """One stack's review; ``fold`` bounds its lines before the first ``<details>``."""
-    lines = [f"### {title}" if title else "## Access review", headline([doc])]
+def section(doc: dict[str, Any], heading: str, fold: int = FOLD_LINES) -> str:
+    """One stack's review under its heading line; ``fold`` bounds its lines before the first
+    ``<details>``."""
+    lines = [heading, headline([doc])]
     top = _above_the_fold(doc, fold - len(lines) - 1)
     lines += [*top, ""]
     principals = doc.get("principals", [])
@@ -183,7 +184,8 @@ def section(doc: dict[str, Any], title: str | None = None, fold: int = FOLD_LINE
         lines += _details(f"Every principal whose access changes ({len(principals)})",
                           [_line(p) for p in principals])  # fmt: skip
     lines += _details(
-        f"What `pulumi up` would do ({len(doc.get('operations', []))} resources)", _operations(doc)
+        f"What <code>pulumi up</code> would do ({len(doc.get('operations', []))} resources)",
+        _operations(doc),
     )
     lines += _details(f"The access matrix: what changes, per principal and resource "
                       f"({len(matrix_rows(doc))} rows)", _permissions(doc))  # fmt: skip
@@ -192,12 +194,12 @@ def section(doc: dict[str, Any], title: str | None = None, fold: int = FOLD_LINE
 
 def markdown(docs: Sequence[tuple[str, dict[str, Any]]], limit: int = MAX_CHARS) -> str:
     """The whole comment: one stack, or a fleet (a section per cluster, the headline summed)."""
-    if len(docs) == 1:
-        text = section(docs[0][1])
+    if len(docs) == 1:  # each stack's comment names its cluster: a pull request may get several
+        text = section(docs[0][1], f"## Access review: {docs[0][0]}")
     else:
         head = ["## Access review of the fleet", headline([d for _, d in docs]), ""]
         fold = FOLD_LINES - len(head)
-        text = "\n".join(head) + "\n" + "\n".join(section(d, t, fold) for t, d in docs)
+        text = "\n".join(head) + "\n" + "\n".join(section(d, f"### {t}", fold) for t, d in docs)
     return text if len(text) <= limit else shorten(text, limit)
 
 

@@ -418,7 +418,9 @@ def test_review_on_a_scripted_history(tmp_path):
     assert out["changes"][0]["risk"] == "RBAC escalation"  # riskiest first
     md = cli("review", "--base", "HEAD~1", "--config-file", str(stack), cwd=repo).stdout
     top = md.split("<details>")[0].splitlines()
-    assert top[0] == "## Access review" and "> :warning: reads Secrets: eks_user" in top
+    read = stackfile.read(stack)
+    heading = f"## Access review: {read.load().cluster.name} (stack {read.stack})"
+    assert top[0] == heading and "> :warning: reads Secrets: eks_user" in top
     assert "- platform-admin (team platform, removed): loses cluster-admin cluster-wide" in top
     assert "- eks_user (team seed): gains watch configmaps, watch pods and 3 more in default" in top
 

@@ -255,8 +255,15 @@ def test_the_markdown_structure(tmp_path: Path) -> None:
     text = comment.markdown([("dev", row_review(row, tmp_path))])
     tokens = GFM.parse(text)
     assert [t.tag for t in tokens if t.type == "heading_open"] == ["h2"]
+    # each stack's comment names its stack: one pull request may get several
+    assert [plain(tokens[i + 1]) for i, t in enumerate(tokens) if t.type == "heading_open"] == [
+        "Access review: dev"
+    ]
     blocks = [t.content.strip() for t in tokens if t.type == "html_block"]
     assert [b.split("\n")[0] for b in blocks] == ["<details>", "</details>"] * 2
+    # a summary is HTML, where Markdown is not read: no backquotes shown as they are
+    summaries = [line for b in blocks for line in b.splitlines() if line.startswith("<summary>")]
+    assert len(summaries) == 2 and not any("`" in line for line in summaries)
     tables = _tables(tokens)
     assert [t[0] for t in tables] == [
         ["operation", "resource", "why"],
@@ -409,7 +416,10 @@ EXAMPLE = "add a user"
 def readme_example(tmp: Path) -> str:
     """The comment for ``EXAMPLE`` as the README quotes it (``python -m tests.test_comment``)."""
     row = next(r for r in everyday.ROWS if r.title == EXAMPLE)
-    text = comment.markdown([("dev", row_review(row, tmp))])
+    title = (
+        f"{stackfile.read(everyday.DEV).load().cluster.name} (stack dev)"  # as `review` titles it
+    )
+    text = comment.markdown([(title, row_review(row, tmp))])
     return "\n".join(f"> {line}".rstrip() for line in text.splitlines()) + "\n"
 
 

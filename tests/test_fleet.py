@@ -270,6 +270,10 @@ def test_review_of_a_fleet_reports_per_cluster(tmp_path):
         gained = {c["principal"] for c in docs[stack]["changes"] if c["change"] == "gains"}
         assert any("erin" in p for p in gained), docs[stack]["changes"][:3]
     assert not any(c["change"] == "loses" for d in docs.values() for c in d["changes"])
+    # Only the identity stack: nothing to review, and still JSON
+    argv = [*argv[: argv.index("--artifacts")], "--config-file", str(tmp_path / FLEET[0])]
+    proc = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, check=True)
+    assert json.loads(proc.stdout) == [] and "nothing to review" in proc.stderr
 
 
 def test_affected_stacks_follow_their_files_and_the_program():
