@@ -61,8 +61,9 @@ def test_deploy_on_main_runs_pulumi_up():
     up = next(s for s in steps(doc) if s.get("uses", "").startswith("pulumi/actions@"))
     assert up["with"]["command"] == "up"
     assert up["with"]["policyPacks"] == "policy"
-    runs = [s.get("run", "") for s in steps(doc)]
-    assert any("eks-access plan --base" in r and "github.event.before" in r for r in runs)
+    (guard,) = [s for s in steps(doc) if "eks-access plan --base" in s.get("run", "")]
+    assert "github.event.before" in guard["run"]
+    assert guard["if"] == "github.event.before != '" + "0" * 40 + "'"  # a first push has none
 
 
 def test_aws_credentials_come_from_oidc_only():

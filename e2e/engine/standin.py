@@ -742,10 +742,11 @@ class AccessEntry(Kind):
                     "ResourceNotFoundException",
                     f"The specified principalArn could not be found: {principal}",
                 )
-            type_ = entry["type"]
+            # Both are Optional+Computed in the provider (access_entry.go): a value not sent
+            # (none, or an empty list) keeps what EKS has; it never empties them.
             entry.update(
-                kubernetesGroups=list(news.get("kubernetesGroups") or []),
-                userName=news.get("userName") or default_username(principal, type_),
+                kubernetesGroups=list(news.get("kubernetesGroups") or entry["kubernetesGroups"]),
+                userName=news.get("userName") or entry["userName"],
                 tags=news.get("tags"),
                 tagsAll=dict(news.get("tags") or {}),
                 modifiedAt=now(),
