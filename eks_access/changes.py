@@ -231,31 +231,13 @@ def _paths(before: set[str], after: set[str]) -> list[str]:
 
 
 RISKS = (
-    ("secrets", "reads Secrets"),
-    ("exec", "exec, attach or port-forward into pods"),
-    ("kubelet", "the kubelet API through nodes/proxy"),
-    ("escalation", "RBAC escalation (escalate, bind, impersonate, or writes to roles)"),
+    ("secrets", "reads or writes Secrets"),
+    ("exec into pods", "exec, attach or port-forward into pods"),
+    ("the kubelet API (nodes/proxy)", "the kubelet API through nodes/proxy"),
+    ("RBAC escalation", "RBAC escalation (escalate, bind, impersonate, or writes to roles)"),
     ("wildcard", "a wildcard (*) in a verb, resource or API group"),
 )
-
-
-def _risk(change: dict[str, Any]) -> str | None:
-    verb, group = change["verb"], change["apiGroup"]
-    resource, _, sub = change["resource"].partition("/")
-    if "*" in (verb, group) or (resource == "*" and not sub) or change["url"] == "*":
-        return "wildcard"
-    if verb in ("escalate", "bind", "impersonate") or (
-        group == "rbac.authorization.k8s.io" and verb in ("create", "update", "patch")
-    ):
-        return "escalation"
-    if resource == "secrets" and verb in ("get", "list", "watch"):
-        return "secrets"
-    # "*/exec" names the exec subresource of every resource, pods' included
-    if resource in ("pods", "*") and sub in ("exec", "attach", "portforward"):
-        return "exec"
-    if resource in ("nodes", "*") and sub == "proxy":
-        return "kubelet"
-    return None
+"""The risks of ``review.danger`` that get a warning line when gained, with their words."""
 
 
 WARNING_NAMES = 10
@@ -272,8 +254,8 @@ def warnings(doc: dict[str, Any], head: StackConfig) -> list[str]:
     """One line per kind of risky change, naming who: gains only (losing is never risky)."""
     who: dict[str, set[str]] = defaultdict(set)
     for c in doc.get("ruleChanges", []):
-        if c["change"] == "gains" and (kind := _risk(c)):
-            who[kind].add(display_name(c["principal"], c["username"]))
+        if c["change"] == "gains" and c["risk"] in dict(RISKS):
+            who[c["risk"]].add(display_name(c["principal"], c["username"]))
     admins = [a.rsplit("/", 1)[-1] for a in doc["clusterAdmins"]["gained"]]
     lines = [f"becomes cluster-admin: {_names(admins)}"] if admins else []
     cluster = [p for p in doc.get("principals", []) if p["teams"][:1] in ([NODES], [ACCOUNTS])]

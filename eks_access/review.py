@@ -53,7 +53,11 @@ def grid(namespaces: Iterable[str]) -> list[authz.Request]:
 
 
 def danger(req: authz.Request) -> tuple[int, str]:
-    """How much a permission matters to a reviewer: higher first."""
+    """How much a permission matters to a reviewer, higher first, and why: the one risk
+    classifier (the matrix sorts by it, the comment warns on some of its answers)."""
+    wild = (req.resource == "*" and not req.subresource) or req.path == "*"
+    if "*" in (req.verb, req.group) or wild:
+        return 95, "wildcard"
     if req.verb in ("escalate", "bind", "impersonate") or (
         req.group == RBAC_GROUP and req.verb in ("create", "update", "patch")
     ):

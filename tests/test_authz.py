@@ -420,7 +420,7 @@ def test_review_on_a_scripted_history(tmp_path):
     top = md.split("<details>")[0].splitlines()
     read = stackfile.read(stack)
     heading = f"## Access review: {read.load().cluster.name} (stack {read.stack})"
-    assert top[0] == heading and "> :warning: reads Secrets: eks_user" in top
+    assert top[0] == heading and "> :warning: reads or writes Secrets: eks_user" in top
     assert "- platform-admin (team platform, removed): loses cluster-admin cluster-wide" in top
     assert "- eks_user (team seed): gains watch configmaps, watch pods and 3 more in default" in top
 

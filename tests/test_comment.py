@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from eks_access import authz, changes, comment, stackfile
+from eks_access import authz, changes, comment, review, stackfile
 from eks_access import config as core
 from tests import everyday
 from tests.conftest import ROOT, write_stack
@@ -186,7 +186,7 @@ def test_risky_changes_get_a_warning_line_each(tmp_path: Path) -> None:
     found = warnings_of(comment.markdown([("dev", review_of(base, head, tmp_path))]))
     assert found == [
         ":warning: becomes cluster-admin: platform-admin",
-        ":warning: reads Secrets: dave",
+        ":warning: reads or writes Secrets: dave",
         ":warning: exec, attach or port-forward into pods: dave",
         ":warning: RBAC escalation (escalate, bind, impersonate, or writes to roles): dave",
         ":warning: a wildcard (*) in a verb, resource or API group: carol, platform-admin",
@@ -201,15 +201,19 @@ def test_risky_changes_get_a_warning_line_each(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("verb", "group", "resource", "url", "risk"),
     [
-        ("create", "", "*/exec", None, "exec"),
-        ("create", "", "pods/attach", None, "exec"),
-        ("create", "", "pods/portforward", None, "exec"),
-        ("get", "", "nodes/proxy", None, "kubelet"),
-        ("get", "", "*/proxy", None, "kubelet"),
+        ("create", "", "*/exec", None, "exec into pods"),
+        ("create", "", "pods/attach", None, "exec into pods"),
+        ("create", "", "pods/portforward", None, "exec into pods"),
+        ("get", "", "nodes/proxy", None, "the kubelet API (nodes/proxy)"),
+        ("get", "", "*/proxy", None, "the kubelet API (nodes/proxy)"),
         ("get", "", "*", None, "wildcard"),
+        ("get", "*", "pods", None, "wildcard"),
+        ("*", "", "pods", None, "wildcard"),
         ("get", "", "services/proxy", None, None),
         ("get", "", "pods/log", None, None),
         ("get", "", "secrets", None, "secrets"),
+        ("create", "", "secrets", None, "secrets"),
+        ("bind", "rbac.authorization.k8s.io", "clusterroles", None, "RBAC escalation"),
         ("get", "", "", "*", "wildcard"),
         ("get", "", "", "/healthz", None),
     ],
@@ -217,8 +221,10 @@ def test_risky_changes_get_a_warning_line_each(tmp_path: Path) -> None:
 def test_risky_permissions_are_named(
     verb: str, group: str, resource: str, url: str | None, risk: str | None
 ) -> None:
-    change = {"verb": verb, "apiGroup": group, "resource": resource, "url": url}
-    assert changes._risk(change) == risk
+    """The one classifier (review.danger) names the risk; the comment warns on these."""
+    permission = review.Permission("*", verb, group, resource, url=url or "")
+    label = review.danger(permission.request())[1]
+    assert (label if label in dict(changes.RISKS) else None) == risk
 
 
 def test_node_roles_and_mapped_accounts_that_change_are_named(tmp_path: Path) -> None:
