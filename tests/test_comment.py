@@ -410,7 +410,7 @@ def test_the_limit_holds_when_the_lines_above_the_fold_are_long() -> None:
     doc = {"warnings": [], "ruleChanges": [], "principals": [], "clusterAdmins": {"gained": []}}
     doc["ruleChanges"] = [{"change": "gains", "principal": f"arn:aws:iam::1:user/u{i}",
                            "username": f"u{i}", "verb": "get", "apiGroup": "", "resource": "secrets",
-                           "url": None} for i in range(500)]  # fmt: skip
+                           "url": None, "risk": "secrets"} for i in range(500)]  # fmt: skip
     (line,) = changes.warnings(doc, core.load(dev_raw()))[:1]
     assert line.endswith("and 490 more")
 
