@@ -227,6 +227,16 @@ def test_risky_permissions_are_named(
     assert (label if label in dict(changes.RISKS) else None) == risk
 
 
+def test_gaining_only_writes_to_secrets_warns_too() -> None:
+    # create on secrets can mint a service account's token: as much a warning as reading them
+    gained = review.Permission("payments", "create", "", "secrets")
+    change = {"change": "gains", "principal": "arn:aws:iam::1:user/u", "username": "u",
+              "verb": "create", "apiGroup": "", "resource": "secrets", "url": None,
+              "risk": review.danger(gained.request())[1]}  # fmt: skip
+    doc = {"ruleChanges": [change], "principals": [], "clusterAdmins": {"gained": []}}
+    assert changes.warnings(doc, core.load(dev_raw())) == ["reads or writes Secrets: u"]
+
+
 def test_node_roles_and_mapped_accounts_that_change_are_named(tmp_path: Path) -> None:
     base = dev_raw()
     head = dev_raw()

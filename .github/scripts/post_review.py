@@ -1,7 +1,7 @@
 """Post one stack's access review on the pull request, or edit the comment posted for that stack
 before: one comment per stack, kept current as the branch moves.
 
-    python .github/scripts/post_review.py STACK review.md
+    .venv/bin/python .github/scripts/post_review.py STACK review.md   # after `make install`
 
 Needs ``gh`` (GitHub's CLI, on every hosted runner) with ``GH_TOKEN``, and ``GITHUB_REPOSITORY``
 and ``PR`` (the pull request's number) in the environment. The comment is found by a hidden first
