@@ -22,6 +22,7 @@ from components import (
     UserAccessArgs,
 )
 from components.lookups import permission_set_roles
+from components.preflight import live_aws_auth
 from components.stack_config import read_stack_config, stop
 from components.user_access import IdentityStackUser
 from eks_access import (
@@ -134,7 +135,16 @@ def cluster_stack(config: core.StackConfig) -> None:
 
         admin_kubeconfig = created.kubeconfig_json
 
-    provider = k8s.Provider("kubernetes", kubeconfig=admin_kubeconfig)
+    # Before anything is written to Kubernetes: the live aws-auth, so that a write never removes
+    # a line EKS or a person added (README "Safety"); the provider waits for the verdict.
+    preflight = None
+    if config.cluster.create is None and config.cluster.writes_aws_auth:
+        preflight = live_aws_auth(
+            config.cluster.name, admin_kubeconfig, rendered, config.remove_live_mappings
+        )
+    provider = k8s.Provider(
+        "kubernetes", kubeconfig=admin_kubeconfig, opts=pulumi.ResourceOptions(depends_on=preflight)
+    )
     k8s_opts = pulumi.ResourceOptions(providers=[provider])
 
     namespaces = Namespaces(

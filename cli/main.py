@@ -151,6 +151,7 @@ def _plan_stacks(
 
     import pulumi
 
+    from components.preflight import PreflightStop
     from eks_access import operations
     from offline import base as base_plans
     from offline import plan, run
@@ -160,9 +161,14 @@ def _plan_stacks(
     tree = base_plans.tree_at(args.base, stacks[0].path.parent) if args.base else nullcontext()
     with tree as base_tree:
         for stack, out in zip(stacks, outs, strict=True):
+            found, live_note = _live_aws_auth(args, stack, len(stacks))
             try:
                 with Progress(f"planning {stack.stack}") as tick:
-                    result = run.run(stack, on_register=tick)
+                    result = run.run(stack, on_register=tick, live_aws_auth=found)
+            except PreflightStop as e:  # the live aws-auth holds lines the write would remove
+                print(f"stopped: {stack.path.name}: {e}; nothing was written", file=sys.stderr)
+                code = EXIT_POLICY
+                continue
             except pulumi.RunError as e:  # the program's own config check; load() agrees
                 raise UserError(f"{stack.path.name}: {e}") from None
             if result.duplicates:
@@ -194,15 +200,18 @@ def _plan_stacks(
             except OSError as e:
                 raise UserError(f"--out {out}: cannot write there ({e.strerror or e})") from None
             if args.format == "json":
-                summaries.append(
-                    (stack, plan.summary_json(result, out, sorted(written), ops, verdict, stops))
-                )
+                doc = plan.summary_json(result, out, sorted(written), ops, verdict, stops)
+                if live_note and plan.aws_auth(result):
+                    doc["liveAwsAuth"] = live_note
+                summaries.append((stack, doc))
             else:
                 print(
                     f"Offline plan of stack {stack.stack!r} ({stack.path.name}) written to {out}/: "
                     + ", ".join(sorted(written))
                 )
                 print(plan.summary(result))
+                if live_note and plan.aws_auth(result):
+                    print(live_note)
                 if ops is not None:
                     print(operations.summary(ops, stack.stack))
                 print(
@@ -218,6 +227,30 @@ def _plan_stacks(
     if args.format == "json":
         emit(summaries)
     return code
+
+
+def _live_aws_auth(
+    args: argparse.Namespace, stack: stackfile.StackFile, count: int
+) -> tuple[Any, str | None]:
+    """The live aws-auth for the preflight (``--live DIR``, DIR/<stack> for several stacks),
+    or None with the note that the plan assumes it as EKS creates it."""
+    from eks_access import live
+
+    if not args.live:
+        return None, (
+            "live aws-auth: not read (no --live DIR); assumed as EKS creates it, the config's "
+            f"node roles only. Export it with `{live.EXPORT_COMMAND}` and pass --live DIR"
+        )
+    folder = Path(args.live) if count == 1 else Path(args.live) / stack.stack
+    try:
+        found = live.read_dir(folder)
+    except live.LiveError as e:
+        raise UserError(str(e)) from None
+    if found is None:
+        return None, (
+            f"live aws-auth: {folder / live.AWS_AUTH_FILE} not found; assumed as EKS creates it"
+        )
+    return found, f"live aws-auth: read from {found.source}"
 
 
 class Progress:
@@ -347,7 +380,7 @@ def cmd_can_i(args: argparse.Namespace) -> int:
     stacks = _cluster_stacks(args.config_file)
     code, docs = EXIT_OK, []
     for stack, config in stacks:
-        state = authz.state_of(config)
+        state, source = _state(args, stack, config, len(stacks))
         req = authz.parse_request(args.verb, args.resource, args.namespace, args.subresource)
         ident = state.resolve(caller)
         node = state.node(caller) if ident is None else None
@@ -376,12 +409,14 @@ def cmd_can_i(args: argparse.Namespace) -> int:
                         "request": req.describe(),
                         "via": [g.via for g in grants],
                         "note": why or None,
+                        "source": source,
                     },
                 )
             )
             continue
         _heading(stacks, stack, config)
         print(answer, flush=True)
+        print(f"(answered for {source})", file=sys.stderr)
         if why:
             print(why, file=sys.stderr)
         for g in grants if args.verbose else []:
@@ -391,13 +426,46 @@ def cmd_can_i(args: argparse.Namespace) -> int:
     return code
 
 
+def _export(args: argparse.Namespace, stack: stackfile.StackFile, count: int) -> Any:
+    """The stack's export folder (``--live DIR``, DIR/<stack> for several stacks)."""
+    from eks_access import cluster_view, live
+
+    folder = Path(args.live) if count == 1 else Path(args.live) / stack.stack
+    try:
+        return cluster_view.read(folder)
+    except live.LiveError as e:
+        raise UserError(str(e)) from None
+
+
+def _cluster_state(args: argparse.Namespace, stack: stackfile.StackFile,
+                   config: core.StackConfig, count: int) -> tuple[Any, Any]:  # fmt: skip
+    from eks_access import cluster_view
+
+    export = _export(args, stack, count)
+    mode = export.mode or config.cluster.authentication_mode
+    found = cluster_view.state_of(export, mode, config.cluster.creator_principal_arn)
+    return export, found
+
+
+def _state(args: argparse.Namespace, stack: stackfile.StackFile, config: core.StackConfig,
+           count: int) -> tuple[Any, str]:  # fmt: skip
+    """The state to answer from, and what it is: the config's, or the cluster's (``--live``)."""
+    from eks_access import authz
+
+    if not getattr(args, "live", None):
+        return authz.state_of(config), f"the config in {stack.path.name}, not the cluster"
+    export, found = _cluster_state(args, stack, config, count)
+    missing = f"; not read: {', '.join(export.not_read)}" if export.not_read else ""
+    return found.state, f"the cluster as exported in {export.folder} ({found.mode}{missing})"
+
+
 def cmd_who_can(args: argparse.Namespace) -> int:
     from eks_access import authz
 
     stacks = _cluster_stacks(args.config_file)
     docs = []
     for stack, config in stacks:
-        state = authz.state_of(config)
+        state, source = _state(args, stack, config, len(stacks))
         req = authz.parse_request(args.verb, args.resource, args.namespace, args.subresource)
         rows = [
             {"principal": ident.arn, "username": ident.username, "via": g.via}
@@ -405,9 +473,10 @@ def cmd_who_can(args: argparse.Namespace) -> int:
             for g in state.matching(ident, req)
         ]
         if args.format == "json":
-            docs.append((stack, {"request": req.describe(), "principals": rows}))
+            docs.append((stack, {"request": req.describe(), "principals": rows, "source": source}))
             continue
         _heading(stacks, stack, config)
+        print(f"(answered for {source})", file=sys.stderr)
         if not rows:
             print(f"nobody mapped by this stack can {req.describe()}", file=sys.stderr)
             continue
@@ -492,6 +561,9 @@ def cmd_review(args: argparse.Namespace) -> int:
                     [r.to_json() for r in before.resources],
                     [r.to_json() for r in after.resources],
                 )
+                if args.live:
+                    found, _ = _live_aws_auth(args, stack, len(stacks))
+                    doc["warnings"] = _preflight_warnings(found, after, head) + doc["warnings"]
                 configs.append((base, head))
                 docs.append((stack, doc))
     except base_plans.BaseError as e:
@@ -506,6 +578,28 @@ def cmd_review(args: argparse.Namespace) -> int:
         print("No stack given maps anyone into a cluster: nothing to review.", file=sys.stderr)
     print(rendered[args.format], end="")  # JSON stays JSON when empty: []
     return EXIT_OK
+
+
+def _preflight_warnings(found: Any, after: RunResult, head: core.StackConfig) -> list[str]:
+    """The review's first warning when the live aws-auth preflight would stop `pulumi up` (the
+    core's check, on what the program would write, as the program runs it)."""
+    from eks_access import live
+    from offline import plan
+
+    desired = plan.aws_auth_data(after)
+    if found is None or not desired:
+        return []
+    verdict = live.preflight(found, desired, head.remove_live_mappings)
+    if not verdict.stops:
+        return []
+    lines, _ = live.live_lines(found.data)
+    stopped = [line.arn for line in lines if any(line.arn in s for s in verdict.stops)]
+    return [
+        f"pulumi up stops: the live aws-auth holds {len(verdict.stops)} "
+        f"{'line' if len(verdict.stops) == 1 else 'lines'} it would remove, which neither the "
+        f"config nor this stack wrote: {', '.join(stopped)} (list node roles under cluster, "
+        'acknowledge the rest in eks-access:removeLiveMappings; README "Safety")'
+    ]
 
 
 def _review_outputs(
@@ -531,6 +625,47 @@ def _review_outputs(
 
 
 # --- fleets and adoption ---------------------------------------------------------------------
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from eks_access import export
+
+    out = _out_folder(Path(args.out))
+    try:
+        written = export.export(args.cluster, args.region, out, args.kubectl)
+    except export.ExportError as e:
+        raise UserError(f"export of cluster {args.cluster}: {e}; nothing was written") from None
+    print(f"wrote {out}/: {', '.join(written)}")
+    return EXIT_OK
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    import yaml
+
+    from eks_access import audit, report
+
+    stacks = _cluster_stacks(args.config_file)
+    allowed: list[Any] = []
+    if args.allow:
+        try:
+            allowed = audit.allowances(yaml.safe_load(Path(args.allow).read_text()), args.allow)
+        except (OSError, yaml.YAMLError, audit.AllowError) as e:
+            raise UserError(f"--allow {args.allow}: {e}") from None
+    docs = []
+    for stack, config in stacks:
+        export, found = _cluster_state(args, stack, config, len(stacks))
+        docs.append((stack, config, audit.audit(config, found, allowed, export.not_read)))
+    code = EXIT_NO if any(d["flagged"] for _, _, d in docs) else EXIT_OK
+    if args.format == "json":
+        emit([(s, d) for s, _, d in docs])
+    elif args.format == "html":
+        sections = [sec for s, c, d in docs
+                    for sec in audit.html_sections(d, _prefix(stacks, s, c))]  # fmt: skip
+        print(report.page(_title("Access audit", stacks), sections), end="")
+    else:
+        for stack, config, doc in docs:
+            print(audit.markdown(doc, f"{config.cluster.name} (stack {stack.stack})"), end="")
+    return code
 
 
 def cmd_stacks(args: argparse.Namespace) -> int:
@@ -631,6 +766,14 @@ def cmd_import(args: argparse.Namespace) -> int:
 STACK_FILES = "the stack file(s), Pulumi.<stack>.yaml; several: one answer per cluster"
 
 
+def _live_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--live", metavar="DIR",
+        help="answer for the cluster as it is, from an `eks-access export` folder (DIR/<stack>/ "
+        "for several stacks), not for the config",
+    )  # fmt: skip
+
+
 def _format(p: argparse.ArgumentParser, *choices: str) -> None:
     p.add_argument(
         "--format",
@@ -705,6 +848,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="plan even a config that maps no one but the nodes, or that stops mapping more "
         "than half of the base's principals (exit 3 otherwise)",
     )  # fmt: skip
+    p.add_argument(
+        "--live", metavar="DIR",
+        help="the cluster's live objects, exported (aws-auth.yaml: `kubectl get configmap "
+        "aws-auth -n kube-system -o yaml`); DIR/<stack>/ for several stacks. Without it the "
+        "plan assumes aws-auth as EKS creates it",
+    )  # fmt: skip
     _format(p, "text", "json")
     p.set_defaults(func=cmd_plan)
 
@@ -735,6 +884,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="an IAM user or role ARN, or an STS assumed-role ARN",
     )  # fmt: skip
     c.add_argument("-v", "--verbose", action="store_true", help="say which grants allow it")
+    _live_option(c)
     _format(c, "text", "json")
     c.set_defaults(func=cmd_can_i)
 
@@ -745,6 +895,7 @@ def build_parser() -> argparse.ArgumentParser:
         "access policy that allows it.",
     )
     _request(w)
+    _live_option(w)
     _format(w, "text", "json")
     w.set_defaults(func=cmd_who_can)
 
@@ -782,6 +933,38 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--force", action="store_true", help="overwrite --out if it exists")
     i.set_defaults(func=cmd_import)
 
+    ex = command(
+        "export",
+        "the cluster's live access objects into a folder, for --live",
+        "Read the cluster with the ambient AWS credentials (boto3) and kubectl, through a "
+        "kubeconfig made from DescribeCluster (never the current context): cluster.json, "
+        "access-entries.json, nodegroups.json, fargate-profiles.json, aws-auth.yaml, rbac.yaml.",
+    )
+    ex.add_argument("--cluster", required=True, help="the EKS cluster's name")
+    ex.add_argument("--region", required=True, help="the cluster's AWS region")
+    ex.add_argument("--out", required=True, metavar="DIR", help="the folder to write")
+    ex.add_argument("--kubectl", default="kubectl", metavar="PATH", help="kubectl to run")
+    ex.set_defaults(func=cmd_export)
+
+    au = command(
+        "audit",
+        "the cluster's access against the config's, per principal",
+        "Compare what the cluster grants (an export folder, --live DIR) with what the stack's "
+        "config grants: access beyond the config with where it comes from, drift, platform "
+        "access labelled. Exit 1 when the cluster grants people access the config and the "
+        "allow-list do not.",
+    )
+    au.add_argument("--config-file", required=True, nargs="+", action="extend", metavar="FILE",
+                    help=STACK_FILES)  # fmt: skip
+    au.add_argument(
+        "--live", required=True, metavar="DIR",
+        help="an `eks-access export` folder (DIR/<stack>/ for several stacks)",
+    )  # fmt: skip
+    au.add_argument("--allow", metavar="FILE",
+                    help="reviewed exceptions: a YAML list of {principal, reason}")  # fmt: skip
+    _format(au, "markdown", "json", "html")
+    au.set_defaults(func=cmd_audit)
+
     st = command(
         "stacks",
         "stacks a change touches, as JSON (for a CI matrix)",
@@ -807,6 +990,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument(
         "--artifacts", metavar="DIR",
         help="also write review.json, review.md and review.html into DIR (what CI uploads)",
+    )  # fmt: skip
+    r.add_argument(
+        "--live", metavar="DIR",
+        help="the cluster's live objects, exported as for plan --live (DIR/<stack>/ for several "
+        "stacks): a preflight stop of `pulumi up` is shown above the fold",
     )  # fmt: skip
     r.set_defaults(func=cmd_review)
     return parser

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from eks_access import awsauth
+from eks_access import awsauth, live
 from eks_access.principals import Principal
 
 
@@ -47,6 +47,9 @@ class AwsAuth(pulumi.ComponentResource):
                     # mapRoles was written by EKS or eksctl: take the key over (its node
                     # roles are in our rendering) instead of failing on the conflict.
                     "pulumi.com/patchForce": "true",
+                    # What this stack maps, so the next run's preflight can tell its own lines
+                    # from lines EKS or a person added (eks_access.live).
+                    live.RECORD_ANNOTATION: self.data.apply(live.record),
                 },
             ),
             data=self.data,

@@ -14,11 +14,13 @@ fails loudly when an SDK upgrade moves or changes one:
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from pulumi.runtime import config as _config
 from pulumi.runtime import rpc as _rpc
+from pulumi.runtime import settings as _settings
 from pulumi.runtime.settings import _get_rpc_manager, set_root_resource
 from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _sync_await
@@ -41,12 +43,36 @@ def run_in_a_stack(program: Callable[[], None]) -> None:
     set_root_resource(None)  # type: ignore[arg-type]
     try:
         _sync_await(run_in_stack(program))
+    except BaseException as e:
+        _cancel_pending(e)
+        raise
     finally:
         set_root_resource(None)  # type: ignore[arg-type]
         # A failed run can leave RPCs and their error behind; do not hand them to the next.
         # (Applies still scheduled on the loop can fail a later run in the same process:
         # tests run programs that must fail in a subprocess.)
         _get_rpc_manager().clear()
+
+
+def _cancel_pending(error: BaseException) -> None:
+    """Cancel what a failed run left scheduled on the SDK's loop (applies and registrations
+    waiting on the failed output), so the next program in this process starts clean (a fleet
+    plan goes on to its next stack after one is stopped). The outputs that carried the error
+    are not reported again when they are collected ("Future exception was never retrieved")."""
+    loop = asyncio.get_event_loop()
+
+    def quiet(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        if context.get("exception") is not error:
+            loop.default_exception_handler(context)
+
+    loop.set_exception_handler(quiet)
+    pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    with _settings.SETTINGS.lock:  # the outputs the next run would await, failed ones included
+        _settings.SETTINGS.outputs.clear()
 
 
 def serialize(value: Mapping[str, Any]) -> Any:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import copy
 import hashlib
 import http.client
 import json
@@ -458,6 +459,226 @@ def seed_scenario(c: Cluster, plan_dir: Path) -> None:
     assert can.stdout.strip() == "yes"
 
 
+def _live_export(c: Cluster, folder: Path) -> Path:
+    """``kubectl get configmap aws-auth -n kube-system -o yaml`` into ``folder``, as the docs
+    tell users to export it for ``plan --live``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    text = c.kubectl("get", "configmap", "aws-auth", "-n", "kube-system", "-o", "yaml").stdout
+    (folder / "aws-auth.yaml").write_text(text)
+    return folder
+
+
+def _update_aws_auth(c: Cluster, manager: str, key: str, line: str) -> None:
+    """Append one mapping to ``key`` with an update (not an apply), as EKS adds a node group's
+    role and as `kubectl edit` saves: the writer becomes an owner of the key."""
+    obj = json.loads(
+        c.kubectl("get", "configmap", "aws-auth", "-n", "kube-system", "-o", "json").stdout
+    )
+    obj["data"][key] = obj["data"].get(key, "") + line
+    c.kubectl("replace", f"--field-manager={manager}", "-f", "-", stdin=json.dumps(obj))
+
+
+def _plan_live(raw: dict[str, Any], live_dir: Path, work: Path) -> tuple[int, str, Path]:
+    """``eks-access plan --live`` of a dev config variant, in a process of its own."""
+    from tests.conftest import write_stack
+
+    work.mkdir(parents=True, exist_ok=True)
+    stack_file = write_stack(work, raw, "dev")
+    out = work / "out"
+    proc = subprocess.run(
+        [sys.executable, "-m", "eks_access", "plan", "--config-file", str(stack_file),
+         "--out", str(out), "--live", str(live_dir)],
+        cwd=ROOT, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    return proc.returncode, proc.stdout + proc.stderr, out
+
+
+def live_preflight_scenario(c: Cluster, plan_dir: Path, work: Path) -> None:
+    """The preflight on what the API server holds: after the program's aws-auth is applied, EKS
+    adds a node role and a person a user; `plan --live` of the export stops and names both."""
+    dev_raw = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())["config"]
+    (aws_auth,) = yaml.safe_load_all((plan_dir / "aws-auth.yaml").read_text())
+    manager = aws_auth["metadata"]["annotations"]["pulumi.com/patchFieldManager"]
+    c.apply([strip_pulumi(aws_auth)], manager)
+    new_node = "arn:aws:iam::111122223333:role/eks-ng-2-NodeInstanceRole"
+    dave = "arn:aws:iam::111122223333:user/dave"
+    _update_aws_auth(
+        c, "eks", "mapRoles",
+        f"- groups:\n  - system:bootstrappers\n  - system:nodes\n  rolearn: {new_node}\n"
+        "  username: system:node:{{EC2PrivateDNSName}}\n",
+    )  # fmt: skip
+    _update_aws_auth(
+        c, "kubectl-edit", "mapUsers",
+        f"- userarn: {dave}\n  username: dave\n  groups:\n  - system:masters\n",
+    )  # fmt: skip
+    export = _live_export(c, work / "live-1")
+    code, text, _ = _plan_live(dev_raw, export, work / "plan-1")
+    log("   EKS (field manager eks) added a node role, a person (kubectl-edit) a user line")
+    log(f"   $ eks-access plan --live {export.name}  -> exit {code}")
+    for line in text.splitlines():
+        if line.startswith("  live aws-auth maps"):
+            log(f"   {line.strip()[:150]}...")
+    assert code == 3, text
+    assert f"node role {new_node}" in text and "eks-access:cluster.nodeRoleArns" in text, text
+    assert dave in text and "eks-access:removeLiveMappings" in text, text
+
+    fixed = copy.deepcopy(dev_raw)
+    fixed["eks-access:cluster"]["nodeRoleArns"].append(new_node)
+    fixed["eks-access:removeLiveMappings"] = [dave]
+    code, text, out = _plan_live(fixed, export, work / "plan-2")
+    assert code == 0, text
+    (patch,) = yaml.safe_load_all((out / "aws-auth.yaml").read_text())
+    c.apply([strip_pulumi(patch)], manager)
+    (node, gone) = c.authmap(new_node, [new_node, dave])
+    assert node["mapped"] and "system:nodes" in node["groups"], node
+    assert not gone["mapped"], gone
+    log("   role added to nodeRoleArns, dave acknowledged: exit 0; applied, the mapper maps the")
+    log("   new node role and no longer dave")
+
+    fewer = copy.deepcopy(fixed)
+    payments = next(t for t in fewer["eks-access:teams"] if t["name"] == "payments")
+    payments["users"] = [u for u in payments["users"] if u != "bob"]
+    fewer.pop("eks-access:removeLiveMappings")
+    code, text, out = _plan_live(fewer, _live_export(c, work / "live-2"), work / "plan-3")
+    assert code == 0 and "stopped" not in text, text
+    (patch,) = yaml.safe_load_all((out / "aws-auth.yaml").read_text())
+    c.apply([strip_pulumi(patch)], manager)
+    (bob,) = c.authmap(new_node, ["arn:aws:iam::111122223333:user/bob"])
+    assert not bob["mapped"], bob
+    log("   bob removed from the config (a line the stack wrote, in its record): no stop, and")
+    log("   applied, the mapper no longer maps him")
+
+
+AUDIT_QUESTIONS = (  # (verb, resource, namespace)
+    ("get", "pods", "payments"),
+    ("list", "secrets", "default"),
+    ("delete", "nodes", None),
+    ("create", "clusterrolebindings.rbac.authorization.k8s.io", None),
+    ("get", "configmaps", "kube-system"),
+)
+
+
+@contextlib.contextmanager
+def eks_stand_in(c: Cluster, work: Path) -> Iterator[dict[str, str]]:
+    """The EKS API stand-in (``e2e/eks_api.py``) for cluster dev on this API server, and an
+    ``aws`` on PATH whose `eks get-token` prints the test's admin token: the environment
+    `eks-access export` runs in."""
+    from e2e.eks_api import serve
+    from e2e.engine import add_cluster
+
+    kube = yaml.safe_load(c.kubeconfig.read_text())
+    server = kube["clusters"][0]["cluster"]
+    state = work / "eks-state.json"
+    add_cluster(state, "dev", authentication_mode="CONFIG_MAP", endpoint=server["server"],
+                ca_data=server["certificate-authority-data"])  # fmt: skip
+    bin_dir = work / "bin"
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    credential = {"kind": "ExecCredential", "apiVersion": "client.authentication.k8s.io/v1beta1",
+                  "status": {"token": c.token}}  # fmt: skip
+    (bin_dir / "aws").write_text(f"#!/bin/sh\necho '{json.dumps(credential)}'\n")
+    (bin_dir / "aws").chmod(0o755)
+    with serve(state) as url:
+        yield {
+            **os.environ,
+            "PATH": os.pathsep.join([str(bin_dir), os.environ.get("PATH", "")]),
+            "AWS_ENDPOINT_URL_EKS": url,
+            "AWS_ACCESS_KEY_ID": "e2e",
+            "AWS_SECRET_ACCESS_KEY": "e2e",
+        }
+
+
+def _cli(env: dict[str, str], *argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "eks_access", *argv], cwd=ROOT, env=env,
+                          capture_output=True, text=True, check=False)  # fmt: skip
+
+
+def audit_scenario(c: Cluster, work: Path) -> None:
+    """`export` from this API server (and the EKS stand-in), `audit` of an unchanged cluster
+    (exit 0) and of one with a hand-edited aws-auth line and a hand-made binding to a session
+    username (exit 1, each found with its principal and source), and `can-i --live` against
+    SubjectAccessReview for those principals, the authenticator's mapper deciding who is who."""
+    from eks_access import stackfile
+
+    dev = stackfile.read(ROOT / "Pulumi.dev.yaml").load()
+    reset(c, dev)
+    node_arn = dev.cluster.node_role_arns[0]
+    dave = "arn:aws:iam::111122223333:user/dave"
+    sso = dev.teams[1].roles[0].arn.replace("/aws-reserved/sso.amazonaws.com/us-east-1", "")
+    session = f"arn:aws:sts::111122223333:assumed-role/{sso.rsplit('/', 1)[-1]}/alice"
+    with eks_stand_in(c, work) as env:
+        kubectl = str(BIN / "kubectl")
+        export = ["export", "--cluster", "dev", "--region", "us-east-1", "--kubectl", kubectl]
+        proc = _cli(env, *export, "--out", str(work / "clean"))
+        assert proc.returncode == 0, proc.stderr
+        log(f"   $ eks-access export ...  -> {proc.stdout.strip()[:120]}")
+        audit = ["audit", "--config-file", str(ROOT / "Pulumi.dev.yaml"), "--format", "json"]
+        proc = _cli(env, *audit, "--live", str(work / "clean"))
+        doc = json.loads(proc.stdout or "{}")
+        beyond = [p for p in doc.get("principals", []) if p["status"] != "as configured"]
+        assert proc.returncode == 0 and not beyond, (proc.returncode, beyond, proc.stderr)
+        log(f"   unchanged cluster: audit exit 0, {len(doc['principals'])} principals as "
+            f"configured, {len(doc['serviceAccounts'])} service-account bindings listed (out "
+            f"of scope), {doc['bootstrapObjects']} bootstrap RBAC objects")  # fmt: skip
+
+        _update_aws_auth(c, "kubectl-edit", "mapUsers",
+                         f"- userarn: {dave}\n  username: dave\n  groups:\n  - ops\n")  # fmt: skip
+        hand = [
+            {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+             "metadata": {"name": "hand-made-admin"},
+             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                         "name": "cluster-admin"},
+             "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User",
+                           "name": "payments-sso:alice"}]},
+            {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+             "metadata": {"name": "hand-made-ops", "namespace": "default"},
+             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                         "name": "admin"},
+             "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group",
+                           "name": "ops"}]},
+        ]  # fmt: skip
+        c.kubectl("apply", "-f", "-", stdin=json.dumps({"apiVersion": "v1", "kind": "List",
+                                                        "items": hand}))  # fmt: skip
+        proc = _cli(env, *export, "--out", str(work / "changed"))
+        assert proc.returncode == 0, proc.stderr
+        proc = _cli(env, *audit, "--live", str(work / "changed"))
+        doc = json.loads(proc.stdout or "{}")
+        assert proc.returncode == 1, (proc.returncode, proc.stderr)
+        found = {p["username"]: p for p in doc["principals"] if p["status"] == "beyond config"}
+        assert set(found) == {"dave", "payments-sso:alice"}, found
+        assert found["dave"]["mappedBy"] == "aws-auth mapUsers line", found["dave"]
+        assert any(c_["via"] == "RoleBinding default/hand-made-ops -> ClusterRole admin"
+                   for c_ in found["dave"]["beyondConfig"]), found["dave"]  # fmt: skip
+        alice = found["payments-sso:alice"]
+        assert alice["principal"].endswith(sso.rsplit("/", 1)[-1]), alice
+        assert {c_["via"] for c_ in alice["beyondConfig"]} == {
+            "ClusterRoleBinding hand-made-admin -> ClusterRole cluster-admin"
+        }, alice
+        log("   hand-edited aws-auth line (dave, group ops) and hand-made bindings: audit exit 1;")
+        log("   dave: mapped by an aws-auth mapUsers line, admin in default via hand-made-ops;")
+        log("   payments-sso:alice (the SSO role's session): cluster-admin via hand-made-admin")
+
+        mapped = {caller: m for caller, m in zip((dave, session),
+                  c.authmap(node_arn, [dave, session]), strict=True)}  # fmt: skip
+        compared = 0
+        for caller, m in mapped.items():
+            assert m["mapped"], m
+            groups = [*(m.get("groups") or []), "system:authenticated"]
+            for verb, resource, ns in AUDIT_QUESTIONS:
+                argv = ["can-i", verb, resource, "--as", caller, "--config-file",
+                        str(ROOT / "Pulumi.dev.yaml"), "--live", str(work / "changed"),
+                        "--format", "json", *(["-n", ns] if ns else [])]  # fmt: skip
+                answer = json.loads(_cli(env, *argv).stdout)
+                res, _, group = resource.partition(".")
+                server = c.allowed(m["username"], groups, {"verb": verb, "resource": res,
+                                   "group": group, "namespace": ns or ""})  # fmt: skip
+                assert answer["allowed"] is server, (caller, verb, resource, ns, answer, server)
+                compared += 1
+        log(
+            f"   can-i --live agrees with SubjectAccessReview on {compared} questions for dave "
+            "and the SSO role's session alice (identities from the authenticator's mapper)"
+        )
+
+
 VERBS = (
     "get",
     "list",
@@ -533,15 +754,13 @@ def queries(config: Any) -> list[tuple[str, Any]]:
     return out
 
 
-def differential(c: Cluster, config: Any, label: str, counts: dict[str, int]) -> int:
-    """Apply the config's aws-auth and RBAC; for every principal, the authenticator's mapper must
-    give the identity ``eks_access`` predicts, and every question of :func:`queries` must get
-    the same answer from `can-i` (eks_access.authz) and the API server."""
-    from eks_access import authz, awsauth, rbac
+def reset(c: Cluster, config: Any) -> None:
+    """The cluster's aws-auth and RBAC as the config's plan writes them (what an earlier step
+    applied is deleted first)."""
+    from eks_access import awsauth, rbac
     from eks_access.principals import principals
 
     everyone = principals(config, "111122223333")
-    node_arn = next(p.arn.arn for p in everyone if p.is_node)
     c.kubectl(
         "delete",
         "rolebindings,roles",
@@ -562,6 +781,18 @@ def differential(c: Cluster, config: Any, label: str, counts: dict[str, int]) ->
     objects = [o.manifest for o in rbac.all_objects(config.teams) if o.kind != "Namespace"]
     if objects:
         c.apply(objects, awsauth.FIELD_MANAGER)
+
+
+def differential(c: Cluster, config: Any, label: str, counts: dict[str, int]) -> int:
+    """Apply the config's aws-auth and RBAC; for every principal, the authenticator's mapper must
+    give the identity ``eks_access`` predicts, and every question of :func:`queries` must get
+    the same answer from `can-i` (eks_access.authz) and the API server."""
+    from eks_access import authz
+    from eks_access.principals import principals
+
+    everyone = principals(config, "111122223333")
+    node_arn = next(p.arn.arn for p in everyone if p.is_node)
+    reset(c, config)
     state = authz.state_of(config)
     callers = [
         f"arn:aws:sts::{p.arn.account}:assumed-role/{p.arn.name}/e2e@example.com"
@@ -744,6 +975,13 @@ def main(argv: list[str] | None = None) -> int:
             f"by the API server, 0 disagreements; {counts.get('identities', 0)} identities "
             "mapped by the authenticator as predicted"
         )
+        log("\n== 5. the live aws-auth preflight (plan --live of an export)")
+        with tempfile.TemporaryDirectory(prefix="eks-access-live-") as work:
+            live_preflight_scenario(c, Path(args.plan), Path(work))
+        if c.token is not None:
+            log("\n== 6. the cluster's answer: export, audit and can-i --live")
+            with tempfile.TemporaryDirectory(prefix="eks-access-audit-") as work:
+                audit_scenario(c, Path(work))
     log(f"make e2e passed in {time.time() - started:.0f} s")
     return 0
 

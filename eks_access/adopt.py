@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from eks_access import arns, awsauth, presets
+from eks_access import arns, authz, awsauth, presets
 from eks_access.config import NAMESPACE, RESERVED_PREFIXES
 from eks_access.kinds import NODE_KINDS, TEAM_KINDS
 from eks_access.kinds.permission_set import permission_set_of
@@ -74,6 +74,9 @@ class Imported:
     grants: set[GrantKey]
     notes: list[str] = field(default_factory=list)
     """Entries the cluster ignores today, lossy translations and left-alone objects."""
+    unexpressed: list[str] = field(default_factory=list)
+    """Grants to imported principals the config cannot hold (a binding of a session's
+    username): each makes the import not equivalent."""
 
 
 def team_name(group: str, taken: set[str]) -> str:
@@ -253,6 +256,15 @@ def add_rbac(
         what = f"{o['kind']} {ns + '/' if ns else ''}{meta.get('name')}"
         ref = o.get("roleRef") or {}
         for s in o.get("subjects") or []:
+            if s.get("kind") == "User" and (who := _logs_in_as(imported, str(s.get("name")))):
+                why = (
+                    f"{what} -> {ref.get('kind')} {ref.get('name')} binds User {s.get('name')}, "
+                    f"which {who} logs in as; a config binds teams' groups, not one principal's "
+                    "username or session: give that access to a team, or keep the binding by hand"
+                )
+                imported.unexpressed.append(why)
+                imported.notes.append(f"{why}; left in the cluster as is")
+                continue
             group = s.get("name") if s.get("kind") == "Group" else None
             if group not in teams or group == MASTERS:
                 continue  # not one of the imported principals' groups: not ours to take over
@@ -271,6 +283,15 @@ def add_rbac(
                 )
                 continue
             imported.grants.add((group, ns or "*", role))
+
+
+def _logs_in_as(imported: Imported, username: str) -> str | None:
+    """The imported principal that logs in as this username (a session of a template too)."""
+    for key, name, _ in sorted(imported.identities):
+        pattern = authz.session_pattern(name)
+        if name == username or (pattern is not None and pattern.match(username)):
+            return key if name == username else f"{key} (a session of {name})"
+    return None
 
 
 def _express(
@@ -353,6 +374,7 @@ def compare(
         diffs.append(f"today {key} is {username!r} in {list(groups)}; the plan does not map it so")
     for key, username, groups in sorted(ids - imported.identities):
         diffs.append(f"the plan maps {key} as {username!r} in {list(groups)}; today it is not")
+    diffs += [f"not expressible: {u}" for u in imported.unexpressed]
     if sorted(set(accounts)) != sorted(set(imported.accounts)):
         diffs.append(f"mapAccounts today {list(imported.accounts)}, planned {list(accounts)}")
     bound = {g for g, _, _ in imported.grants}

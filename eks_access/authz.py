@@ -14,6 +14,7 @@ data/builtin_rbac.yaml).
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -112,6 +113,24 @@ def rule_allows(rule: Rule, req: Request) -> bool:
         return False
     names = rule.get("resourceNames", [])
     return not names or req.name in names
+
+
+def session_pattern(username: str) -> re.Pattern[str] | None:
+    """The usernames a username template gives its sessions (``dev:{{SessionName}}`` matches
+    ``dev:alice``; the session is group ``s``), or None for a literal username."""
+    parts = re.split(r"(\{\{(?:SessionName|SessionNameRaw|AccountID|AccessKeyID)\}\})", username)
+    if len(parts) == 1:
+        return None
+    out, seen = "", False
+    for i, part in enumerate(parts):
+        if i % 2 == 0:
+            out += re.escape(part)
+        elif part.startswith("{{SessionName") and not seen:
+            out += "(?P<s>.+?)"
+            seen = True
+        else:
+            out += ".+?"
+    return re.compile(f"^{out}$")
 
 
 @dataclass(frozen=True)

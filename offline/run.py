@@ -23,6 +23,9 @@ from pulumi.runtime import mocks as pulumi_mocks
 from components import sdk_internals
 from eks_access import arns
 from eks_access import config as core
+from eks_access.kinds import NODE_KINDS
+from eks_access.kinds.base import NodeKind
+from eks_access.live import LiveAwsAuth, as_eks_creates_it
 from eks_access.stackfile import StackFile, StackFileError
 from eks_access.stackfile import read as read_stack
 from offline.mocks import PlaceholderCloud
@@ -174,9 +177,12 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         return super().RegisterResourceOutputs(request)  # type: ignore[no-untyped-call]
 
 
-def placeholder_cloud(stack: StackFile) -> PlaceholderCloud:
+def placeholder_cloud(
+    stack: StackFile, live_aws_auth: LiveAwsAuth | None = None
+) -> PlaceholderCloud:
     """Mocks in the account the config's users live in (``StackConfig.users_account``), so the
-    plan's ARNs agree with the config's."""
+    plan's ARNs agree with the config's. The preflight's read of aws-auth answers
+    ``live_aws_auth``, or aws-auth as EKS creates it for the config's node roles."""
     # Read defensively: the program, not this helper, reports a malformed config.
     try:
         config = stack.load_any()
@@ -192,6 +198,8 @@ def placeholder_cloud(stack: StackFile) -> PlaceholderCloud:
         # clean error.
         with contextlib.suppress(StackFileError):
             outputs[identity.stack] = identity_outputs(stack, identity.stack)
+    if live_aws_auth is None:
+        live_aws_auth = as_eks_creates_it(_node_roles(cluster))
     return PlaceholderCloud(
         account,
         str(stack.raw.get("aws:region", "us-east-1")),
@@ -201,7 +209,20 @@ def placeholder_cloud(stack: StackFile) -> PlaceholderCloud:
         cluster_account=config.context().cluster_account
         if isinstance(config, core.StackConfig)
         else None,
+        live_aws_auth=live_aws_auth,
     )
+
+
+def _node_roles(cluster: Any) -> list[tuple[NodeKind, str]]:
+    """The config's node roles by kind, for aws-auth as EKS creates it (lenient: a malformed
+    config is the program's to report)."""
+    out: list[tuple[NodeKind, str]] = []
+    for kind in NODE_KINDS:
+        for arn in getattr(cluster, kind.field, None) or ():
+            with contextlib.suppress(arns.ArnError):
+                arns.parse_iam_arn(arn)
+                out.append((kind, arn))
+    return out
 
 
 def identity_file(stack: StackFile, reference: str) -> Path:
@@ -256,9 +277,11 @@ def run(
     mocks: pulumi_mocks.Mocks | None = None,
     main: Path | None = None,
     on_register: Callable[[], None] | None = None,
+    live_aws_auth: LiveAwsAuth | None = None,
 ) -> RunResult:
-    """Run the stack's program (:func:`program_of`, or ``main``) once under mocks. Raises
-    ``pulumi.RunError`` on bad config."""
+    """Run the stack's program (:func:`program_of`, or ``main``) once under mocks, the live
+    aws-auth being ``live_aws_auth`` (default: as EKS creates it). Raises ``pulumi.RunError``
+    on bad config, and on a preflight stop."""
     main_file = main or program_of(stack)
     project_dir = str(main_file.parent)
     if project_dir not in sys.path:
@@ -273,7 +296,7 @@ def run(
 
     return run_program(
         program,
-        mocks or placeholder_cloud(stack),
+        mocks or placeholder_cloud(stack, live_aws_auth),
         stack.project,
         stack.stack,
         stack.raw,

@@ -238,3 +238,48 @@ def test_existing_users_get_mappings_entries_and_bindings_but_are_never_created(
     assert alice.startswith("placeholder-unique-id-") and "/" not in alice
     (binding,) = result.of_type("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding")
     assert {s["name"] for s in binding.inputs["subjects"]} == {"alice", "bob"}
+
+
+def test_a_binding_to_a_session_username_is_not_equivalent(tmp_path):
+    """A cluster-admin ClusterRoleBinding that names a group and also `User dev:alice`, the
+    session username of a role mapped as `dev:{{SessionName}}`: the config cannot hold the User
+    grant, so the import says so and is not equivalent (it said "equivalent" before)."""
+    role = "arn:aws:iam::111122223333:role/developer"
+    aws_auth = tmp_path / "aws-auth.yaml"
+    aws_auth.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": "aws-auth", "namespace": "kube-system"},
+                "data": {
+                    "mapRoles": awsauth._dump(
+                        [
+                            {"rolearn": "arn:aws:iam::111122223333:role/nodes",
+                             "username": "system:node:{{EC2PrivateDNSName}}",
+                             "groups": ["system:bootstrappers", "system:nodes"]},
+                            {"rolearn": role, "username": "dev:{{SessionName}}", "groups": ["admins"]},
+                        ]
+                    )
+                },
+            }
+        )
+    )  # fmt: skip
+    rbac = tmp_path / "rbac.yaml"
+    binding = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRoleBinding",
+        "metadata": {"name": "admins"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                    "name": "cluster-admin"},
+        "subjects": [{"kind": "Group", "name": "admins"}, {"kind": "User", "name": "dev:alice"}],
+    }  # fmt: skip
+    rbac.write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": [binding]}))
+    (tmp_path / "out").mkdir()
+    code, output, config = import_cmd(tmp_path / "out", aws_auth, rbac)
+    assert code == 1, output
+    assert "NOT equivalent" in output
+    assert "binds User dev:alice, which arn:aws:iam::111122223333:role/developer" in output
+    # the group's grant is still taken over
+    (team,) = config["eks-access:teams"]
+    assert team["clusterAccess"] == "cluster-admin"

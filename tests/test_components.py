@@ -20,7 +20,7 @@ from components import (
     UserAccessArgs,
 )
 from eks_access import config as core
-from eks_access import principals, rbac
+from eks_access import live, principals, rbac
 from offline.mocks import PLACEHOLDER_SECRET_PREFIX, PlaceholderCloud
 from offline.run import SECRET_MASK, run_program
 from tests.conftest import minimal_raw
@@ -128,6 +128,8 @@ def test_aws_auth_is_one_server_side_apply_patch_that_is_never_deleted():
     assert patch.inputs["metadata"]["annotations"] == {
         "pulumi.com/patchFieldManager": "eks-access",
         "pulumi.com/patchForce": "true",
+        # the record the next run's live preflight reads (eks_access.live)
+        "eks-access/mapped": live.record(patch.inputs["data"]),
     }
     assert set(patch.inputs["data"]) == {"mapRoles", "mapUsers"}
     assert "eks-node-group" in patch.inputs["data"]["mapRoles"]

@@ -17,7 +17,8 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import unknown_checking_proxy
 
-from eks_access import awsauth, iam, rbac, stackfile
+from components.preflight import PreflightStop
+from eks_access import awsauth, iam, live, rbac, stackfile
 from eks_access import config as core
 from eks_access import principals as principals_mod
 from eks_access.principals import Principal
@@ -287,7 +288,26 @@ def test_bad_plan_renderer_that_drops_node_roles_is_caught(monkeypatch):
         return {**data, "mapRoles": yaml.safe_dump(roles)}
 
     monkeypatch.setattr(awsauth, "render", without_nodes)
-    assert _caught(run(stackfile.read(DEV)), "aws-auth-keeps-node-roles")
+    # The node role is one this stack wrote before (in its record), so the live preflight lets
+    # the write remove it: the pack is the guard here.
+    stack = stackfile.read(DEV)
+    before = real(principals_mod.principals(stack.load()))
+    wrote = live.LiveAwsAuth(before, {live.RECORD_ANNOTATION: live.record(before)}, "test")
+    assert _caught(run(stack, live_aws_auth=wrote), "aws-auth-keeps-node-roles")
+
+
+def test_a_renderer_that_drops_node_roles_is_stopped_by_the_live_preflight(monkeypatch):
+    real = awsauth.render
+
+    def without_nodes(ps, *accounts):
+        data = real(ps, *accounts)
+        roles = [r for r in yaml.safe_load(data["mapRoles"]) if "system:nodes" not in r["groups"]]
+        return {**data, "mapRoles": yaml.safe_dump(roles)}
+
+    monkeypatch.setattr(awsauth, "render", without_nodes)
+    # aws-auth as EKS leaves it: the node role is not this stack's to remove
+    with pytest.raises(PreflightStop, match="node role arn:aws:iam::111122223333:role/eks-node"):
+        run(stackfile.read(DEV))
 
 
 def test_bad_plan_masters_group_is_caught(monkeypatch):

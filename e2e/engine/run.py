@@ -192,6 +192,11 @@ class Engine:
         return proc.stdout
 
 
+READS: set[str] = set()
+"""URNs the engine has read (the preflight's live aws-auth): not program resources, and when the
+program stops reading one, the engine drops it from the state with a step of its own."""
+
+
 def steps(events: list[Any]) -> dict[str, dict[str, Any]]:
     seen: dict[str, list[str]] = {}
     keys: dict[str, set[str]] = {}
@@ -228,7 +233,8 @@ def steps(events: list[Any]) -> dict[str, dict[str, Any]]:
             kind.startswith("pulumi:providers:") and urn.rsplit("::", 1)[-1].startswith("default")
         ):
             continue  # the stack itself, reads, and default providers are not program resources
-        if "read" in ops:
+        if "read" in ops or urn in READS:
+            READS.add(urn)
             continue
         if {"replace", "create-replacement", "delete-replaced"} & set(ops):
             dbr = (
@@ -519,6 +525,72 @@ def run_rows(titles: list[str], engine: Engine, world: World, tally: Tally, work
         current = head
 
 
+NEW_NODE_ROLE = f"arn:aws:iam::{ACCOUNT}:role/eks-ng-2-NodeInstanceRole"
+
+
+def _aws_auth(cluster: Any) -> dict[str, Any]:
+    out = cluster.kubectl("get", "configmap", "aws-auth", "-n", "kube-system", "-o", "json")
+    doc: dict[str, Any] = json.loads(out.stdout)
+    return doc
+
+
+def live_preflight(engine: Engine, world: World, tally: Tally) -> None:
+    """The live aws-auth preflight through the engine (README "Safety"): after the dev stack's
+    first `up`, EKS (another field manager) adds a node role to mapRoles; the preview and the
+    `up` that only add a user stop before anything is written to Kubernetes, and the role stays;
+    once the config lists it, `up` passes and keeps it."""
+    from pulumi import automation as auto
+
+    from e2e import run as kube
+    from tests import everyday
+
+    cluster = world.cluster
+    base = for_engine(everyday.dev())
+    engine.configure(STACK, base)
+    engine.up(STACK)
+    kube._update_aws_auth(
+        cluster, "eks", "mapRoles",
+        f"- groups:\n  - system:bootstrappers\n  - system:nodes\n  rolearn: {NEW_NODE_ROLE}\n"
+        "  username: system:node:{{EC2PrivateDNSName}}\n",
+    )  # fmt: skip
+    before = _aws_auth(cluster)
+    head = copy.deepcopy(base)
+    next(t for t in head["eks-access:teams"] if t["name"] == "payments")["users"].append("dave")
+    engine.configure(STACK, head)
+    stopped = []
+    for step in ("preview", "up"):
+        try:
+            getattr(engine.stack(STACK), step)(on_event=lambda e: None)
+        except auto.errors.CommandError as e:
+            if "live aws-auth preflight" in str(e) and NEW_NODE_ROLE in str(e):
+                stopped.append(step)
+    after = _aws_auth(cluster)
+    problems = []
+    if stopped != ["preview", "up"]:
+        problems.append(f"the preflight stopped {stopped or 'nothing'}, not preview and up")
+    if after["metadata"]["resourceVersion"] != before["metadata"]["resourceVersion"]:
+        problems.append("the stopped up wrote aws-auth")
+    if NEW_NODE_ROLE not in after["data"].get("mapRoles", ""):
+        problems.append("the node role EKS added is gone after the stopped up")
+    listed = copy.deepcopy(head)
+    listed["eks-access:cluster"]["nodeRoleArns"].append(NEW_NODE_ROLE)
+    engine.configure(STACK, listed)
+    engine.up(STACK)
+    node, dave = cluster.authmap(
+        NEW_NODE_ROLE, [NEW_NODE_ROLE, f"arn:aws:iam::{ACCOUNT}:user/dave"]
+    )
+    if not (node["mapped"] and "system:nodes" in node["groups"]):
+        problems.append(f"with the role in nodeRoleArns, up did not keep it mapped: {node}")
+    if not dave["mapped"]:
+        problems.append(f"with the role in nodeRoleArns, up did not map dave: {dave}")
+    tally.failures.extend(f"live preflight: {p}" for p in problems)
+    tally.applied += 2
+    log(f"   live preflight: EKS added a node role; preview and up stopped "
+        f"({', '.join(stopped) or 'none'}), aws-auth resourceVersion "
+        f"{after['metadata']['resourceVersion']} untouched; listed in nodeRoleArns, up kept it "
+        f"{'(checked)' if not problems else 'FAILED'}")  # fmt: skip
+
+
 def move_users(engine: Engine, identity_raw: dict[str, Any]) -> None:
     """README "Moving a stack's users to an identity stack", steps 2 and 3: the users and their
     keys move to the identity stack, state only, and its `up` changes nothing."""
@@ -596,6 +668,8 @@ def phase(name: str, titles: list[str], cluster: Any, plane: Any, tally: Tally, 
         backend.mkdir()
         engine = Engine(home, backend, env)
         world = World(cluster, moto_url, eks_state)
+        if name == "dev" and titles is PHASE_1:
+            live_preflight(engine, world, tally)
         run_rows(titles, engine, world, tally, work)
         engine.stack(STACK).destroy(on_event=lambda e: None)
         if "identity" in engine.stacks:  # after the stack that references it

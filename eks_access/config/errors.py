@@ -20,12 +20,14 @@ CONFIG_KEYS = {
     f"{NAMESPACE}:pgpKey": "pgpKey",
     f"{NAMESPACE}:identity": "identity",
     f"{NAMESPACE}:acknowledgeLockout": "acknowledgeLockout",
+    f"{NAMESPACE}:removeLiveMappings": "removeLiveMappings",
 }
 _FIELD_PATHS = {
     "region": "aws:region",
     "pgpKey": f"{NAMESPACE}:pgpKey",
     "identity": f"{NAMESPACE}:identity",
     "acknowledgeLockout": f"{NAMESPACE}:acknowledgeLockout",
+    "removeLiveMappings": f"{NAMESPACE}:removeLiveMappings",
 }
 
 

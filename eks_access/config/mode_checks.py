@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from eks_access import arns, kinds
 from eks_access.config.models import StackConfig
-from eks_access.fields import ENTRY_TEMPLATES, fmt, templates
+from eks_access.fields import ENTRY_TEMPLATES, NAMESPACE, fmt, templates
 from eks_access.problems import Problem
 
 
@@ -46,6 +46,14 @@ def mode_checks(config: StackConfig) -> list[Problem]:
                 "an aws-auth setting, and EKS does not read aws-auth in API mode; list the "
                 "principals in teams (they get access entries), or set authenticationMode: "
                 "API_AND_CONFIG_MAP",
+            )
+        )
+    if config.remove_live_mappings and (not cluster.writes_aws_auth or cluster.create):
+        problems.append(
+            Problem(
+                f"{NAMESPACE}:removeLiveMappings",
+                "acknowledges removals from a live aws-auth this stack writes, and it writes "
+                "none here (API mode) or owns it whole (a cluster it creates); remove the key",
             )
         )
     creator = (

@@ -131,6 +131,20 @@ AUTH_MODES: tuple[AuthMode, ...] = ("CONFIG_MAP", "API_AND_CONFIG_MAP", "API")
 AccessPolicyName = Annotated[str, _one_of(presets.ACCESS_POLICIES)]
 
 
+def live_mapping_value(value: str) -> str:
+    """An entry of ``removeLiveMappings``: an IAM ARN as aws-auth writes it, or an account."""
+    if value.isdigit() and len(value) == 12:
+        return value
+    try:
+        arns.parse_iam_arn(value)
+    except arns.ArnError as e:
+        raise ValueError(
+            f"{e}; list the ARN exactly as the live aws-auth line writes it (or a 12-digit "
+            "account of mapAccounts)"
+        ) from None
+    return value
+
+
 def principal_arn_value(value: str) -> str:
     try:
         arns.parse_iam_arn(value)
@@ -201,6 +215,9 @@ class StackConfig(Model):
     is about to own (``mode: handover``)."""
     acknowledge_lockout: bool = False
     """Apply even a config that maps no principal but the nodes (README "Safety")."""
+    remove_live_mappings: tuple[Annotated[str, AfterValidator(live_mapping_value)], ...] = ()
+    """Live aws-auth lines (ARNs, or accounts) that neither the config nor this stack wrote and
+    that the next write may remove (``eks_access.live``; README "Safety")."""
 
     def user_pgp_key(self, user: User) -> str | None:
         return user.pgp_key or self.pgp_key

@@ -1,0 +1,300 @@
+"""The access audit: what the config grants against what the cluster grants, per principal.
+
+Three answers a quarterly access review needs (SOC 2, ISO 27001): what the cluster grants that
+the config does not (with where it comes from: an aws-auth line, an access entry or policy made
+outside the stack, a hand-made binding), what the config grants that the cluster lacks (drift),
+and who holds what. Every binding subject counts: groups, users (session usernames of roles
+mapped as ``team:{{SessionName}}`` included) and service accounts (listed, out of scope).
+Platform access is labelled, not flagged: node entries, the cluster creator's entry, Kubernetes'
+and EKS's own bindings of ``system:`` and ``eks:`` subjects. Reviewed exceptions come from an
+allow-list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from eks_access import authz, review
+from eks_access.cluster_view import ClusterState, is_bootstrap
+from eks_access.config import StackConfig
+from eks_access.kinds.permission_set import permission_set_of
+
+PLATFORM_PREFIXES = ("system:", "eks:")
+SESSION = "{{SessionName}}"
+
+
+class AllowError(ValueError):
+    """The allow-list does not parse."""
+
+
+@dataclass(frozen=True)
+class Allowance:
+    """A reviewed exception: this principal's access beyond the config is known."""
+
+    principal: str
+    """An IAM ARN (compared as the authenticator compares) or a Kubernetes username."""
+    reason: str
+
+
+def allowances(doc: Any, where: str) -> list[Allowance]:
+    """``--allow FILE``: a YAML list of ``{principal: ARN-or-username, reason: why}``."""
+    if doc is None:
+        return []
+    if not isinstance(doc, list):
+        raise AllowError(f"{where}: expected a list of {{principal, reason}} items")
+    out = []
+    for i, item in enumerate(doc):
+        if not isinstance(item, Mapping) or set(item) != {"principal", "reason"}:
+            raise AllowError(
+                f"{where}: item {i}: give exactly 'principal' (an IAM ARN or a Kubernetes "
+                "username) and 'reason' (who reviewed it, and why)"
+            )
+        principal, reason = item["principal"], item["reason"]
+        if not isinstance(principal, str) or not isinstance(reason, str) or not reason.strip():
+            raise AllowError(f"{where}: item {i}: principal and a non-empty reason, as text")
+        out.append(Allowance(principal, reason.strip()))
+    return out
+
+
+def _session(ident: authz.Identity, username: str, session: str) -> authz.Identity:
+    return authz.Identity(
+        f"{ident.key}#{username}",
+        ident.arn,
+        ident.kind,
+        username,
+        frozenset(g.replace(SESSION, session) for g in ident.groups),
+        ident.teams,
+    )
+
+
+def _user_subjects(objects: Iterable[Mapping[str, Any]]) -> dict[str, list[str]]:
+    """User subject name -> the bindings naming it."""
+    out: dict[str, list[str]] = {}
+    for o in objects:
+        if not str(o.get("kind", "")).endswith("Binding"):
+            continue
+        for s in o.get("subjects") or []:
+            if s.get("kind") == "User":
+                out.setdefault(str(s.get("name")), []).append(_describe(o))
+    return out
+
+
+def _describe(o: Mapping[str, Any]) -> str:
+    meta = o.get("metadata") or {}
+    ns = f"{meta['namespace']}/" if meta.get("namespace") else ""
+    ref = o.get("roleRef") or {}
+    return f"{o.get('kind')} {ns}{meta.get('name')} -> {ref.get('kind')} {ref.get('name')}"
+
+
+def _align_permission_sets(config_state: authz.State, live: authz.State) -> None:
+    """A permission set's role is a placeholder offline; the cluster has the real one. The same
+    set (by name, in the same account) is one principal."""
+    for name, key in list(config_state.permission_sets.items()):
+        account = key.split(":")[4]
+        real = next(
+            (
+                k
+                for k in live.identities
+                if k.split(":")[4] == account
+                and (permission_set_of(k.rsplit("/", 1)[-1]) or "").lower() == name
+            ),
+            None,
+        )
+        if real and real != key and key in config_state.identities:
+            ident = config_state.identities.pop(key)
+            config_state.identities[real] = authz.Identity(
+                real, live.identities[real].arn, ident.kind, ident.username, ident.groups,
+                ident.teams,
+            )  # fmt: skip
+            config_state.grants = [
+                authz.Grant(g.via, g.rules, g.namespace, g.users, g.groups, real)
+                if g.principal == key
+                else g
+                for g in config_state.grants
+            ]
+
+
+def audit(
+    config: StackConfig,
+    cluster: ClusterState,
+    allowed: Sequence[Allowance] = (),
+    not_read: Sequence[str] = (),
+) -> dict[str, Any]:
+    """The audit document (JSON-ready): per principal, config against cluster."""
+    mine = authz.state_of(config)
+    theirs = cluster.state
+    _align_permission_sets(mine, theirs)
+    notes = list(cluster.notes)
+    out_of_scope: list[dict[str, str]] = []
+    for o in cluster.objects:
+        for s in o.get("subjects") or [] if str(o.get("kind", "")).endswith("Binding") else []:
+            if s.get("kind") == "ServiceAccount":
+                name = f"{s.get('namespace', '')}/{s.get('name')}"
+                out_of_scope.append({"serviceAccount": name, "via": _describe(o)})
+    literal = {i.username for i in theirs.identities.values()}
+    for user, vias in sorted(_user_subjects(cluster.objects).items()):
+        if user in literal or user.startswith(PLATFORM_PREFIXES):
+            continue
+        matched = False
+        for ident in list(theirs.identities.values()):
+            pattern = authz.session_pattern(ident.username)
+            found = pattern.match(user) if pattern else None
+            if not found:
+                continue
+            matched = True
+            session = found.groupdict().get("s") or ""
+            theirs.identities[f"{ident.key}#{user}"] = _session(ident, user, session)
+            if (own := mine.identities.get(ident.key)) is not None:
+                filled = own.username.replace(SESSION, session)
+                mine.identities[f"{ident.key}#{user}"] = _session(own, filled, session)
+        if not matched:
+            notes.append(
+                f"User {user} is bound ({'; '.join(vias)}), but no principal EKS maps logs in "
+                "as that user"
+            )
+    allow = {a.principal.lower(): a.reason for a in allowed}
+    changes = review.rule_changes(mine, theirs)
+    principals = []
+    flagged = 0
+    for key in sorted(mine.identities.keys() | theirs.identities.keys()):
+        ident = theirs.identities.get(key) or mine.identities[key]
+        base_key = key.split("#", 1)[0]
+        gains = [
+            c
+            for c in changes
+            if c["principal"] == ident.arn
+            and c["username"] == ident.username
+            and c["change"] == "gains"
+        ]
+        loses = [
+            c
+            for c in changes
+            if c["principal"] == ident.arn
+            and c["username"] == ident.username
+            and c["change"] == "loses"
+        ]
+        in_config, in_cluster = key in mine.identities, key in theirs.identities
+        platform = cluster.platform.get(base_key) or (
+            "a system: or eks: username" if ident.username.startswith(PLATFORM_PREFIXES) else None
+        )
+        reason = (
+            allow.get(base_key) or allow.get(ident.arn.lower()) or allow.get(ident.username.lower())
+        )
+        status = (
+            "platform" if platform
+            else "allowed" if reason
+            else "beyond config" if (in_cluster and not in_config) or gains
+            else "drift" if (in_config and not in_cluster) or loses
+            else "as configured"
+        )  # fmt: skip
+        flagged += status == "beyond config"
+        principals.append(
+            {
+                "principal": ident.arn,
+                "username": ident.username,
+                "groups": sorted(ident.groups - {authz.AUTHENTICATED}),
+                "inConfig": in_config,
+                "inCluster": in_cluster,
+                "mappedBy": cluster.sources.get(base_key) if in_cluster else None,
+                "status": status,
+                "platform": platform,
+                "allowedBecause": reason,
+                "beyondConfig": [_short(c) for c in gains],
+                "missingFromCluster": [_short(c) for c in loses],
+            }
+        )
+    return {
+        "cluster": config.cluster.name,
+        "mode": cluster.mode,
+        "notRead": list(not_read),
+        "flagged": flagged,
+        "principals": principals,
+        "serviceAccounts": sorted(out_of_scope, key=lambda s: (s["serviceAccount"], s["via"])),
+        "bootstrapObjects": sum(1 for o in cluster.objects if is_bootstrap(o)),
+        "notes": notes,
+    }
+
+
+def _short(change: Mapping[str, Any]) -> dict[str, Any]:
+    return {"permission": change["permission"], "via": change["via"], "risk": change["risk"]}
+
+
+# --- as Markdown ----------------------------------------------------------------------------------
+
+SHOWN = 10
+
+
+def markdown(doc: Mapping[str, Any], title: str) -> str:
+    """A short headline, the flagged principals in words, the rest folded."""
+    from eks_access.comment import cell
+
+    by = {s: [p for p in doc["principals"] if p["status"] == s] for s in
+          ("beyond config", "drift", "allowed", "platform", "as configured")}  # fmt: skip
+    lines = [
+        f"## Access audit: {cell(title)}",
+        f"**{len(by['beyond config'])} principals have access the config does not grant; "
+        f"{len(by['drift'])} lack access the config grants (drift); "
+        f"{len(by['platform'])} platform, {len(by['allowed'])} allowed, "
+        f"{len(by['as configured'])} as configured.**",
+    ]
+    if doc["notRead"]:
+        lines.append(f"> not read: {', '.join(doc['notRead'])} (their grants are not counted)")
+    for p in by["beyond config"][:SHOWN]:
+        what = (
+            f"mapped by {p['mappedBy']}, not by the config"
+            if not p["inConfig"]
+            else f"{len(p['beyondConfig'])} permissions beyond the config"
+        )
+        vias = list(dict.fromkeys(c["via"] for c in p["beyondConfig"]))  # riskiest first
+        lines.append(
+            f"- {cell(p['username'])} ({cell(p['principal'])}): {what}"
+            + (f"; via {cell('; '.join(vias[:3]))}" if vias else "")
+        )
+    if len(by["beyond config"]) > SHOWN:
+        lines.append(f"- and {len(by['beyond config']) - SHOWN} more (audit.json)")
+    lines.append("")
+    lines.append("<details><summary>Every principal</summary>\n")
+    lines.append("| principal | username | status | mapped by | beyond config | missing |")
+    lines.append("|---|---|---|---|---|---|")
+    for p in doc["principals"]:
+        status = (
+            p["status"]
+            + (f" ({p['platform']})" if p["platform"] else "")
+            + (f" ({p['allowedBecause']})" if p["allowedBecause"] else "")
+        )
+        lines.append(
+            f"| {cell(p['principal'])} | {cell(p['username'])} | {cell(status)} | "
+            f"{cell(p['mappedBy'] or '-')} | {len(p['beyondConfig'])} | "
+            f"{len(p['missingFromCluster'])} |"
+        )
+    lines.append("\n</details>")
+    if doc["serviceAccounts"]:
+        lines.append(
+            f"\n<details><summary>{len(doc['serviceAccounts'])} service account bindings "
+            "(out of scope: not IAM principals)</summary>\n"
+        )
+        lines += [
+            f"- {cell(s['serviceAccount'])}: {cell(s['via'])}" for s in doc["serviceAccounts"]
+        ]
+        lines.append("\n</details>")
+    if doc["notes"]:
+        lines.append("\n<details><summary>Notes</summary>\n")
+        lines += [f"- {cell(n)}" for n in doc["notes"]]
+        lines.append("\n</details>")
+    return "\n".join(lines) + "\n"
+
+
+def html_sections(doc: Mapping[str, Any], prefix: str = "") -> list[tuple[str, str]]:
+    """For ``report.page``: every permission beyond the config or missing from the cluster."""
+    from eks_access import report
+
+    rows = [
+        (p["username"], c["via"], c["permission"], "beyond config" if k == "beyondConfig" else "",
+         "missing" if k == "missingFromCluster" else "", c["risk"])
+        for p in doc["principals"]
+        for k in ("beyondConfig", "missingFromCluster")
+        for c in p[k]
+    ]  # fmt: skip
+    return [(f"{prefix}Audit: permissions beyond the config, and drift", report._changes(rows))]

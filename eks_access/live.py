@@ -1,0 +1,287 @@
+"""The live aws-auth before the program writes it: what the stack wrote, what others wrote, and
+whether the next write may go ahead.
+
+The program owns aws-auth's ``mapRoles`` and ``mapUsers`` (and ``mapAccounts`` when it maps
+accounts) with a forced server-side apply, rendered from config alone. Server-side apply owns each
+key as one field, so the live object cannot tell a line this stack wrote earlier (and now removes
+on purpose) from a line EKS or a person added. The stack keeps its own record: an annotation on
+the ConfigMap, written by the same patch, listing every ARN (and account) it mapped.
+
+A live line is *foreign* when its ARN is neither in the config nor in that record. Writing would
+remove it, so the run stops with the fix, unless the ARN is listed in
+``eks-access:removeLiveMappings``: one acknowledgement per line, so it never silences the next
+surprise. Node-shaped lines (what EKS writes for a managed node group or a Fargate profile) get
+their own message: the fix is to list the role under the cluster.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from eks_access import arns, awsauth
+from eks_access.fields import NAMESPACE
+from eks_access.kinds.base import NodeKind
+from eks_access.kinds.nodes import FARGATE, LINUX, WINDOWS
+
+RECORD_ANNOTATION = "eks-access/mapped"
+"""Annotation on kube-system/aws-auth: what this stack's patch mapped, by ARN and account."""
+REMOVE_KEY = f"{NAMESPACE}:removeLiveMappings"
+RECORD_VERSION = 1
+
+_NODE_GROUPS = {"system:nodes", "system:bootstrappers", "system:node-proxier"}
+
+
+class LiveError(ValueError):
+    """A live object that is not an aws-auth ConfigMap as kubectl or the API server prints it."""
+
+
+@dataclass(frozen=True)
+class LiveAwsAuth:
+    """The live ``kube-system/aws-auth``: its data and annotations, nothing else."""
+
+    data: Mapping[str, str]
+    annotations: Mapping[str, str]
+    source: str
+    """Where it was read: ``the cluster`` or a file path (said in messages)."""
+
+    @classmethod
+    def from_object(cls, obj: Any, source: str) -> LiveAwsAuth:
+        """From a ConfigMap as ``kubectl get cm aws-auth -n kube-system -o yaml|json`` prints
+        it (or the Kubernetes provider reads it); a List of one ConfigMap is taken too."""
+        if isinstance(obj, Mapping) and obj.get("kind") == "List":
+            items = [i for i in obj.get("items") or [] if _is_aws_auth(i)]
+            if len(items) != 1:
+                raise LiveError(f"{source}: a List without exactly one aws-auth ConfigMap")
+            obj = items[0]
+        if not isinstance(obj, Mapping) or obj.get("kind", "ConfigMap") != "ConfigMap":
+            raise LiveError(f"{source}: not a ConfigMap; export it with {EXPORT_COMMAND}")
+        meta = obj.get("metadata") or {}
+        if not isinstance(meta, Mapping):
+            raise LiveError(f"{source}: metadata is not a mapping")
+        if (meta.get("name"), meta.get("namespace", awsauth.NAMESPACE)) != (
+            awsauth.NAME,
+            awsauth.NAMESPACE,
+        ):
+            raise LiveError(
+                f"{source}: ConfigMap {meta.get('namespace')}/{meta.get('name')} is not "
+                f"{awsauth.NAMESPACE}/{awsauth.NAME}"
+            )
+        data = obj.get("data") or {}
+        annotations = meta.get("annotations") or {}
+        if not isinstance(data, Mapping) or not isinstance(annotations, Mapping):
+            raise LiveError(f"{source}: data and metadata.annotations must be mappings")
+        return cls(
+            {str(k): str(v) for k, v in data.items()},
+            {str(k): str(v) for k, v in annotations.items()},
+            source,
+        )
+
+
+EXPORT_COMMAND = "kubectl get configmap aws-auth -n kube-system -o yaml > DIR/aws-auth.yaml"
+
+
+def _is_aws_auth(obj: Any) -> bool:
+    meta = obj.get("metadata") if isinstance(obj, Mapping) else None
+    return isinstance(meta, Mapping) and meta.get("name") == awsauth.NAME
+
+
+def as_eks_creates_it(roles: Sequence[tuple[NodeKind, str]]) -> LiveAwsAuth:
+    """The aws-auth EKS writes for these node roles (kind, ARN) of managed node groups and
+    Fargate profiles: what the offline plan assumes without ``--live``. It has no record, and
+    every line is one of the config's node roles, as aws-auth writes it (no path)."""
+    lines = [
+        {
+            "rolearn": arns.parse_iam_arn(arn).aws_auth_arn,
+            "username": kind.username,
+            "groups": list(kind.groups),
+        }
+        for kind, arn in roles
+    ]
+    return LiveAwsAuth(
+        {"mapRoles": awsauth._dump(lines)} if lines else {}, {}, "assumed as EKS creates it"
+    )
+
+
+# --- the record ---------------------------------------------------------------------------------
+
+
+def record(data: Mapping[str, str]) -> str:
+    """The annotation's value for the rendered ``data``: every ARN it maps, grouped by the ARN
+    up to its name (so 5,000 users cost tens of kilobytes, not hundreds), and its accounts."""
+    parsed = awsauth.parse(data)
+    grouped: dict[str, list[str]] = {}
+    for m in (*parsed.roles.values(), *parsed.users.values()):
+        prefix, _, name = m.arn.rpartition("/")
+        grouped.setdefault(prefix + "/", []).append(name)
+    return json.dumps(
+        {
+            "v": RECORD_VERSION,
+            "arns": {p: sorted(set(n)) for p, n in sorted(grouped.items())},
+            "accounts": sorted(set(parsed.accounts)),
+        },
+        separators=(",", ":"),
+        sort_keys=True,
+    )
+
+
+def read_record(annotations: Mapping[str, str]) -> tuple[set[str] | None, str | None]:
+    """The lower-cased ARNs and accounts the stack wrote last time, or None when there is no
+    record (with why, when one is there but unreadable)."""
+    text = annotations.get(RECORD_ANNOTATION)
+    if text is None:
+        return None, None
+    try:
+        doc = json.loads(text)
+        keys = {(prefix + name).lower() for prefix, names in doc["arns"].items() for name in names}
+        keys |= {str(a) for a in doc.get("accounts", [])}
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None, f"annotation {RECORD_ANNOTATION} does not parse, so it is ignored"
+    return keys, None
+
+
+# --- the check ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LiveLine:
+    """One mapping in the live aws-auth."""
+
+    section: str
+    """``mapRoles``, ``mapUsers`` or ``mapAccounts``."""
+    arn: str
+    """The ARN as written (an account ID in ``mapAccounts``)."""
+    username: str = ""
+    groups: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> str:
+        return self.arn.lower()
+
+    @property
+    def node_kind(self) -> str | None:
+        """The config key a node-shaped line belongs under (None: not node-shaped)."""
+        if self.section == "mapAccounts":
+            return None
+        if "system:node-proxier" in self.groups:
+            return FARGATE.key
+        if "eks:kube-proxy-windows" in self.groups:
+            return WINDOWS.key
+        if _NODE_GROUPS & set(self.groups) or self.username.startswith("system:node:"):
+            return LINUX.key
+        return None
+
+    def describe(self) -> str:
+        if self.section == "mapAccounts":
+            return f"account {self.arn} (mapAccounts)"
+        unreachable = "" if arns.reachable(self.key) else "; no caller matches it (role path)"
+        return (
+            f"{self.arn} (username {self.username or '(none)'!r}, groups "
+            f"[{', '.join(self.groups)}], in {self.section}{unreachable})"
+        )
+
+
+@dataclass(frozen=True)
+class Preflight:
+    """The verdict on writing the desired aws-auth over the live one."""
+
+    stops: tuple[str, ...]
+    """Why the write must not happen; each names the line and the fix."""
+    warnings: tuple[str, ...]
+    removed: tuple[LiveLine, ...]
+    """Foreign lines the write removes because ``removeLiveMappings`` lists them."""
+    recorded: bool
+    """Whether the live object carried this stack's record."""
+
+
+def live_lines(data: Mapping[str, str]) -> tuple[list[LiveLine], list[str]]:
+    """Every mapping the live data holds, read as the authenticator reads it, and what it drops
+    (a key that does not parse maps nobody today)."""
+    parsed = awsauth.parse(data)
+    lines = [
+        LiveLine("mapRoles" if m.kind == "role" else "mapUsers", m.arn, m.username, m.groups)
+        for m in (*parsed.roles.values(), *parsed.users.values())
+    ]
+    lines += [LiveLine("mapAccounts", a) for a in parsed.accounts]
+    return lines, parsed.dropped
+
+
+def preflight(
+    live: LiveAwsAuth, desired: Mapping[str, str], acknowledged: Collection[str] = ()
+) -> Preflight:
+    """Whether writing ``desired`` (the rendered data) over ``live`` removes only what this stack
+    wrote, or lines that ``acknowledged`` (``removeLiveMappings``: ARNs or accounts) lists."""
+    acks = {a.lower() for a in acknowledged}
+    wanted = {line.key for line in live_lines(desired)[0]}
+    recorded, record_problem = read_record(live.annotations)
+    ours = wanted | (recorded or set())
+    lines, dropped = live_lines(live.data)
+    owned = {"mapRoles", "mapUsers"} | ({"mapAccounts"} if "mapAccounts" in desired else set())
+    warnings = [f"live aws-auth ({live.source}): {d}" for d in dropped]
+    if record_problem:
+        warnings.append(f"live aws-auth ({live.source}): {record_problem}")
+    stops: list[str] = []
+    removed: list[LiveLine] = []
+    foreign = {line.key: line for line in lines if line.section in owned and line.key not in ours}
+    for line in sorted(foreign.values(), key=lambda x: (x.section, x.key)):
+        if line.key in acks:
+            removed.append(line)
+            warnings.append(
+                f"live aws-auth: {line.describe()} is removed by this run, as {REMOVE_KEY} lists it"
+            )
+        elif (key := line.node_kind) is not None:
+            stops.append(
+                f"live aws-auth maps node role {line.describe()}, written by EKS for a node group "
+                f"or Fargate profile, or by hand; add it to {NAMESPACE}:cluster.{key}, or the next "
+                "up removes it and its nodes cannot join (if its nodes are gone, list it in "
+                f"{REMOVE_KEY} to let the up remove it)"
+            )
+        else:
+            stops.append(
+                f"live aws-auth maps {line.describe()}, which neither the config nor this stack "
+                "wrote (a hand edit, eksctl create iamidentitymapping, or EKS); add it to a team "
+                f"to keep it, or list {line.arn!r} in {REMOVE_KEY} to let the next up remove it"
+            )
+    if recorded is None and len(removed) < len(foreign):
+        warnings.append(
+            f"live aws-auth ({live.source}) has no {RECORD_ANNOTATION} record of what this stack "
+            "wrote (the first run of this version, or a stack that never wrote it): every live "
+            "line not in the config counts as written by someone else until the record exists"
+        )
+    live_keys = {line.key for line in lines}
+    for ack in sorted(acks - set(foreign)):
+        if ack in wanted:
+            why = "which the config maps (the config keeps it)"
+        elif ack in live_keys:
+            why = "a line this stack wrote itself (removing it needs no acknowledgement)"
+        else:
+            why = f"which the live aws-auth ({live.source}) does not hold"
+        warnings.append(f"{REMOVE_KEY} lists {ack!r}, {why}; take it off the list")
+    return Preflight(tuple(stops), tuple(warnings), tuple(removed), recorded is not None)
+
+
+# --- a folder of exports (``--live DIR``) -------------------------------------------------------
+
+AWS_AUTH_FILE = "aws-auth.yaml"
+
+
+def read_dir(folder: Path) -> LiveAwsAuth | None:
+    """``DIR/aws-auth.yaml`` as kubectl prints it (``-o yaml`` or ``-o json``), or None when
+    the folder holds none; LiveError when it is not one."""
+    import yaml
+
+    if not folder.is_dir():
+        raise LiveError(f"--live {folder}: not a folder; export into one with {EXPORT_COMMAND}")
+    path = folder / AWS_AUTH_FILE
+    if not path.is_file():
+        return None
+    try:
+        obj = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as e:
+        raise LiveError(
+            f"{path}: does not parse as YAML or JSON ({e.__class__.__name__})"
+        ) from None
+    return LiveAwsAuth.from_object(obj, str(path))

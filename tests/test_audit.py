@@ -1,0 +1,445 @@
+"""The cluster's answer: export folders read (`cluster_view`), the cluster's state with where each
+grant comes from, the audit against the config, `can-i --live`, and the EKS side of `export`
+through an unmodified boto3 client against the EKS API stand-in (botocore's model judging both
+requests and responses)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from cli import main as cli_module
+from e2e.engine import add_cluster, locked_state
+from eks_access import audit, authz, awsauth, cluster_view, stackfile
+from eks_access.live import LiveError
+from eks_access.principals import principals
+from offline import plan
+from offline.run import run
+from tests.conftest import DEV
+
+ACCOUNT = "111122223333"
+DAVE = f"arn:aws:iam::{ACCOUNT}:user/dave"
+SSO = f"arn:aws:iam::{ACCOUNT}:role/AWSReservedSSO_PaymentsDev_0123456789abcdef"
+
+
+@pytest.fixture(scope="module")
+def dev_plan() -> Any:
+    return run(stackfile.read(DEV))
+
+
+def _configmap(data: dict[str, str]) -> dict[str, Any]:
+    meta = {"name": "aws-auth", "namespace": "kube-system"}
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": data}
+
+
+def _binding(name: str, role: str, *subjects: dict[str, str]) -> dict[str, Any]:
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRoleBinding",
+        "metadata": {"name": name},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+        "subjects": list(subjects),
+    }
+
+
+def export_of(dev_plan: Any, folder: Path, extra_users: str = "", extra: Any = ()) -> Path:
+    """An export folder of the cluster as the dev plan leaves it, plus hand-made changes."""
+    folder.mkdir(parents=True, exist_ok=True)
+    data = plan.aws_auth_data(dev_plan)
+    data = {**data, "mapUsers": data["mapUsers"] + extra_users}
+    (folder / "aws-auth.yaml").write_text(yaml.safe_dump(_configmap(data)))
+    # Kubernetes' own bootstrap binding, as every cluster has it
+    masters = _binding(
+        "cluster-admin", "cluster-admin", {"kind": "Group", "name": "system:masters"}
+    )
+    masters["metadata"]["labels"] = {"kubernetes.io/bootstrapping": "rbac-defaults"}
+    objects = [*plan.kubernetes_objects(dev_plan), masters, *extra]
+    (folder / "rbac.yaml").write_text(
+        yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": objects})
+    )
+    return folder
+
+
+# --- reading exports ------------------------------------------------------------------------------
+
+
+def test_an_empty_folder_reads_nothing_and_says_so(tmp_path: Path):
+    found = cluster_view.read(tmp_path)
+    assert found.not_read == list(cluster_view.FILES)
+    assert found.mode is None
+
+
+def test_aws_cli_shapes_are_read_wrapped_or_bare(tmp_path: Path):
+    (tmp_path / "cluster.json").write_text(
+        json.dumps({"cluster": {"name": "dev", "accessConfig": {"authenticationMode": "API"}}})
+    )
+    (tmp_path / "nodegroups.json").write_text(json.dumps({"nodegroups": [{"nodeRole": "r"}]}))
+    (tmp_path / "fargate-profiles.json").write_text(json.dumps([{"podExecutionRoleArn": "f"}]))
+    found = cluster_view.read(tmp_path)
+    assert found.mode == "API"
+    assert found.nodegroups == [{"nodeRole": "r"}]
+    assert found.fargate_profiles == [{"podExecutionRoleArn": "f"}]
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "fragment"),
+    [
+        ("rbac.yaml", "kind: List\nitems: 3\n", "a List without items"),
+        ("rbac.yaml", "- 1\n- 2\n", "not Kubernetes objects"),
+        (
+            "rbac.yaml",
+            yaml.safe_dump(
+                {"kind": "List", "items": [{"kind": "RoleBinding", "metadata": {"name": "x"}}]}
+            ),
+            "has no roleRef",
+        ),
+        ("cluster.json", '{"clusters": []}', "not describe-cluster output"),
+        ("access-entries.json", '[{"accessEntry": {}}]', "no accessEntry.principalArn"),
+        ("access-entries.json", "{not json", "does not parse"),
+        ("nodegroups.json", '"text"', "expected a JSON list"),
+        ("aws-auth.yaml", "kind: Secret\n", "not a ConfigMap"),
+    ],
+)
+def test_a_malformed_file_is_named_with_what_is_wrong(
+    tmp_path: Path, name: str, text: str, fragment: str
+):
+    (tmp_path / name).write_text(text)
+    with pytest.raises(LiveError, match=fragment) as e:
+        cluster_view.read(tmp_path)
+    assert name in str(e.value)
+
+
+def test_a_bad_live_folder_is_exit_2_without_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    (tmp_path / "rbac.yaml").write_text("- 1\n")
+    code = cli_module.main(["audit", "--config-file", str(DEV), "--live", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2 and "rbac.yaml" in err and "Traceback" not in err
+
+
+# --- the cluster's state --------------------------------------------------------------------------
+
+
+def _entries(*items: dict[str, Any]) -> list[dict[str, Any]]:
+    return list(items)
+
+
+def _entry(arn: str, kind: str = "STANDARD", username: str = "", groups: tuple[str, ...] = (),
+           policies: tuple[dict[str, Any], ...] = ()) -> dict[str, Any]:  # fmt: skip
+    entry: dict[str, Any] = {"principalArn": arn, "type": kind, "kubernetesGroups": list(groups)}
+    if username:
+        entry["username"] = username
+    return {"accessEntry": entry, "associatedAccessPolicies": list(policies)}
+
+
+VIEW = {
+    "policyArn": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy",
+    "accessScope": {"type": "namespace", "namespaces": ["payments"]},
+}
+
+
+def test_entries_win_over_aws_auth_and_get_eks_default_usernames():
+    data = {"mapUsers": f"- userarn: {DAVE}\n  username: old-dave\n  groups: [a]\n"}
+    export = cluster_view.Export(
+        "x",
+        aws_auth=cluster_view.LiveAwsAuth(data, {}, "x"),
+        entries=_entries(_entry(DAVE, groups=("b",)), _entry(f"arn:aws:iam::{ACCOUNT}:role/ops")),
+    )
+    state = cluster_view.state_of(export, "API_AND_CONFIG_MAP").state
+    dave = state.resolve(DAVE)
+    assert (
+        dave is not None and dave.username == DAVE and "b" in dave.groups and "a" not in dave.groups
+    )
+    ops = state.resolve(f"arn:aws:sts::{ACCOUNT}:assumed-role/ops/jane")
+    assert ops is not None and ops.username == f"arn:aws:sts::{ACCOUNT}:assumed-role/ops/jane"
+    # API mode: aws-auth is not read at all
+    api = cluster_view.state_of(cluster_view.Export("x", aws_auth=export.aws_auth), "API").state
+    assert api.resolve(DAVE) is None
+    # CONFIG_MAP: entries are not read
+    cm = cluster_view.state_of(export, "CONFIG_MAP").state
+    assert cm.resolve(DAVE) is not None and cm.resolve(DAVE).username == "old-dave"  # type: ignore[union-attr]
+
+
+def test_access_policies_grant_with_their_scope_and_unknown_ones_are_noted():
+    unknown = {"policyArn": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSFuturePolicy",
+               "accessScope": {"type": "cluster"}}  # fmt: skip
+    export = cluster_view.Export("x", entries=_entries(_entry(DAVE, policies=(VIEW, unknown))))
+    found = cluster_view.state_of(export, "API")
+    get_pods = authz.parse_request("get", "pods", "payments")
+    assert found.state.can(DAVE, get_pods)
+    assert not found.state.can(DAVE, authz.parse_request("get", "pods", "default"))
+    assert any("AmazonEKSFuturePolicy" in n for n in found.notes)
+
+
+def test_node_entries_and_the_creator_are_platform():
+    creator = f"arn:aws:iam::{ACCOUNT}:role/admin"
+    export = cluster_view.Export(
+        "x",
+        entries=_entries(
+            _entry(f"arn:aws:iam::{ACCOUNT}:role/nodes", kind="EC2_LINUX"),
+            _entry(
+                creator,
+                policies=(
+                    {
+                        "policyArn": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
+                        "accessScope": {"type": "cluster"},
+                    },
+                ),
+            ),
+        ),
+    )
+    found = cluster_view.state_of(export, "API", creator)
+    assert found.platform == {
+        f"arn:aws:iam::{ACCOUNT}:role/nodes": "EC2_LINUX access entry (nodes)",
+        creator: "the cluster creator's access entry",
+    }
+
+
+# --- the audit ------------------------------------------------------------------------------------
+
+
+def _audit(folder: Path, allow: Any = ()) -> dict[str, Any]:
+    config = stackfile.read(DEV).load()
+    export = cluster_view.read(folder)
+    return audit.audit(
+        config, cluster_view.state_of(export, "CONFIG_MAP"), list(allow), export.not_read
+    )
+
+
+def test_an_unchanged_cluster_is_as_configured(dev_plan: Any, tmp_path: Path):
+    doc = _audit(export_of(dev_plan, tmp_path))
+    assert doc["flagged"] == 0
+    assert {p["status"] for p in doc["principals"]} == {"as configured"}
+
+
+def test_a_hand_aws_auth_line_is_beyond_config_with_its_source(dev_plan: Any, tmp_path: Path):
+    doc = _audit(
+        export_of(
+            dev_plan, tmp_path, f"- userarn: {DAVE}\n  username: dave\n  groups: [system:masters]\n"
+        )
+    )
+    (dave,) = [p for p in doc["principals"] if p["principal"] == DAVE]
+    assert dave["status"] == "beyond config" and not dave["inConfig"]
+    assert dave["mappedBy"] == "aws-auth mapUsers line"
+    assert any("cluster-admin" in c["via"] for c in dave["beyondConfig"])
+    assert doc["flagged"] == 1
+
+
+def test_a_binding_to_a_session_username_is_the_roles_access(dev_plan: Any, tmp_path: Path):
+    hand = _binding("hand-made", "cluster-admin",
+                    {"kind": "User", "name": "payments-sso:alice", "apiGroup": "rbac.authorization.k8s.io"})  # fmt: skip
+    doc = _audit(export_of(dev_plan, tmp_path, extra=[hand]))
+    (alice,) = [p for p in doc["principals"] if p["username"] == "payments-sso:alice"]
+    assert alice["principal"] == SSO and alice["status"] == "beyond config"
+    assert {c["via"] for c in alice["beyondConfig"]} == {
+        "ClusterRoleBinding hand-made -> ClusterRole cluster-admin"
+    }
+    # the role's other sessions are as configured
+    others = [p for p in doc["principals"] if p["username"] == "payments-sso:{{SessionName}}"]
+    assert [p["status"] for p in others] == ["as configured"]
+
+
+def test_service_accounts_are_listed_out_of_scope_and_unmatched_users_noted(
+    dev_plan: Any, tmp_path: Path
+):
+    hand = _binding("ci", "edit", {"kind": "ServiceAccount", "name": "deployer", "namespace": "ci"},
+                    {"kind": "User", "name": "nobody-maps-me"})  # fmt: skip
+    doc = _audit(export_of(dev_plan, tmp_path, extra=[hand]))
+    assert doc["serviceAccounts"] == [
+        {"serviceAccount": "ci/deployer", "via": "ClusterRoleBinding ci -> ClusterRole edit"}
+    ]
+    assert any("nobody-maps-me" in n for n in doc["notes"])
+    assert doc["flagged"] == 0
+
+
+def test_a_missing_binding_is_drift(dev_plan: Any, tmp_path: Path):
+    folder = export_of(dev_plan, tmp_path)
+    listed = yaml.safe_load((folder / "rbac.yaml").read_text())
+    listed["items"] = [
+        o for o in listed["items"] if o["metadata"]["name"] != "eks-access:auditors:view"
+    ]
+    (folder / "rbac.yaml").write_text(yaml.safe_dump(listed))
+    doc = _audit(folder)
+    (carol,) = [p for p in doc["principals"] if p["username"] == "carol"]
+    assert carol["status"] == "drift" and carol["missingFromCluster"]
+    assert doc["flagged"] == 0
+
+
+def test_the_allow_list_labels_a_reviewed_exception(dev_plan: Any, tmp_path: Path):
+    folder = export_of(dev_plan, tmp_path, f"- userarn: {DAVE}\n  username: dave\n  groups: []\n")
+    doc = _audit(
+        folder,
+        [
+            audit.Allowance(
+                DAVE.upper().replace("ARN:AWS", "arn:aws"), "SEC-12: break-glass, reviewed 2026-11"
+            )
+        ],
+    )
+    (dave,) = [p for p in doc["principals"] if p["principal"] == DAVE]
+    assert dave["status"] == "allowed" and dave["allowedBecause"].startswith("SEC-12")
+    assert doc["flagged"] == 0
+
+
+@pytest.mark.parametrize(
+    ("doc", "fragment"),
+    [
+        ({"principal": DAVE}, "exactly 'principal'"),
+        ([{"principal": DAVE, "reason": " "}], "non-empty reason"),
+        ("text", "expected a list"),
+    ],
+)
+def test_a_bad_allow_list_is_refused(doc: Any, fragment: str):
+    with pytest.raises(audit.AllowError, match=fragment):
+        audit.allowances(doc if isinstance(doc, list | str) else [doc], "allow.yaml")
+
+
+def test_audit_cli_exit_codes_and_formats(
+    dev_plan: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    clean = export_of(dev_plan, tmp_path / "clean")
+    assert cli_module.main(["audit", "--config-file", str(DEV), "--live", str(clean)]) == 0
+    out = capsys.readouterr().out
+    assert "**0 principals have access the config does not grant" in out
+    dirty = export_of(
+        dev_plan, tmp_path / "dirty", f"- userarn: {DAVE}\n  username: dave\n  groups: []\n"
+    )
+    argv = ["audit", "--config-file", str(DEV), "--live", str(dirty)]
+    assert cli_module.main([*argv, "--format", "json"]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["flagged"] == 1 and "cluster.json" in doc["notRead"]
+    assert cli_module.main([*argv, "--format", "html"]) == 1
+    assert "<table" in capsys.readouterr().out
+    allow = tmp_path / "allow.yaml"
+    allow.write_text(yaml.safe_dump([{"principal": DAVE, "reason": "reviewed"}]))
+    assert cli_module.main([*argv, "--allow", str(allow)]) == 0
+
+
+# --- can-i with a live source ---------------------------------------------------------------------
+
+
+def test_can_i_live_answers_for_the_cluster_and_says_so(
+    dev_plan: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    folder = export_of(
+        dev_plan, tmp_path, f"- userarn: {DAVE}\n  username: dave\n  groups: [system:masters]\n"
+    )
+    argv = ["can-i", "delete", "nodes", "--as", DAVE, "--config-file", str(DEV)]
+    assert cli_module.main(argv) == 1  # the config does not map dave
+    assert "the config in Pulumi.dev.yaml" in capsys.readouterr().err
+    assert cli_module.main([*argv, "--live", str(folder), "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["answer"] == "yes" and doc["source"].startswith("the cluster as exported in")
+
+
+def test_who_can_live_names_the_hand_mapped_principal(
+    dev_plan: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    folder = export_of(
+        dev_plan, tmp_path, f"- userarn: {DAVE}\n  username: dave\n  groups: [system:masters]\n"
+    )
+    argv = [
+        "who-can",
+        "get",
+        "secrets",
+        "-n",
+        "payments",
+        "--config-file",
+        str(DEV),
+        "--live",
+        str(folder),
+        "--format",
+        "json",
+    ]
+    assert cli_module.main(argv) == 0
+    assert DAVE in {r["principal"] for r in json.loads(capsys.readouterr().out)["principals"]}
+
+
+# --- the EKS side of export, through boto3 and the stand-in ---------------------------------------
+
+
+def test_export_reads_eks_through_boto3_judged_by_botocore(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    import boto3
+
+    from e2e.eks_api import serve
+    from eks_access import export
+
+    state = tmp_path / "eks.json"
+    add_cluster(state, "dev", authentication_mode="API_AND_CONFIG_MAP")
+    with locked_state(state) as s:
+        s["accessEntries"]["dev"] = {
+            DAVE: {
+                "principalArn": DAVE,
+                "type": "STANDARD",
+                "kubernetesGroups": ["ops"],
+                "userName": "dave",
+            },
+            "arn:aws:iam::111122223333:role/nodes": {
+                "principalArn": "arn:aws:iam::111122223333:role/nodes",
+                "type": "EC2_LINUX",
+                "userName": "system:node:{{EC2PrivateDNSName}}",
+            },
+        }
+        s["associations"]["dev"] = {DAVE: {VIEW["policyArn"]: {"accessScope": VIEW["accessScope"]}}}
+        s["nodegroups"] = {"dev": {"ng-1": "arn:aws:iam::111122223333:role/nodes"}}
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(key, "testing")
+    calls: list[str] = []
+    with serve(state, calls) as url:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_EKS", url)
+        files = export.read_aws(boto3.client("eks", region_name="us-east-1"), "dev")
+    assert "DescribeAccessEntry" in calls and "ListAssociatedAccessPolicies" in calls
+    for name, text in files.items():
+        if name.endswith(".json"):
+            (tmp_path / name).write_text(text)
+    found = cluster_view.read(tmp_path)
+    assert found.mode == "API_AND_CONFIG_MAP"
+    state_ = cluster_view.state_of(found, found.mode or "")
+    assert state_.state.can(DAVE, authz.parse_request("list", "pods", "payments"))
+    assert state_.platform == {
+        "arn:aws:iam::111122223333:role/nodes": "EC2_LINUX access entry (nodes)"
+    }
+    assert found.nodegroups and found.nodegroups[0]["nodeRole"].endswith("role/nodes")
+    kube = json.loads(files[".kubeconfig"])
+    assert kube["users"][0]["user"]["exec"]["command"] == "aws"
+
+
+def test_the_stand_in_refuses_what_botocore_would_not_parse(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """The control: a response field of the wrong type is refused by botocore's validator."""
+    import boto3
+    from botocore.config import Config
+    from botocore.exceptions import ClientError
+
+    from e2e.eks_api import serve
+
+    state = tmp_path / "eks.json"
+    add_cluster(state, "dev", authentication_mode="API")
+    with locked_state(state) as s:
+        s["accessEntries"]["dev"] = {DAVE: {"principalArn": DAVE, "type": 5}}
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(key, "testing")
+    with serve(state) as url:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_EKS", url)
+        client = boto3.client(
+            "eks",
+            region_name="us-east-1",
+            config=Config(retries={"max_attempts": 1}),
+        )
+        with pytest.raises(ClientError, match=r"Invalid type for parameter accessEntry\.type"):
+            client.describe_access_entry(clusterName="dev", principalArn=DAVE)
+
+
+def test_awsauth_of_the_plan_maps_the_configs_principals(dev_plan: Any):
+    # the fixture export above starts from the plan's own aws-auth
+    mapped = awsauth.parse(plan.aws_auth_data(dev_plan)).mappings
+    assert {p.arn.match_key for p in principals(stackfile.read(DEV).load())} <= set(mapped) | {
+        f"arn:aws:iam::{ACCOUNT}:role/eks-node-group"
+    }
