@@ -689,6 +689,61 @@ def cmd_stacks(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _imported(args: argparse.Namespace) -> tuple[Any, Any, str]:
+    """The import of ``--aws-auth`` (and ``--rbac``) or of an export folder (``--live``)."""
+    from eks_access import adopt, cluster_view
+
+    if args.live:
+        export = cluster_view.read(Path(args.live))
+        imported, teams = adopt.from_export(export, args.cluster, args.region)
+        if export.rbac is not None:
+            adopt.add_rbac(imported, teams, export.rbac)
+        return imported, teams, f"the export folder {args.live}"
+    text = Path(args.aws_auth).read_text()
+    data = adopt.aws_auth_data(adopt.documents(text, args.aws_auth), args.aws_auth)
+    imported, teams = adopt.from_aws_auth(data, args.cluster, args.region)
+    for rbac_file in args.rbac:
+        adopt.add_rbac(imported, teams, adopt.documents(Path(rbac_file).read_text(), rbac_file))
+    return imported, teams, args.aws_auth + (f" and {', '.join(args.rbac)}" if args.rbac else "")
+
+
+def _import_file(out: Path, result: RunResult, cluster: str, imported: Any) -> None:
+    """``<stack>.import.json`` for `pulumi import --file`: the cluster's existing access entries
+    and policy associations that the config now manages. Without it the first `pulumi up` would
+    try to create them again and fail (ResourceInUseException: one entry per principal)."""
+    have = {
+        e["accessEntry"]["principalArn"].lower()
+        for e in imported.export.entries or []
+        if (e["accessEntry"].get("type") or "STANDARD") == "STANDARD"
+    }
+    parents = {r.urn: r.parent for r in result.resources}
+    names: dict[str, str] = {}
+    resources = []
+    for r in result.resources:
+        ins = r.inputs
+        if r.type == "aws:eks/accessEntry:AccessEntry":
+            rid = f"{cluster}:{ins['principalArn']}"
+        elif r.type == "aws:eks/accessPolicyAssociation:AccessPolicyAssociation":
+            rid = f"{cluster}#{ins['principalArn']}#{ins['policyArn']}"
+        else:
+            continue
+        if str(ins["principalArn"]).lower() not in have:
+            continue
+        parent = parents.get(r.urn) or ""
+        names.setdefault(parent, f"parent{len(names)}")
+        resources.append({"type": r.type, "name": r.name, "id": rid, "parent": names[parent]})
+    if not resources:
+        return
+    doc = {"nameTable": {n: urn for urn, n in names.items()}, "resources": resources}
+    path = out.with_suffix(".import.json")
+    path.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+    print(
+        f"wrote {path.name}: {len(resources)} existing access entries and associations; import "
+        f"them before the first up (`pulumi import --file {path.name}`), or `pulumi up` fails "
+        "creating them again (ResourceInUseException)"
+    )
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     """Write a stack config from an exported aws-auth (and RBAC), proving the plan equal.
 
@@ -701,7 +756,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     import pulumi
     import yaml
 
-    from eks_access import adopt
+    from eks_access import adopt, live
     from offline import plan, run
 
     out = Path(args.out).resolve()
@@ -714,17 +769,16 @@ def cmd_import(args: argparse.Namespace) -> int:
             f"--out {args.out}: not inside a Pulumi project (no Pulumi.yaml in its folder or above)"
         )
     _out_folder(out.parent)
+    if bool(args.aws_auth) == bool(args.live):
+        raise UserError("give --aws-auth FILE (and --rbac) or --live DIR (an export folder)")
+    if args.live and args.rbac:
+        raise UserError("--live DIR reads DIR/rbac.yaml; --rbac goes with --aws-auth")
     try:
-        aws_auth_text = Path(args.aws_auth).read_text()
-        data = adopt.aws_auth_data(adopt.documents(aws_auth_text, args.aws_auth), args.aws_auth)
-        imported, teams = adopt.from_aws_auth(data, args.cluster, args.region)
-        for rbac_file in args.rbac:
-            adopt.add_rbac(imported, teams, adopt.documents(Path(rbac_file).read_text(), rbac_file))
-    except (OSError, adopt.AdoptError) as e:
+        imported, _, source = _imported(args)
+    except (OSError, adopt.AdoptError, live.LiveError) as e:
         raise UserError(str(e)) from None
     header = [
-        f"# Imported by `eks-access import` from {args.aws_auth}"
-        + (f" and {', '.join(args.rbac)}" if args.rbac else ""),
+        f"# Imported by `eks-access import` from {source}",
         "# Review before `pulumi up`; README 'Adopting a cluster'.",
         *(f"# NOTE: {n}" for n in imported.notes),
     ]
@@ -747,12 +801,30 @@ def cmd_import(args: argparse.Namespace) -> int:
     print(f"wrote {out}: {len(imported.identities)} mappings, {len(imported.grants)} grants")
     for n in imported.notes:
         print(f"  note: {n}")
-    diffs = adopt.compare(imported, plan.aws_auth_data(result), plan.kubernetes_objects(result))
+    diffs = adopt.compare(
+        imported,
+        plan.aws_auth_data(result),
+        plan.kubernetes_objects(result),
+        plan.access_entries(result),
+    )
+    if imported.export is not None and imported.export.entries:
+        _import_file(out, result, args.cluster, imported)
     if diffs:
         print(f"NOT equivalent: {len(diffs)} differences between the cluster today and the plan:")
         for d in diffs:
             print(f"  {d}")
         return EXIT_NO
+    if imported.mode in ("API", "API_AND_CONFIG_MAP"):
+        from eks_access import cluster_view
+
+        resolved = cluster_view.state_of(imported.export, imported.mode).state
+        print(
+            f"equivalent: after the offline plan of {out.name}, EKS resolves the same "
+            f"{len(resolved.identities)} principals (ARN, username, groups; entries over "
+            f"aws-auth), {len(resolved.nodes)} node roles and the same access-policy grants, "
+            f"and the plan grants the same {len(imported.grants)} bindings as the export"
+        )
+        return EXIT_OK
     print(
         f"equivalent: the offline plan of {out.name} maps the same {len(imported.identities)} "
         f"principals (ARN, username, groups) and grants the same {len(imported.grants)} "
@@ -917,8 +989,13 @@ def build_parser() -> argparse.ArgumentParser:
         "prove its offline plan maps and grants the same; every lossy item is a NOTE.",
     )
     i.add_argument(
-        "--aws-auth", required=True, metavar="FILE",
+        "--aws-auth", metavar="FILE",
         help="kubectl get configmap aws-auth -n kube-system -o yaml",
+    )  # fmt: skip
+    i.add_argument(
+        "--live", metavar="DIR",
+        help="an `eks-access export` folder instead: aws-auth, RBAC and, in the API modes, the "
+        "access entries with their policies",
     )  # fmt: skip
     i.add_argument(
         "--rbac", action="append", default=[], metavar="FILE",

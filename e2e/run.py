@@ -563,14 +563,17 @@ def eks_stand_in(c: Cluster, work: Path) -> Iterator[dict[str, str]]:
     """The EKS API stand-in (``e2e/eks_api.py``) for cluster dev on this API server, and an
     ``aws`` on PATH whose `eks get-token` prints the test's admin token: the environment
     `eks-access export` runs in."""
+    import base64
+
     from e2e.eks_api import serve
     from e2e.engine import add_cluster
 
     kube = yaml.safe_load(c.kubeconfig.read_text())
-    server = kube["clusters"][0]["cluster"]
+    server = kube["clusters"][0]["cluster"]["server"]
+    # the serving certificate the control plane made (ControlPlane.start), as EKS returns its CA
+    ca = base64.b64encode((c.kubeconfig.parent / "certs" / "apiserver.crt").read_bytes()).decode()
     state = work / "eks-state.json"
-    add_cluster(state, "dev", authentication_mode="CONFIG_MAP", endpoint=server["server"],
-                ca_data=server["certificate-authority-data"])  # fmt: skip
+    add_cluster(state, "dev", authentication_mode="CONFIG_MAP", endpoint=server, ca_data=ca)
     bin_dir = work / "bin"
     bin_dir.mkdir(parents=True, exist_ok=True)
     credential = {"kind": "ExecCredential", "apiVersion": "client.authentication.k8s.io/v1beta1",

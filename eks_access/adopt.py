@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from eks_access import arns, authz, awsauth, presets
+from eks_access import arns, authz, awsauth, cluster_view, presets
 from eks_access.config import NAMESPACE, RESERVED_PREFIXES
 from eks_access.kinds import NODE_KINDS, TEAM_KINDS
 from eks_access.kinds.permission_set import permission_set_of
@@ -77,6 +77,9 @@ class Imported:
     unexpressed: list[str] = field(default_factory=list)
     """Grants to imported principals the config cannot hold (a binding of a session's
     username): each makes the import not equivalent."""
+    mode: str | None = None
+    """The cluster's authentication mode, when imported from an export folder."""
+    export: cluster_view.Export | None = None
 
 
 def team_name(group: str, taken: set[str]) -> str:
@@ -86,6 +89,24 @@ def team_name(group: str, taken: set[str]) -> str:
         name, n = f"{base}-{n}", n + 1
     taken.add(name)
     return name
+
+
+def _team_for(
+    teams: dict[str, dict[str, Any]], taken: set[str], group: str | None, admin: bool = False
+) -> dict[str, Any]:
+    """The team of a Kubernetes group; None: the team of principals mapped with none."""
+    found = teams.get(group or "")
+    if found is None:
+        label = "cluster-admins" if admin else group or "ungrouped"
+        found = {"name": team_name(label, taken)}
+        if admin:
+            found["clusterAccess"] = presets.ADMIN
+        elif group is None:
+            found["mapGroup"] = False
+        else:
+            found["group"] = group
+        teams[group or ""] = found
+    return found
 
 
 def _is_node(m: awsauth.AuthMapping) -> str | None:
@@ -119,19 +140,7 @@ def from_aws_auth(
     identities: set[Identity] = set()
 
     def team_for(group: str | None, admin: bool = False) -> dict[str, Any]:
-        """The team of a Kubernetes group; None: the team of principals mapped with none."""
-        found = teams.get(group or "")
-        if found is None:
-            label = "cluster-admins" if admin else group or "ungrouped"
-            found = {"name": team_name(label, taken)}
-            if admin:
-                found["clusterAccess"] = presets.ADMIN
-            elif group is None:
-                found["mapGroup"] = False
-            else:
-                found["group"] = group
-            teams[group or ""] = found
-        return found
+        return _team_for(teams, taken, group, admin)
 
     for m in [*reachable.values(), *parsed.unreachable]:
         try:
@@ -365,17 +374,27 @@ def planned_grants(objects: Iterable[Mapping[str, Any]], groups: set[str]) -> se
 
 
 def compare(
-    imported: Imported, planned_data: Mapping[str, Any], planned_rbac: Iterable[Mapping[str, Any]]
+    imported: Imported,
+    planned_data: Mapping[str, Any],
+    planned_rbac: Iterable[Mapping[str, Any]],
+    planned_entries: Sequence[Mapping[str, Any]] = (),
 ) -> list[str]:
-    """Every difference between what the cluster maps and grants today and what the plan does."""
+    """Every difference between what the cluster maps and grants today and what the plan does:
+    in the API modes, who EKS resolves to whom (entries over aws-auth) and the entries' access
+    policies; in CONFIG_MAP, aws-auth itself."""
     diffs: list[str] = []
     ids, accounts = planned_identities(planned_data)
-    for key, username, groups in sorted(imported.identities - ids):
-        diffs.append(f"today {key} is {username!r} in {list(groups)}; the plan does not map it so")
-    for key, username, groups in sorted(ids - imported.identities):
-        diffs.append(f"the plan maps {key} as {username!r} in {list(groups)}; today it is not")
+    if imported.mode not in (None, "CONFIG_MAP"):
+        diffs += effective_differences(imported, planned_export(planned_data, planned_entries))
+    else:
+        for key, username, groups in sorted(imported.identities - ids):
+            diffs.append(
+                f"today {key} is {username!r} in {list(groups)}; the plan does not map it so"
+            )
+        for key, username, groups in sorted(ids - imported.identities):
+            diffs.append(f"the plan maps {key} as {username!r} in {list(groups)}; today it is not")
     diffs += [f"not expressible: {u}" for u in imported.unexpressed]
-    if sorted(set(accounts)) != sorted(set(imported.accounts)):
+    if imported.mode != "API" and sorted(set(accounts)) != sorted(set(imported.accounts)):
         diffs.append(f"mapAccounts today {list(imported.accounts)}, planned {list(accounts)}")
     bound = {g for g, _, _ in imported.grants}
     planned = planned_grants(planned_rbac, bound)
@@ -388,3 +407,225 @@ def compare(
 
 def _show(role: str) -> str:
     return role.removeprefix("preset:") if role.startswith("preset:") else f"rules {role}"
+
+
+# --- access entries (API and API_AND_CONFIG_MAP clusters) ---------------------------------------
+
+_NODE_TYPES = {k.entry_type: k for k in NODE_KINDS}
+_POLICY_PRESETS = {p.access_policy: p.name for p in presets.PRESETS if p.access_policy}
+
+
+def from_export(
+    export: cluster_view.Export, cluster: str, region: str
+) -> tuple[Imported, dict[str, dict[str, Any]]]:
+    """The config for a cluster's export folder: aws-auth where the mode reads it, and every
+    access entry with its groups, username and access policies in the API modes. EKS's own
+    entries (nodes, Fargate) are recognised as node roles the cluster keeps (eks-managed)."""
+    mode = export.mode
+    if mode is None:
+        raise AdoptError(
+            f"{export.folder}: no cluster.json, so the authentication mode is unknown; "
+            f"write it with `{cluster_view.EXPORT_COMMANDS[cluster_view.CLUSTER_FILE]}`"
+        )
+    if mode != "CONFIG_MAP" and export.entries is None:
+        raise AdoptError(
+            f"{export.folder}: the cluster is in {mode}, but access-entries.json is missing; "
+            "write the folder with `eks-access export`"
+        )
+    if mode != "API" and export.aws_auth is None:
+        raise AdoptError(f"{export.folder}: the cluster is in {mode}, but aws-auth.yaml is missing")
+    data = dict(export.aws_auth.data) if export.aws_auth is not None and mode != "API" else {}
+    imported, teams = from_aws_auth(data, cluster, region)
+    imported.mode = mode
+    imported.export = export
+    cluster_cfg = imported.config[f"{NAMESPACE}:cluster"]
+    if mode != "CONFIG_MAP":
+        cluster_cfg["authenticationMode"] = mode
+        _add_entries(imported, teams, export.entries or [])
+        imported.config[f"{NAMESPACE}:teams"] = sorted(
+            {id(t): t for t in teams.values()}.values(), key=lambda t: str(t["name"])
+        )
+    if mode == "API":
+        imported.notes = [n for n in imported.notes if "refuses to write aws-auth" not in n]
+    if imported.config[f"{NAMESPACE}:teams"]:
+        imported.config.pop(f"{NAMESPACE}:acknowledgeLockout", None)
+        imported.notes = [n for n in imported.notes if "acknowledgeLockout" not in n]
+    return imported, teams
+
+
+def _policy_config(policy: Mapping[str, Any]) -> dict[str, Any] | str:
+    """An associated access policy as a team's ``accessPolicies`` item, or why it cannot be."""
+    name = cluster_view.policy_name(str(policy.get("policyArn", "")))
+    preset = _POLICY_PRESETS.get(name)
+    if preset is None:
+        return f"access policy {name} has no preset here"
+    scope = policy.get("accessScope") or {}
+    if scope.get("type") != "namespace":
+        return {"policy": preset, "scope": "cluster"}
+    namespaces = sorted(str(n) for n in scope.get("namespaces") or [])
+    if any("*" in n for n in namespaces):
+        return f"access policy {name}'s namespace pattern {namespaces} cannot be configured yet"
+    return {"policy": preset, "scope": "namespace", "namespaces": namespaces}
+
+
+def _add_entries(
+    imported: Imported, teams: dict[str, dict[str, Any]], entries: Sequence[Mapping[str, Any]]
+) -> None:
+    cluster_cfg = imported.config[f"{NAMESPACE}:cluster"]
+    taken = {str(t["name"]) for t in teams.values()}
+    policy_teams: dict[str, dict[str, Any]] = {}
+    for item in entries:
+        entry = item["accessEntry"]
+        text = str(entry["principalArn"])
+        try:
+            arn = arns.parse_iam_arn(text)
+        except arns.ArnError:
+            imported.notes.append(f"access entry {text}: not an IAM user or role; not imported")
+            continue
+        kind_type = str(entry.get("type") or "STANDARD")
+        if kind_type != "STANDARD":
+            node = _NODE_TYPES.get(kind_type)
+            if node is None:
+                imported.notes.append(
+                    f"access entry {text} ({kind_type}): EKS's own (Auto Mode, hybrid or "
+                    "HyperPod nodes); the program never touches it, left as is"
+                )
+                continue
+            listed = cluster_cfg.setdefault(node.key, [])
+            if arn.match_key not in {arns.parse_iam_arn(a).match_key for a in listed}:
+                listed.append(text)
+            cluster_cfg["nodeAccessEntries"] = "eks-managed"
+            continue
+        username = str(entry.get("username") or cluster_view.default_username(text))
+        groups = [str(g) for g in entry.get("kubernetesGroups") or []]
+        key, member = next(
+            (k.key, found) for k in TEAM_KINDS if (found := k.recognize(arn, username))
+        )
+        _drop_aws_auth_member(imported, teams, arn)
+        policies: list[dict[str, Any]] = []
+        for policy in item.get("associatedAccessPolicies") or []:
+            said = _policy_config(policy)
+            if isinstance(said, str):
+                why = f"access entry {text}: {said}; keep it by hand (the program leaves it)"
+                imported.unexpressed.append(why)
+                imported.notes.append(why)
+            else:
+                policies.append(said)
+        wanted: list[str | None] = list(groups) or ([None] if not policies else [])
+        for g in wanted:
+            if g is not None and _reserved(g):
+                imported.notes.append(f"access entry {text}: group {g!r} is reserved; dropped")
+                continue
+            _team_for(teams, taken, g).setdefault(key, []).append(dict(member))
+        if policies:
+            signature = json.dumps(sorted(policies, key=json.dumps), sort_keys=True)
+            team: dict[str, Any] | None = policy_teams.get(signature)
+            if team is None:
+                label = "access-" + "-".join(sorted({str(p["policy"]) for p in policies}))
+                team = {"name": team_name(label, taken), "mapGroup": False,
+                        "accessPolicies": sorted(policies, key=json.dumps)}  # fmt: skip
+                policy_teams[signature] = team
+                teams[f"\0policies:{signature}"] = team
+            team.setdefault(key, []).append(dict(member))
+
+
+def _drop_aws_auth_member(
+    imported: Imported, teams: dict[str, dict[str, Any]], arn: arns.IamArn
+) -> None:
+    """An entry wins over aws-auth for its principal: the aws-auth import of it goes."""
+    for team in teams.values():
+        for kind in TEAM_KINDS:
+            members = team.get(kind.key)
+            if not isinstance(members, list):
+                continue
+            kept = [
+                m for m in members
+                if not (isinstance(m, dict) and "arn" in m
+                        and arns.parse_iam_arn(m["arn"]).match_key == arn.match_key)
+            ]  # fmt: skip
+            if len(kept) != len(members):
+                imported.notes.append(
+                    f"{arn.arn}: mapped by aws-auth and an access entry; EKS uses the entry, "
+                    "so the import takes the entry's username and groups"
+                )
+                team[kind.key] = kept
+    for group, team in list(teams.items()):
+        empty = not any(team.get(k.key) for k in TEAM_KINDS)
+        grants = any(k in team for k in ("clusterAccess", "namespaceAccess", "rules"))
+        if empty and not grants and not group.startswith("\0"):
+            del teams[group]
+
+
+def effective_differences(imported: Imported, planned: cluster_view.Export) -> list[str]:
+    """In the API modes: what EKS resolves today (entries over aws-auth) against what it
+    resolves after the plan, the entries the program does not manage (EKS's node entries)
+    kept: identities, node roles and access-policy grants."""
+    assert imported.export is not None and imported.mode is not None
+    today = cluster_view.state_of(imported.export, imported.mode)
+    managed = {
+        arns.parse_iam_arn(e["accessEntry"]["principalArn"]).match_key
+        for e in planned.entries or []
+    }
+    kept = [
+        e for e in imported.export.entries or []
+        if arns.parse_iam_arn(e["accessEntry"]["principalArn"]).match_key not in managed
+    ]  # fmt: skip
+    after_export = cluster_view.Export(
+        planned.folder, aws_auth=planned.aws_auth, entries=[*(planned.entries or []), *kept]
+    )
+    after = cluster_view.state_of(after_export, imported.mode)
+    diffs = []
+    for key in sorted(today.state.identities.keys() | after.state.identities.keys()):
+        a, b = today.state.identities.get(key), after.state.identities.get(key)
+        was = (a.username, sorted(a.groups)) if a else None
+        will = (b.username, sorted(b.groups)) if b else None
+        if was != will:
+            diffs.append(
+                f"{key}: today {was or 'not mapped'}; after the plan {will or 'not mapped'}"
+            )
+    if set(today.state.nodes) != set(after.state.nodes):
+        diffs.append(
+            f"node roles today {sorted(today.state.nodes)}, after {sorted(after.state.nodes)}"
+        )
+
+    def policy_grants(state: authz.State) -> set[tuple[str, str, str]]:
+        return {
+            (str(g.principal), g.via, g.namespace or "*")
+            for g in state.grants if g.principal is not None
+        }  # fmt: skip
+
+    for p, via, ns in sorted(policy_grants(today.state) - policy_grants(after.state)):
+        diffs.append(f"{p} has {via} in {ns} today; the plan does not grant it")
+    for p, via, ns in sorted(policy_grants(after.state) - policy_grants(today.state)):
+        diffs.append(f"the plan grants {p} {via} in {ns}; today it does not have it")
+    return diffs
+
+
+def planned_export(
+    aws_auth_data: Mapping[str, str], entries: Sequence[Mapping[str, Any]]
+) -> cluster_view.Export:
+    """The plan's aws-auth and access entries (``offline.plan.access_entries``) as an export."""
+    from eks_access.live import LiveAwsAuth
+
+    return cluster_view.Export(
+        "the plan",
+        aws_auth=LiveAwsAuth(dict(aws_auth_data), {}, "the plan") if aws_auth_data else None,
+        entries=[
+            {
+                "accessEntry": {
+                    "principalArn": e["principalArn"],
+                    "type": e["type"],
+                    "kubernetesGroups": e["kubernetesGroups"],
+                    "username": e.get("userName") or "",
+                },
+                "associatedAccessPolicies": [
+                    {
+                        "policyArn": p["policyArn"],
+                        "accessScope": {"type": p["scope"], "namespaces": p.get("namespaces", [])},
+                    }
+                    for p in e["policies"]
+                ],
+            }
+            for e in entries
+        ],
+    )

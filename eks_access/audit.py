@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from eks_access import authz, review
+from eks_access import authz, rbac, review
 from eks_access.cluster_view import ClusterState, is_bootstrap
 from eks_access.config import StackConfig
 from eks_access.kinds.permission_set import permission_set_of
@@ -88,6 +88,24 @@ def _describe(o: Mapping[str, Any]) -> str:
     return f"{o.get('kind')} {ns}{meta.get('name')} -> {ref.get('kind')} {ref.get('name')}"
 
 
+def _config_state(config: StackConfig, cluster: ClusterState) -> authz.State:
+    """What the config grants on this cluster: its bindings name built-in ClusterRoles (view,
+    edit, admin), so those grant what the cluster's own copies say (aggregated rules included),
+    not this tool's approximation of them."""
+    state = authz.state_of(config)
+    own = [o.manifest for o in rbac.all_objects(config.teams)]
+    defined = {o["metadata"]["name"] for o in own if o["kind"] == "ClusterRole"}
+    live_roles = [
+        o
+        for o in cluster.objects
+        if o.get("kind") == "ClusterRole" and (o.get("metadata") or {}).get("name") not in defined
+    ]
+    state.grants = authz.rbac_grants([*own, *live_roles]) + [
+        g for g in state.grants if g.principal is not None
+    ]
+    return state
+
+
 def _align_permission_sets(config_state: authz.State, live: authz.State) -> None:
     """A permission set's role is a placeholder offline; the cluster has the real one. The same
     set (by name, in the same account) is one principal."""
@@ -123,7 +141,7 @@ def audit(
     not_read: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The audit document (JSON-ready): per principal, config against cluster."""
-    mine = authz.state_of(config)
+    mine = _config_state(config, cluster)
     theirs = cluster.state
     _align_permission_sets(mine, theirs)
     notes = list(cluster.notes)
@@ -153,6 +171,18 @@ def audit(
             notes.append(
                 f"User {user} is bound ({'; '.join(vias)}), but no principal EKS maps logs in "
                 "as that user"
+            )
+    for o in cluster.objects:  # what widens a built-in role for everyone bound to it
+        meta = o.get("metadata") or {}
+        into = sorted(
+            k.rsplit("aggregate-to-", 1)[-1]
+            for k, v in (meta.get("labels") or {}).items()
+            if k.startswith("rbac.authorization.k8s.io/aggregate-to-") and str(v) == "true"
+        )
+        if o.get("kind") == "ClusterRole" and into and not is_bootstrap(o):
+            notes.append(
+                f"ClusterRole {meta.get('name')} is aggregated into {', '.join(into)}: every "
+                "binding of those roles, the config's included, grants its rules too"
             )
     allow = {a.principal.lower(): a.reason for a in allowed}
     changes = review.rule_changes(mine, theirs)

@@ -66,6 +66,7 @@ class Export:
 
     @property
     def not_read(self) -> list[str]:
+        """The files that were not there (but one the cluster's mode does not use)."""
         have = {
             AWS_AUTH_FILE: self.aws_auth,
             RBAC_FILE: self.rbac,
@@ -74,7 +75,8 @@ class Export:
             NODEGROUPS_FILE: self.nodegroups,
             FARGATE_FILE: self.fargate_profiles,
         }
-        return [name for name, value in have.items() if value is None]
+        unused = {"CONFIG_MAP": ENTRIES_FILE, "API": AWS_AUTH_FILE}.get(self.mode or "")
+        return [name for name, value in have.items() if value is None and name != unused]
 
     @property
     def mode(self) -> str | None:

@@ -283,3 +283,111 @@ def test_a_binding_to_a_session_username_is_not_equivalent(tmp_path):
     # the group's grant is still taken over
     (team,) = config["eks-access:teams"]
     assert team["clusterAccess"] == "cluster-admin"
+
+
+def _api_export(folder: Path, mode: str, extra_policy: dict[str, Any] | None = None) -> Path:
+    """An export folder of a cluster in an API mode: EKS's node entry, a console-made admin
+    role with a cluster-scoped policy, a user with groups and a namespace-scoped view policy."""
+    import json
+
+    folder.mkdir(parents=True, exist_ok=True)
+    view = {"policyArn": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy",
+            "accessScope": {"type": "namespace", "namespaces": ["payments"]}}  # fmt: skip
+    admin = {"policyArn": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
+             "accessScope": {"type": "cluster", "namespaces": []}}  # fmt: skip
+    entries = [
+        {"accessEntry": {"principalArn": "arn:aws:iam::111122223333:role/nodes",
+                         "type": "EC2_LINUX", "username": "system:node:{{EC2PrivateDNSName}}",
+                         "kubernetesGroups": []}, "associatedAccessPolicies": []},
+        {"accessEntry": {"principalArn": "arn:aws:iam::111122223333:role/ops/admin",
+                         "type": "STANDARD",
+                         "username": "arn:aws:sts::111122223333:assumed-role/admin/{{SessionName}}",
+                         "kubernetesGroups": []}, "associatedAccessPolicies": [admin]},
+        {"accessEntry": {"principalArn": "arn:aws:iam::111122223333:user/alice",
+                         "type": "STANDARD", "username": "alice", "kubernetesGroups": ["devs"]},
+         "associatedAccessPolicies": [view, *([extra_policy] if extra_policy else [])]},
+    ]  # fmt: skip
+    (folder / "access-entries.json").write_text(json.dumps(entries))
+    (folder / "cluster.json").write_text(
+        json.dumps({"cluster": {"name": "prod", "accessConfig": {"authenticationMode": mode}}})
+    )
+    if mode != "API":
+        data = {"mapRoles": awsauth._dump([{"rolearn": "arn:aws:iam::111122223333:role/nodes",
+                                            "username": "system:node:{{EC2PrivateDNSName}}",
+                                            "groups": ["system:bootstrappers", "system:nodes"]}])}  # fmt: skip
+        (folder / "aws-auth.yaml").write_text(
+            yaml.safe_dump(
+                {
+                    "apiVersion": "v1",
+                    "kind": "ConfigMap",
+                    "data": data,
+                    "metadata": {"name": "aws-auth", "namespace": "kube-system"},
+                }
+            )  # fmt: skip
+        )
+    return folder
+
+
+def import_live(tmp_path: Path, folder: Path) -> tuple[int, str, dict[str, Any]]:
+    project = tmp_path / "project"
+    project.mkdir()
+    for name in ("Pulumi.yaml", "__main__.py"):
+        (project / name).write_text((ROOT / name).read_text())
+    out = project / "Pulumi.imported.yaml"
+    argv = ["import", "--live", str(folder), "--cluster", "prod", "--region", "us-east-1"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "eks_access", *argv, "--out", str(out)],
+        cwd=ROOT, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    written = yaml.safe_load(out.read_text())["config"] if out.exists() else {}
+    return proc.returncode, proc.stdout + proc.stderr, written
+
+
+def test_an_api_cluster_is_adopted_with_its_entries_and_proven_equivalent(tmp_path):
+    import json
+
+    for mode in ("API", "API_AND_CONFIG_MAP"):
+        code, output, config = import_live(
+            tmp_path / mode, _api_export(tmp_path / mode / "live", mode)
+        )
+        assert code == 0, output
+        assert "equivalent" in output
+        cluster = config["eks-access:cluster"]
+        assert cluster["authenticationMode"] == mode
+        assert cluster["nodeAccessEntries"] == "eks-managed"  # EKS's node entry, recognised
+        assert cluster["nodeRoleArns"] == ["arn:aws:iam::111122223333:role/nodes"]
+        teams = {t["name"]: t for t in config["eks-access:teams"]}
+        assert teams["devs"]["existingUsers"] == [{"arn": "arn:aws:iam::111122223333:user/alice"}]
+        policy_teams = [t for t in teams.values() if "accessPolicies" in t]
+        assert sorted(p["policy"] for t in policy_teams for p in t["accessPolicies"]) == [
+            "cluster-admin",
+            "view",
+        ]
+        # the role keeps its real ARN (path included), as access entries take it
+        assert any(
+            r["arn"] == "arn:aws:iam::111122223333:role/ops/admin"
+            for t in policy_teams
+            for r in t.get("roles", [])
+        )
+        # the existing entries are imported into the state before the first up
+        imports = json.loads(
+            (tmp_path / mode / "project" / "Pulumi.imported.import.json").read_text()
+        )
+        ids = sorted(r["id"] for r in imports["resources"])
+        assert "prod:arn:aws:iam::111122223333:user/alice" in ids
+        assert (
+            "prod#arn:aws:iam::111122223333:role/ops/admin#"
+            "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy" in ids
+        )
+
+
+def test_an_entry_policy_the_config_cannot_hold_is_not_equivalent(tmp_path):
+    secret_reader = {
+        "policyArn": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSSecretReaderPolicy",
+        "accessScope": {"type": "cluster", "namespaces": []},
+    }
+    folder = _api_export(tmp_path / "live", "API", secret_reader)
+    code, output, _ = import_live(tmp_path, folder)
+    assert code == 1, output
+    assert "AmazonEKSSecretReaderPolicy has no preset here" in output
+    assert "NOT equivalent" in output

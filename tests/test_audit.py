@@ -443,3 +443,30 @@ def test_awsauth_of_the_plan_maps_the_configs_principals(dev_plan: Any):
     assert {p.arn.match_key for p in principals(stackfile.read(DEV).load())} <= set(mapped) | {
         f"arn:aws:iam::{ACCOUNT}:role/eks-node-group"
     }
+
+
+def test_the_configs_bindings_grant_what_the_clusters_builtin_roles_say(
+    dev_plan: Any, tmp_path: Path
+):
+    """The config binds `edit` by name: on a cluster whose `edit` has more rules (a newer
+    Kubernetes, or a role aggregated into it), that is the config's access too, not access
+    beyond it; a non-default role aggregated into a built-in one is noted."""
+    edit = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRole",
+        "metadata": {"name": "edit", "labels": {"kubernetes.io/bootstrapping": "rbac-defaults"}},
+        "rules": [{"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["get"]},
+                  {"apiGroups": ["*"], "resources": ["*"], "verbs": ["list"]}],
+    }  # fmt: skip
+    extra = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRole",
+        "metadata": {"name": "crd-editor",
+                     "labels": {"rbac.authorization.k8s.io/aggregate-to-edit": "true"}},
+        "rules": [],
+    }  # fmt: skip
+    doc = _audit(export_of(dev_plan, tmp_path, extra=[edit, extra]))
+    (alice,) = [p for p in doc["principals"] if p["username"] == "alice"]
+    assert alice["status"] == "as configured", alice
+    assert not alice["beyondConfig"]
+    assert any("crd-editor is aggregated into edit" in n for n in doc["notes"])
