@@ -323,7 +323,7 @@ def _api_export(folder: Path, mode: str, extra_policy: dict[str, Any] | None = N
                     "data": data,
                     "metadata": {"name": "aws-auth", "namespace": "kube-system"},
                 }
-            )  # fmt: skip
+            )
         )
     return folder
 
