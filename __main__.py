@@ -22,7 +22,7 @@ from components import (
     UserAccessArgs,
 )
 from components.lookups import permission_set_roles
-from components.preflight import live_aws_auth
+from components.preflight import check_live_aws_auth
 from components.stack_config import read_stack_config, stop
 from components.user_access import IdentityStackUser
 from eks_access import (
@@ -123,6 +123,16 @@ def cluster_stack(config: core.StackConfig) -> None:
             return json.dumps(kubeconfig.render(found.name, endpoint, ca, config.region, profile))
 
         admin_kubeconfig = kubeconfig_for(None)
+        if config.cluster.writes_aws_auth:
+            # Before anything is registered: the live aws-auth, so that the write never removes
+            # a line EKS or a person added (README "Safety").
+            check_live_aws_auth(
+                found.name,
+                str(admin_kubeconfig),
+                rendered,
+                config.remove_live_mappings,
+                pulumi.runtime.is_dry_run(),
+            )
     else:
         # pulumi-eks owns aws-auth (and the entries) of a cluster it creates: mappings go in here.
         created = eks.Cluster(
@@ -135,16 +145,7 @@ def cluster_stack(config: core.StackConfig) -> None:
 
         admin_kubeconfig = created.kubeconfig_json
 
-    # Before anything is written to Kubernetes: the live aws-auth, so that a write never removes
-    # a line EKS or a person added (README "Safety"); the provider waits for the verdict.
-    preflight = None
-    if config.cluster.create is None and config.cluster.writes_aws_auth:
-        preflight = live_aws_auth(
-            config.cluster.name, admin_kubeconfig, rendered, config.remove_live_mappings
-        )
-    provider = k8s.Provider(
-        "kubernetes", kubeconfig=admin_kubeconfig, opts=pulumi.ResourceOptions(depends_on=preflight)
-    )
+    provider = k8s.Provider("kubernetes", kubeconfig=admin_kubeconfig)
     k8s_opts = pulumi.ResourceOptions(providers=[provider])
 
     namespaces = Namespaces(

@@ -592,8 +592,7 @@ def _preflight_warnings(found: Any, after: RunResult, head: core.StackConfig) ->
     verdict = live.preflight(found, desired, head.remove_live_mappings)
     if not verdict.stops:
         return []
-    lines, _ = live.live_lines(found.data)
-    stopped = [line.arn for line in lines if any(line.arn in s for s in verdict.stops)]
+    stopped = [line.arn for line in verdict.foreign]
     return [
         f"pulumi up stops: the live aws-auth holds {len(verdict.stops)} "
         f"{'line' if len(verdict.stops) == 1 else 'lines'} it would remove, which neither the "

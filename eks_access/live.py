@@ -16,6 +16,8 @@ their own message: the fix is to list the role under the cluster.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -30,7 +32,7 @@ from eks_access.kinds.nodes import FARGATE, LINUX, WINDOWS
 RECORD_ANNOTATION = "eks-access/mapped"
 """Annotation on kube-system/aws-auth: what this stack's patch mapped, by ARN and account."""
 REMOVE_KEY = f"{NAMESPACE}:removeLiveMappings"
-RECORD_VERSION = 1
+RECORD_VERSION = 2
 
 _NODE_GROUPS = {"system:nodes", "system:bootstrappers", "system:node-proxier"}
 
@@ -109,38 +111,43 @@ def as_eks_creates_it(roles: Sequence[tuple[NodeKind, str]]) -> LiveAwsAuth:
 # --- the record ---------------------------------------------------------------------------------
 
 
+def mapping_key(arn: str) -> str:
+    """What a line or an acknowledgement is compared by: the ARN as aws-auth writes it (a role
+    without its path, as STS names it), lower-cased as the authenticator compares; an account
+    of ``mapAccounts`` as it is."""
+    try:
+        return arns.parse_iam_arn(arn).aws_auth_arn.lower()
+    except arns.ArnError:
+        return arn.strip().lower()
+
+
+def _digest(key: str) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(key.encode()).digest()[:8]).decode()[:11]
+
+
 def record(data: Mapping[str, str]) -> str:
-    """The annotation's value for the rendered ``data``: every ARN it maps, grouped by the ARN
-    up to its name (so 5,000 users cost tens of kilobytes, not hundreds), and its accounts."""
-    parsed = awsauth.parse(data)
-    grouped: dict[str, list[str]] = {}
-    for m in (*parsed.roles.values(), *parsed.users.values()):
-        prefix, _, name = m.arn.rpartition("/")
-        grouped.setdefault(prefix + "/", []).append(name)
-    return json.dumps(
-        {
-            "v": RECORD_VERSION,
-            "arns": {p: sorted(set(n)) for p, n in sorted(grouped.items())},
-            "accounts": sorted(set(parsed.accounts)),
-        },
-        separators=(",", ":"),
-        sort_keys=True,
-    )
+    """The annotation's value for the rendered ``data``: a short digest (64 bits of SHA-256) of
+    every ARN and account it maps. Fixed size per principal, whatever the names: 8,000 mappings
+    fit in about 110 KB, under Kubernetes' 256 KiB for all of an object's annotations (the names
+    themselves, 64 characters each, would not)."""
+    lines, _ = live_lines(data)
+    digests = sorted({_digest(line.key) for line in lines})
+    return json.dumps({"v": RECORD_VERSION, "sha256": digests}, separators=(",", ":"))
 
 
 def read_record(annotations: Mapping[str, str]) -> tuple[set[str] | None, str | None]:
-    """The lower-cased ARNs and accounts the stack wrote last time, or None when there is no
-    record (with why, when one is there but unreadable)."""
+    """The digests of what the stack wrote last time, or None when there is no record (with
+    why, when one is there but unreadable)."""
     text = annotations.get(RECORD_ANNOTATION)
     if text is None:
         return None, None
     try:
         doc = json.loads(text)
-        keys = {(prefix + name).lower() for prefix, names in doc["arns"].items() for name in names}
-        keys |= {str(a) for a in doc.get("accounts", [])}
-    except (ValueError, KeyError, TypeError, AttributeError):
+        if doc.get("v") != RECORD_VERSION or not isinstance(doc.get("sha256"), list):
+            raise ValueError("not this version's record")
+        return {str(d) for d in doc["sha256"]}, None
+    except (ValueError, TypeError, AttributeError):
         return None, f"annotation {RECORD_ANNOTATION} does not parse, so it is ignored"
-    return keys, None
 
 
 # --- the check ----------------------------------------------------------------------------------
@@ -159,7 +166,16 @@ class LiveLine:
 
     @property
     def key(self) -> str:
-        return self.arn.lower()
+        return mapping_key(self.arn)
+
+    @property
+    def is_hybrid(self) -> bool:
+        """EKS Hybrid Nodes' shape: a node username from the session, not a Fargate profile."""
+        return (
+            self.section == "mapRoles"
+            and self.username == "system:node:{{SessionName}}"
+            and "system:node-proxier" not in self.groups
+        )
 
     @property
     def node_kind(self) -> str | None:
@@ -195,6 +211,8 @@ class Preflight:
     """Foreign lines the write removes because ``removeLiveMappings`` lists them."""
     recorded: bool
     """Whether the live object carried this stack's record."""
+    foreign: tuple[LiveLine, ...] = ()
+    """The lines that stop the run (one per stop, in order)."""
 
 
 def live_lines(data: Mapping[str, str]) -> tuple[list[LiveLine], list[str]]:
@@ -214,23 +232,44 @@ def preflight(
 ) -> Preflight:
     """Whether writing ``desired`` (the rendered data) over ``live`` removes only what this stack
     wrote, or lines that ``acknowledged`` (``removeLiveMappings``: ARNs or accounts) lists."""
-    acks = {a.lower() for a in acknowledged}
+    acks = {mapping_key(a) for a in acknowledged}
     wanted = {line.key for line in live_lines(desired)[0]}
     recorded, record_problem = read_record(live.annotations)
-    ours = wanted | (recorded or set())
     lines, dropped = live_lines(live.data)
     owned = {"mapRoles", "mapUsers"} | ({"mapAccounts"} if "mapAccounts" in desired else set())
     warnings = [f"live aws-auth ({live.source}): {d}" for d in dropped]
     if record_problem:
         warnings.append(f"live aws-auth ({live.source}): {record_problem}")
+
+    def ours(line: LiveLine) -> bool:
+        return line.key in wanted or (recorded is not None and _digest(line.key) in recorded)
+
     stops: list[str] = []
     removed: list[LiveLine] = []
-    foreign = {line.key: line for line in lines if line.section in owned and line.key not in ours}
-    for line in sorted(foreign.values(), key=lambda x: (x.section, x.key)):
+    foreign: dict[str, LiveLine] = {}
+    for line in sorted(lines, key=lambda x: (x.section, x.key)):
+        if line.section not in owned:
+            continue
+        if line.key in wanted and line.key != line.arn.lower():
+            # a role written with its path: no caller ever matched it; the config maps it
+            warnings.append(
+                f"live aws-auth: {line.describe()} is replaced by the config's mapping of the "
+                "same role without its path (the only form a caller matches)"
+            )
+            continue
+        if ours(line):
+            continue
+        foreign[line.key] = line
         if line.key in acks:
             removed.append(line)
             warnings.append(
                 f"live aws-auth: {line.describe()} is removed by this run, as {REMOVE_KEY} lists it"
+            )
+        elif line.is_hybrid:
+            stops.append(
+                f"live aws-auth maps hybrid node role {line.describe()} (EKS Hybrid Nodes), "
+                "which this config cannot map yet; keep writing aws-auth by hand, move the "
+                f"cluster to access entries, or list it in {REMOVE_KEY} if those nodes are gone"
             )
         elif (key := line.node_kind) is not None:
             stops.append(
@@ -251,16 +290,19 @@ def preflight(
             "wrote (the first run of this version, or a stack that never wrote it): every live "
             "line not in the config counts as written by someone else until the record exists"
         )
-    live_keys = {line.key for line in lines}
+    sections = {line.key: line.section for line in lines}
     for ack in sorted(acks - set(foreign)):
         if ack in wanted:
             why = "which the config maps (the config keeps it)"
-        elif ack in live_keys:
+        elif sections.get(ack) in owned:
             why = "a line this stack wrote itself (removing it needs no acknowledgement)"
+        elif ack in sections:
+            why = f"in {sections[ack]}, which this stack does not write (it stays)"
         else:
             why = f"which the live aws-auth ({live.source}) does not hold"
         warnings.append(f"{REMOVE_KEY} lists {ack!r}, {why}; take it off the list")
-    return Preflight(tuple(stops), tuple(warnings), tuple(removed), recorded is not None)
+    stopped = tuple(line for line in foreign.values() if line.key not in acks)
+    return Preflight(tuple(stops), tuple(warnings), tuple(removed), recorded is not None, stopped)
 
 
 # --- a folder of exports (``--live DIR``) -------------------------------------------------------

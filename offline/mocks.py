@@ -14,10 +14,8 @@ from typing import Any
 
 from pulumi.runtime import MockCallArgs, MockResourceArgs, Mocks
 
-from eks_access import awsauth
 from eks_access.kinds import permission_set
 from eks_access.kinds.base import Context
-from eks_access.live import LiveAwsAuth
 
 PLACEHOLDER_SECRET_PREFIX = "placeholder-secret-"
 
@@ -37,7 +35,6 @@ class PlaceholderCloud(Mocks):
         authentication_mode: str = "CONFIG_MAP",
         stack_outputs: Mapping[str, Mapping[str, Any]] | None = None,
         cluster_account: str | None = None,
-        live_aws_auth: LiveAwsAuth | None = None,
     ):
         self.account = account
         self.cluster_account = cluster_account
@@ -47,9 +44,6 @@ class PlaceholderCloud(Mocks):
         self.authentication_mode = authentication_mode
         self.stack_outputs = dict(stack_outputs or {})
         """Outputs of referenced stacks by name (``org/project/stack``), for StackReference."""
-        self.live_aws_auth = live_aws_auth
-        """What the Kubernetes provider's read of kube-system/aws-auth returns (the preflight):
-        ``plan --live DIR``'s export, else aws-auth as EKS creates it."""
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         state = dict(args.inputs)
@@ -61,20 +55,6 @@ class PlaceholderCloud(Mocks):
                 "name": name,
                 "outputs": dict(self.stack_outputs[name]),
                 "secretOutputNames": [],
-            }
-        if args.typ == "kubernetes:core/v1:ConfigMap" and args.resource_id == (
-            f"{awsauth.NAMESPACE}/{awsauth.NAME}"
-        ):
-            found = self.live_aws_auth or LiveAwsAuth({}, {}, "")
-            return args.resource_id, {
-                "apiVersion": "v1",
-                "kind": "ConfigMap",
-                "metadata": {
-                    "name": awsauth.NAME,
-                    "namespace": awsauth.NAMESPACE,
-                    "annotations": dict(found.annotations),
-                },
-                "data": dict(found.data),
             }
         iam = f"arn:{self.partition}:iam::{self.account}"
         rid = f"{args.name}-id"

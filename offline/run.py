@@ -11,7 +11,7 @@ import contextlib
 import json
 import runpy
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ import pulumi
 from google.protobuf import json_format
 from pulumi.runtime import mocks as pulumi_mocks
 
-from components import sdk_internals
+from components import preflight, sdk_internals
 from eks_access import arns
 from eks_access import config as core
 from eks_access.kinds import NODE_KINDS
@@ -198,8 +198,6 @@ def placeholder_cloud(
         # clean error.
         with contextlib.suppress(StackFileError):
             outputs[identity.stack] = identity_outputs(stack, identity.stack)
-    if live_aws_auth is None:
-        live_aws_auth = as_eks_creates_it(_node_roles(cluster))
     return PlaceholderCloud(
         account,
         str(stack.raw.get("aws:region", "us-east-1")),
@@ -209,17 +207,39 @@ def placeholder_cloud(
         cluster_account=config.context().cluster_account
         if isinstance(config, core.StackConfig)
         else None,
-        live_aws_auth=live_aws_auth,
     )
 
 
-def _node_roles(cluster: Any) -> list[tuple[NodeKind, str]]:
+@contextlib.contextmanager
+def answering_aws_auth(found: LiveAwsAuth | None) -> Iterator[None]:
+    """The program's read of the live aws-auth (``components.preflight``) answers ``found``
+    (None: the cluster has none), as the mocks answer its invokes: no cluster is called."""
+
+    def read(kubeconfig: str) -> dict[str, Any] | None:
+        if found is None:
+            return None
+        meta = {"name": "aws-auth", "namespace": "kube-system",
+                "annotations": dict(found.annotations)}  # fmt: skip
+        return {"kind": "ConfigMap", "metadata": meta, "data": dict(found.data)}
+
+    real = preflight.READER
+    preflight.READER = read
+    try:
+        yield
+    finally:
+        preflight.READER = real
+
+
+def _node_roles(stack: StackFile) -> list[tuple[NodeKind, str]]:
     """The config's node roles by kind, for aws-auth as EKS creates it (lenient: a malformed
     config is the program's to report)."""
+    cluster = stack.raw.get("eks-access:cluster")
+    cluster = cluster if isinstance(cluster, dict) else {}
     out: list[tuple[NodeKind, str]] = []
     for kind in NODE_KINDS:
-        for arn in getattr(cluster, kind.field, None) or ():
-            with contextlib.suppress(arns.ArnError):
+        listed = cluster.get(kind.key)
+        for arn in listed if isinstance(listed, list) else []:
+            with contextlib.suppress(arns.ArnError, TypeError):
                 arns.parse_iam_arn(arn)
                 out.append((kind, arn))
     return out
@@ -288,15 +308,17 @@ def run(
         sys.path.insert(0, project_dir)
     program_file = str(main_file)
 
+    found = live_aws_auth or as_eks_creates_it(_node_roles(stack))
+
     def program() -> None:
         # The Pulumi CLI runs a program in its project folder; relative paths in config
         # (eks-access:teamsFile) must mean the same here.
-        with contextlib.chdir(stack.project_dir):
+        with contextlib.chdir(stack.project_dir), answering_aws_auth(found):
             runpy.run_path(program_file, run_name="__main__")
 
     return run_program(
         program,
-        mocks or placeholder_cloud(stack, live_aws_auth),
+        mocks or placeholder_cloud(stack),
         stack.project,
         stack.stack,
         stack.raw,

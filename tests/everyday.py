@@ -158,7 +158,6 @@ CU = "eks-access:index:ClusterUser"
 UA = "eks-access:index:UserAccess"
 AE = "eks-access:index:AccessEntries"
 AWS_AUTH = "eks-access:index:AwsAuth"
-K8S_PROVIDER = "pulumi:providers:kubernetes"
 
 SSO = "AWSReservedSSO_PaymentsDev_0123456789abcdef"
 PAYMENTS = {"alice": "user", "bob": "user", SSO: "role"}  # payments' principals, entry kinds
@@ -321,11 +320,9 @@ ROWS: tuple[Row, ...] = (
         {
             (AWS_AUTH, "aws-auth"): "delete",
             (PATCH, "aws-auth-patch"): "delete",
-            (K8S_PROVIDER, "kubernetes-preflight"): "delete",
             (ENTRY, "access-entries-node-111122223333-eks-node-group"): "create",
         },
-        "node roles get their entries; aws-auth leaves the stack but stays in the cluster (and "
-        "its live read, the preflight, with it)",
+        "node roles get their entries; aws-auth leaves the stack but stays in the cluster",
         base=in_mode("API_AND_CONFIG_MAP"),
     ),
     Row(

@@ -13,12 +13,13 @@ import pytest
 import yaml
 
 from cli import main as cli_module
-from components.preflight import PreflightStop
+from components import preflight
+from components.preflight import PreflightStop, check_live_aws_auth
 from eks_access import awsauth, live, stackfile
 from eks_access import config as core
 from eks_access.kinds.nodes import LINUX
 from eks_access.principals import principals
-from offline.run import run
+from offline.run import answering_aws_auth, run
 from tests.conftest import DEV, NODE_ROLE, minimal_raw, write_stack
 
 ACCOUNT = "111122223333"
@@ -78,7 +79,7 @@ def test_the_record_names_every_arn_the_patch_maps_and_nothing_else(desired: dic
     mapped = {m.key for m in awsauth.parse(desired).roles.values()}
     mapped |= {m.key for m in awsauth.parse(desired).users.values()}
     assert problem is None
-    assert recorded == mapped
+    assert recorded == {live._digest(k) for k in mapped}
     # the SSO role as aws-auth writes it (no path), not as the config lists it
     assert f"arn:aws:iam::{ACCOUNT}:role/awsreservedsso_paymentsdev_0123456789abcdef" in mapped
 
@@ -86,7 +87,8 @@ def test_the_record_names_every_arn_the_patch_maps_and_nothing_else(desired: dic
 def test_the_record_keeps_mapped_accounts():
     data = {"mapRoles": EKS_NODE_GROUP, "mapUsers": "[]\n", "mapAccounts": "- '444455556666'\n"}
     recorded, _ = live.read_record({live.RECORD_ANNOTATION: live.record(data)})
-    assert recorded == {f"arn:aws:iam::{ACCOUNT}:role/eks-ng-2-nodeinstancerole", "444455556666"}
+    keys = {f"arn:aws:iam::{ACCOUNT}:role/eks-ng-2-nodeinstancerole", "444455556666"}
+    assert recorded == {live._digest(k) for k in keys}
 
 
 @pytest.mark.parametrize("text", ["not json", '{"arns": 3}', "[]", '{"v": 1}'])
@@ -96,13 +98,15 @@ def test_an_unreadable_record_is_no_record_and_says_so(text: str):
     assert problem and live.RECORD_ANNOTATION in problem
 
 
-def test_a_record_of_5000_users_stays_far_under_the_annotation_limit():
+def test_a_record_of_8000_long_names_stays_under_half_the_annotation_limit():
+    # more lines than fit in aws-auth's 1 MiB, each with IAM's longest name (64 characters)
     users = "".join(
-        f"- userarn: arn:aws:iam::{ACCOUNT}:user/user-{i:05d}\n  username: u{i}\n  groups: []\n"
-        for i in range(5000)
+        f"- userarn: arn:aws:iam::{ACCOUNT}:user/{'u' * 59}{i:05d}\n  username: u{i}\n"
+        for i in range(8000)
     )
     text = live.record({"mapRoles": EKS_NODE_GROUP, "mapUsers": users})
-    assert len(text) < 64 * 1024  # Kubernetes allows 256 KiB of annotations per object
+    assert len(text) < 128 * 1024  # Kubernetes allows 256 KiB of annotations per object
+    assert len(live.read_record({live.RECORD_ANNOTATION: text})[0] or ()) == 8001
 
 
 # --- node-shaped lines, as EKS and eksctl write them -----------------------------------------------
@@ -329,24 +333,67 @@ def _dev_live(tmp_path: Path, roles: str = "", users: str = "", raw: Any = None)
     )
 
 
-def test_the_program_stops_before_registering_any_kubernetes_write(tmp_path: Path):
+def test_the_program_stops_before_registering_anything(tmp_path: Path):
     stack, current = _dev_live(tmp_path, roles=EKS_NODE_GROUP)
+    registered: list[int] = []
     with pytest.raises(PreflightStop, match="eks-ng-2-NodeInstanceRole") as e:
-        run(stack, live_aws_auth=current)
-    assert "stopped the run before anything was written to Kubernetes" in str(e.value)
+        run(stack, live_aws_auth=current, on_register=lambda: registered.append(1))
+    assert "stopped the run before anything was registered" in str(e.value)
+    assert registered == []  # no IAM user, no namespace, no binding, no aws-auth
+    # the same program with nothing foreign registers everything
+    (tmp_path / "ok").mkdir()
+    ok, _ = _dev_live(tmp_path / "ok")
+    run(ok, on_register=lambda: registered.append(1))
+    assert len(registered) > 20
 
 
-def test_every_kubernetes_write_waits_for_the_verdict(tmp_path: Path):
-    stack, current = _dev_live(tmp_path)
-    result = run(stack, live_aws_auth=current)
-    (read,) = [r for r in result.resources if r.options.get("read")]
-    assert read.inputs == {} and read.type == "kubernetes:core/v1:ConfigMap"
-    provider = next(r for r in result.resources if r.urn.endswith("::kubernetes"))
-    assert read.urn in provider.options["dependsOn"]
-    writes = [r for r in result.resources if r.custom and r.type.startswith("kubernetes:")]
-    assert writes and all(
-        r.options["provider"].startswith(provider.urn) for r in writes if r is not read
-    )
+def test_a_cluster_without_aws_auth_is_written_as_before(tmp_path: Path):
+    """No aws-auth yet (an API_AND_CONFIG_MAP cluster whose nodes have entries): the patch
+    creates it, as server-side apply upserts; the preflight has nothing to protect."""
+    stack, _ = _dev_live(tmp_path)
+    with answering_aws_auth(None):
+        verdict = check_live_aws_auth(
+            "dev", "{}", awsauth.render(principals(stack.load())), (), False
+        )
+    assert verdict is not None and verdict.stops == () and not verdict.recorded
+
+
+def test_an_unreadable_aws_auth_warns_in_preview_and_stops_up(monkeypatch: pytest.MonkeyPatch):
+    def unreachable(kubeconfig: str) -> Any:
+        raise preflight.UnreadableError("HTTPSConnectionPool: connection refused")
+
+    monkeypatch.setattr(preflight, "READER", unreachable)
+    desired = awsauth.render(principals(stackfile.read(DEV).load()))
+    assert check_live_aws_auth("dev", "{}", desired, (), dry_run=True) is None
+    with pytest.raises(PreflightStop, match="could not read kube-system/aws-auth of cluster dev"):
+        check_live_aws_auth("dev", "{}", desired, (), dry_run=False)
+
+
+def test_the_real_reader_says_404_is_no_aws_auth_and_other_errors_unreadable(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    from kubernetes.client import CoreV1Api
+    from kubernetes.client.exceptions import ApiException
+
+    kubeconfig = json.dumps(
+        {"apiVersion": "v1", "kind": "Config", "current-context": "c",
+         "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:1"}}],
+         "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
+         "users": [{"name": "u", "user": {"token": "t"}}]}
+    )  # fmt: skip
+
+    def answer(status: int) -> Any:
+        def read(self: Any, name: str, namespace: str, **kw: Any) -> Any:
+            assert (name, namespace) == ("aws-auth", "kube-system")
+            raise ApiException(status=status, reason="Not Found" if status == 404 else "Forbidden")
+
+        return read
+
+    monkeypatch.setattr(CoreV1Api, "read_namespaced_config_map", answer(404))
+    assert preflight.read_with_client(kubeconfig) is None
+    monkeypatch.setattr(CoreV1Api, "read_namespaced_config_map", answer(403))
+    with pytest.raises(preflight.UnreadableError, match="403 Forbidden"):
+        preflight.read_with_client(kubeconfig)
 
 
 def test_the_patch_writes_the_record_of_what_it_maps(tmp_path: Path):
@@ -354,7 +401,7 @@ def test_the_patch_writes_the_record_of_what_it_maps(tmp_path: Path):
     (patch,) = run(stack, live_aws_auth=current).of_type("kubernetes:core/v1:ConfigMapPatch")
     annotations = patch.inputs["metadata"]["annotations"]
     recorded, _ = live.read_record(annotations)
-    assert recorded == {line.key for line in live.live_lines(patch.inputs["data"])[0]}
+    assert recorded == {live._digest(x.key) for x in live.live_lines(patch.inputs["data"])[0]}
 
 
 def test_the_config_listing_the_role_and_acknowledging_the_user_passes(tmp_path: Path):
@@ -370,8 +417,38 @@ def test_the_config_listing_the_role_and_acknowledging_the_user_passes(tmp_path:
     assert f"arn:aws:iam::{ACCOUNT}:user/dave" not in mapped.users
 
 
-def test_api_mode_reads_no_aws_auth(tmp_path: Path):
-    raw = minimal_raw(
+def test_a_role_written_with_its_path_is_replaced_by_the_configs_pathless_mapping():
+    """A hand-written SSO or node role line with its path never matches a caller; when the
+    config maps that role (path-less, as aws-auth must), the line goes with a warning."""
+    dev = stackfile.read(DEV).load()
+    desired = awsauth.render(principals(dev))
+    sso = "arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/us-east-1/AWSReservedSSO_PaymentsDev_0123456789abcdef"
+    pathed = f"- rolearn: {sso}\n  username: x\n  groups: [a]\n"
+    verdict = live.preflight(live_with(desired, roles=pathed, annotations={}), desired)
+    assert verdict.stops == ()
+    assert any("without its path" in w for w in verdict.warnings)
+
+
+def test_an_acknowledgement_with_the_path_matches_the_pathless_line(desired: dict[str, str]):
+    line = f"- rolearn: arn:aws:iam::{ACCOUNT}:role/ops-admin\n  username: a\n  groups: [b]\n"
+    current = live_with(desired, roles=line)
+    verdict = live.preflight(current, desired, [f"arn:aws:iam::{ACCOUNT}:role/team/OPS-admin"])
+    assert verdict.stops == () and len(verdict.removed) == 1
+
+
+def test_a_hybrid_node_role_gets_its_own_advice(desired: dict[str, str]):
+    hybrid = (
+        f"- rolearn: arn:aws:iam::{ACCOUNT}:role/hybrid\n  username: system:node:{{{{SessionName}}}}\n"
+        "  groups: [system:bootstrappers, system:nodes]\n"
+    )
+    (stop,) = live.preflight(live_with(desired, roles=hybrid), desired).stops
+    assert "hybrid node role" in stop and "nodeRoleArns" not in stop
+
+
+def test_api_mode_reads_no_aws_auth(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    calls: list[str] = []
+    monkeypatch.setattr(preflight, "check_live_aws_auth", lambda name, *a: calls.append(name))
+    api = minimal_raw(
         **{
             "eks-access:cluster": {
                 "name": "demo",
@@ -382,8 +459,12 @@ def test_api_mode_reads_no_aws_auth(tmp_path: Path):
             "eks-access:teams": [{"name": "a", "clusterAccess": "view", "users": ["ann"]}],
         }
     )
-    result = run(stackfile.read(write_stack(tmp_path, raw)))
-    assert not [r for r in result.resources if r.options.get("read")]
+    run(stackfile.read(write_stack(tmp_path, api)))
+    assert calls == []
+    config_map = {**api, "eks-access:cluster": {"name": "demo", "nodeRoleArns": [NODE_ROLE]}}
+    (tmp_path / "cm").mkdir()
+    run(stackfile.read(write_stack(tmp_path / "cm", config_map)))
+    assert calls == ["demo"]  # the control: a mode that writes aws-auth reads it first
 
 
 # --- plan --live ----------------------------------------------------------------------------------

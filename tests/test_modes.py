@@ -240,11 +240,7 @@ def test_migration_to_api_is_ordered_and_keeps_everyone():
         )
     # Step 2 creates one entry per principal; step 3 releases (but retains) aws-auth.
     assert sum(c.startswith("+ " + ENTRY) for c in m.steps[1].changes) == 7
-    assert m.steps[2].changes == [
-        f"- {PATCH} aws-auth-patch (retained: the cluster keeps it)",
-        # the live aws-auth preflight's own provider (API mode reads no aws-auth)
-        "- pulumi:providers:kubernetes kubernetes-preflight",
-    ]
+    assert m.steps[2].changes == [f"- {PATCH} aws-auth-patch (retained: the cluster keeps it)"]
 
 
 def test_migration_flags_a_program_that_would_drop_someone(monkeypatch):

@@ -192,11 +192,6 @@ class Engine:
         return proc.stdout
 
 
-READS: set[str] = set()
-"""URNs the engine has read (the preflight's live aws-auth): not program resources, and when the
-program stops reading one, the engine drops it from the state with a step of its own."""
-
-
 def steps(events: list[Any]) -> dict[str, dict[str, Any]]:
     seen: dict[str, list[str]] = {}
     keys: dict[str, set[str]] = {}
@@ -233,8 +228,7 @@ def steps(events: list[Any]) -> dict[str, dict[str, Any]]:
             kind.startswith("pulumi:providers:") and urn.rsplit("::", 1)[-1].startswith("default")
         ):
             continue  # the stack itself, reads, and default providers are not program resources
-        if "read" in ops or urn in READS:
-            READS.add(urn)
+        if "read" in ops:
             continue
         if {"replace", "create-replacement", "delete-replaced"} & set(ops):
             dbr = (
