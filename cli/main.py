@@ -380,13 +380,19 @@ def cmd_can_i(args: argparse.Namespace) -> int:
     stacks = _cluster_stacks(args.config_file)
     code, docs = EXIT_OK, []
     for stack, config in stacks:
-        state, source = _state(args, stack, config, len(stacks))
+        state, source, uncounted = _state(args, stack, config, len(stacks))
         req = authz.parse_request(args.verb, args.resource, args.namespace, args.subresource)
         ident = state.resolve(caller)
         node = state.node(caller) if ident is None else None
         grants = state.matching(ident, req) if ident is not None else []
-        answer = "yes" if grants else "unknown" if node is not None else "no"
-        if node is not None:
+        unknown = uncounted.get(ident.key, []) if ident is not None and not grants else []
+        answer = "yes" if grants else "unknown" if node is not None or unknown else "no"
+        if unknown:
+            why = (
+                f"{caller} also holds access policies whose rules this tool does not know "
+                f"({', '.join(unknown)}); they may allow it"
+            )
+        elif node is not None:
             why = (
                 f"{caller} is a node role, mapped as {node.username} in {', '.join(node.groups)}; "
                 "the Node authorizer decides what nodes may do, and this tool does not model it"
@@ -402,7 +408,7 @@ def cmd_can_i(args: argparse.Namespace) -> int:
                     stack,
                     {
                         "answer": answer,
-                        "allowed": True if grants else None if node is not None else False,
+                        "allowed": True if grants else None if node or unknown else False,
                         "principal": caller,
                         "username": ident.username if ident else None,
                         "groups": sorted(ident.groups) if ident else [],
@@ -426,37 +432,57 @@ def cmd_can_i(args: argparse.Namespace) -> int:
     return code
 
 
-def _export(args: argparse.Namespace, stack: stackfile.StackFile, count: int) -> Any:
-    """The stack's export folder (``--live DIR``, DIR/<stack> for several stacks)."""
-    from eks_access import cluster_view, live
+def _export(
+    args: argparse.Namespace, stack: stackfile.StackFile, config: core.StackConfig, count: int
+) -> Any:
+    """The stack's export folder (``--live DIR``, DIR/<stack>/ for several stacks), or the
+    cluster read now (``--live-cluster``: the stack's cluster and region, as `export` reads)."""
+    import tempfile
 
-    folder = Path(args.live) if count == 1 else Path(args.live) / stack.stack
+    from eks_access import cluster_view, export, live
+
     try:
+        if getattr(args, "live_cluster", False):
+            with tempfile.TemporaryDirectory(prefix="eks-access-live-") as scratch:
+                export.export(config.cluster.name, config.region, Path(scratch))
+                found = cluster_view.read(Path(scratch))
+            found.folder = f"cluster {config.cluster.name} ({config.region}), read now"
+            return found
+        folder = Path(args.live) if count == 1 else Path(args.live) / stack.stack
+        if count > 1 and not folder.is_dir():
+            raise UserError(
+                f"--live {args.live}: several stacks read DIR/<stack>/ each, and {folder} is not "
+                f"a folder; export stack {stack.stack}'s cluster there"
+            )
         return cluster_view.read(folder)
     except live.LiveError as e:
         raise UserError(str(e)) from None
+    except export.ExportError as e:
+        raise UserError(f"--live-cluster: {e}") from None
 
 
 def _cluster_state(args: argparse.Namespace, stack: stackfile.StackFile,
                    config: core.StackConfig, count: int) -> tuple[Any, Any]:  # fmt: skip
     from eks_access import cluster_view
 
-    export = _export(args, stack, count)
+    export = _export(args, stack, config, count)
     mode = export.mode or config.cluster.authentication_mode
     found = cluster_view.state_of(export, mode, config.cluster.creator_principal_arn)
     return export, found
 
 
 def _state(args: argparse.Namespace, stack: stackfile.StackFile, config: core.StackConfig,
-           count: int) -> tuple[Any, str]:  # fmt: skip
-    """The state to answer from, and what it is: the config's, or the cluster's (``--live``)."""
+           count: int) -> tuple[Any, str, dict[str, list[str]]]:  # fmt: skip
+    """The state to answer from, what it is (the config's, or the cluster's with ``--live`` /
+    ``--live-cluster``), and the access policies per principal whose grants it cannot count."""
     from eks_access import authz
 
-    if not getattr(args, "live", None):
-        return authz.state_of(config), f"the config in {stack.path.name}, not the cluster"
+    if not getattr(args, "live", None) and not getattr(args, "live_cluster", False):
+        return authz.state_of(config), f"the config in {stack.path.name}, not the cluster", {}
     export, found = _cluster_state(args, stack, config, count)
     missing = f"; not read: {', '.join(export.not_read)}" if export.not_read else ""
-    return found.state, f"the cluster as exported in {export.folder} ({found.mode}{missing})"
+    source = f"the cluster as exported in {export.folder} ({found.mode}{missing})"
+    return found.state, source, found.uncounted
 
 
 def cmd_who_can(args: argparse.Namespace) -> int:
@@ -465,7 +491,7 @@ def cmd_who_can(args: argparse.Namespace) -> int:
     stacks = _cluster_stacks(args.config_file)
     docs = []
     for stack, config in stacks:
-        state, source = _state(args, stack, config, len(stacks))
+        state, source, _ = _state(args, stack, config, len(stacks))
         req = authz.parse_request(args.verb, args.resource, args.namespace, args.subresource)
         rows = [
             {"principal": ident.arn, "username": ident.username, "via": g.via}
@@ -492,6 +518,17 @@ def cmd_access(args: argparse.Namespace) -> int:
     from eks_access import report, review
 
     stacks = _cluster_stacks(args.config_file)
+    if args.live or args.live_cluster:  # the cluster's answer
+        states = {s.path: _state(args, s, c, len(stacks))[:2] for s, c in stacks}
+        if args.format == "json":
+            emit([(s, {"principals": review.access_json(c, states[s.path][0]),
+                       "source": states[s.path][1]}) for s, c in stacks])  # fmt: skip
+            return EXIT_OK
+        for stack, config in stacks:
+            _heading(stacks, stack, config)
+            print(f"(answered for {states[stack.path][1]})", file=sys.stderr)
+            print(review.access_markdown(config, states[stack.path][0]), end="")
+        return EXIT_OK
     if args.format == "json":
         emit([(s, {"principals": review.access_json(c)}) for s, c in stacks])
         return EXIT_OK
@@ -837,11 +874,17 @@ def cmd_import(args: argparse.Namespace) -> int:
 STACK_FILES = "the stack file(s), Pulumi.<stack>.yaml; several: one answer per cluster"
 
 
-def _live_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
+def _live_option(p: argparse.ArgumentParser, required: bool = False) -> None:
+    source = p.add_mutually_exclusive_group(required=required)
+    source.add_argument(
         "--live", metavar="DIR",
         help="answer for the cluster as it is, from an `eks-access export` folder (DIR/<stack>/ "
         "for several stacks), not for the config",
+    )  # fmt: skip
+    source.add_argument(
+        "--live-cluster", action="store_true",
+        help="the same, read now from the stack's cluster (its name and region, the ambient AWS "
+        "credentials and kubectl, as `export` reads)",
     )  # fmt: skip
 
 
@@ -978,6 +1021,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument(
         "--config-file", required=True, nargs="+", action="extend", metavar="FILE", help=STACK_FILES
     )
+    _live_option(a)
     _format(a, "markdown", "json", "html")
     a.set_defaults(func=cmd_access)
 
@@ -1032,10 +1076,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     au.add_argument("--config-file", required=True, nargs="+", action="extend", metavar="FILE",
                     help=STACK_FILES)  # fmt: skip
-    au.add_argument(
-        "--live", required=True, metavar="DIR",
-        help="an `eks-access export` folder (DIR/<stack>/ for several stacks)",
-    )  # fmt: skip
+    _live_option(au, required=True)
     au.add_argument("--allow", metavar="FILE",
                     help="reviewed exceptions: a YAML list of {principal, reason}")  # fmt: skip
     _format(au, "markdown", "json", "html")

@@ -88,10 +88,24 @@ def _describe(o: Mapping[str, Any]) -> str:
     return f"{o.get('kind')} {ns}{meta.get('name')} -> {ref.get('kind')} {ref.get('name')}"
 
 
+def _platform_part(o: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Of Kubernetes' or EKS's own binding, the part that binds their own subjects: the
+    platform's access. A person someone added to a default binding is not part of it."""
+    if not is_bootstrap(o):
+        return None
+    own = [
+        s
+        for s in o.get("subjects") or []
+        if str(s.get("name", "")).startswith(PLATFORM_PREFIXES)
+        or (s.get("kind") == "ServiceAccount" and s.get("namespace") == "kube-system")
+    ]
+    return {**o, "subjects": own}
+
+
 def _config_state(config: StackConfig, cluster: ClusterState) -> authz.State:
-    """What the config grants on this cluster: its bindings name built-in ClusterRoles (view,
-    edit, admin), so those grant what the cluster's own copies say (aggregated rules included),
-    not this tool's approximation of them."""
+    """What the config grants on this cluster: its own objects, on top of the platform's own
+    bindings; its bindings name built-in ClusterRoles (view, edit, admin), so those grant what
+    the cluster's copies say (aggregated rules included), not this tool's approximation."""
     state = authz.state_of(config)
     own = [o.manifest for o in rbac.all_objects(config.teams)]
     defined = {o["metadata"]["name"] for o in own if o["kind"] == "ClusterRole"}
@@ -100,10 +114,22 @@ def _config_state(config: StackConfig, cluster: ClusterState) -> authz.State:
         for o in cluster.objects
         if o.get("kind") == "ClusterRole" and (o.get("metadata") or {}).get("name") not in defined
     ]
-    state.grants = authz.rbac_grants([*own, *live_roles]) + [
+    platform = [
+        part
+        for o in cluster.objects
+        if str(o.get("kind", "")).endswith("Binding") and (part := _platform_part(o)) is not None
+    ]
+    state.grants = authz.rbac_grants([*own, *live_roles, *platform]) + [
         g for g in state.grants if g.principal is not None
     ]
     return state
+
+
+EVERYONE = (
+    ("system:anonymous", frozenset({"system:unauthenticated"})),
+    ("(any authenticated caller)", frozenset({authz.AUTHENTICATED})),
+)
+"""Callers no mapping names: a binding to them is access for everyone (or anyone at all)."""
 
 
 def _align_permission_sets(config_state: authz.State, live: authz.State) -> None:
@@ -151,6 +177,12 @@ def audit(
             if s.get("kind") == "ServiceAccount":
                 name = f"{s.get('namespace', '')}/{s.get('name')}"
                 out_of_scope.append({"serviceAccount": name, "via": _describe(o)})
+    for username, groups in EVERYONE:
+        for state in (mine, theirs):
+            state.identities[f"subject:{username}"] = authz.Identity(
+                f"subject:{username}", username, "subject", username, groups
+            )
+    configured_accounts = set(config.cluster.map_accounts)
     literal = {i.username for i in theirs.identities.values()}
     for user, vias in sorted(_user_subjects(cluster.objects).items()):
         if user in literal or user.startswith(PLATFORM_PREFIXES):
@@ -167,6 +199,15 @@ def audit(
             if (own := mine.identities.get(ident.key)) is not None:
                 filled = own.username.replace(SESSION, session)
                 mine.identities[f"{ident.key}#{user}"] = _session(own, filled, session)
+        account = user.split(":")[4] if user.count(":") >= 5 else ""
+        if not matched and account in theirs.accounts:
+            # mapAccounts: any IAM identity of that account logs in as its own ARN
+            ident = authz.Identity(f"account:{user}", user, "account", user,
+                                   frozenset({authz.AUTHENTICATED}))  # fmt: skip
+            theirs.identities[ident.key] = ident
+            if account in configured_accounts:
+                mine.identities[ident.key] = ident
+            matched = True
         if not matched:
             notes.append(
                 f"User {user} is bound ({'; '.join(vias)}), but no principal EKS maps logs in "
@@ -206,9 +247,7 @@ def audit(
             and c["change"] == "loses"
         ]
         in_config, in_cluster = key in mine.identities, key in theirs.identities
-        platform = cluster.platform.get(base_key) or (
-            "a system: or eks: username" if ident.username.startswith(PLATFORM_PREFIXES) else None
-        )
+        platform = cluster.platform.get(base_key)
         reason = (
             allow.get(base_key) or allow.get(ident.arn.lower()) or allow.get(ident.username.lower())
         )
@@ -233,6 +272,24 @@ def audit(
                 "allowedBecause": reason,
                 "beyondConfig": [_short(c) for c in gains],
                 "missingFromCluster": [_short(c) for c in loses],
+            }
+        )
+    for account in sorted(set(theirs.accounts) - configured_accounts):
+        reason = allow.get(account)
+        flagged += reason is None
+        principals.append(
+            {
+                "principal": f"account {account}",
+                "username": "(the caller's ARN)",
+                "groups": [],
+                "inConfig": False,
+                "inCluster": True,
+                "mappedBy": "aws-auth mapAccounts: every IAM user and role of the account",
+                "status": "allowed" if reason else "beyond config",
+                "platform": None,
+                "allowedBecause": reason,
+                "beyondConfig": [],
+                "missingFromCluster": [],
             }
         )
     return {

@@ -126,10 +126,14 @@ def session_pattern(username: str) -> re.Pattern[str] | None:
         if i % 2 == 0:
             out += re.escape(part)
         elif part.startswith("{{SessionName") and not seen:
-            out += "(?P<s>.+?)"
+            # a session name is [\w+=,.@-]{2,64}; rendered, {{SessionName}} has no "@" (EKS
+            # and the authenticator turn it into "-"), {{SessionNameRaw}} keeps it
+            out += "(?P<s>[A-Za-z0-9_+=,.@-]+)" if "Raw" in part else "(?P<s>[A-Za-z0-9_+=,.-]+)"
             seen = True
+        elif part == "{{AccountID}}":
+            out += r"\d{12}"
         else:
-            out += ".+?"
+            out += "[A-Za-z0-9_+=,.@-]+"
     return re.compile(f"^{out}$")
 
 
@@ -145,9 +149,17 @@ class Grant:
     principal: str | None = None  # an access-policy grant belongs to one principal
 
     def applies(self, req: Request) -> bool:
-        if self.namespace is not None and (req.path is not None or req.namespace != self.namespace):
+        if self.namespace is not None and (req.path is not None or not self.in_scope(req)):
             return False
         return any(rule_allows(r, req) for r in self.rules)
+
+    def in_scope(self, req: Request) -> bool:
+        """The request's namespace is this grant's; an access-policy scope may end in ``*``
+        (EKS: a prefix, ``dev-*``)."""
+        ns = self.namespace or ""
+        if req.namespace is None:
+            return False
+        return req.namespace == ns or (ns.endswith("*") and req.namespace.startswith(ns[:-1]))
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,10 @@ FARGATE_FILE = "fargate-profiles.json"
 FILES = (AWS_AUTH_FILE, RBAC_FILE, CLUSTER_FILE, ENTRIES_FILE, NODEGROUPS_FILE, FARGATE_FILE)
 RBAC_KINDS = ("Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding")
 BOOTSTRAP_LABEL = "kubernetes.io/bootstrapping"
+NODE_GROUPS = frozenset(
+    {"system:bootstrappers", "system:nodes", "system:node-proxier", "eks:kube-proxy-windows"}
+)
+"""What a node line may hold; a line with more (system:masters...) is a person's, evaluated."""
 NODE_ENTRY_TYPES = ("EC2_LINUX", "EC2_WINDOWS", "FARGATE_LINUX", "EC2", "HYBRID_LINUX")
 _POLICY_PREFIX = "cluster-access-policy/"
 EXPORT_COMMANDS = {
@@ -112,10 +116,36 @@ def _objects(doc: Any, path: Path) -> list[dict[str, Any]]:
             raise LiveError(f"{path}: item {i} is not a Kubernetes object")
         if item.get("kind") not in RBAC_KINDS:
             continue  # kubectl lists may hold other kinds; they grant nothing
-        if item["kind"].endswith("Binding") and not isinstance(item.get("roleRef"), Mapping):
-            raise LiveError(f"{path}: item {i} ({item['kind']}) has no roleRef")
-        out.append(dict(item))
+        out.append(_checked(dict(item), f"{path}: item {i} ({item['kind']})"))
     return out
+
+
+def _checked(obj: dict[str, Any], where: str) -> dict[str, Any]:
+    """An RBAC object with the fields evaluation reads, of the types the API server gives
+    (``rules: null`` of an aggregated role is no rules)."""
+    meta = dict(obj["metadata"])
+    if not isinstance(meta.get("name"), str):
+        raise LiveError(f"{where}: metadata.name is missing")
+    obj["metadata"] = meta
+    if obj["kind"].endswith("Role"):
+        rules = obj.get("rules") or []
+        if not isinstance(rules, list) or not all(isinstance(r, Mapping) for r in rules):
+            raise LiveError(f"{where}: rules is not a list of rules")
+        obj["rules"] = rules
+        return obj
+    ref = obj.get("roleRef")
+    if not isinstance(ref, Mapping) or not all(
+        isinstance(ref.get(k), str) for k in ("kind", "name")
+    ):
+        raise LiveError(f"{where}: roleRef needs kind and name")
+    subjects = obj.get("subjects") or []
+    if not isinstance(subjects, list) or not all(
+        isinstance(s, Mapping) and isinstance(s.get("kind"), str) and isinstance(s.get("name"), str)
+        for s in subjects
+    ):
+        raise LiveError(f"{where}: every subject needs a kind and a name")
+    obj["subjects"] = subjects
+    return obj
 
 
 def _listed(doc: Any, path: Path, key: str) -> list[dict[str, Any]]:
@@ -154,6 +184,12 @@ def read(folder: Path) -> Export:
             entry = e.get("accessEntry")
             if not isinstance(entry, Mapping) or not isinstance(entry.get("principalArn"), str):
                 raise LiveError(f"{path}: item {i} has no accessEntry.principalArn")
+            groups = entry.get("kubernetesGroups") or []
+            policies = e.get("associatedAccessPolicies") or []
+            if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
+                raise LiveError(f"{path}: item {i}: kubernetesGroups is not a list of names")
+            if not isinstance(policies, list) or not all(isinstance(p, Mapping) for p in policies):
+                raise LiveError(f"{path}: item {i}: associatedAccessPolicies is not a list")
     path = folder / NODEGROUPS_FILE
     if path.is_file():
         out.nodegroups = _listed(_load(path), path, "nodegroups")
@@ -179,6 +215,8 @@ class ClusterState:
     objects: list[dict[str, Any]] = field(default_factory=list)
     """The live RBAC objects."""
     notes: list[str] = field(default_factory=list)
+    uncounted: dict[str, list[str]] = field(default_factory=dict)
+    """Identity key -> access policies whose rules this tool does not know (not counted)."""
 
 
 def policy_name(policy_arn: str) -> str:
@@ -225,7 +263,7 @@ def state_of(export: Export, mode: str, creator: str | None = None) -> ClusterSt
         state.accounts = frozenset(parsed.accounts)
         for key, m in parsed.mappings.items():
             section = "mapRoles" if m.kind == "role" else "mapUsers"
-            if m.username.startswith("system:node:"):
+            if m.username.startswith("system:node:") and set(m.groups) <= NODE_GROUPS:
                 if (node := _node(m.arn, m.username, m.groups)) is not None:
                     state.nodes[key] = node
                 continue
@@ -260,7 +298,10 @@ def state_of(export: Export, mode: str, creator: str | None = None) -> ClusterSt
             if key == creator_key:
                 out.platform[key] = "the cluster creator's access entry"
             for policy in item.get("associatedAccessPolicies") or []:
-                state.grants += _policy_grants(policy, key, out.notes, arn)
+                found = _policy_grants(policy, key, out.notes, arn)
+                if found is None:
+                    out.uncounted.setdefault(key, []).append(policy_name(str(policy["policyArn"])))
+                state.grants += found or []
     out.objects = list(export.rbac or [])
     state.grants += authz.rbac_grants(out.objects)
     return out
@@ -268,7 +309,7 @@ def state_of(export: Export, mode: str, creator: str | None = None) -> ClusterSt
 
 def _policy_grants(
     policy: Mapping[str, Any], key: str, notes: list[str], arn: str
-) -> list[authz.Grant]:
+) -> list[authz.Grant] | None:
     policy_arn = str(policy.get("policyArn", ""))
     rules = policy_rules(policy_arn)
     if rules is None:
@@ -276,7 +317,7 @@ def _policy_grants(
             f"access entry {arn}: access policy {policy_name(policy_arn)} is not one this tool "
             "knows the rules of; its grants are not counted"
         )
-        return []
+        return None
     scope = policy.get("accessScope") or {}
     via = f"EKS access policy {policy_name(policy_arn)}"
     if scope.get("type") == "namespace":

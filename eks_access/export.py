@@ -120,6 +120,9 @@ def export(cluster: str, region: str, out: Path, kubectl: str = "kubectl") -> li
         raise ExportError(f"EKS ({region}): {e}") from None
     files.update(read_kubernetes(files.pop(".kubeconfig"), kubectl))
     out.mkdir(parents=True, exist_ok=True)
+    for name in cluster_view.FILES:  # an earlier export's file must not pass for this one's
+        if name not in files:
+            (out / name).unlink(missing_ok=True)
     for name, text in sorted(files.items()):
         (out / name).write_text(text)
     return sorted(files)

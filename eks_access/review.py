@@ -287,9 +287,10 @@ def review(base: StackConfig, head: StackConfig) -> dict[str, Any]:
     }
 
 
-def access_markdown(config: StackConfig) -> str:
+def access_markdown(config: StackConfig, state: authz.State | None = None) -> str:
+    """Who holds what: the config's state, or ``state`` (the cluster's, ``access --live``)."""
     lines = ["| principal | username | groups | cluster-admin | grants |", "|---|---|---|---|---|"]
-    for a in matrix(authz.state_of(config)).values():
+    for a in matrix(state or authz.state_of(config)).values():
         vias = sorted({v for _, _, v in a.effective if "(built in)" not in v})
         groups = ", ".join(sorted(g for g in a.identity.groups if g != authz.AUTHENTICATED))
         lines.append(
@@ -299,7 +300,7 @@ def access_markdown(config: StackConfig) -> str:
     return "\n".join(lines) + "\n"
 
 
-def access_json(config: StackConfig) -> list[dict[str, Any]]:
+def access_json(config: StackConfig, state: authz.State | None = None) -> list[dict[str, Any]]:
     return [
         {
             "principal": a.identity.arn,
@@ -310,5 +311,5 @@ def access_json(config: StackConfig) -> list[dict[str, Any]]:
                 {"namespace": ns, "rule": dict(r), "via": via} for ns, r, via in a.effective
             ],
         }
-        for a in matrix(authz.state_of(config)).values()
+        for a in matrix(state or authz.state_of(config)).values()
     ]

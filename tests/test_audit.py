@@ -95,7 +95,7 @@ def test_aws_cli_shapes_are_read_wrapped_or_bare(tmp_path: Path):
             yaml.safe_dump(
                 {"kind": "List", "items": [{"kind": "RoleBinding", "metadata": {"name": "x"}}]}
             ),
-            "has no roleRef",
+            "roleRef needs kind and name",
         ),
         ("cluster.json", '{"clusters": []}', "not describe-cluster output"),
         ("access-entries.json", '[{"accessEntry": {}}]', "no accessEntry.principalArn"),
@@ -470,3 +470,147 @@ def test_the_configs_bindings_grant_what_the_clusters_builtin_roles_say(
     assert alice["status"] == "as configured", alice
     assert not alice["beyondConfig"]
     assert any("crd-editor is aggregated into edit" in n for n in doc["notes"])
+
+
+# --- what the reviewers tried ---------------------------------------------------------------------
+
+
+def test_a_binding_to_everyone_or_anyone_is_flagged(dev_plan: Any, tmp_path: Path):
+    oops = _binding("oops", "cluster-admin", {"kind": "Group", "name": "system:unauthenticated"},
+                    {"kind": "User", "name": "system:anonymous"})  # fmt: skip
+    doc = _audit(export_of(dev_plan, tmp_path, extra=[oops]))
+    (anyone,) = [p for p in doc["principals"] if p["principal"] == "system:anonymous"]
+    assert anyone["status"] == "beyond config" and anyone["beyondConfig"]
+    assert doc["flagged"] >= 1
+
+
+def test_the_platforms_own_bindings_are_not_flagged(dev_plan: Any, tmp_path: Path):
+    public = _binding("system:public-info-viewer", "system:public-info-viewer",
+                      {"kind": "Group", "name": "system:unauthenticated"})  # fmt: skip
+    public["metadata"]["labels"] = {"kubernetes.io/bootstrapping": "rbac-defaults"}
+    role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+            "metadata": {"name": "system:public-info-viewer",
+                         "labels": {"kubernetes.io/bootstrapping": "rbac-defaults"}},
+            "rules": [{"nonResourceURLs": ["/healthz"], "verbs": ["get"]}]}  # fmt: skip
+    assert _audit(export_of(dev_plan, tmp_path, extra=[public, role]))["flagged"] == 0
+    # a person added to a default binding is not the platform's (export_of's cluster-admin
+    # binding of system:masters is one)
+    folder = export_of(dev_plan, tmp_path / "b", extra=[public, role])
+    listed = yaml.safe_load((folder / "rbac.yaml").read_text())
+    (masters,) = [o for o in listed["items"] if o["metadata"]["name"] == "cluster-admin"]
+    masters["subjects"].append({"kind": "User", "name": "payments-sso:eve"})
+    (folder / "rbac.yaml").write_text(yaml.safe_dump(listed))
+    doc = _audit(folder)
+    assert [p["username"] for p in doc["principals"] if p["status"] == "beyond config"] == [
+        "payments-sso:eve"
+    ]
+
+
+def test_map_accounts_and_a_binding_to_one_of_its_arns_are_flagged(dev_plan: Any, tmp_path: Path):
+    folder = export_of(dev_plan, tmp_path, extra=[
+        _binding("x-admin", "cluster-admin",
+                 {"kind": "User", "name": "arn:aws:iam::444455556666:role/Admin"})])  # fmt: skip
+    cm = yaml.safe_load((folder / "aws-auth.yaml").read_text())
+    cm["data"]["mapAccounts"] = "- '444455556666'\n"
+    (folder / "aws-auth.yaml").write_text(yaml.safe_dump(cm))
+    doc = _audit(folder)
+    flagged = {p["principal"] for p in doc["principals"] if p["status"] == "beyond config"}
+    assert flagged == {"account 444455556666", "arn:aws:iam::444455556666:role/Admin"}
+
+
+def test_a_node_shaped_line_with_more_groups_is_a_person(dev_plan: Any, tmp_path: Path):
+    line = ("- rolearn: arn:aws:iam::111122223333:role/ci\n  username: system:node:{{EC2PrivateDNSName}}\n"
+            "  groups: [system:masters, system:nodes]\n")  # fmt: skip
+    folder = export_of(dev_plan, tmp_path)
+    cm = yaml.safe_load((folder / "aws-auth.yaml").read_text())
+    cm["data"]["mapRoles"] += line
+    (folder / "aws-auth.yaml").write_text(yaml.safe_dump(cm))
+    doc = _audit(folder)
+    (ci,) = [p for p in doc["principals"] if p["principal"].endswith("role/ci")]
+    assert ci["status"] == "beyond config"
+
+
+@pytest.mark.parametrize(
+    ("items", "fragment"),
+    [
+        ([{"kind": "ClusterRoleBinding", "metadata": {"name": "b"},
+           "roleRef": {"kind": "ClusterRole", "name": "view"}, "subjects": [{"kind": "User"}]}],
+         "every subject needs a kind and a name"),
+        ([{"kind": "ClusterRoleBinding", "metadata": {},
+           "roleRef": {"kind": "ClusterRole", "name": "v"}}],
+         "metadata.name is missing"),
+        ([{"kind": "ClusterRole", "metadata": {"name": "r"}, "rules": "all"}], "rules is not a list"),
+    ],
+)  # fmt: skip
+def test_rbac_objects_missing_what_evaluation_reads_are_refused(
+    tmp_path: Path, items: list[Any], fragment: str
+):
+    (tmp_path / "rbac.yaml").write_text(yaml.safe_dump({"kind": "List", "items": items}))
+    with pytest.raises(LiveError, match=fragment):
+        cluster_view.read(tmp_path)
+
+
+def test_rules_null_of_an_aggregated_role_is_no_rules(tmp_path: Path):
+    items = [{"kind": "ClusterRole", "metadata": {"name": "agg"}, "rules": None}]
+    (tmp_path / "rbac.yaml").write_text(yaml.safe_dump({"kind": "List", "items": items}))
+    assert cluster_view.read(tmp_path).rbac == [
+        {"kind": "ClusterRole", "metadata": {"name": "agg"}, "rules": []}
+    ]
+
+
+def test_a_namespace_pattern_scope_is_a_prefix_and_an_unknown_policy_is_unknown(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    pattern = {"policyArn": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy",
+               "accessScope": {"type": "namespace", "namespaces": ["payments-*"]}}  # fmt: skip
+    reader = {"policyArn": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSSecretReaderPolicy",
+              "accessScope": {"type": "cluster"}}  # fmt: skip
+    (tmp_path / "access-entries.json").write_text(
+        json.dumps([_entry(DAVE, policies=(pattern, reader))])
+    )
+    (tmp_path / "cluster.json").write_text(
+        json.dumps({"cluster": {"name": "dev", "accessConfig": {"authenticationMode": "API"}}})
+    )
+    base = ["--as", DAVE, "--config-file", str(DEV), "--live", str(tmp_path), "--format", "json"]
+    assert cli_module.main(["can-i", "delete", "pods", "-n", "payments-jobs", *base]) == 0
+    assert json.loads(capsys.readouterr().out)["answer"] == "yes"
+    assert cli_module.main(["can-i", "get", "secrets", "-n", "default", *base]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["answer"] == "unknown" and "AmazonEKSSecretReaderPolicy" in doc["note"]
+
+
+def test_access_live_lists_the_clusters_principals(
+    dev_plan: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    folder = export_of(dev_plan, tmp_path, f"- userarn: {DAVE}\n  username: dave\n  groups: []\n")
+    argv = ["access", "--config-file", str(DEV), "--live", str(folder), "--format", "json"]
+    assert cli_module.main(argv) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert DAVE in {p["principal"] for p in doc["principals"]}
+    assert doc["source"].startswith("the cluster as exported in")
+    assert cli_module.main(argv[:-2]) == 0
+    assert "answered for the cluster" in capsys.readouterr().err
+
+
+def test_a_session_pattern_takes_only_what_a_session_name_can_be():
+    pattern = authz.session_pattern("dev:{{SessionName}}")
+    assert pattern is not None
+    assert pattern.match("dev:alice-example.com") and not pattern.match("dev:alice@example.com")
+    raw = authz.session_pattern("dev:{{SessionNameRaw}}")
+    assert raw is not None and raw.match("dev:alice@example.com")
+
+
+def test_export_into_a_used_folder_leaves_no_stale_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from eks_access import export
+
+    (tmp_path / "aws-auth.yaml").write_text("stale")
+    monkeypatch.setattr(
+        export, "read_aws", lambda eks, cluster: {"cluster.json": "{}\n", ".kubeconfig": "{}"}
+    )
+    monkeypatch.setattr(export, "read_kubernetes", lambda kubeconfig, kubectl: {"rbac.yaml": "x\n"})
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "t")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "t")
+    assert export.export("dev", "us-east-1", tmp_path) == ["cluster.json", "rbac.yaml"]
+    assert not (tmp_path / "aws-auth.yaml").exists()
