@@ -20,6 +20,7 @@ from eks_access import authz, rbac, review
 from eks_access.cluster_view import ClusterState, is_bootstrap
 from eks_access.config import StackConfig
 from eks_access.kinds.permission_set import permission_set_of
+from eks_access.live import mapping_key
 
 PLATFORM_PREFIXES = ("system:", "eks:")
 SESSION = "{{SessionName}}"
@@ -293,6 +294,7 @@ def audit(
             }
         )
     return {
+        "nodeRoles": _node_roles(cluster),
         "cluster": config.cluster.name,
         "mode": cluster.mode,
         "notRead": list(not_read),
@@ -302,6 +304,31 @@ def audit(
         "bootstrapObjects": sum(1 for o in cluster.objects if is_bootstrap(o)),
         "notes": notes,
     }
+
+
+def _node_roles(cluster: ClusterState) -> list[dict[str, str]]:
+    """The node and Fargate roles the cluster maps, labelled with what uses them (the node
+    groups' and Fargate profiles' roles from the export): platform access, not people's."""
+    users: dict[str, list[str]] = {}
+    for group in cluster.export_nodegroups:
+        if isinstance(role := group.get("nodeRole"), str):
+            users.setdefault(mapping_key(role), []).append(
+                f"node group {group.get('nodegroupName')}"
+            )
+    for profile in cluster.export_fargate:
+        if isinstance(role := profile.get("podExecutionRoleArn"), str):
+            users.setdefault(mapping_key(role), []).append(
+                f"Fargate profile {profile.get('fargateProfileName')}"
+            )
+    return [
+        {
+            "role": node.arn.arn,
+            "username": node.username,
+            "usedBy": ", ".join(users.get(key, []))
+            or "no node group or Fargate profile in the export (self-managed nodes, or gone)",
+        }
+        for key, node in sorted(cluster.state.nodes.items())
+    ]
 
 
 def _short(change: Mapping[str, Any]) -> dict[str, Any]:
@@ -357,6 +384,13 @@ def markdown(doc: Mapping[str, Any], title: str) -> str:
             f"{len(p['missingFromCluster'])} |"
         )
     lines.append("\n</details>")
+    if doc["nodeRoles"]:
+        lines.append(
+            f"\n<details><summary>{len(doc['nodeRoles'])} node and Fargate roles (platform)"
+            "</summary>\n"
+        )
+        lines += [f"- {cell(n['role'])}: {cell(n['usedBy'])}" for n in doc["nodeRoles"]]
+        lines.append("\n</details>")
     if doc["serviceAccounts"]:
         lines.append(
             f"\n<details><summary>{len(doc['serviceAccounts'])} service account bindings "

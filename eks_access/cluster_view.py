@@ -217,6 +217,8 @@ class ClusterState:
     notes: list[str] = field(default_factory=list)
     uncounted: dict[str, list[str]] = field(default_factory=dict)
     """Identity key -> access policies whose rules this tool does not know (not counted)."""
+    export_nodegroups: list[dict[str, Any]] = field(default_factory=list)
+    export_fargate: list[dict[str, Any]] = field(default_factory=list)
 
 
 def policy_name(policy_arn: str) -> str:
@@ -303,6 +305,8 @@ def state_of(export: Export, mode: str, creator: str | None = None) -> ClusterSt
                     out.uncounted.setdefault(key, []).append(policy_name(str(policy["policyArn"])))
                 state.grants += found or []
     out.objects = list(export.rbac or [])
+    out.export_nodegroups = list(export.nodegroups or [])
+    out.export_fargate = list(export.fargate_profiles or [])
     state.grants += authz.rbac_grants(out.objects)
     return out
 

@@ -614,3 +614,16 @@ def test_export_into_a_used_folder_leaves_no_stale_file(
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "t")
     assert export.export("dev", "us-east-1", tmp_path) == ["cluster.json", "rbac.yaml"]
     assert not (tmp_path / "aws-auth.yaml").exists()
+
+
+def test_node_roles_are_labelled_with_their_node_groups(dev_plan: Any, tmp_path: Path):
+    folder = export_of(dev_plan, tmp_path)
+    (folder / "nodegroups.json").write_text(json.dumps(
+        [{"nodegroupName": "ng-1", "nodeRole": "arn:aws:iam::111122223333:role/eks-node-group"}]
+    ))  # fmt: skip
+    doc = _audit(folder)
+    assert doc["nodeRoles"] == [
+        {"role": "arn:aws:iam::111122223333:role/eks-node-group",
+         "username": "system:node:{{EC2PrivateDNSName}}", "usedBy": "node group ng-1"}
+    ]  # fmt: skip
+    assert "node group ng-1" in audit.markdown(doc, "dev")
