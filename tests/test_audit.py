@@ -627,3 +627,58 @@ def test_node_roles_are_labelled_with_their_node_groups(dev_plan: Any, tmp_path:
          "username": "system:node:{{EC2PrivateDNSName}}", "usedBy": "node group ng-1"}
     ]  # fmt: skip
     assert "node group ng-1" in audit.markdown(doc, "dev")
+
+
+def test_an_api_cluster_read_through_boto3_imports_as_equivalent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """The EKS side of `import`: the stand-in's entries (a console-made one with a policy, and
+    EKS's node entry) read by `export` through boto3, then `import --live` of that folder."""
+    import subprocess
+    import sys
+
+    import boto3
+
+    from e2e.eks_api import serve
+    from eks_access import export
+    from tests.conftest import ROOT
+
+    state = tmp_path / "eks.json"
+    add_cluster(state, "prod", authentication_mode="API")
+    nodes = "arn:aws:iam::111122223333:role/nodes"
+    with locked_state(state) as s:
+        s["accessEntries"]["prod"] = {
+            DAVE: {"principalArn": DAVE, "type": "STANDARD", "kubernetesGroups": ["ops"],
+                   "userName": "dave"},
+            nodes: {"principalArn": nodes, "type": "EC2_LINUX",
+                    "userName": "system:node:{{EC2PrivateDNSName}}"},
+        }  # fmt: skip
+        s["associations"]["prod"] = {
+            DAVE: {VIEW["policyArn"]: {"accessScope": VIEW["accessScope"]}}
+        }
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(key, "testing")
+    folder = tmp_path / "live"
+    folder.mkdir()
+    with serve(state) as url:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_EKS", url)
+        files = export.read_aws(boto3.client("eks", region_name="us-east-1"), "prod")
+    for name, text in files.items():
+        if name.endswith(".json"):
+            (folder / name).write_text(text)
+    project = tmp_path / "project"
+    project.mkdir()
+    for name in ("Pulumi.yaml", "__main__.py"):
+        (project / name).write_text((ROOT / name).read_text())
+    out = project / "Pulumi.prod.yaml"
+    proc = subprocess.run(
+        [sys.executable, "-m", "eks_access", "import", "--live", str(folder), "--cluster", "prod",
+         "--region", "us-east-1", "--out", str(out)],
+        cwd=ROOT, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "equivalent: after the offline plan" in proc.stdout
+    config = yaml.safe_load(out.read_text())["config"]
+    assert config["eks-access:cluster"]["nodeRoleArns"] == [nodes]
+    teams = {t["name"]: t for t in config["eks-access:teams"]}
+    assert teams["ops"]["existingUsers"] == [{"arn": DAVE}]  # username dave is the default
