@@ -21,12 +21,16 @@ FIXTURES = Path(__file__).parent / "fixtures" / "adopt"
 
 
 def import_cmd(tmp_path: Path, aws_auth: Path, *rbac: Path) -> tuple[int, str, dict[str, Any]]:
+    return run_import(tmp_path, ["--aws-auth", str(aws_auth), *(f"--rbac={r}" for r in rbac)])
+
+
+def run_import(project: Path, source: list[str]) -> tuple[int, str, dict[str, Any]]:
+    """`eks-access import` into Pulumi.imported.yaml of a project folder holding the program."""
+    project.mkdir(parents=True, exist_ok=True)
     for name in ("Pulumi.yaml", "__main__.py"):
-        (tmp_path / name).write_text((ROOT / name).read_text())
-    out = tmp_path / "Pulumi.imported.yaml"
-    argv = ["import", "--aws-auth", str(aws_auth), "--cluster", "prod", "--region", "us-east-1"]
-    for r in rbac:
-        argv += ["--rbac", str(r)]
+        (project / name).write_text((ROOT / name).read_text())
+    out = project / "Pulumi.imported.yaml"
+    argv = ["import", *source, "--cluster", "prod", "--region", "us-east-1"]
     proc = subprocess.run(
         [sys.executable, "-m", "eks_access", *argv, "--out", str(out)],
         cwd=ROOT, capture_output=True, text=True, check=False,
@@ -329,18 +333,7 @@ def _api_export(folder: Path, mode: str, extra_policy: dict[str, Any] | None = N
 
 
 def import_live(tmp_path: Path, folder: Path) -> tuple[int, str, dict[str, Any]]:
-    project = tmp_path / "project"
-    project.mkdir()
-    for name in ("Pulumi.yaml", "__main__.py"):
-        (project / name).write_text((ROOT / name).read_text())
-    out = project / "Pulumi.imported.yaml"
-    argv = ["import", "--live", str(folder), "--cluster", "prod", "--region", "us-east-1"]
-    proc = subprocess.run(
-        [sys.executable, "-m", "eks_access", *argv, "--out", str(out)],
-        cwd=ROOT, capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    written = yaml.safe_load(out.read_text())["config"] if out.exists() else {}
-    return proc.returncode, proc.stdout + proc.stderr, written
+    return run_import(tmp_path / "project", ["--live", str(folder)])
 
 
 def test_an_api_cluster_is_adopted_with_its_entries_and_proven_equivalent(tmp_path):

@@ -279,7 +279,8 @@ def test_bad_plan_wildcard_rule_accepted_by_the_loader_is_caught(tmp_path):
                    "no-wildcard-or-escalation-rules")  # fmt: skip
 
 
-def test_bad_plan_renderer_that_drops_node_roles_is_caught(monkeypatch):
+def _drop_node_roles(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A broken renderer that leaves node roles out; the real one is returned."""
     real = awsauth.render
 
     def without_nodes(ps, *accounts):
@@ -288,6 +289,11 @@ def test_bad_plan_renderer_that_drops_node_roles_is_caught(monkeypatch):
         return {**data, "mapRoles": yaml.safe_dump(roles)}
 
     monkeypatch.setattr(awsauth, "render", without_nodes)
+    return real
+
+
+def test_bad_plan_renderer_that_drops_node_roles_is_caught(monkeypatch):
+    real = _drop_node_roles(monkeypatch)
     # The node role is one this stack wrote before (in its record), so the live preflight lets
     # the write remove it: the pack is the guard here.
     stack = stackfile.read(DEV)
@@ -297,14 +303,7 @@ def test_bad_plan_renderer_that_drops_node_roles_is_caught(monkeypatch):
 
 
 def test_a_renderer_that_drops_node_roles_is_stopped_by_the_live_preflight(monkeypatch):
-    real = awsauth.render
-
-    def without_nodes(ps, *accounts):
-        data = real(ps, *accounts)
-        roles = [r for r in yaml.safe_load(data["mapRoles"]) if "system:nodes" not in r["groups"]]
-        return {**data, "mapRoles": yaml.safe_dump(roles)}
-
-    monkeypatch.setattr(awsauth, "render", without_nodes)
+    _drop_node_roles(monkeypatch)
     # aws-auth as EKS leaves it: the node role is not this stack's to remove
     with pytest.raises(PreflightStop, match="node role arn:aws:iam::111122223333:role/eks-node"):
         run(stackfile.read(DEV))
