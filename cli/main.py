@@ -752,9 +752,9 @@ def _import_file(out: Path, result: RunResult, cluster: str, imported: Any) -> N
         for e in imported.export.entries or []
         if (e["accessEntry"].get("type") or "STANDARD") == "STANDARD"
     }
-    parents = {r.urn: r.parent for r in result.resources}
-    names: dict[str, str] = {}
-    resources = []
+    by_urn = {r.urn: r for r in result.resources}
+    wanted: list[Any] = []
+    ids: dict[str, str] = {}
     for r in result.resources:
         ins = r.inputs
         if r.type == "aws:eks/accessEntry:AccessEntry":
@@ -763,18 +763,39 @@ def _import_file(out: Path, result: RunResult, cluster: str, imported: Any) -> N
             rid = f"{cluster}#{ins['principalArn']}#{ins['policyArn']}"
         else:
             continue
-        if str(ins["principalArn"]).lower() not in have:
-            continue
-        parent = parents.get(r.urn) or ""
-        names.setdefault(parent, f"parent{len(names)}")
-        resources.append({"type": r.type, "name": r.name, "id": rid, "parent": names[parent]})
-    if not resources:
+        if str(ins["principalArn"]).lower() in have:
+            wanted.append(r)
+            ids[r.urn] = rid
+    # Every ancestor below the stack goes into the file too, parents first: the engine refuses
+    # an import whose parent is neither in the state nor imported before it ("unknown parent");
+    # a component is "imported" by registering it (`component: true`).
+    ordered: dict[str, Any] = {}
+
+    def add(r: Any) -> None:
+        parent = by_urn.get(r.parent)
+        if parent is not None and parent.urn not in ordered:
+            add(parent)
+        ordered.setdefault(r.urn, r)
+
+    for r in wanted:
+        add(r)
+    resources = []
+    for urn, r in ordered.items():
+        item: dict[str, Any] = {"type": r.type, "name": r.name}
+        if urn in ids:
+            item["id"] = ids[urn]
+        else:
+            item["component"] = True
+        if r.parent in ordered:
+            item["parent"] = ordered[r.parent].name
+        resources.append(item)
+    if not wanted:
         return
-    doc = {"nameTable": {n: urn for urn, n in names.items()}, "resources": resources}
+    doc = {"resources": resources}
     path = out.with_suffix(".import.json")
     path.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
     print(
-        f"wrote {path.name}: {len(resources)} existing access entries and associations; import "
+        f"wrote {path.name}: {len(wanted)} existing access entries and associations; import "
         f"them before the first up (`pulumi import --file {path.name}`), or `pulumi up` fails "
         "creating them again (ResourceInUseException)"
     )

@@ -12,6 +12,8 @@ yet, where the server-side-apply patch creates it.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -31,15 +33,51 @@ class UnreadableError(RuntimeError):
     """The live aws-auth could not be read (the cluster unreachable, the caller not allowed)."""
 
 
+def _with_token(kubeconfig: dict[str, Any]) -> dict[str, Any]:
+    """The kubeconfig with its exec credential (``aws eks get-token``) run here. The client
+    would run it too, but it only logs a failing plugin and goes on anonymously, so a missing
+    ``aws`` or expired credentials would read as the API server's 401: run it, say why."""
+    for user in kubeconfig.get("users") or []:
+        spec = (user.get("user") or {}).get("exec")
+        if not spec:
+            continue
+        argv = [spec["command"], *spec.get("args", [])]
+        env = {**os.environ, **{e["name"]: e["value"] for e in spec.get("env") or []}}
+        try:
+            proc = subprocess.run(
+                argv, env=env, capture_output=True, text=True, timeout=60, check=False
+            )
+        except (OSError, subprocess.TimeoutExpired) as e:
+            raise UnreadableError(f"`{' '.join(argv[:3])}`: {e}") from None
+        if proc.returncode != 0:
+            raise UnreadableError(
+                f"`{' '.join(argv[:3])}` exited {proc.returncode}: {proc.stderr.strip()[-300:]}"
+            )
+        try:
+            token = json.loads(proc.stdout)["status"]["token"]
+        except (ValueError, KeyError, TypeError):
+            raise UnreadableError(f"`{' '.join(argv[:3])}` printed no ExecCredential") from None
+        user["user"] = {"token": token}
+    return kubeconfig
+
+
 def read_with_client(kubeconfig: str) -> Mapping[str, Any] | None:
-    """kube-system/aws-auth through the Kubernetes API, with this kubeconfig only."""
+    """kube-system/aws-auth through the Kubernetes API, with this kubeconfig only; one retry and
+    short timeouts, so an unreachable endpoint costs seconds, not minutes."""
     from kubernetes import client, config
     from kubernetes.client.exceptions import ApiException
     from kubernetes.config.config_exception import ConfigException
 
     try:
-        api = client.CoreV1Api(config.new_client_from_config_dict(json.loads(kubeconfig)))
-        found = api.read_namespaced_config_map(awsauth.NAME, awsauth.NAMESPACE, _request_timeout=30)
+        settings = client.Configuration()
+        config.load_kube_config_from_dict(
+            _with_token(json.loads(kubeconfig)), client_configuration=settings
+        )
+        settings.retries = 1
+        api = client.CoreV1Api(client.ApiClient(settings))
+        found = api.read_namespaced_config_map(
+            awsauth.NAME, awsauth.NAMESPACE, _request_timeout=(5, 20)
+        )
     except ApiException as e:
         if e.status == 404:
             return None

@@ -295,8 +295,13 @@ def add_rbac(
 
 
 def _logs_in_as(imported: Imported, username: str) -> str | None:
-    """The imported principal that logs in as this username (a session of a template too)."""
-    for key, name, _ in sorted(imported.identities):
+    """The imported principal that logs in as this username (a session of a template too): as
+    EKS resolves them (entries over aws-auth) for an export folder, else aws-auth's."""
+    known = sorted(imported.identities)
+    if imported.export is not None and imported.mode is not None:
+        resolved = cluster_view.state_of(imported.export, imported.mode).state.identities
+        known = sorted((k, i.username, ()) for k, i in resolved.items())
+    for key, name, _ in known:
         pattern = authz.session_pattern(name)
         if name == username or (pattern is not None and pattern.match(username)):
             return key if name == username else f"{key} (a session of {name})"
@@ -445,6 +450,22 @@ def from_export(
         imported.config[f"{NAMESPACE}:teams"] = sorted(
             {id(t): t for t in teams.values()}.values(), key=lambda t: str(t["name"])
         )
+    if mode == "API_AND_CONFIG_MAP":
+        entries = {str(e["accessEntry"]["principalArn"]).lower() for e in export.entries or []}
+        for key, _, _ in sorted(imported.identities):
+            name = key.rsplit("/", 1)[-1]
+            if (
+                ":role/" in key
+                and permission_set_of(name)
+                and not any(e.endswith("/" + name) for e in entries)
+            ):
+                why = (
+                    f"{key}: aws-auth holds this IAM Identity Center role without its path, and "
+                    "its access entry needs the real ARN (with /aws-reserved/sso.amazonaws.com/"
+                    "...): list it under permissionSets by name, or as a role with its full ARN"
+                )
+                imported.unexpressed.append(why)
+                imported.notes.append(why)
     if mode == "API":
         imported.notes = [n for n in imported.notes if "refuses to write aws-auth" not in n]
     if imported.config[f"{NAMESPACE}:teams"]:
@@ -485,6 +506,7 @@ def _add_entries(
         kind_type = str(entry.get("type") or "STANDARD")
         if kind_type != "STANDARD":
             node = _NODE_TYPES.get(kind_type)
+            cluster_cfg["nodeAccessEntries"] = "eks-managed"  # EKS made it; the program leaves it
             if node is None:
                 imported.notes.append(
                     f"access entry {text} ({kind_type}): EKS's own (Auto Mode, hybrid or "
@@ -562,14 +584,15 @@ def effective_differences(imported: Imported, planned: cluster_view.Export) -> l
     kept: identities, node roles and access-policy grants."""
     assert imported.export is not None and imported.mode is not None
     today = cluster_view.state_of(imported.export, imported.mode)
-    managed = {
-        arns.parse_iam_arn(e["accessEntry"]["principalArn"]).match_key
-        for e in planned.entries or []
-    }
-    kept = [
-        e for e in imported.export.entries or []
-        if arns.parse_iam_arn(e["accessEntry"]["principalArn"]).match_key not in managed
-    ]  # fmt: skip
+
+    def principal(e: Mapping[str, Any]) -> str:
+        try:
+            return arns.parse_iam_arn(e["accessEntry"]["principalArn"]).match_key
+        except arns.ArnError:  # not a user or role: left out of both states, noted on import
+            return str(e["accessEntry"]["principalArn"]).lower()
+
+    managed = {principal(e) for e in planned.entries or []}
+    kept = [e for e in imported.export.entries or [] if principal(e) not in managed]
     after_export = cluster_view.Export(
         planned.folder, aws_auth=planned.aws_auth, entries=[*(planned.entries or []), *kept]
     )

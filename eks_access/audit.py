@@ -89,17 +89,44 @@ def _describe(o: Mapping[str, Any]) -> str:
     return f"{o.get('kind')} {ns}{meta.get('name')} -> {ref.get('kind')} {ref.get('name')}"
 
 
+ANYONE = frozenset(
+    {"system:authenticated", "system:unauthenticated", "system:anonymous", "system:serviceaccounts"}
+)
+"""Subjects that are everyone (or anyone at all): never the platform's by their name alone."""
+DEFAULT_ANYONE = frozenset(
+    {
+        ("system:basic-user", "system:authenticated"),
+        ("system:discovery", "system:authenticated"),
+        ("system:public-info-viewer", "system:authenticated"),
+        ("system:public-info-viewer", "system:unauthenticated"),
+        ("system:service-account-issuer-discovery", "system:serviceaccounts"),
+    }
+)
+"""The defaults that bind them (Kubernetes' bootstrap policy, ClusterRoleBindings): only these,
+and only as Kubernetes labels them (rbac-defaults)."""
+SHIPPED_FOR_EVERYONE = ("system:basic-user", "system:discovery")
+"""Default roles bound to every caller whose rules the tool ships (data/builtin_rbac.yaml): the
+config's side uses these, so a rule added to the cluster's copy is access beyond the config."""
+
+
 def _platform_part(o: Mapping[str, Any]) -> dict[str, Any] | None:
     """Of Kubernetes' or EKS's own binding, the part that binds their own subjects: the
-    platform's access. A person someone added to a default binding is not part of it."""
+    platform's access. A person someone added to a default binding is not part of it, nor is
+    everyone, unless it is one of the defaults that bind everyone."""
     if not is_bootstrap(o):
         return None
-    own = [
-        s
-        for s in o.get("subjects") or []
-        if str(s.get("name", "")).startswith(PLATFORM_PREFIXES)
-        or (s.get("kind") == "ServiceAccount" and s.get("namespace") == "kube-system")
-    ]
+    meta = o.get("metadata") or {}
+    labelled = (meta.get("labels") or {}).get("kubernetes.io/bootstrapping") == "rbac-defaults"
+    own = []
+    for s in o.get("subjects") or []:
+        name = str(s.get("name", ""))
+        if name in ANYONE:
+            if labelled and (meta.get("name"), name) in DEFAULT_ANYONE:
+                own.append(s)
+        elif name.startswith(PLATFORM_PREFIXES) or (
+            s.get("kind") == "ServiceAccount" and s.get("namespace") == "kube-system"
+        ):
+            own.append(s)
     return {**o, "subjects": own}
 
 
@@ -113,7 +140,8 @@ def _config_state(config: StackConfig, cluster: ClusterState) -> authz.State:
     live_roles = [
         o
         for o in cluster.objects
-        if o.get("kind") == "ClusterRole" and (o.get("metadata") or {}).get("name") not in defined
+        if o.get("kind") == "ClusterRole"
+        and (o.get("metadata") or {}).get("name") not in {*defined, *SHIPPED_FOR_EVERYONE}
     ]
     platform = [
         part

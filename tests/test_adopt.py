@@ -366,7 +366,7 @@ def test_an_api_cluster_is_adopted_with_its_entries_and_proven_equivalent(tmp_pa
         imports = json.loads(
             (tmp_path / mode / "project" / "Pulumi.imported.import.json").read_text()
         )
-        ids = sorted(r["id"] for r in imports["resources"])
+        ids = sorted(r["id"] for r in imports["resources"] if "id" in r)
         assert "prod:arn:aws:iam::111122223333:user/alice" in ids
         assert (
             "prod#arn:aws:iam::111122223333:role/ops/admin#"
@@ -384,3 +384,78 @@ def test_an_entry_policy_the_config_cannot_hold_is_not_equivalent(tmp_path):
     assert code == 1, output
     assert "AmazonEKSSecretReaderPolicy has no preset here" in output
     assert "NOT equivalent" in output
+
+
+def test_the_import_file_registers_parents_before_their_children(tmp_path):
+    import json
+
+    code, output, _ = import_live(tmp_path, _api_export(tmp_path / "live", "API"))
+    assert code == 0, output
+    doc = json.loads((tmp_path / "project" / "Pulumi.imported.import.json").read_text())
+    resources = doc["resources"]
+    names = [r["name"] for r in resources]
+    # the AccessEntries component first, registered (not read), then each entry, then its
+    # associations, each naming its parent in the file (`pulumi import` refuses unknown parents)
+    assert resources[0] == {"type": "eks-access:index:AccessEntries", "name": "access-entries",
+                            "component": True}  # fmt: skip
+    for r in resources[1:]:
+        assert r["parent"] in names[: names.index(r["name"])], r
+        if r["type"].endswith("AccessPolicyAssociation"):
+            parent = next(p for p in resources if p["name"] == r["parent"])
+            assert parent["type"] == "aws:eks/accessEntry:AccessEntry"
+            assert r["id"].split("#")[1] == parent["id"].split(":", 1)[1]
+
+
+def test_an_api_cluster_binding_a_role_entrys_session_is_not_equivalent(tmp_path):
+    import json
+
+    folder = _api_export(tmp_path / "live", "API")
+    entries = json.loads((folder / "access-entries.json").read_text())
+    entries.append({"accessEntry": {"principalArn": "arn:aws:iam::111122223333:role/developer",
+                                    "type": "STANDARD", "username": "dev:{{SessionName}}",
+                                    "kubernetesGroups": ["devs"]},
+                    "associatedAccessPolicies": []})  # fmt: skip
+    (folder / "access-entries.json").write_text(json.dumps(entries))
+    binding = {
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+        "metadata": {"name": "dev-alice"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                    "name": "cluster-admin"},
+        "subjects": [{"kind": "User", "name": "dev:alice"}],
+    }  # fmt: skip
+    (folder / "rbac.yaml").write_text(yaml.safe_dump({"kind": "List", "items": [binding]}))
+    code, output, _ = import_live(tmp_path, folder)
+    assert code == 1, output
+    assert "binds User dev:alice, which arn:aws:iam::111122223333:role/developer" in output
+
+
+def test_an_sso_role_known_only_from_aws_auth_is_not_expressible_with_entries(tmp_path):
+    folder = _api_export(tmp_path / "live", "API_AND_CONFIG_MAP")
+    cm = yaml.safe_load((folder / "aws-auth.yaml").read_text())
+    sso = "arn:aws:iam::111122223333:role/AWSReservedSSO_Admin_0123456789abcdef"
+    cm["data"]["mapRoles"] += (
+        f"- rolearn: {sso}\n  username: admin:{{{{SessionName}}}}\n  groups: [admins]\n"
+    )
+    (folder / "aws-auth.yaml").write_text(yaml.safe_dump(cm))
+    code, output, _ = import_live(tmp_path, folder)
+    assert code == 1, output
+    assert "its access entry needs the real ARN" in output
+
+
+def test_an_auto_mode_cluster_imports(tmp_path):
+    import json
+
+    folder = _api_export(tmp_path / "live", "API")
+    entries = [e for e in json.loads((folder / "access-entries.json").read_text())
+               if e["accessEntry"]["type"] != "EC2_LINUX"]  # fmt: skip
+    entries.append({"accessEntry": {"principalArn": "arn:aws:iam::111122223333:role/auto-nodes",
+                                    "type": "EC2", "kubernetesGroups": []},
+                    "associatedAccessPolicies": []})  # fmt: skip
+    entries.append({"accessEntry": {"principalArn": "arn:aws:iam::111122223333:root",
+                                    "type": "STANDARD", "kubernetesGroups": []},
+                    "associatedAccessPolicies": []})  # fmt: skip
+    (folder / "access-entries.json").write_text(json.dumps(entries))
+    code, output, config = import_live(tmp_path, folder)
+    assert code == 0, output
+    assert config["eks-access:cluster"]["nodeAccessEntries"] == "eks-managed"
+    assert "(EC2): EKS's own" in output and "root: not an IAM user or role" in output

@@ -682,3 +682,45 @@ def test_an_api_cluster_read_through_boto3_imports_as_equivalent(
     assert config["eks-access:cluster"]["nodeRoleArns"] == [nodes]
     teams = {t["name"]: t for t in config["eks-access:teams"]}
     assert teams["ops"]["existingUsers"] == [{"arn": DAVE}]  # username dave is the default
+
+
+def test_everyone_added_to_a_default_binding_or_an_eks_named_one_is_flagged(
+    dev_plan: Any, tmp_path: Path
+):
+    folder = export_of(dev_plan, tmp_path)
+    listed = yaml.safe_load((folder / "rbac.yaml").read_text())
+    (masters,) = [o for o in listed["items"] if o["metadata"]["name"] == "cluster-admin"]
+    masters["subjects"].append({"kind": "Group", "name": "system:authenticated"})
+    (folder / "rbac.yaml").write_text(yaml.safe_dump(listed))
+    doc = _audit(folder)
+    flagged = {p["username"] for p in doc["principals"] if p["status"] == "beyond config"}
+    assert "(any authenticated caller)" in flagged
+    debug = _binding(
+        "eks:debug", "cluster-admin", {"kind": "Group", "name": "system:authenticated"}
+    )
+    doc = _audit(export_of(dev_plan, tmp_path / "b", extra=[debug]))
+    assert "(any authenticated caller)" in {
+        p["username"] for p in doc["principals"] if p["status"] == "beyond config"
+    }
+
+
+def test_a_default_role_bound_to_everyone_edited_to_read_secrets_is_flagged(
+    dev_plan: Any, tmp_path: Path
+):
+    basic = {
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+        "metadata": {"name": "system:basic-user",
+                     "labels": {"kubernetes.io/bootstrapping": "rbac-defaults"}},
+        "rules": [*authz.builtin_rules("system:basic-user"),
+                  {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]}],
+    }  # fmt: skip
+    binding = _binding("system:basic-user", "system:basic-user",
+                       {"kind": "Group", "name": "system:authenticated"})  # fmt: skip
+    binding["metadata"]["labels"] = {"kubernetes.io/bootstrapping": "rbac-defaults"}
+    doc = _audit(export_of(dev_plan, tmp_path, extra=[basic, binding]))
+    everyone = next(p for p in doc["principals"] if p["username"] == "(any authenticated caller)")
+    assert everyone["status"] == "beyond config"
+    assert {c["permission"] for c in everyone["beyondConfig"]} == {"get secrets cluster-wide"}
+    # the same default unedited is the platform's
+    basic["rules"] = authz.builtin_rules("system:basic-user")
+    assert _audit(export_of(dev_plan, tmp_path / "b", extra=[basic, binding]))["flagged"] == 0

@@ -521,3 +521,21 @@ def test_review_with_live_puts_the_preflight_stop_above_the_fold(
     assert "eks-ng-2-NodeInstanceRole" in top
     assert cli_module.main(argv) == 0  # without --live: not known, not said
     assert "pulumi up stops" not in capsys.readouterr().out
+
+
+def test_a_failing_token_command_is_said_not_sent_anonymously(tmp_path: Path):
+    """The kubeconfig's `aws eks get-token` failing (no credentials, no aws CLI) is reported
+    as such, not as the API server's 401 for an anonymous request."""
+    fails = tmp_path / "aws"
+    fails.write_text("#!/bin/sh\necho 'Unable to locate credentials' >&2\nexit 255\n")
+    fails.chmod(0o755)
+    kubeconfig = {
+        "apiVersion": "v1", "kind": "Config", "current-context": "c",
+        "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:1"}}],
+        "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
+        "users": [{"name": "u", "user": {"exec": {
+            "apiVersion": "client.authentication.k8s.io/v1beta1", "command": str(fails),
+            "args": ["eks", "get-token"]}}}],
+    }  # fmt: skip
+    with pytest.raises(preflight.UnreadableError, match="exited 255: Unable to locate credentials"):
+        preflight.read_with_client(json.dumps(kubeconfig))
