@@ -1139,7 +1139,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _files(args: argparse.Namespace) -> str:
-    files = getattr(args, "config_file", None) or getattr(args, "aws_auth", "")
+    files = next(
+        (v for k in ("config_file", "aws_auth", "out") if (v := getattr(args, k, None))), ""
+    )
     return " ".join(files) if isinstance(files, list) else str(files)
 
 
