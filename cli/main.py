@@ -234,7 +234,7 @@ def _live_aws_auth(
 ) -> tuple[Any, str | None]:
     """The live aws-auth for the preflight (``--live DIR``, DIR/<stack> for several stacks),
     or None with the note that the plan assumes it as EKS creates it."""
-    from eks_access import live
+    from eks_access import cluster_view, live
 
     if not args.live:
         return None, (
@@ -242,10 +242,23 @@ def _live_aws_auth(
             f"node roles only. Export it with `{live.EXPORT_COMMAND}` and pass --live DIR"
         )
     folder = Path(args.live) if count == 1 else Path(args.live) / stack.stack
+    if count > 1 and not folder.is_dir():
+        if (stack.raw.get("eks-access:cluster") or {}).get("authenticationMode") == "API":
+            return None, None  # API mode reads no aws-auth
+        raise UserError(
+            f"--live {args.live}: several stacks read DIR/<stack>/ each, and {folder} is not a "
+            f"folder; export stack {stack.stack}'s cluster there"
+        )
     try:
         found = live.read_dir(folder)
+        exported = (folder / cluster_view.CLUSTER_FILE).is_file()
     except live.LiveError as e:
         raise UserError(str(e)) from None
+    if found is None and exported:  # `export` writes no aws-auth.yaml when the cluster has none
+        return live.LiveAwsAuth({}, {}, f"{folder} (the cluster has no aws-auth)"), (
+            f"live aws-auth: none in the cluster exported in {folder} (cluster.json, no "
+            "aws-auth.yaml): the patch creates it"
+        )
     if found is None:
         return None, (
             f"live aws-auth: {folder / live.AWS_AUTH_FILE} not found; assumed as EKS creates it"

@@ -20,7 +20,7 @@ from eks_access import config as core
 from eks_access.kinds.nodes import LINUX
 from eks_access.principals import principals
 from offline.run import answering_aws_auth, run
-from tests.conftest import DEV, NODE_ROLE, minimal_raw, write_stack
+from tests.conftest import DEV, NODE_ROLE, ROOT, minimal_raw, write_stack
 
 ACCOUNT = "111122223333"
 # What EKS writes into mapRoles for a new managed node group (EKS user guide, "Apply the
@@ -539,3 +539,25 @@ def test_a_failing_token_command_is_said_not_sent_anonymously(tmp_path: Path):
     }  # fmt: skip
     with pytest.raises(preflight.UnreadableError, match="exited 255: Unable to locate credentials"):
         preflight.read_with_client(json.dumps(kubeconfig))
+
+
+def test_plan_live_of_an_export_without_aws_auth_plans_its_creation(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    export = tmp_path / "live"
+    export.mkdir()
+    (export / "cluster.json").write_text(json.dumps({"cluster": {"name": "dev"}}))
+    code = cli_module.main(
+        ["plan", "--config-file", str(DEV), "--out", str(tmp_path / "o"), "--live", str(export)]
+    )
+    assert code == 0
+    assert "none in the cluster exported in" in capsys.readouterr().out
+
+
+def test_plan_live_of_a_fleet_needs_a_folder_per_stack_that_writes_aws_auth(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    files = [str(ROOT / f"Pulumi.{s}.yaml") for s in ("identity", "staging", "prod")]
+    argv = ["plan", "--config-file", *files, "--out", str(tmp_path / "o"), "--live", str(tmp_path)]
+    assert cli_module.main(argv) == 2
+    assert "several stacks read DIR/<stack>/ each" in capsys.readouterr().err
