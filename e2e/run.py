@@ -583,7 +583,8 @@ def eks_stand_in(c: Cluster, work: Path) -> Iterator[dict[str, str]]:
     with serve(state) as url:
         yield {
             **os.environ,
-            "PATH": os.pathsep.join([str(bin_dir), os.environ.get("PATH", "")]),
+            # the stand-in `aws`, and kubectl (for --live-cluster, which runs it from PATH)
+            "PATH": os.pathsep.join([str(bin_dir), str(BIN), os.environ.get("PATH", "")]),
             "AWS_ENDPOINT_URL_EKS": url,
             "AWS_ACCESS_KEY_ID": "e2e",
             "AWS_SECRET_ACCESS_KEY": "e2e",
@@ -656,6 +657,15 @@ def audit_scenario(c: Cluster, work: Path) -> None:
         assert {c_["via"] for c_ in alice["beyondConfig"]} == {
             "ClusterRoleBinding hand-made-admin -> ClusterRole cluster-admin"
         }, alice
+        report = _cli(env, "audit", "--config-file", str(ROOT / "Pulumi.dev.yaml"), "--live",
+                      str(work / "changed")).stdout.split("\n\n<details>", 1)[0]  # fmt: skip
+        log("   the report's headline (README 'Auditing a live cluster'):")
+        for line in report.splitlines():
+            log(f"     {line}")
+        # the same, read now (--live-cluster: export into a temporary folder, then audit)
+        now = _cli(env, *audit, "--live-cluster")
+        assert now.returncode == 1 and json.loads(now.stdout)["flagged"] == doc["flagged"], (
+            now.returncode, now.stderr[-2000:])  # fmt: skip
         log("   hand-edited aws-auth line (dave, group ops) and hand-made bindings: audit exit 1;")
         log("   dave: mapped by an aws-auth mapUsers line, admin in default via hand-made-ops;")
         log("   payments-sso:alice (the SSO role's session): cluster-admin via hand-made-admin")
