@@ -6,7 +6,7 @@ fails loudly when an SDK upgrade moves or changes one:
 - the stack's whole config map (the public ``pulumi.Config`` reads one key at a time, and a
   misspelt key must not pass unnoticed);
 - running a program in a stack as the language host does, and resetting the runtime after
-  (the offline plan);
+  (the offline plan), a failed run's pending outputs included;
 - the wire format's sentinels for secrets, resources and unknowns (to mask them in plans);
 - serialising a value to the wire (answers to component method calls under mocks);
 - the read-only proxies the policy analyzer hands to policies.

@@ -177,12 +177,9 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         return super().RegisterResourceOutputs(request)  # type: ignore[no-untyped-call]
 
 
-def placeholder_cloud(
-    stack: StackFile, live_aws_auth: LiveAwsAuth | None = None
-) -> PlaceholderCloud:
+def placeholder_cloud(stack: StackFile) -> PlaceholderCloud:
     """Mocks in the account the config's users live in (``StackConfig.users_account``), so the
-    plan's ARNs agree with the config's. The preflight's read of aws-auth answers
-    ``live_aws_auth``, or aws-auth as EKS creates it for the config's node roles."""
+    plan's ARNs agree with the config's."""
     # Read defensively: the program, not this helper, reports a malformed config.
     try:
         config = stack.load_any()
