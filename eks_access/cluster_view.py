@@ -19,7 +19,6 @@ entries in the two API modes, an entry winning over aws-auth for the same princi
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,7 +42,6 @@ NODE_GROUPS = frozenset(
     {"system:bootstrappers", "system:nodes", "system:node-proxier", "eks:kube-proxy-windows"}
 )
 """What a node line may hold; a line with more (system:masters...) is a person's, evaluated."""
-NODE_ENTRY_TYPES = ("EC2_LINUX", "EC2_WINDOWS", "FARGATE_LINUX", "EC2", "HYBRID_LINUX")
 _POLICY_PREFIX = "cluster-access-policy/"
 EXPORT_COMMANDS = {
     AWS_AUTH_FILE: "kubectl get configmap aws-auth -n kube-system -o yaml",
@@ -338,7 +336,3 @@ def is_bootstrap(obj: Mapping[str, Any]) -> bool:
     labels = meta.get("labels") or {}
     name = str(meta.get("name", ""))
     return labels.get(BOOTSTRAP_LABEL) == "rbac-defaults" or name.startswith(("system:", "eks:"))
-
-
-def dumps(obj: Any) -> str:
-    return json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n"

@@ -7,7 +7,6 @@ DescribeCluster for this cluster only (never whatever the current kubeconfig con
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
@@ -126,8 +125,3 @@ def export(cluster: str, region: str, out: Path, kubectl: str = "kubectl") -> li
     for name, text in sorted(files.items()):
         (out / name).write_text(text)
     return sorted(files)
-
-
-def endpoint_note() -> str | None:
-    """Where boto3 is pointed, when not at AWS (a stand-in, in tests)."""
-    return os.environ.get("AWS_ENDPOINT_URL_EKS")
