@@ -707,6 +707,8 @@ VERBS = (
 )
 RESOURCES = (  # (group, resource, subresource, namespaced)
     ("", "pods", "", True),
+    ("events.k8s.io", "events", "", True),  # view/edit since 1.x; builtin_rbac.yaml once lacked it
+    ("resource.k8s.io", "resourceclaims", "", True),
     ("", "pods", "log", True),
     ("", "pods", "exec", True),
     ("", "secrets", "", True),
