@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +18,7 @@ def raw_stack_config() -> dict[str, Any]:
     The SDK has no public call that lists config keys, and without the full list a misspelt
     key (``eks-access:teamz``) would be silently ignored; so this reads the runtime's map.
     """
-    raw: dict[str, Any] = {}
-    for key, value in sdk_internals.stack_config().items():
-        try:
-            raw[key] = json.loads(value) if isinstance(value, str) else value
-        except json.JSONDecodeError:
-            raw[key] = value
-    return raw
+    return {k: stackfile.program_value(v) for k, v in sdk_internals.stack_config().items()}
 
 
 def read_stack_config() -> core.StackConfig | core.IdentityConfig:

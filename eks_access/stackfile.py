@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 from collections.abc import Hashable
 from dataclasses import dataclass
@@ -75,6 +76,18 @@ _StackLoader.add_constructor(
 
 
 MAX_TEAMS_FILE = 16 * 2**20
+
+
+def program_value(value: Any) -> Any:
+    """A top-level config value as the program reads it (``components/stack_config``): the
+    Pulumi CLI hands a scalar over as its text and an object or list as JSON, and the program
+    decodes whatever text is JSON. So ``teamsFile: "0"`` and ``teamsFile: 0`` are both the
+    number 0 to it; the offline plan reads the same, through this one function."""
+    text = value if isinstance(value, str) else json.dumps(value)
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
 
 
 def with_teams_file(raw: dict[str, Any], base: Path) -> dict[str, Any]:
@@ -236,8 +249,10 @@ def read(path: str | Path) -> StackFile:
     if project_dir is None:
         raise StackFileError(f"{path}: no Pulumi.yaml in its folder or above")
     project_doc = yaml.safe_load((project_dir / "Pulumi.yaml").read_text()) or {}
-    # As the CLI does: environment values first, the stack file's own keys win.
+    # As the CLI does: environment values first, the stack file's own keys win; each value as
+    # the program decodes what the CLI hands it.
     raw = {**_environments(doc, project_dir, str(path)), **raw}
+    raw = {k: program_value(v) for k, v in raw.items()}
     sources = [path.name]
     envs = doc.get("environment") or []
     envs = envs.get("imports") or [] if isinstance(envs, dict) else envs

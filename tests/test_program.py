@@ -10,10 +10,11 @@ import pulumi
 import pytest
 import yaml
 
+from eks_access import config as core
 from eks_access import stackfile
 from offline import plan
 from offline.run import run
-from tests.conftest import DEV, ROOT, write_stack
+from tests.conftest import DEV, ROOT, minimal_raw, write_stack
 
 
 @pytest.fixture(scope="module")
@@ -194,3 +195,20 @@ def _dev_principals():
     from eks_access.principals import principals
 
     return principals(stackfile.read(DEV).load(), "111122223333")
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("eks-access:teamsFile", "0"), ("eks-access:identity", "0"), ("eks-access:teamsFile", 0)],
+)
+def test_the_plan_reads_a_scalar_as_the_program_gets_it(tmp_path, key, value):
+    """The Pulumi CLI hands a scalar to the program as its text, and the program decodes JSON
+    text, so `"0"` and `0` are one value to it: the plan's own reading must say the same
+    (found by the fuzz in CI: the plan said "text '0'", the program "the number 0")."""
+    raw = {**minimal_raw(**{"eks-access:teams": [{"name": "a", "users": ["ann"]}]}), key: value}
+    stack = stackfile.read(write_stack(tmp_path, raw))
+    with pytest.raises(core.ConfigError) as planned:
+        stack.load()
+    with pytest.raises(pulumi.RunError) as program:
+        run(stack)
+    assert str(planned.value.problems[0]) in str(program.value)
