@@ -446,7 +446,7 @@ def from_export(
     cluster_cfg = imported.config[f"{NAMESPACE}:cluster"]
     if mode != "CONFIG_MAP":
         cluster_cfg["authenticationMode"] = mode
-        _add_entries(imported, teams, export.entries or [])
+        _add_entries(imported, teams, export)
         imported.config[f"{NAMESPACE}:teams"] = sorted(
             {id(t): t for t in teams.values()}.values(), key=lambda t: str(t["name"])
         )
@@ -490,20 +490,13 @@ def _policy_config(policy: Mapping[str, Any]) -> dict[str, Any] | str:
 
 
 def _add_entries(
-    imported: Imported, teams: dict[str, dict[str, Any]], entries: Sequence[Mapping[str, Any]]
+    imported: Imported, teams: dict[str, dict[str, Any]], export: cluster_view.Export
 ) -> None:
     cluster_cfg = imported.config[f"{NAMESPACE}:cluster"]
     taken = {str(t["name"]) for t in teams.values()}
     policy_teams: dict[str, dict[str, Any]] = {}
-    for item in entries:
-        entry = item["accessEntry"]
-        text = str(entry["principalArn"])
-        try:
-            arn = arns.parse_iam_arn(text)
-        except arns.ArnError:
-            imported.notes.append(f"access entry {text}: not an IAM user or role; not imported")
-            continue
-        kind_type = str(entry.get("type") or "STANDARD")
+    for e in cluster_view.entries_of(export, imported.notes):
+        arn, text, kind_type = e.arn, e.text, e.type
         if kind_type != "STANDARD":
             node = _NODE_TYPES.get(kind_type)
             cluster_cfg["nodeAccessEntries"] = "eks-managed"  # EKS made it; the program leaves it
@@ -518,14 +511,13 @@ def _add_entries(
                 listed.append(text)
             cluster_cfg["nodeAccessEntries"] = "eks-managed"
             continue
-        username = str(entry.get("username") or cluster_view.default_username(text))
-        groups = [str(g) for g in entry.get("kubernetesGroups") or []]
+        username, groups = e.username, list(e.groups)
         key, member = next(
             (k.key, found) for k in TEAM_KINDS if (found := k.recognize(arn, username))
         )
         _drop_aws_auth_member(imported, teams, arn)
         policies: list[dict[str, Any]] = []
-        for policy in item.get("associatedAccessPolicies") or []:
+        for policy in e.policies:
             said = _policy_config(policy)
             if isinstance(said, str):
                 why = f"access entry {text}: {said}; keep it by hand (the program leaves it)"

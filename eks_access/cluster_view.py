@@ -219,6 +219,44 @@ class ClusterState:
     export_fargate: list[dict[str, Any]] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Entry:
+    """One access entry of an export, read once for every consumer."""
+
+    arn: arns.IamArn
+    text: str
+    """The principal ARN as EKS has it."""
+    type: str
+    username: str
+    """As EKS applies it: the entry's, or EKS's default for it."""
+    groups: tuple[str, ...]
+    policies: tuple[Mapping[str, Any], ...]
+
+
+def entries_of(export: Export, notes: list[str]) -> list[Entry]:
+    """The export's access entries; one that names no IAM user or role is a note, left out."""
+    out = []
+    for item in export.entries or []:
+        entry = item["accessEntry"]
+        text = str(entry["principalArn"])
+        try:
+            arn = arns.parse_iam_arn(text)
+        except arns.ArnError:
+            notes.append(f"access entry {text}: not an IAM user or role ARN; left out")
+            continue
+        out.append(
+            Entry(
+                arn,
+                text,
+                str(entry.get("type") or "STANDARD"),
+                str(entry.get("username") or default_username(text)),
+                tuple(str(g) for g in entry.get("kubernetesGroups") or ()),
+                tuple(item.get("associatedAccessPolicies") or ()),
+            )
+        )
+    return out
+
+
 def policy_name(policy_arn: str) -> str:
     """``AmazonEKSViewPolicy`` of ``arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy``."""
     return policy_arn.rsplit(_POLICY_PREFIX, 1)[-1]
@@ -272,32 +310,23 @@ def state_of(export: Export, mode: str, creator: str | None = None) -> ClusterSt
             )
             out.sources[key] = f"aws-auth {section} line"
     if mode != "CONFIG_MAP" and export.entries is not None:
-        for item in export.entries:
-            entry = item["accessEntry"]
-            arn = str(entry["principalArn"])
-            try:
-                parsed_arn = arns.parse_iam_arn(arn)
-            except arns.ArnError:
-                out.notes.append(f"access entry {arn}: not an IAM user or role ARN; left out")
-                continue
-            key = parsed_arn.match_key
-            kind = str(entry.get("type") or "STANDARD")
-            username = str(entry.get("username") or default_username(arn))
-            groups = tuple(str(g) for g in entry.get("kubernetesGroups") or ())
-            if kind != "STANDARD":
-                if (node := _node(arn, username, groups)) is not None:
+        for e in entries_of(export, out.notes):
+            key = e.arn.match_key
+            if e.type != "STANDARD":
+                if (node := _node(e.text, e.username, e.groups)) is not None:
                     state.nodes[key] = node
-                out.platform[key] = f"{kind} access entry (nodes)"
+                out.platform[key] = f"{e.type} access entry (nodes)"
                 continue
             state.identities.pop(key, None)  # the entry wins over aws-auth
             state.identities[key] = authz.Identity(
-                key, parsed_arn.arn, parsed_arn.kind, username,
-                frozenset((*groups, authz.AUTHENTICATED)),
+                key, e.arn.arn, e.arn.kind, e.username,
+                frozenset((*e.groups, authz.AUTHENTICATED)),
             )  # fmt: skip
             out.sources[key] = "access entry"
             if key == creator_key:
                 out.platform[key] = "the cluster creator's access entry"
-            for policy in item.get("associatedAccessPolicies") or []:
+            arn = e.text
+            for policy in e.policies:
                 found = _policy_grants(policy, key, out.notes, arn)
                 if found is None:
                     out.uncounted.setdefault(key, []).append(policy_name(str(policy["policyArn"])))
