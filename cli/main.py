@@ -234,7 +234,7 @@ def _live_aws_auth(
 ) -> tuple[Any, str | None]:
     """The live aws-auth for the preflight (``--live DIR``, DIR/<stack> for several stacks),
     or None with the note that the plan assumes it as EKS creates it."""
-    from eks_access import cluster_view, live
+    from eks_access import live
 
     if not args.live:
         return None, (
@@ -242,18 +242,11 @@ def _live_aws_auth(
             f"node roles only. Export it with `{live.EXPORT_COMMAND}` and pass --live DIR"
         )
     folder = Path(args.live) if count == 1 else Path(args.live) / stack.stack
-    if count > 1 and not folder.is_dir():
-        if (stack.raw.get("eks-access:cluster") or {}).get("authenticationMode") == "API":
-            return None, None  # API mode reads no aws-auth
-        raise UserError(
-            f"--live {args.live}: several stacks read DIR/<stack>/ each, and {folder} is not a "
-            f"folder; export stack {stack.stack}'s cluster there"
-        )
-    try:
-        found = live.read_dir(folder)
-        exported = (folder / cluster_view.CLUSTER_FILE).is_file()
-    except live.LiveError as e:
-        raise UserError(str(e)) from None
+    api_mode = (stack.raw.get("eks-access:cluster") or {}).get("authenticationMode") == "API"
+    if count > 1 and not folder.is_dir() and api_mode:
+        return None, None  # API mode reads no aws-auth
+    export = _read_export(args, stack, count)
+    found, exported = export.aws_auth, export.cluster is not None
     if found is None and exported:  # `export` writes no aws-auth.yaml when the cluster has none
         return live.LiveAwsAuth({}, {}, f"{folder} (the cluster has no aws-auth)"), (
             f"live aws-auth: none in the cluster exported in {folder} (cluster.json, no "
@@ -445,6 +438,23 @@ def cmd_can_i(args: argparse.Namespace) -> int:
     return code
 
 
+def _read_export(args: argparse.Namespace, stack: stackfile.StackFile, count: int) -> Any:
+    """The stack's export folder of ``--live DIR`` (DIR/<stack>/ for several stacks), read by
+    the one reader of export folders (``cluster_view.read``)."""
+    from eks_access import cluster_view, live
+
+    folder = Path(args.live) if count == 1 else Path(args.live) / stack.stack
+    if count > 1 and not folder.is_dir():
+        raise UserError(
+            f"--live {args.live}: several stacks read DIR/<stack>/ each, and {folder} is not a "
+            f"folder; export stack {stack.stack}'s cluster there"
+        )
+    try:
+        return cluster_view.read(folder)
+    except live.LiveError as e:
+        raise UserError(str(e)) from None
+
+
 def _export(
     args: argparse.Namespace, stack: stackfile.StackFile, config: core.StackConfig, count: int
 ) -> Any:
@@ -461,13 +471,7 @@ def _export(
                 found = cluster_view.read(Path(scratch))
             found.folder = f"cluster {config.cluster.name} ({config.region}), read now"
             return found
-        folder = Path(args.live) if count == 1 else Path(args.live) / stack.stack
-        if count > 1 and not folder.is_dir():
-            raise UserError(
-                f"--live {args.live}: several stacks read DIR/<stack>/ each, and {folder} is not "
-                f"a folder; export stack {stack.stack}'s cluster there"
-            )
-        return cluster_view.read(folder)
+        return _read_export(args, stack, count)
     except live.LiveError as e:
         raise UserError(str(e)) from None
     except export.ExportError as e:

@@ -21,7 +21,6 @@ import hashlib
 import json
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from eks_access import arns, awsauth
@@ -305,25 +304,5 @@ def preflight(
     return Preflight(tuple(stops), tuple(warnings), tuple(removed), recorded is not None, stopped)
 
 
-# --- a folder of exports (``--live DIR``) -------------------------------------------------------
-
 AWS_AUTH_FILE = "aws-auth.yaml"
-
-
-def read_dir(folder: Path) -> LiveAwsAuth | None:
-    """``DIR/aws-auth.yaml`` as kubectl prints it (``-o yaml`` or ``-o json``), or None when
-    the folder holds none; LiveError when it is not one."""
-    import yaml
-
-    if not folder.is_dir():
-        raise LiveError(f"--live {folder}: not a folder; export into one with {EXPORT_COMMAND}")
-    path = folder / AWS_AUTH_FILE
-    if not path.is_file():
-        return None
-    try:
-        obj = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as e:
-        raise LiveError(
-            f"{path}: does not parse as YAML or JSON ({e.__class__.__name__})"
-        ) from None
-    return LiveAwsAuth.from_object(obj, str(path))
+"""Its file in an export folder (``eks_access.cluster_view``)."""

@@ -50,9 +50,8 @@ def _plan(stack: StackFile, raw: dict[str, Any]) -> run.RunResult:
 
 
 def _diff(before: run.RunResult, after: run.RunResult) -> list[str]:
-    # Reads (the live aws-auth preflight) are not resources the step creates or deletes.
-    old = {r.urn: r for r in before.resources if r.custom and not r.options.get("read")}
-    new = {r.urn: r for r in after.resources if r.custom and not r.options.get("read")}
+    old = {r.urn: r for r in before.resources if r.custom}
+    new = {r.urn: r for r in after.resources if r.custom}
     lines = [f"+ {new[u].type} {new[u].name}" for u in sorted(new.keys() - old.keys())]
     lines += [
         f"- {old[u].type} {old[u].name}"

@@ -253,13 +253,13 @@ def summary_json(
     stops: list[str],
 ) -> dict[str, Any]:
     """The plan summary as data (``plan --format json``)."""
-    counts = Counter(r.type for r in result.resources if r.custom and not r.options.get("read"))
+    counts = Counter(r.type for r in result.resources if r.custom)
     iam_doc = iam(result)
     doc: dict[str, Any] = {
         "out": str(out),
         "files": files,
         "resources": dict(sorted(counts.items())),
-        "components": sum(not r.custom for r in result.resources),
+        "components": len(result.resources) - sum(counts.values()),
         "awsAuthWritten": bool(aws_auth(result)),
         "mappedPrincipals": len(mapped_principals(result)),
         "accessEntries": len(access_entries(result)),
@@ -275,17 +275,15 @@ def summary_json(
 
 def summary(result: RunResult) -> str:
     """A short account of the plan for people."""
-    counts = Counter(r.type for r in result.resources if r.custom and not r.options.get("read"))
-    reads = [r for r in result.resources if r.options.get("read")]
+    counts = Counter(r.type for r in result.resources if r.custom)
     data = (aws_auth(result) or [{}])[0].get("data", {})
     roles = yaml.safe_load(data.get("mapRoles", "[]")) or []
     users = yaml.safe_load(data.get("mapUsers", "[]")) or []
     iam_doc = iam(result)
     lines = [
         f"{sum(counts.values())} resources would be created "
-        f"({sum(not r.custom for r in result.resources)} components group them):",
+        f"({len(result.resources) - sum(counts.values())} components group them):",
         *(f"  {n:4d}  {t}" for t, n in sorted(counts.items())),
-        *(f"read first: {r.type} {r.name}" for r in sorted(reads, key=lambda r: r.urn)),
         f"aws-auth: {len(roles)} role mappings, {len(users)} user mappings"
         if aws_auth(result)
         else "aws-auth: not written by this program",

@@ -15,7 +15,7 @@ import yaml
 from cli import main as cli_module
 from components import preflight
 from components.preflight import PreflightStop, check_live_aws_auth
-from eks_access import awsauth, live, stackfile
+from eks_access import awsauth, cluster_view, live, stackfile
 from eks_access import config as core
 from eks_access.kinds.nodes import LINUX
 from eks_access.principals import principals
@@ -242,7 +242,7 @@ def _configmap(data: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def test_read_dir_takes_kubectl_yaml_json_and_a_list(tmp_path: Path):
+def test_an_export_folders_aws_auth_takes_kubectl_yaml_json_and_a_list(tmp_path: Path):
     obj = _configmap({"mapRoles": EKS_NODE_GROUP})
     for text in (
         yaml.safe_dump(obj),
@@ -250,12 +250,12 @@ def test_read_dir_takes_kubectl_yaml_json_and_a_list(tmp_path: Path):
         yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": [obj]}),
     ):
         (tmp_path / "aws-auth.yaml").write_text(text)
-        found = live.read_dir(tmp_path)
+        found = cluster_view.read(tmp_path).aws_auth
         assert found is not None and found.data == {"mapRoles": EKS_NODE_GROUP}
 
 
-def test_read_dir_without_the_file_is_none(tmp_path: Path):
-    assert live.read_dir(tmp_path) is None
+def test_an_export_folders_aws_auth_without_the_file_is_none(tmp_path: Path):
+    assert cluster_view.read(tmp_path).aws_auth is None
 
 
 @pytest.mark.parametrize(
@@ -268,10 +268,10 @@ def test_read_dir_without_the_file_is_none(tmp_path: Path):
         (yaml.safe_dump({**_configmap({}), "data": ["x"]}), "must be mappings"),
     ],
 )
-def test_read_dir_refuses_what_is_not_aws_auth(tmp_path: Path, text: str, fragment: str):
+def test_an_export_folders_aws_auth_refuses_what_is_not_aws_auth(tmp_path: Path, text: str, fragment: str):
     (tmp_path / "aws-auth.yaml").write_text(text)
     with pytest.raises(live.LiveError, match=fragment):
-        live.read_dir(tmp_path)
+        cluster_view.read(tmp_path)
 
 
 # --- config ---------------------------------------------------------------------------------------

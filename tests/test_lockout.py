@@ -126,6 +126,6 @@ def test_the_aws_auth_patch_survives_any_config_change(first, second):
         assert options["replaceOnChanges"] == [] and options["deleteBeforeReplace"] is False
         assert options["replacementTrigger"] is None
     # The provider it is applied through is never replaced by a config edit either.
-    (prov_a,) = [p for p in a.of_type("pulumi:providers:kubernetes") if p.name == "kubernetes"]
-    (prov_b,) = [p for p in b.of_type("pulumi:providers:kubernetes") if p.name == "kubernetes"]
+    (prov_a,) = a.of_type("pulumi:providers:kubernetes")
+    (prov_b,) = b.of_type("pulumi:providers:kubernetes")
     assert prov_a.urn == prov_b.urn and prov_a.inputs == prov_b.inputs

@@ -150,7 +150,7 @@ def test_moving_a_user_between_teams_keeps_the_user_and_its_keys(tmp_path, dev_r
 def test_summary_counts_match_the_files(dev_plan):
     out, stdout = dev_plan
     plan_doc = json.loads((out / "plan.json").read_text())
-    custom = [r for r in plan_doc["resources"] if r["custom"] and not r["options"].get("read")]
+    custom = [r for r in plan_doc["resources"] if r["custom"]]
     assert f"{len(custom)} resources would be created" in stdout
     assert plan.PLACEHOLDER_NOTE.split(":")[0] in plan_doc["note"]
 

@@ -531,7 +531,7 @@ def _aws_auth(cluster: Any) -> dict[str, Any]:
 def live_preflight(engine: Engine, world: World, tally: Tally) -> None:
     """The live aws-auth preflight through the engine (README "Safety"): after the dev stack's
     first `up`, EKS (another field manager) adds a node role to mapRoles; the preview and the
-    `up` that only add a user stop before anything is written to Kubernetes, and the role stays;
+    `up` that only add a user stop before anything is registered, and the role stays;
     once the config lists it, `up` passes and keeps it."""
     from pulumi import automation as auto
 
