@@ -268,7 +268,9 @@ def test_an_export_folders_aws_auth_without_the_file_is_none(tmp_path: Path):
         (yaml.safe_dump({**_configmap({}), "data": ["x"]}), "must be mappings"),
     ],
 )
-def test_an_export_folders_aws_auth_refuses_what_is_not_aws_auth(tmp_path: Path, text: str, fragment: str):
+def test_an_export_folders_aws_auth_refuses_what_is_not_aws_auth(
+    tmp_path: Path, text: str, fragment: str
+):
     (tmp_path / "aws-auth.yaml").write_text(text)
     with pytest.raises(live.LiveError, match=fragment):
         cluster_view.read(tmp_path)
