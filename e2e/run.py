@@ -54,6 +54,7 @@ BUILDS = {  # binary -> (module folder, package, ldflags)
         VERSION_FLAGS,
     ),
     "authmap": ("authmap", ".", ""),
+    "esceval": ("esceval", ".", ""),
 }
 ADMIN_TOKEN_FILE = "tokens.csv"
 NODE_ROLE_ARN = "arn:aws:iam::111122223333:role/eks-node-group"
@@ -961,12 +962,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--plan", default=str(ROOT / "out" / "dev"), help="offline plan folder")
     parser.add_argument("--generated", type=int, default=4, help="generated configs to compare")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (logs)")
+    parser.add_argument("--esc-drawn", type=int, default=300, help="drawn ESC environments")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
     started = time.time()
     build()
     log(f"binaries ready in {time.time() - started:.0f} s ({BIN})")
     from eks_access import stackfile
+
+    log("\n== ESC: the offline plan's resolution against ESC's own evaluator")
+    from e2e import esc_check
+
+    cases, drawn, problems = esc_check.check(
+        BIN / "esceval", ROOT / "tests" / "fixtures" / "esc_cases.yaml", args.esc_drawn
+    )
+    if problems:
+        raise SystemExit("ESC disagreements:\n" + "\n".join(problems[:20]))
+    log(f"ESC: {cases} cases and {drawn} drawn environments evaluated by both, 0 disagreements")
 
     with control_plane(args.keep) as c:
         for ns in NAMESPACES:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 from collections.abc import Hashable
@@ -13,6 +12,7 @@ from typing import Any
 import yaml
 
 from eks_access import config as core
+from eks_access import esc
 
 
 class StackFileError(ValueError):
@@ -53,8 +53,13 @@ _StackLoader.add_implicit_resolver(
 
 
 def _mapping_without_duplicates(loader: _StackLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    """A mapping whose own keys are unique. Merge keys (``<<: *base``), which the CLI's yaml.v3
+    reads, are PyYAML's to apply: the keys they bring in may be overridden by the mapping's own
+    keys, as in yaml.v3; only keys written twice in the mapping itself are an error."""
     seen: dict[Any, yaml.Node] = {}
     for key_node, _ in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            continue
         key = loader.construct_object(key_node, deep=True)
         if not isinstance(key, Hashable):
             raise yaml.constructor.ConstructorError(
@@ -66,6 +71,7 @@ def _mapping_without_duplicates(loader: _StackLoader, node: yaml.MappingNode) ->
                 "and defined again; remove one", key_node.start_mark,
             )  # fmt: skip
         seen[key] = key_node
+    loader.flatten_mapping(node)
     return loader.construct_mapping(node, deep=True)
 
 
@@ -142,31 +148,38 @@ def with_teams_file(raw: dict[str, Any], base: Path) -> dict[str, Any]:
     return merged
 
 
-def _environments(doc: dict[str, Any], project_dir: Path, where: str) -> dict[str, Any]:
-    """``pulumiConfig`` of the stack's ESC environments, for offline use.
+def _environments(
+    doc: dict[str, Any], project_dir: Path, where: str
+) -> tuple[esc.Resolved, list[str]]:
+    """``pulumiConfig`` of the stack's ESC environment, resolved offline (:mod:`eks_access.esc`),
+    and the files it was read from.
 
-    The Pulumi CLI resolves ``environment:`` from Pulumi ESC. Offline there is no ESC, so each
-    environment is read from ``esc/<name>.yaml`` in the project: the same definition that
-    `esc env edit <org>/<name> --file esc/<name>.yaml` publishes. Plain values only.
+    The Pulumi CLI opens ``environment:`` in Pulumi ESC. Offline there is no ESC, so each
+    imported environment is read from ``esc/<name>.yaml`` in the project: the same definition
+    that `esc env edit <org>/<name> --file esc/<name>.yaml` publishes.
     """
-    names = doc.get("environment") or []
-    if isinstance(names, dict):  # the long form: {imports: [...]}
-        names = names.get("imports") or []
-    merged: dict[str, Any] = {}
-    for name in names if isinstance(names, list) else []:
-        file = project_dir / "esc" / f"{str(name).rsplit('/', 1)[-1]}.yaml"
+    files: list[str] = []
+
+    def load(name: str) -> tuple[str, Any] | None:
+        file = project_dir / "esc" / f"{name.rsplit('/', 1)[-1]}.yaml"
+        if not file.is_file():
+            return None
+        shown = str(file.relative_to(project_dir))
         try:
-            env = yaml.load(file.read_text(), Loader=_StackLoader) or {}
-        except (OSError, yaml.YAMLError) as e:
+            decl = yaml.load(file.read_text(), Loader=_StackLoader)
+        except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError) as e:
             raise StackFileError(
-                f"{where}: environment {name!r} is resolved offline from {file}, which cannot "
+                f"{where}: environment {name!r} is resolved offline from {shown}, which cannot "
                 f"be read ({e.__class__.__name__})"
             ) from None
-        values = (env.get("values") or {}).get("pulumiConfig") or {}
-        if not isinstance(values, dict):
-            raise StackFileError(f"{file}: values.pulumiConfig must be a mapping")
-        merged.update(values)
-    return merged
+        files.append(shown)
+        return shown, decl
+
+    try:
+        resolved = esc.resolve(doc.get("environment"), load, where)
+    except esc.EscError as e:
+        raise StackFileError(f"{where}: {e}") from None
+    return resolved, files
 
 
 def parse(text: str, where: str) -> dict[str, Any]:
@@ -215,6 +228,8 @@ class StackFile:
     raw: dict[str, Any]
     sources: tuple[str, ...] = ()
     """Files (relative to the project) this stack's config is read from."""
+    secret_keys: frozenset[str] = frozenset()
+    """Keys whose value is an ESC secret: handed to the program as secrets."""
 
     def load(self) -> core.StackConfig:
         return core.load(with_teams_file(self.raw, self.project_dir))
@@ -250,17 +265,21 @@ def read(path: str | Path) -> StackFile:
         raise StackFileError(f"{path}: no Pulumi.yaml in its folder or above")
     project_doc = yaml.safe_load((project_dir / "Pulumi.yaml").read_text()) or {}
     # As the CLI does: environment values first, the stack file's own keys win; each value as
-    # the program decodes what the CLI hands it.
-    raw = {**_environments(doc, project_dir, str(path)), **raw}
+    # the program decodes what the CLI hands it. The teams file is left for the program (and
+    # StackFile.load) to read: the program is handed the config as the CLI hands it.
+    resolved, env_files = _environments(doc, project_dir, str(path))
+    raw = {**resolved.config, **raw}
     raw = {k: program_value(v) for k, v in raw.items()}
-    sources = [path.name]
-    envs = doc.get("environment") or []
-    envs = envs.get("imports") or [] if isinstance(envs, dict) else envs
-    sources += [f"esc/{str(e).rsplit('/', 1)[-1]}.yaml" for e in envs if isinstance(e, str)]
+    sources = [path.name, *env_files]
     if isinstance(raw.get(core.TEAMS_FILE), str):
         sources.append(str(raw[core.TEAMS_FILE]))
-    with contextlib.suppress(core.ConfigError):  # load() reports it with every other problem
-        raw = with_teams_file(raw, project_dir)
+    secret_keys = frozenset(k for k in resolved.secret_keys if k not in doc["config"])
     return StackFile(
-        path, project_dir, str(project_doc.get("name", "")), stack, raw, tuple(sources)
+        path,
+        project_dir,
+        str(project_doc.get("name", "")),
+        stack,
+        raw,
+        tuple(sources),
+        secret_keys,
     )

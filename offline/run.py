@@ -267,13 +267,16 @@ def run_program(
     stack: str = "test",
     config: Mapping[str, Any] | None = None,
     on_register: Callable[[], None] | None = None,
+    secret_keys: frozenset[str] = frozenset(),
 ) -> RunResult:
     """Run ``func`` as a Pulumi program under mocks and return what it registered
-    (``on_register`` is called once per resource, for progress)."""
+    (``on_register`` is called once per resource, for progress); ``config`` as the Pulumi CLI
+    hands it over, ``secret_keys`` being its secrets."""
     monitor = RecordingMonitor(mocks, on_register)
     pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
     pulumi.runtime.set_all_config(
-        {k: v if isinstance(v, str) else json.dumps(v) for k, v in (config or {}).items()}
+        {k: v if isinstance(v, str) else json.dumps(v) for k, v in (config or {}).items()},
+        sorted(secret_keys),
     )
     sdk_internals.run_in_a_stack(func)
     return monitor.result
@@ -320,4 +323,5 @@ def run(
         stack.stack,
         stack.raw,
         on_register,
+        stack.secret_keys,
     )

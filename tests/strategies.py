@@ -124,3 +124,68 @@ def stack_configs(draw: st.DrawFn, max_teams: int = 5) -> dict[str, Any]:
         },
         "eks-access:teams": [draw(teams(i)) for i in range(n)],
     }
+
+
+# --- ESC environments (tests/test_esc.py; make e2e compares each with ESC's own evaluator) ------
+
+_ESC_KEYS = ["a", "b", "c", "res", "grp"]
+_esc_scalars = st.one_of(
+    st.sampled_from(["secrets", "admins", "dev", "x y", "1:20", "no", "$$", "a$$b"]),
+    st.integers(-5, 5),
+    st.booleans(),
+)
+
+
+def _esc_reference(key: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    access = st.one_of(
+        key,
+        st.builds(lambda k, j: f"{k}.{j}", key, key),
+        st.builds(lambda k, i: f"{k}[{i}]", key, st.integers(0, 2)),
+        st.builds(lambda k, j: f'{k}["{j}"]', key, key),
+    )
+    return st.one_of(
+        st.builds(lambda a: "${" + a + "}", access),
+        st.builds(lambda p, a, s: p + "${" + a + "}" + s, st.sampled_from(["", "x-", "$$"]), access,
+                  st.sampled_from(["", "-y", " z"])),
+    )  # fmt: skip
+
+
+def _esc_values(depth: int) -> st.SearchStrategy[Any]:
+    key = st.sampled_from(_ESC_KEYS)
+    leaf = st.one_of(_esc_scalars, _esc_reference(key))
+    if depth == 0:
+        return leaf
+    inner = _esc_values(depth - 1)
+    return st.one_of(
+        leaf,
+        st.lists(inner, max_size=3),
+        st.dictionaries(key, inner, max_size=3),
+        st.builds(lambda v: {"fn::secret": v}, leaf),
+        st.builds(lambda s, v: {"fn::join": [s, v]}, st.sampled_from(["-", ""]),
+                  st.lists(st.one_of(st.sampled_from(["p", "q"]), _esc_reference(key)), max_size=3)),
+        st.builds(lambda a, b: {"fn::concat": [a, b]}, st.lists(leaf, max_size=2),
+                  st.lists(leaf, max_size=2)),
+    )  # fmt: skip
+
+
+@st.composite
+def esc_environments(draw: st.DrawFn) -> dict[str, Any]:
+    """A stack's ``environment:`` and the files it imports: values that reference each other
+    (in and across files), secrets, joins; some broken (cycles, unknown properties), as users
+    write them."""
+    key = st.sampled_from(_ESC_KEYS)
+    values = _esc_values(2)
+    config = st.dictionaries(st.sampled_from(["eks-access:x", "eks-access:y", "o:t"]), values,
+                             max_size=3)  # fmt: skip
+    base = {
+        "values": {**draw(st.dictionaries(key, values, max_size=4)), "pulumiConfig": draw(config)}
+    }
+    top: dict[str, Any] = {
+        "imports": ["base"],
+        "values": draw(st.dictionaries(key, values, max_size=3)),
+    }
+    top["values"]["pulumiConfig"] = draw(config)
+    files = {"base": base, "top": top}
+    environment = draw(st.sampled_from([["base"], ["top"], ["base", "top"],
+                                        {"imports": ["top"], "values": {"pulumiConfig": draw(config)}}]))  # fmt: skip
+    return {"environment": environment, "files": files}

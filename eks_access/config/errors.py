@@ -150,6 +150,10 @@ def _is_secret(value: Any) -> bool:
 
 
 _SECRET_KEYS = ("secure", "fn::secret")
+NOT_SECRET = (
+    "this setting is not secret, and a plan made without the stack's key cannot read it: "
+    "write the value in plain text"
+)
 
 
 def describe(error: Any) -> Problem:
@@ -172,10 +176,7 @@ def describe(error: Any) -> Problem:
     elif kind in {"value_error", "assertion_error"}:
         msg = str(error["msg"]).removeprefix("Value error, ")
     elif kind in _EXPECTED and _is_secret(error.get("input")):
-        msg = (
-            "a secret value (secure: or fn::secret); this setting is not secret, and a plan made "
-            "without the stack's key cannot read it: write the value in plain text"
-        )
+        msg = f"a secret value (secure: or fn::secret); {NOT_SECRET}"
     elif kind in _EXPECTED:
         msg = f"expected {_EXPECTED[kind]}, got {_given(error.get('input'))}" + _example(loc)
     elif kind == "literal_error":
