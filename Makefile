@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STACK ?= dev
 OUT ?= out/$(STACK)
 
-.PHONY: install checkov plan plan-fleet test lint bench e2e e2e-engine clean
+.PHONY: install checkov plan plan-fleet test test-full lint bench e2e e2e-engine clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ plan-fleet: install
 ## Tests spread over every core; the two fuzz halves (tests/test_fuzz.py) run side by side.
 test: install checkov
 	$(PY) -m pytest -q -n auto --dist loadgroup
+
+## The long checks make test leaves out (many runs of every command; CI runs them too).
+test-full: install
+	$(PY) -m pytest -q -n auto --dist loadgroup -m full
 
 ## The plan on a real kube-apiserver + etcd (+ the authenticator's mapper), built from the
 ## official Go modules into ~/.cache/eks-access-e2e. Needs Go; `make test` does not.

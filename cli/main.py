@@ -28,7 +28,8 @@ EXIT_CODES = """exit codes:
   1  can-i: no or unknown; import: not equivalent; migrate: unsafe
   2  bad input (config, stack file, arguments, paths): one line each, nothing written
   3  stopped by a mandatory policy violation or the lockout guard (plan files are written
-     for review when the plan ran)"""
+     for review when the plan ran)
+  130  interrupted (Ctrl-C)"""
 
 
 class UserError(Exception):
@@ -92,6 +93,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
         _out_folder(out)
         try:
             plan.clear(out)
+        except plan.FolderError as e:
+            raise UserError(f"{e}; nothing was written") from None
         except OSError as e:
             raise UserError(f"--out {out}: cannot write there ({e.strerror})") from None
     members = [fleet.Member(s.path.name, s.stack, s.load_any()) for s in stacks]
@@ -194,9 +197,11 @@ def _plan_stacks(
                 )
                 extra["operations.json"] = json.dumps(operations.to_json(ops), indent=2)
                 stops = _lockout_stops(before, result, ops, stack, args.acknowledge_lockout)
+            verdict, extra["policy.json"] = _policy_verdict(result, args.policy_config)
             try:
                 written = plan.write(result, out, stack.project, stack.stack, extra)
-                verdict = _policy_verdict(result, out, args.policy_config)
+            except plan.FolderError as e:
+                raise UserError(str(e)) from None
             except OSError as e:
                 raise UserError(f"--out {out}: cannot write there ({e.strerror or e})") from None
             if args.format == "json":
@@ -307,9 +312,9 @@ def _lockout_stops(
     return [f for f in found if f]
 
 
-def _policy_verdict(result: RunResult, out: Path, policy_config: str | None) -> dict[str, Any]:
-    """The CrossGuard pack (``policy/``) over the plan, as `pulumi preview --policy-pack` would;
-    every violation into ``policy.json``."""
+def _policy_verdict(result: RunResult, policy_config: str | None) -> tuple[dict[str, Any], str]:
+    """The CrossGuard pack (``policy/``) over the plan, as `pulumi preview --policy-pack` would,
+    and every violation as ``policy.json``'s text."""
     from offline import policy
 
     try:
@@ -317,20 +322,18 @@ def _policy_verdict(result: RunResult, out: Path, policy_config: str | None) -> 
     except (OSError, ValueError) as e:
         raise UserError(f"--policy-config {policy_config}: {e}") from None
     found = policy.check(result, pack_config)
-    (out / "policy.json").write_text(
-        json.dumps(
-            sorted((v.__dict__ for v in found), key=lambda v: json.dumps(v, sort_keys=True)),
-            indent=2,
-            sort_keys=True,
-        )
-        + "\n"
+    text = json.dumps(
+        sorted((v.__dict__ for v in found), key=lambda v: json.dumps(v, sort_keys=True)),
+        indent=2,
+        sort_keys=True,
     )
     blocking = policy.mandatory(found)
-    return {
+    verdict = {
         "pack": policy.PACK_NAME,
         "mandatory": [str(v) for v in blocking],
         "advisory": len(found) - len(blocking),
     }
+    return verdict, text
 
 
 # --- migrate --------------------------------------------------------------------------------------
@@ -385,9 +388,11 @@ def cmd_can_i(args: argparse.Namespace) -> int:
     caller = _caller(args.as_)
     stacks = _cluster_stacks(args.config_file)
     code, docs = EXIT_OK, []
+    warned: set[str] = set()
     for stack, config in stacks:
         state, source, uncounted = _state(args, stack, config, len(stacks))
         req = authz.parse_request(args.verb, args.resource, args.namespace, args.subresource)
+        _request_warnings(req, config, warned)
         ident = state.resolve(caller)
         node = state.node(caller) if ident is None else None
         grants = state.matching(ident, req) if ident is not None else []
@@ -436,6 +441,20 @@ def cmd_can_i(args: argparse.Namespace) -> int:
     if args.format == "json":
         emit(docs)
     return code
+
+
+def _request_warnings(req: Any, config: core.StackConfig, warned: set[str]) -> None:
+    """kubectl's warnings on a request it would send anyway (an unknown verb, a type the server
+    lacks: a custom resource counts when the stack's own rules name it), once per run, on
+    stderr as kubectl prints them."""
+    from eks_access import authz
+
+    rules = [{"resources": r.resources, "apiGroups": r.api_groups}
+             for t in config.teams for r in (*t.rules, *t.cluster_rules)]  # fmt: skip
+    for warning in authz.request_warnings(req, rules):
+        if warning not in warned:
+            warned.add(warning)
+            print(f"Warning: {warning}", file=sys.stderr)
 
 
 def _read_export(args: argparse.Namespace, stack: stackfile.StackFile, count: int) -> Any:
@@ -507,9 +526,11 @@ def cmd_who_can(args: argparse.Namespace) -> int:
 
     stacks = _cluster_stacks(args.config_file)
     docs = []
+    warned: set[str] = set()
     for stack, config in stacks:
         state, source, _ = _state(args, stack, config, len(stacks))
         req = authz.parse_request(args.verb, args.resource, args.namespace, args.subresource)
+        _request_warnings(req, config, warned)
         rows = [
             {"principal": ident.arn, "username": ident.username, "via": g.via}
             for ident in state.identities.values()
@@ -578,7 +599,7 @@ def _title(what: str, stacks: Sequence[tuple[stackfile.StackFile, core.StackConf
 def cmd_review(args: argparse.Namespace) -> int:
     import pulumi
 
-    from eks_access import changes
+    from eks_access import changes, operations
     from offline import base as base_plans
     from offline import run
 
@@ -598,7 +619,7 @@ def cmd_review(args: argparse.Namespace) -> int:
                         stackfile.read(at_base).load()
                         if at_base.is_file()
                         # a stack new in this change: everything it grants is gained
-                        else core.load({**stack.raw, "eks-access:teams": []})
+                        else core.load({**_without_teams(stack.raw), "eks-access:teams": []})
                     )
                 except (core.ConfigError, stackfile.StackFileError) as e:
                     raise UserError(
@@ -615,9 +636,14 @@ def cmd_review(args: argparse.Namespace) -> int:
                     [r.to_json() for r in before.resources],
                     [r.to_json() for r in after.resources],
                 )
+                ops = operations.compute(
+                    [r.to_json() for r in before.resources], [r.to_json() for r in after.resources]
+                )
+                # what would stop `pulumi up` (or the plan) on this change, above the fold
+                doc["stops"] = _lockout_stops(before, after, ops, stack, False)
                 if args.live:
                     found, _ = _live_aws_auth(args, stack, len(stacks))
-                    doc["warnings"] = _preflight_warnings(found, after, head) + doc["warnings"]
+                    doc["stops"] = _preflight_warnings(found, after, head) + doc["stops"]
                 configs.append((base, head))
                 docs.append((stack, doc))
     except base_plans.BaseError as e:
@@ -632,6 +658,11 @@ def cmd_review(args: argparse.Namespace) -> int:
         print("No stack given maps anyone into a cluster: nothing to review.", file=sys.stderr)
     print(rendered[args.format], end="")  # JSON stays JSON when empty: []
     return EXIT_OK
+
+
+def _without_teams(raw: dict[str, Any]) -> dict[str, Any]:
+    """A stack's config with no team from anywhere (a new stack's base: it grants nothing)."""
+    return {k: v for k, v in raw.items() if k not in (core.TEAMS_FILE, core.OVERRIDES)}
 
 
 def _preflight_warnings(found: Any, after: RunResult, head: core.StackConfig) -> list[str]:
@@ -1163,6 +1194,31 @@ def _files(args: argparse.Namespace) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from offline import interrupt
+
+    with interrupt.handled():
+        try:
+            return _main(argv)
+        except KeyboardInterrupt:
+            # One line, no traceback; plan folders hold the previous plan or a whole new one
+            # (offline/plan.py swaps them in with Ctrl-C held back), never half of one.
+            interrupt.report()
+            return interrupt.EXIT_INTERRUPTED
+        finally:
+            _close_runtime()
+
+
+def _close_runtime() -> None:
+    """Close the Pulumi runtime's event loop, if a command ran the program: left to the garbage
+    collector at exit, it is collected after its file descriptors are gone and prints
+    "Exception ignored in ... BaseEventLoop.__del__" after the command's result."""
+    if "offline.run" in sys.modules:
+        from offline import run
+
+        run.close_runtime()
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = argparse.Namespace()
     try:
         args = build_parser().parse_args(argv)

@@ -15,6 +15,7 @@ fails loudly when an SDK upgrade moves or changes one:
 from __future__ import annotations
 
 import asyncio
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -39,6 +40,7 @@ def stack_config() -> dict[str, Any]:
 def run_in_a_stack(program: Callable[[], None]) -> None:
     """Run ``program`` inside a root Stack resource and wait for every RPC it started, as the
     Python language host runs ``__main__.py``."""
+    open_loop()
     # The SDK types the root as non-optional, but None is how it marks "no stack yet".
     set_root_resource(None)  # type: ignore[arg-type]
     try:
@@ -52,6 +54,19 @@ def run_in_a_stack(program: Callable[[], None]) -> None:
         # (Applies still scheduled on the loop can fail a later run in the same process:
         # tests run programs that must fail in a subprocess.)
         _get_rpc_manager().clear()
+
+
+def open_loop() -> None:
+    """An open event loop for the SDK: a command closes its loop when done (offline/run.py
+    ``close_runtime``), and a process that runs programs again (the tests) gets a new one."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            loop = asyncio.get_event_loop()
+    except RuntimeError:
+        loop = None
+    if loop is None or loop.is_closed():
+        asyncio.set_event_loop(asyncio.new_event_loop())
 
 
 def _cancel_pending(error: BaseException) -> None:

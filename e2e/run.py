@@ -957,6 +957,43 @@ def control_plane(keep: bool) -> Iterator[Cluster]:
             shutil.rmtree(workdir, ignore_errors=True)
 
 
+WARNING_PROBES = [
+    (verb, target)
+    for verb in ("get", "GET", "Get", "attest", "use", "bogus", "*")
+    for target in ("pods", "Pods", "podz", "deployments.apps", "deployments.extensions",
+                   "users", "*", "leases.coordination.k8s.io", "/healthz")
+]  # fmt: skip
+
+
+def kubectl_warnings_check(c: Cluster) -> None:
+    """can-i's warnings (eks_access.authz.request_warnings) against kubectl's own, on the same
+    requests to the real API server; and data/api_resources.txt against the server's types."""
+    from eks_access import authz
+
+    served = set(c.kubectl("api-resources", "-o", "name").stdout.split())
+    recorded = authz.api_resource_names()
+    if served != recorded:
+        raise SystemExit(
+            f"eks_access/data/api_resources.txt differs from the server's api-resources: "
+            f"missing {sorted(served - recorded)}, extra {sorted(recorded - served)}"
+        )
+    bad = []
+    for verb, target in WARNING_PROBES:
+        proc = c.kubectl("auth", "can-i", verb, target, check=False)
+        theirs = sorted(
+            line.removeprefix("Warning: ").strip()
+            for line in proc.stderr.splitlines()
+            if line.startswith("Warning:")
+        )
+        req = authz.parse_request(verb, target)
+        ours = sorted(w.split(" (", 1)[0] for w in authz.request_warnings(req))
+        if ours != theirs:
+            bad.append(f"can-i {verb} {target}: kubectl warns {theirs}, we warn {ours}")
+    if bad:
+        raise SystemExit("can-i warnings differ from kubectl's:\n" + "\n".join(bad))
+    log(f"can-i warnings: {len(WARNING_PROBES)} requests, the same warnings as kubectl v1.37.2")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--plan", default=str(ROOT / "out" / "dev"), help="offline plan folder")
@@ -1002,6 +1039,7 @@ def main(argv: list[str] | None = None) -> int:
             f"by the API server, 0 disagreements; {counts.get('identities', 0)} identities "
             "mapped by the authenticator as predicted"
         )
+        kubectl_warnings_check(c)
         log("\n== 5. the live aws-auth preflight (plan --live of an export)")
         with tempfile.TemporaryDirectory(prefix="eks-access-live-") as work:
             live_preflight_scenario(c, Path(args.plan), Path(work))

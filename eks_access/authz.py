@@ -74,12 +74,68 @@ class Request:
 def parse_request(
     verb: str, target: str, namespace: str | None = None, subresource: str = ""
 ) -> Request:
-    """kubectl's argument forms: ``TYPE[.GROUP][/NAME]`` or a non-resource URL ``/healthz``."""
+    """kubectl's argument forms: ``TYPE[.GROUP][/NAME]`` or a non-resource URL ``/healthz``.
+    As kubectl does, the type is lower-cased (``Pods`` is ``pods``); the verb is not (a ``GET``
+    reaches RBAC as ``GET`` and matches no rule)."""
     if target.startswith("/"):
         return Request(verb, path=target)
     kind, _, name = target.partition("/")
-    resource, _, group = kind.partition(".")
+    resource, _, group = kind.lower().partition(".")
     return Request(verb, resource, group, subresource, name, namespace)
+
+
+# kubectl v1.37.2, pkg/cmd/auth/cani.go: resourceVerbs, nonResourceURLVerbs and
+# nonStandardResourceNames; kubectl warns on a verb outside these (make e2e compares).
+KUBECTL_RESOURCE_VERBS = frozenset(
+    ("get", "list", "watch", "create", "update", "patch", "delete", "deletecollection", "use",
+     "bind", "impersonate", "*", "approve", "sign", "escalate", "attest")
+)  # fmt: skip
+KUBECTL_URL_VERBS = frozenset(("get", "put", "post", "head", "options", "delete", "patch", "*"))
+_NON_STANDARD = frozenset(("users", "groups"))
+
+
+@functools.cache
+def api_resource_names() -> frozenset[str]:
+    """Every type a Kubernetes v1.37.2 API server serves, as ``kubectl api-resources -o name``
+    prints them (recorded from the real server; make e2e checks it)."""
+    text = resources.files("eks_access").joinpath("data/api_resources.txt").read_text()
+    return frozenset(line.strip() for line in text.splitlines() if line.strip()[:1] not in "#")
+
+
+@functools.cache
+def api_resources() -> frozenset[str]:
+    """``resource.group`` of every served type, and ``resource`` alone (kubectl finds the group)."""
+    names = api_resource_names()
+    return names | {n.split(".", 1)[0] for n in names}
+
+
+def request_warnings(req: Request, rules: Iterable[Rule] = ()) -> list[str]:
+    """kubectl's warnings for `auth can-i` (same words): a verb it does not know, and a
+    resource type the server does not have. Offline the server is Kubernetes' built-in types
+    and whatever the stack's own rules name (a custom resource's)."""
+    out = []
+    known = KUBECTL_URL_VERBS if req.path is not None else KUBECTL_RESOURCE_VERBS
+    if req.verb not in known:
+        lower = (
+            f" (RBAC verbs are lower-case: {req.verb.lower()!r})"
+            if req.verb.lower() in known
+            else ""
+        )
+        out.append(f"verb '{req.verb}' is not a known verb{lower}")
+    if req.path is None and req.resource not in ("*", "") and req.resource not in _NON_STANDARD:
+        named = {(str(r), str(g)) for rule in rules for r in rule.get("resources", [])
+                 for g in rule.get("apiGroups", [])}  # fmt: skip
+        full = f"{req.resource}.{req.group}" if req.group else req.resource
+        served = full in api_resources() or any(
+            r.split("/")[0] == req.resource and g in (req.group, "*") for r, g in named
+        )
+        if not served:
+            where = f" in group '{req.group}'" if req.group else ""
+            out.append(
+                f"the server doesn't have a resource type '{req.resource}'{where} (not a "
+                "Kubernetes type, nor named by a rule of this stack)"
+            )
+    return out
 
 
 def url_matches(pattern: str, path: str) -> bool:

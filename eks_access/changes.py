@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from eks_access import authz, operations, presets, review
-from eks_access.config import StackConfig
+from eks_access.config import StackConfig, iam_users
 from eks_access.review import Permission, permissions
 
 CLUSTER = "*"
@@ -112,6 +112,7 @@ def principal_changes(base: StackConfig, head: StackConfig) -> list[dict[str, An
     """One entry per principal whose identity or access changes: its teams, whether it is new
     or gone, and its changes in words, namespaces with the same change grouped."""
     old, new = authz.state_of(base), authz.state_of(head)
+    keyless = {name for name, (user, _) in iam_users(head).items() if not user.keys}
     out = []
     for key in sorted(old.identities.keys() | new.identities.keys()):
         before, after = old.identities.get(key), new.identities.get(key)
@@ -139,6 +140,8 @@ def principal_changes(base: StackConfig, head: StackConfig) -> list[dict[str, An
             words += _paths(_vias(old, before), _vias(new, after))
         if not words and (before is None) == (after is None):
             continue
+        if before is None and ":user/" in ident.arn and ident.arn.rsplit("/", 1)[-1] in keyless:
+            words.append(NO_KEY)
         held_before = frozenset().union(*was.values())
         held_after = frozenset().union(*now.values())
         out.append(
@@ -161,6 +164,7 @@ def principal_changes(base: StackConfig, head: StackConfig) -> list[dict[str, An
 
 
 NODES, ACCOUNTS = "(nodes)", "(mapped accounts)"
+NO_KEY = "no access key: cannot log in until one is added (keys: [...])"
 
 
 def _cluster_changes(

@@ -12,6 +12,7 @@ budget, the folded parts are cut and the comment points to the JSON artifact.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -35,6 +36,10 @@ def _who(p: dict[str, Any]) -> str:
         else f"teams {', '.join(p['teams'])}"
     )
     status = ", new" if p["status"] == "new" else ", removed" if p["status"] == "removed" else ""
+    arn = str(p.get("principal", ""))
+    iam = next((k for k in ("user", "role") if f":{k}/" in arn), None)
+    if iam and arn.rsplit("/", 1)[-1] != name:  # RBAC's name is not the one IAM knows
+        teams = f"IAM {iam} {arn.rsplit('/', 1)[-1]}; {teams}"
     return f"{name} ({teams}{status})"
 
 
@@ -49,11 +54,23 @@ def headline(docs: Sequence[dict[str, Any]]) -> str:
         1 for d in docs for o in d.get("operations", []) if o["op"] == "delete" and o["retained"]
     )
     kept = f" ({retained} kept in AWS or the cluster)" if retained else ""
+    gone = Counter(
+        o["type"]
+        for d in docs
+        for o in d.get("operations", [])
+        if o["op"] == "delete" and not o["retained"] and o["type"] in _IAM_GONE
+    )
+    among = " and ".join(_n(gone[t], w) for t, w in _IAM_GONE.items() if gone[t])
+    stops = sum(len(d.get("stops", [])) for d in docs)
     return (
         f"**{_n(gain, 'principal')} {'gains' if gain == 1 else 'gain'} access, {lose} "
         f"{'loses' if lose == 1 else 'lose'} access; {_n(replaced, 'resource')} replaced, "
-        f"{deleted} deleted{kept}.**"
+        f"{deleted} deleted{kept}{f', among them {among}' if among else ''}."
+        f"{f' `pulumi up` stops ({stops}): see below.' if stops else ''}**"
     )
+
+
+_IAM_GONE = {"aws:iam/user:User": "IAM user", "aws:iam/accessKey:AccessKey": "access key"}
 
 
 def _n(n: int, word: str) -> str:
@@ -155,9 +172,8 @@ _WHY = {"create": "new in the config", "delete": "gone from the config"}
 
 def _operations(doc: dict[str, Any]) -> list[str]:
     ops = doc.get("operations", [])
-    order = {"replace": 0, "delete": 1, "create": 2, "update": 3}
     lines = ["| operation | resource | why |", "|---|---|---|"]
-    for o in sorted(ops, key=lambda o: (order.get(o["op"], 9), o["type"], o["name"])):
+    for o in sorted(ops, key=lambda o: (_engine_order(o), o["type"], o["name"])):
         why = ", ".join(o["replaceKeys"] or o["diffs"]) or o.get("why") or _WHY.get(o["op"], "")
         if o["op"] == "replace":
             why += "; delete first" if o["deleteBeforeReplace"] else "; create first"
@@ -173,10 +189,22 @@ def _operations(doc: dict[str, Any]) -> list[str]:
     return lines if ops else ["`pulumi up` would change no resource."]
 
 
+def _engine_order(o: dict[str, Any]) -> int:
+    """When the engine runs an operation: a delete-first replacement's delete comes first; then
+    creates, updates and create-first replacements' creates; deletes (and the old halves of
+    create-first replacements) last, after everything that could depend on them moved."""
+    if o["op"] == "replace":
+        return 0 if o["deleteBeforeReplace"] else 3
+    return {"create": 1, "update": 2, "delete": 4}.get(o["op"], 5)
+
+
 def section(doc: dict[str, Any], heading: str, fold: int = FOLD_LINES) -> str:
     """One stack's review under its heading line; ``fold`` bounds its lines before the first
     ``<details>``."""
     lines = [heading, headline([doc])]
+    # what stops `pulumi up` first: the guards' verdicts, each on its own line
+    lines += [f"> :no_entry: {cell(s)}" + ("\\" if i < len(doc.get("stops", [])) - 1 else "")
+              for i, s in enumerate(doc.get("stops", []))]  # fmt: skip
     top = _above_the_fold(doc, fold - len(lines) - 1)
     lines += [*top, ""]
     principals = doc.get("principals", [])

@@ -7,14 +7,13 @@ import base64
 import binascii
 import difflib
 import re
-import unicodedata
 from collections.abc import Iterable
 from typing import Annotated, Any, ClassVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
-from eks_access import arns
+from eks_access import arns, names
 
 NAMESPACE = "eks-access"
 RESERVED_PREFIXES = ("system:", "eks:", "aws:", "amazon:", "iam:")
@@ -103,12 +102,8 @@ def no_reserved_prefix(what: str) -> Any:
     def check(value: str) -> str:
         if not value.strip():
             raise ValueError(f"the {what} is empty; give a name or leave the key out")
-        if any(unicodedata.category(c)[0] in "CZ" and c != " " for c in value):
-            # Control, format and separator characters (line breaks included): invisible in
-            # logs and reviews, and able to break the lines of a pull-request comment.
-            raise ValueError(
-                f"{what} {show(value)} holds a control or invisible character; use printable text"
-            )
+        if bad := names.problem(value, what, show(value)):
+            raise ValueError(bad)
         for prefix in RESERVED_PREFIXES:
             if value.lower().startswith(prefix):
                 raise ValueError(

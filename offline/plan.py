@@ -7,13 +7,18 @@ Reading the registrations rather than re-running the core means the files show e
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import tempfile
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from eks_access import awsauth
+from offline import interrupt
 from offline.run import Registration, RunResult
 
 K8S_KINDS = ("Namespace", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding")
@@ -183,10 +188,48 @@ FILES = (
 )
 
 
+MARKER = ".eks-access-plan"
+"""The files a plan wrote into its folder (JSON): only those are ever removed or replaced."""
+
+
+class FolderError(ValueError):
+    """The plan folder holds files of the plan's names that no plan wrote."""
+
+
+def owned(out: Path) -> set[str]:
+    """The files of ``out`` an eks-access plan wrote: those its marker lists, or, in a folder a
+    plan wrote before markers existed, the plan's file names when its plan.json is a plan's."""
+    try:
+        listed = json.loads((out / MARKER).read_text())["files"]
+        return {n for n in listed if n in FILES}
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    try:
+        legacy = json.loads((out / "plan.json").read_text()).get("note") == PLACEHOLDER_NOTE
+    except (OSError, ValueError, AttributeError):
+        legacy = False
+    return set(FILES) if legacy else set()
+
+
+def _check_foreign(out: Path, names: Iterable[str]) -> None:
+    mine = owned(out)
+    if foreign := sorted(n for n in names if (out / n).exists() and n not in mine):
+        raise FolderError(
+            f"--out {out} holds {', '.join(foreign)}, which no eks-access plan wrote; "
+            "plan into another folder (or move those files): a plan never replaces files "
+            "it does not own"
+        )
+
+
 def clear(out: Path) -> None:
-    """Remove a previous plan's files, so that a plan that fails leaves none looking current."""
-    for name in FILES:
-        (out / name).unlink(missing_ok=True)
+    """Remove the previous plan's files (only those: a file another tool keeps there stays),
+    so that a plan that fails leaves none looking current. Raises FolderError when a file of a
+    plan's name is another tool's, before anything is planned."""
+    _check_foreign(out, FILES)
+    with interrupt.held():
+        for name in owned(out):
+            (out / name).unlink(missing_ok=True)
+        (out / MARKER).unlink(missing_ok=True)
 
 
 def write(
@@ -194,7 +237,9 @@ def write(
 ) -> dict[str, Path]:
     """Write plan.json, aws-auth.yaml, rbac.yaml, iam.json, access-entries.json, outputs.json
     (and ``extra`` files, name to text). Every file is sorted by a stable key, so the same
-    config always gives the same bytes and two plans can be diffed."""
+    config always gives the same bytes and two plans can be diffed. The files are written
+    aside and swapped in together, Ctrl-C held back for the swap: the folder holds the previous
+    plan or this one, never half of one; files of other tools are never replaced."""
     out.mkdir(parents=True, exist_ok=True)
     files = {
         "plan.json": json.dumps(
@@ -217,12 +262,27 @@ def write(
         "outputs.json": json.dumps(result.outputs, indent=2, sort_keys=True),
         **(extra or {}),
     }
-    written = {}
-    for name, text in files.items():
-        path = out / name
-        path.write_text(text if text.endswith("\n") else text + "\n")
-        written[name] = path
-    return written
+    _check_foreign(out, files)
+    with interrupt.held():
+        _swap_in(out, files)
+    return {name: out / name for name in files}
+
+
+def _swap_in(out: Path, files: dict[str, str]) -> None:
+    aside = Path(tempfile.mkdtemp(prefix=f"{MARKER}-", dir=out))
+    try:
+        for name, text in files.items():
+            (aside / name).write_text(text if text.endswith("\n") else text + "\n")
+        previous = owned(out)
+        # the marker first lists every file that may be ours mid-swap, then exactly the new ones
+        (out / MARKER).write_text(json.dumps({"files": sorted(previous | set(files))}) + "\n")
+        for name in files:
+            os.replace(aside / name, out / name)
+        for name in previous - set(files):
+            (out / name).unlink(missing_ok=True)
+        (out / MARKER).write_text(json.dumps({"files": sorted(files)}) + "\n")
+    finally:
+        shutil.rmtree(aside, ignore_errors=True)
 
 
 def mapped_principals(result: RunResult) -> set[str]:

@@ -7,10 +7,13 @@ are masked while recording, so nothing downstream can write them out.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import runpy
 import sys
+import threading
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,6 +89,25 @@ class RunResult:
         return [r for r in self.resources if r.type == type_]
 
 
+_THREAD_LOOPS: set[asyncio.AbstractEventLoop] = set()
+"""Event loops the SDK's mock monitor opened on its worker threads (one each, to deserialize
+resource references), which nothing else closes: ``close_runtime`` does."""
+_LOOPS_LOCK = threading.Lock()
+
+
+def _note_thread_loop() -> None:
+    if threading.current_thread() is threading.main_thread():
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            loop = asyncio.get_event_loop()
+        except RuntimeError:
+            return
+    with _LOOPS_LOCK:
+        _THREAD_LOOPS.add(loop)
+
+
 class RecordingMonitor(pulumi_mocks.MockMonitor):
     """The SDK's mock monitor, also keeping each registration's parent, options and outputs."""
 
@@ -105,6 +127,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
         response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
+        _note_thread_loop()
         if request.type != "pulumi:pulumi:Stack":
             options = {
                 "protect": request.protect,
@@ -145,6 +168,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
     def ReadResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
         """Reads of existing resources: a StackReference is one."""
         response = super().ReadResource(request)  # type: ignore[no-untyped-call]
+        _note_thread_loop()
         self.result.resources.append(
             Registration(
                 urn=response.urn,
@@ -157,6 +181,12 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             )
         )
         return response
+
+    def Invoke(self, request: Any) -> Any:  # noqa: N802
+        try:
+            return super().Invoke(request)  # type: ignore[no-untyped-call]
+        finally:
+            _note_thread_loop()
 
     def Call(self, request: Any) -> Any:  # noqa: N802
         """Method calls on components (``Cluster.get_kubeconfig``), which the SDK mock lacks."""
@@ -272,6 +302,7 @@ def run_program(
     """Run ``func`` as a Pulumi program under mocks and return what it registered
     (``on_register`` is called once per resource, for progress); ``config`` as the Pulumi CLI
     hands it over, ``secret_keys`` being its secrets."""
+    sdk_internals.open_loop()
     monitor = RecordingMonitor(mocks, on_register)
     pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
     pulumi.runtime.set_all_config(
@@ -325,3 +356,35 @@ def run(
         on_register,
         stack.secret_keys,
     )
+
+
+def close_runtime() -> None:
+    """Close the event loops the Pulumi SDK ran programs on: its mock monitor's, one per worker
+    thread, and the main one (what is still pending cancelled). A command does it before it
+    returns, so no loop is collected at interpreter exit after its file descriptors are gone
+    ("Exception ignored in BaseEventLoop.__del__ ... Invalid file descriptor: -1", about one
+    run in 16 under load; ``make test-full`` runs each command many times to catch it)."""
+    with _LOOPS_LOCK:
+        for thread_loop in _THREAD_LOOPS:
+            if not thread_loop.is_running():
+                thread_loop.close()
+        _THREAD_LOOPS.clear()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            loop = asyncio.get_event_loop_policy().get_event_loop()
+    except RuntimeError:  # closed and unset already
+        return
+    if loop.is_closed() or loop.is_running():
+        return
+    pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+    for task in pending:
+        task.cancel()
+    try:
+        if pending:
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.run_until_complete(loop.shutdown_default_executor())
+    finally:
+        loop.close()
+        asyncio.set_event_loop(None)

@@ -209,6 +209,26 @@ def stacks() -> list[BadStack]:
         s("cluster scope with namespaces", edit(lambda c: (cluster(authenticationMode="API_AND_CONFIG_MAP")(c), team(0, accessPolicies=[{"policy": "view", "scope": "cluster", "namespaces": ["a"]}])(c))), 2, "cluster scope takes no namespaces"),
         s("creator in a team", edit(lambda c: (cluster(authenticationMode="API_AND_CONFIG_MAP", creatorPrincipalArn=ROLE)(c))), 2, "is the cluster creator"),
         s("one problem, said once", edit(team(0, name="Bad_Name")), 2, "(1 problem)"),
+        # --- names a reviewer cannot tell apart (UTS #39, ICU's spoof checker) --------------------
+        s("username mixing scripts", edit(user(username="\u0430lice")), 2, "mixes scripts (Cyrillic, Latin)"),
+        s("username padded", edit(user(username="alice ")), 2, "has leading or trailing whitespace"),
+        s("group padded before a reserved prefix", edit(team(1, group=" system:masters")), 2, "has leading or trailing whitespace"),
+        s("group mixing scripts", edit(team(1, group="\u03bfps")), 2, "mixes scripts (Greek, Latin)"),
+        s("usernames confusable across scripts", edit(team(0, users=[{"name": "alice", "username": "\u0430\u0441\u0435"}, {"name": "bob", "username": "ace"}])), 2, "looks like"),
+        s("usernames confusable in one script", edit(team(0, users=["bob1", "bobl"])), 2, "'bobl' looks like 'bob1'"),
+        s("groups confusable", edit(lambda c: (team(0, group="ops-rn")(c), team(1, group="ops-m")(c))), 2, "Kubernetes group 'ops-m' looks like 'ops-rn'"),
+        s("username with a zero-width space", edit(user(username="ali\u200bce")), 2, "control or invisible character"),
+        # --- ESC, resolved offline as ESC does, or refused -------------------------------------
+        s("ESC environment as a bare name", "environment: shared\n" + edit(lambda c: None), 2, "expected a list of environment names", {"esc/shared.yaml": "values: {}\n"}),
+        s("ESC import without a file", "environment: [nowhere]\n" + edit(lambda c: None), 2, "environment 'nowhere' has no local file"),
+        s("ESC provider function", "environment: [creds]\n" + edit(lambda c: None), 2, "fn::open::aws-login is evaluated only by Pulumi ESC", {"esc/creds.yaml": "values:\n  c: {fn::open::aws-login: {}}\n"}),
+        s("ESC unknown reference", "environment: [refs]\n" + edit(lambda c: None), 2, "${res}: unknown property", {"esc/refs.yaml": "values:\n  pulumiConfig:\n    eks-access:pgpKey: ${res}\n"}),
+        s("ESC secret under the project's keys", "environment: [sec]\n" + edit(lambda c: None), 2, "holds a secret (fn::secret)", {"esc/sec.yaml": "values:\n  pulumiConfig:\n    eks-access:pgpKey: {fn::secret: x}\n"}),
+        s("ESC cycle", "environment: [cyc]\n" + edit(lambda c: None), 2, "cyclic reference", {"esc/cyc.yaml": "values:\n  a: ${b}\n  b: ${a}\n"}),
+        s("ESC interpolation resolved into a bad value", "environment: [res]\n" + edit(lambda c: None), 2, "teamOverrides.payments.namespaceAccess: expected one of view, edit or admin, got the text 'superuser'", {"esc/res.yaml": "values:\n  lvl: superuser\n  pulumiConfig:\n    eks-access:teamOverrides: {payments: {namespaceAccess: '${lvl}'}}\n"}),
+        # --- config encodings the CLI reads ----------------------------------------------------
+        s("JSON string teams, invalid inside", edit(top(**{"eks-access:teams": '[{"name": "Bad_Name", "users": ["a"]}]'})), 2, "teams[0].name"),
+        s("merge key bringing a bad field", "config:\n  aws:region: us-east-1\n  x: &b {clusterAccess: root}\n  eks-access:cluster: {name: dev, nodeRoleArns: ['" + NODE + "']}\n  eks-access:teams:\n    - <<: *b\n      name: t\n      users: [u]\n", 2, "teams[0].clusterAccess"),
     ]  # fmt: skip
     return out
 

@@ -189,3 +189,76 @@ def esc_environments(draw: st.DrawFn) -> dict[str, Any]:
     environment = draw(st.sampled_from([["base"], ["top"], ["base", "top"],
                                         {"imports": ["top"], "values": {"pulumiConfig": draw(config)}}]))  # fmt: skip
     return {"environment": environment, "files": files}
+
+
+# --- names a reviewer cannot tell apart (tests/test_names.py) ---------------------------------
+
+# Test data, not the product's rule: Latin letters and look-alikes of other scripts that Unicode's
+# confusables list pairs with them. The product asks ICU (eks_access.names); these only draw.
+HOMOGLYPHS = {"a": "\u0430", "c": "\u0441", "e": "\u0435", "o": "\u043e\u03bf", "p": "\u0440",
+              "x": "\u0445", "y": "\u0443", "i": "\u0456", "s": "\u0455", "v": "\u03bd"}  # fmt: skip
+PADDING = [" ", "\t", "\u00a0", "\u200b", "\u2060", "\ufeff", "\u3000"]
+
+
+@st.composite
+def look_alike_pairs(draw: st.DrawFn) -> tuple[str, str, str]:
+    """(a username, a variant a reviewer reads as the same, how it was made): one letter swapped
+    for another script's look-alike, every letter swapped (a whole-script look-alike), or the
+    name padded or split by a blank or invisible character."""
+    base = draw(st.sampled_from(["alice", "carol", "oscar", "eve", "ops-admin", "pay-svc",
+                                 "ace", "yes", "coco", "peace"]))  # fmt: skip
+    how = draw(st.sampled_from(["one letter", "whole script", "padded", "split"]))
+    if how == "one letter":
+        spots = [i for i, c in enumerate(base) if c in HOMOGLYPHS]
+        i = draw(st.sampled_from(spots))
+        glyph = draw(st.sampled_from(list(HOMOGLYPHS[base[i]])))
+        return base, base[:i] + glyph + base[i + 1 :], how
+    if how == "whole script" and all(c in HOMOGLYPHS for c in base):
+        return base, "".join(HOMOGLYPHS[c][0] for c in base), how
+    pad = draw(st.sampled_from(PADDING))
+    if how == "split" and pad != " ":  # an ASCII space inside a name is seen: a name of its own
+        i = draw(st.integers(1, len(base) - 1))
+        return base, base[:i] + pad + base[i:], how
+    return base, draw(st.sampled_from([pad + base, base + pad])), "padded"
+
+
+@st.composite
+def config_encodings(draw: st.DrawFn) -> tuple[dict[str, Any], str]:
+    """A valid config, and a stack file holding it as the CLI reads it, written another way:
+    top-level values as JSON strings (`pulumi config set` without --path), teams through YAML
+    anchors and merge keys."""
+    import json
+
+    import yaml
+
+    class Plain(yaml.SafeDumper):  # no &id001 anchors of PyYAML's own for shared objects
+        def ignore_aliases(self, data: Any) -> bool:
+            return True
+
+    config = draw(stack_configs(max_teams=3))
+    written: dict[str, Any] = {}
+    for key, value in config.items():
+        as_json = not isinstance(value, str) and draw(st.booleans())
+        written[key] = json.dumps(value) if as_json else value
+    text = yaml.dump({"config": written}, Dumper=Plain, sort_keys=False)
+    teams = config["eks-access:teams"]
+    if teams and not isinstance(written["eks-access:teams"], str) and draw(st.booleans()):
+        # every team as `<<: *teamN` over an anchored copy, with its name overriding
+        anchors = "\n".join(
+            f"  x-team{i}: &team{i}\n" + _indent(yaml.dump({**t, "name": "x"}, Dumper=Plain), 4)
+            for i, t in enumerate(teams)
+        )
+        merged = "\n".join(
+            f"    - <<: *team{i}\n      name: {json.dumps(t['name'])}" for i, t in enumerate(teams)
+        )
+        rest = {k: v for k, v in written.items() if k != "eks-access:teams"}
+        text = (
+            "config:\n" + anchors + "\n"
+            + _indent(yaml.dump(rest, Dumper=Plain, sort_keys=False), 2)
+            + "  eks-access:teams:\n" + merged + "\n"
+        )  # fmt: skip
+    return config, text
+
+
+def _indent(text: str, n: int) -> str:
+    return "".join(" " * n + line + "\n" for line in text.splitlines())

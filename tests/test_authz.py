@@ -468,3 +468,37 @@ def test_access_command_json(dev_config):
     assert admin["arn:aws:iam::111122223333:role/platform-admin"] is True
     assert admin["arn:aws:iam::111122223333:user/eks_user"] is False
     assert stackfile.read(DEV).load() == dev_config
+
+
+def test_can_i_warns_as_kubectl_does_and_reads_the_type_as_kubectl_does() -> None:
+    """kubectl lower-cases the type and warns on an unknown verb or type (make e2e compares the
+    words with kubectl's own on a real API server); RBAC never matches ``GET``."""
+    req = authz.parse_request("GET", "Pods", "payments")
+    assert (req.verb, req.resource) == ("GET", "pods")
+    assert authz.request_warnings(req) == [
+        "verb 'GET' is not a known verb (RBAC verbs are lower-case: 'get')"
+    ]
+    assert authz.request_warnings(authz.parse_request("get", "deployments")) == []
+    assert authz.request_warnings(authz.parse_request("attest", "pods")) == []
+    podz = authz.request_warnings(authz.parse_request("get", "podz"))
+    assert podz == ["the server doesn't have a resource type 'podz' (not a Kubernetes type, nor "
+                    "named by a rule of this stack)"]  # fmt: skip
+    crd = authz.parse_request("get", "widgets.example.com")
+    assert authz.request_warnings(crd) != []
+    assert (
+        authz.request_warnings(crd, [{"resources": ["widgets"], "apiGroups": ["example.com"]}])
+        == []
+    )
+    assert authz.request_warnings(authz.parse_request("POST", "/healthz")) == [
+        "verb 'POST' is not a known verb (RBAC verbs are lower-case: 'post')"
+    ]
+
+
+def test_the_cli_prints_the_warnings_on_stderr_once(capsys) -> None:
+    from cli import main as cli
+
+    code = cli.main(["can-i", "GET", "Pods", "-n", "payments", "--as",
+                     "arn:aws:iam::111122223333:user/alice", "--config-file", str(DEV)])  # fmt: skip
+    out, err = capsys.readouterr()
+    assert code == 1 and out.strip() == "no"
+    assert err.count("Warning: verb 'GET' is not a known verb") == 1

@@ -43,16 +43,38 @@ def _record(kind: str, n: int) -> None:
 
 def summary() -> str | None:
     """For the test run's last lines (tests/conftest.py)."""
-    found = {}
+    found: dict[str, int] = {}
     for part in sorted(COUNTS_DIR.glob("*.json")):
-        found.update(json.loads(part.read_text()))
+        for key, n in json.loads(part.read_text()).items():
+            kind = key.rsplit("-", 1)[0] if key.rsplit("-", 1)[-1].isdigit() else key
+            found[kind] = found.get(kind, 0) + n  # drawn counts are per worker
     if not found:
         return None
+    drawn = ", ".join(f"{found[k]} {w}" for k, w in DRAWN.items() if found.get(k))
     return (
         f"bad input: {found.get('stacks', 0)} malformed stack files and "
         f"{found.get('commands', 0)} malformed command lines, each refused with its exit code "
         "and message, no traceback"
+        + (f"; {found['esc-cases']} ESC cases" if found.get("esc-cases") else "")
+        + (f"; drawn: {drawn}" if drawn else "")
     )
+
+
+DRAWN = {
+    "esc-drawn": "ESC environments",
+    "look-alikes": "look-alike or padded names",
+    "encodings": "config encodings (JSON strings, anchors, merge keys)",
+}
+"""Counts of the hypothesis strategies per class of bad input, for the summary."""
+
+
+def record_drawn(kind: str) -> None:
+    """One more drawn example of ``kind`` (a key of DRAWN), for the summary."""
+    _drawn[kind] = _drawn.get(kind, 0) + 1
+    _record(f"{kind}-{os.getpid()}", _drawn[kind])
+
+
+_drawn: dict[str, int] = {}
 
 
 # --- the corpus -----------------------------------------------------------------------------------
@@ -76,6 +98,7 @@ def test_every_malformed_stack_file_is_refused_clearly(
         stack = tmp_path / f"Pulumi.bad{n}.yaml"
         stack.write_text(bad.text)
         for name, text in bad.files.items():
+            (tmp_path / name).parent.mkdir(exist_ok=True)
             (tmp_path / name).write_text(text)
         out = tmp_path / f"out{n}"
         code, stdout, stderr = run_cli(

@@ -137,7 +137,8 @@ def _gains(arn: str, doc: dict[str, Any], base: core.StackConfig) -> bool:
 
 WORDS = {
     # Kubernetes' own edit and view ClusterRoles are what the presets name.
-    "add a user": "dave (team payments, new): gains edit in payments, payments-jobs",
+    "add a user": "dave (team payments, new): gains edit in payments, payments-jobs; "
+    f"{changes.NO_KEY}",
     "remove a user": "bob (team payments, removed): loses edit in payments, payments-jobs",
     "change namespaceAccess": "alice (team payments): changes from edit to view in payments, "
     "payments-jobs",
@@ -349,7 +350,10 @@ def test_any_text_stays_itself_in_a_table_cell_and_a_list_item(value: str) -> No
     # the one list item above the fold reads "<value> (team t): <value>", nothing nested
     fold = GFM.parse(above_the_fold(text))
     items = [plain(fold[i + 2]) for i, t in enumerate(fold) if t.type == "list_item_open"]
-    assert [" ".join(i.split()) for i in items] == [" ".join(f"{value} (team t): {value}".split())]
+    iam = "" if value.strip() == "x" else "IAM user x; "  # RBAC's name beside the one IAM knows
+    assert [" ".join(i.split()) for i in items] == [
+        " ".join(f"{value} ({iam}team t): {value}".split())
+    ]
     assert [t.tag for t in fold if t.type == "heading_open"] == ["h2"]  # the title only
     # a mention would notify: "@" is never directly followed by a name character
     assert not re.search(r"@[A-Za-z0-9-]", text)
@@ -448,3 +452,78 @@ if __name__ == "__main__":
     import tempfile
 
     print(readme_example(Path(tempfile.mkdtemp())), end="")
+
+
+def test_deleted_iam_users_and_keys_and_a_lockout_stop_lead_the_comment(tmp_path: Path) -> None:
+    """Removing a whole team: the IAM users and keys it deletes, and the lockout guard's stop
+    on the same change, are in the headline, above the fold, not only in the folded table."""
+    from cli.main import _lockout_stops
+    from eks_access import operations
+    from offline import run
+
+    base_raw = dev_raw()
+    head_raw = dev_raw()
+    head_raw["eks-access:teams"] = [t for t in head_raw["eks-access:teams"]
+                                    if t["name"] in ("platform",)]  # fmt: skip
+    plans, configs = [], []
+    for name, raw in (("b", base_raw), ("h", head_raw)):
+        (tmp_path / name).mkdir()
+        stack = stackfile.read(write_stack(tmp_path / name, raw, "dev"))
+        plans.append(run.run(stack))
+        configs.append(stack.load())
+    before, after = ([r.to_json() for r in p.resources] for p in plans)
+    doc = changes.review_document(configs[0], configs[1], before, after)
+    ops = operations.compute(before, after)
+    doc["stops"] = _lockout_stops(plans[0], plans[1], ops, stack, False)
+    assert doc["stops"], "removing every user but none of the roles stops the lockout guard"
+    text = comment.markdown([("dev", doc)])
+    top = above_the_fold(text)
+    headline = top.splitlines()[1]
+    users = sum(1 for o in doc["operations"]
+                if o["op"] == "delete" and o["type"] == "aws:iam/user:User")  # fmt: skip
+    keys = sum(1 for o in doc["operations"]
+               if o["op"] == "delete" and o["type"] == "aws:iam/accessKey:AccessKey")  # fmt: skip
+    assert users == 4 and keys == 2  # eks_user, alice, bob, carol; eks_user v1, alice 2026-11
+    assert f"among them {users} IAM users and {keys} access keys" in headline
+    assert "`pulumi up` stops (1)" in headline or "pulumi up stops (1)" in plain_text(headline)
+    assert any(line.startswith("> :no_entry:") for line in top.splitlines())
+
+
+def plain_text(markdown: str) -> str:
+    return "".join(plain(t) for t in GFM.parse(markdown) if t.type == "inline")
+
+
+def test_operations_are_listed_in_the_order_the_engine_runs_them() -> None:
+    ops = [
+        {"op": "delete", "type": "t", "name": "old", "retained": False},
+        {"op": "replace", "type": "t", "name": "cf", "deleteBeforeReplace": False},
+        {"op": "create", "type": "t", "name": "new"},
+        {"op": "replace", "type": "t", "name": "df", "deleteBeforeReplace": True},
+        {"op": "update", "type": "t", "name": "up"},
+    ]
+    for o in ops:
+        o.update({"replaceKeys": [], "diffs": [], "retained": o.get("retained", False)})
+    rows = [line.split("|")[2].strip() for line in comment._operations({"operations": ops})[2:]]
+    assert rows == ["t df", "t new", "t up", "t cf", "t old"]
+
+
+def test_a_new_user_without_a_key_is_told_it_cannot_log_in(tmp_path: Path) -> None:
+    base = dev_raw()
+    head = dev_raw()
+    everyday.team(head, "payments")["users"] += ["dave", {"name": "erin", "keys": ["v1"]}]
+    text = above_the_fold(comment.markdown([("dev", review_of(base, head, tmp_path))]))
+    dave = next(line for line in text.splitlines() if line.startswith("- dave"))
+    erin = next(line for line in text.splitlines() if line.startswith("- erin"))
+    assert changes.NO_KEY.split(":")[0] in dave and "no access key" not in erin
+
+
+def test_the_comment_names_the_iam_principal_behind_another_username(tmp_path: Path) -> None:
+    base = dev_raw()
+    head = dev_raw()
+    everyday.team(head, "auditors")["users"].append({"name": "zed", "username": "carol-2"})
+    text = above_the_fold(comment.markdown([("dev", review_of(base, head, tmp_path))]))
+    assert "carol\\-2 (IAM user zed; team auditors, new)" in text or (
+        "carol-2 (IAM user zed; team auditors, new)" in text
+    )
+    # where the names agree, nothing is added
+    assert "carol (team" not in text and "(IAM user carol" not in text

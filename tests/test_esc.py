@@ -16,7 +16,7 @@ import yaml
 from hypothesis import given
 
 from eks_access import esc, stackfile
-from tests import strategies
+from tests import strategies, test_bad_input
 from tests.conftest import ROOT
 
 CASES = yaml.safe_load((Path(__file__).parent / "fixtures" / "esc_cases.yaml").read_text())
@@ -34,6 +34,7 @@ def project(tmp_path: Path, environment: Any, files: dict[str, Any], config: Any
 
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
 def test_each_case_resolves_or_stops_as_written(tmp_path: Path, case: dict[str, Any]) -> None:
+    test_bad_input._record("esc-cases", len(CASES))
     stack = project(tmp_path, case["environment"], case.get("files", {}))
     if "error" in case:
         with pytest.raises(stackfile.StackFileError) as e:
@@ -75,6 +76,7 @@ def test_an_interpolated_group_grants_what_esc_grants(tmp_path: Path) -> None:
 @given(strategies.esc_environments())
 def test_drawn_environments_resolve_or_stop_with_a_message(drawn: dict[str, Any]) -> None:
     """Nothing drawn ends in anything but a value or an EscError naming a place."""
+    test_bad_input.record_drawn("esc-drawn")
 
     def load(name: str) -> tuple[str, Any] | None:
         found = drawn["files"].get(name.rsplit("/", 1)[-1])

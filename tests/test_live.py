@@ -519,7 +519,7 @@ def test_review_with_live_puts_the_preflight_stop_above_the_fold(
     argv = ["review", "--base", "HEAD", "--config-file", str(stack.path), "--format", "markdown"]
     assert cli_module.main([*argv, "--live", str(export)]) == 0
     top = capsys.readouterr().out.split("<details>", 1)[0]
-    assert ":warning: pulumi up stops: the live aws-auth holds 1 line" in top
+    assert ":no_entry: pulumi up stops: the live aws-auth holds 1 line" in top
     assert "eks-ng-2-NodeInstanceRole" in top
     assert cli_module.main(argv) == 0  # without --live: not known, not said
     assert "pulumi up stops" not in capsys.readouterr().out

@@ -13,9 +13,11 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given
 
 from eks_access import stackfile
 from offline import run
+from tests import strategies, test_bad_input
 from tests.conftest import DEV, ROOT
 
 
@@ -97,3 +99,18 @@ def test_the_program_reads_the_teams_file_itself(tmp_path, dev_config) -> None:
     assert "teams.yaml" in read.sources
     users = {r.name for r in run.run(read).of_type("aws:iam/user:User")}
     assert any("alice" in n for n in users) and any("carol" in n for n in users), users
+
+
+@given(strategies.config_encodings())
+def test_every_encoding_the_cli_reads_gives_the_same_config(
+    drawn: tuple[dict[str, Any], str],
+) -> None:
+    """JSON-string values and teams written through anchors and merge keys read as the plain
+    config (the anchors' own key aside), through the one reader."""
+    import tempfile
+
+    config, text = drawn
+    test_bad_input.record_drawn("encodings")
+    with tempfile.TemporaryDirectory() as folder:
+        read = stackfile.read(write(Path(folder), "enc", text))
+    assert {k: v for k, v in read.raw.items() if not k.startswith("x-team")} == config

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from eks_access import arns, iam, kinds, regions
+from eks_access import arns, iam, kinds, names, regions
 from eks_access.config.mode_checks import mode_checks
 from eks_access.config.models import IdentityConfig, StackConfig
 from eks_access.fields import (
@@ -139,6 +139,8 @@ def cross_checks(config: StackConfig) -> list[Problem]:
     # aws-auth keys mappings by path-less, lower-cased ARN: two spellings of one role collide.
     principals: dict[str, tuple[str, str]] = {}
     by_username: dict[str, tuple[str, str]] = {}  # username -> (identity, first path)
+    look_alike_users: dict[str, tuple[str, str]] = {}  # skeleton -> (username, first path)
+    look_alike_groups: dict[str, tuple[str, str]] = {}
 
     for t, team in enumerate(config.teams):
         tp = f"teams[{t}]"
@@ -174,6 +176,10 @@ def cross_checks(config: StackConfig) -> list[Problem]:
                         f"{former!r} is claimed by {other} too; one team takes over its resources",
                     )
                 )
+        if (
+            clash := _looks_like(look_alike_groups, team.kubernetes_group, f"{tp}.group")
+        ) is not None:
+            problems.append(Problem(f"{tp}.group", f"Kubernetes group {clash}"))
         if (other := first_seen(groups, team.kubernetes_group, f"{tp}.group")) is not None:
             problems.append(
                 Problem(
@@ -251,6 +257,8 @@ def cross_checks(config: StackConfig) -> list[Problem]:
 
         for m in kinds.members(team, tp, ctx):
             problems.extend(_member_checks(m, tp, team, binds, node_keys, principals, ctx))
+            if (clash := _looks_like(look_alike_users, m.username, m.path)) is not None:
+                problems.append(Problem(f"{m.path}.username", f"username {clash}"))
             if "{{" in m.username:
                 continue
             # One username, one principal: RBAC could not tell two apart.
@@ -264,6 +272,18 @@ def cross_checks(config: StackConfig) -> list[Problem]:
                     )
                 )
     return problems
+
+
+def _looks_like(seen: dict[str, tuple[str, str]], name: str, path: str) -> str | None:
+    """The message when ``name`` is confusable with another name seen before (equal UTS #39
+    skeletons, different text), else None; records ``name``."""
+    other, where = seen.setdefault(names.skeleton(name), (name, path))
+    if other == name:
+        return None
+    return (
+        f"{show(name)} looks like {show(other)} at {where} (Unicode confusables, UTS #39): a "
+        "reviewer cannot tell them apart, RBAC can; rename one"
+    )
 
 
 def identity_checks(config: IdentityConfig) -> list[Problem]:

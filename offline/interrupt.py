@@ -1,0 +1,87 @@
+"""Ctrl-C: one line, exit 130, within two seconds, and never half a plan on disk.
+
+Python turns SIGINT into KeyboardInterrupt, but the Pulumi SDK catches whatever the program's
+body raises and first waits for every resource registration it started (``run_pulumi_func``),
+so an interrupt there would let a large plan run on for a minute. The handler here raises the
+interrupt as Python would (``finally`` blocks clean up) and gives the process a grace period;
+past it, the process ends itself. Folder swaps (``offline/plan.py``) hold both back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from types import FrameType
+
+EXIT_INTERRUPTED = 130
+"""As a shell reports a process ended by SIGINT (128 + 2)."""
+LINE = "interrupted: stopped (no plan is left half written)\n"
+GRACE = 1.5
+"""Seconds between Ctrl-C and the end of the process, whatever the SDK is waiting for."""
+
+_swapping = threading.Lock()
+_reported = threading.Event()
+
+
+def report() -> None:
+    """Say the one line, once."""
+    if not _reported.is_set():
+        _reported.set()
+        sys.stderr.write(LINE)
+        sys.stderr.flush()
+
+
+def _end() -> None:
+    with _swapping:  # a swap in progress finishes first
+        report()
+        os._exit(EXIT_INTERRUPTED)
+
+
+_timers: list[threading.Timer] = []
+
+
+def _handler(signum: int, frame: FrameType | None) -> None:
+    timer = threading.Timer(GRACE, _end)
+    timer.daemon = True
+    _timers.append(timer)
+    timer.start()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C changes nothing
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def handled() -> Iterator[None]:
+    """Ctrl-C handled as above while a command runs (main thread only, as Python's signals
+    are); the previous handler back after, and no grace timer left behind (a process that
+    calls the command line, the tests, goes on)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, _handler)
+    try:
+        yield
+    finally:
+        for timer in _timers:
+            timer.cancel()
+        _timers.clear()
+        _reported.clear()
+        signal.signal(signal.SIGINT, previous)
+
+
+@contextlib.contextmanager
+def held() -> Iterator[None]:
+    """Ctrl-C and SIGTERM held back while a folder changes, delivered right after; the grace
+    timer waits for the swap too."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    with _swapping:
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+        try:
+            yield
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
