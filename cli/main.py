@@ -411,7 +411,7 @@ def cmd_can_i(args: argparse.Namespace) -> int:
         elif ident is None:
             why = f"{caller} is not mapped: it would not be logged in"
         else:
-            why = ""
+            why = authz.escalation_note(state, ident, req, grants)
         code = max(code, EXIT_OK if grants else EXIT_NO)
         if args.format == "json":
             docs.append(
@@ -1198,14 +1198,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     with interrupt.handled():
         try:
-            return _main(argv)
-        except KeyboardInterrupt:
+            try:
+                return _main(argv)
+            finally:
+                _close_runtime()
+        except KeyboardInterrupt:  # during the command or while closing the runtime
             # One line, no traceback; plan folders hold the previous plan or a whole new one
             # (offline/plan.py swaps them in with Ctrl-C held back), never half of one.
             interrupt.report()
             return interrupt.EXIT_INTERRUPTED
-        finally:
-            _close_runtime()
 
 
 def _close_runtime() -> None:

@@ -26,12 +26,17 @@ from eks_access import esc
 BY_DESIGN = ("holds a secret",)
 
 
-def esc_eval(binary: Path, environment: Any, files: dict[str, Any]) -> dict[str, Any]:
-    """ESC's answer for the stack's ``environment:``, from ``files`` (name -> definition)."""
+def esc_eval(
+    binary: Path, environment: Any, files: dict[str, Any], texts: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """ESC's answer for the stack's ``environment:``, from ``files`` (name -> definition) and
+    ``texts`` (name -> a file's raw text)."""
     with tempfile.TemporaryDirectory(prefix="eks-access-esc-") as work:
         folder = Path(work)
         for name, definition in files.items():
             (folder / f"{name}.yaml").write_text(yaml.safe_dump(definition, sort_keys=False))
+        for name, text in (texts or {}).items():
+            (folder / f"{name}.yaml").write_text(text)
         (folder / "definition.yaml").write_text(
             yaml.safe_dump(esc.definition(environment, "stack"), sort_keys=False)
         )
@@ -43,9 +48,19 @@ def esc_eval(binary: Path, environment: Any, files: dict[str, Any]) -> dict[str,
     return answer
 
 
-def ours(environment: Any, files: dict[str, Any]) -> esc.Resolved | esc.EscError:
+def ours(
+    environment: Any, files: dict[str, Any], texts: dict[str, str] | None = None
+) -> esc.Resolved | esc.EscError:
+    from eks_access import stackfile
+
     def load(name: str) -> tuple[str, Any] | None:
-        found = files.get(name.rsplit("/", 1)[-1])
+        short = name.rsplit("/", 1)[-1]
+        if short in (texts or {}):
+            try:
+                return f"esc/{short}.yaml", stackfile.esc_document((texts or {})[short])
+            except Exception as e:
+                raise esc.EscError(f"esc/{short}.yaml cannot be read: {e}") from None
+        found = files.get(short)
         return None if found is None else (f"esc/{name}.yaml", found)
 
     try:
@@ -55,10 +70,14 @@ def ours(environment: Any, files: dict[str, Any]) -> esc.Resolved | esc.EscError
 
 
 def disagreement(
-    environment: Any, files: dict[str, Any], theirs: dict[str, Any], allowed_stop: bool = False
+    environment: Any,
+    files: dict[str, Any],
+    theirs: dict[str, Any],
+    allowed_stop: bool = False,
+    texts: dict[str, str] | None = None,
 ) -> str | None:
     """Why the two answers differ, or None."""
-    mine = ours(environment, files)
+    mine = ours(environment, files, texts)
     failed = bool(theirs["diagnostics"])
     if isinstance(mine, esc.EscError):
         if failed or allowed_stop or any(m in str(mine) for m in BY_DESIGN):
@@ -82,10 +101,9 @@ def check(binary: Path, cases_file: Path, drawn: int) -> tuple[int, int, list[st
     for case in cases:
         if case.get("esc") == "not compared":
             continue
-        theirs = esc_eval(binary, case["environment"], case.get("files", {}))
-        why = disagreement(
-            case["environment"], case.get("files", {}), theirs, case.get("esc") == "resolves"
-        )
+        files, texts = case.get("files", {}), case.get("texts", {})
+        theirs = esc_eval(binary, case["environment"], files, texts)
+        why = disagreement(case["environment"], files, theirs, case.get("esc") == "resolves", texts)
         if why:
             problems.append(f"case {case['name']!r}: {why}")
         elif "expect" in case and (theirs["pulumiConfig"] or {}) != case["expect"]["config"]:

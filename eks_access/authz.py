@@ -24,6 +24,7 @@ import yaml
 
 from eks_access import access_entries, arns, presets, rbac
 from eks_access.config import StackConfig
+from eks_access.fields import session_pattern as session_pattern  # kept here for its readers
 from eks_access.kinds import PERMISSION_SETS
 from eks_access.kinds.permission_set import permission_set_of
 from eks_access.principals import Principal, principals
@@ -37,6 +38,25 @@ def builtin() -> dict[str, Any]:
     text = resources.files("eks_access").joinpath("data/builtin_rbac.yaml").read_text()
     data: dict[str, Any] = yaml.safe_load(text)
     return data
+
+
+@functools.cache
+def access_policies() -> dict[str, Any]:
+    """EKS access policies as the EKS user guide publishes them (data/access_policies.yaml,
+    generated from the guide's source at a pinned commit by scripts/access_policies.py)."""
+    text = resources.files("eks_access").joinpath("data/access_policies.yaml").read_text()
+    data: dict[str, Any] = yaml.safe_load(text)
+    return data
+
+
+def access_policy_rules(name: str) -> tuple[Rule, ...] | None:
+    """The published rules of an access policy (``AmazonEKSEditPolicy``), or None when the
+    guide publishes none (EKS's own components' policies, described in words) or does not
+    list the policy (one newer than the pinned guide)."""
+    spec = access_policies()["policies"].get(name)
+    if spec is None or spec.get("rules") is None:
+        return None
+    return tuple(spec["rules"])
 
 
 def builtin_rules(role: str) -> list[Rule]:
@@ -75,12 +95,12 @@ def parse_request(
     verb: str, target: str, namespace: str | None = None, subresource: str = ""
 ) -> Request:
     """kubectl's argument forms: ``TYPE[.GROUP][/NAME]`` or a non-resource URL ``/healthz``.
-    As kubectl does, the type is lower-cased (``Pods`` is ``pods``); the verb is not (a ``GET``
-    reaches RBAC as ``GET`` and matches no rule)."""
+    The type is resolved as kubectl resolves it (:func:`resolve_type`); the verb is kept as
+    written (a ``GET`` reaches RBAC as ``GET`` and matches no rule)."""
     if target.startswith("/"):
         return Request(verb, path=target)
     kind, _, name = target.partition("/")
-    resource, _, group = kind.lower().partition(".")
+    resource, group, _ = resolve_type(kind)
     return Request(verb, resource, group, subresource, name, namespace)
 
 
@@ -94,26 +114,67 @@ KUBECTL_URL_VERBS = frozenset(("get", "put", "post", "head", "options", "delete"
 _NON_STANDARD = frozenset(("users", "groups"))
 
 
-@functools.cache
 def api_resource_names() -> frozenset[str]:
     """Every type a Kubernetes v1.37.2 API server serves, as ``kubectl api-resources -o name``
     prints them (recorded from the real server; make e2e checks it)."""
-    text = resources.files("eks_access").joinpath("data/api_resources.txt").read_text()
-    return frozenset(line.strip() for line in text.splitlines() if line.strip()[:1] not in "#")
+    return frozenset(row[0] for row in _served())
+
+
+_VERSION = re.compile(r"^v\d+((alpha|beta)\d+)?$")
+
+
+def resolve_type(arg: str) -> tuple[str, str, bool | None]:
+    """(resource, group, namespaced) of a type argument as kubectl's REST mapper resolves it
+    against the served types: lower-cased, then a plural, singular, short name or kind
+    (``po``, ``pod``, ``Pods`` are pods; ``deploy`` is deployments.apps); ``TYPE.VERSION.GROUP``
+    names the group. An unknown type stays as written, lower-cased, ``namespaced`` None."""
+    resource, _, group = arg.lower().partition(".")
+    first, _, rest = group.partition(".")
+    if _VERSION.match(first) and rest:  # deployments.v1.apps
+        group = rest
+    for name, short, singular, kind, namespaced in _served():
+        plural, _, row_group = name.partition(".")
+        if group and group != row_group:
+            continue
+        if resource in (plural, singular, kind.lower(), *short):
+            return plural, row_group, namespaced
+    return resource, group, None
 
 
 @functools.cache
-def api_resources() -> frozenset[str]:
-    """``resource.group`` of every served type, and ``resource`` alone (kubectl finds the group)."""
-    names = api_resource_names()
-    return names | {n.split(".", 1)[0] for n in names}
+def _served() -> tuple[tuple[str, tuple[str, ...], str, str, bool], ...]:
+    """Rows of data/api_resources.txt (name, short names, singular, kind, namespaced), core
+    types first: kubectl's mapper prefers the core group for a bare name."""
+    text = resources.files("eks_access").joinpath("data/api_resources.txt").read_text()
+    rows = []
+    for line in text.splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        name, short, singular, kind, namespaced = line.split("\t")
+        shorts = tuple(s for s in short.split(",") if s)
+        rows.append((name, shorts, singular, kind, namespaced == "true"))
+    return tuple(sorted(rows, key=lambda r: ("." in r[0], r[0])))
 
 
 def request_warnings(req: Request, rules: Iterable[Rule] = ()) -> list[str]:
-    """kubectl's warnings for `auth can-i` (same words): a verb it does not know, and a
-    resource type the server does not have. Offline the server is Kubernetes' built-in types
-    and whatever the stack's own rules name (a custom resource's)."""
+    """kubectl's warnings for `auth can-i` (same words, same order): a type the server does
+    not have, a cluster-scoped type asked in a namespace, a verb it does not know. Offline the
+    server is Kubernetes' built-in types and whatever the stack's own rules name (a custom
+    resource's)."""
     out = []
+    if req.path is None and req.resource not in ("*", "") and req.resource not in _NON_STANDARD:
+        full = f"{req.resource}.{req.group}" if req.group else req.resource
+        named = {(str(r), str(g)) for rule in rules for r in rule.get("resources", [])
+                 for g in rule.get("apiGroups", [])}  # fmt: skip
+        where = f" in group '{req.group}'" if req.group else ""
+        if full in api_resource_names():
+            if req.namespace and not resolve_type(full)[2]:
+                out.append(f"resource '{req.resource}' is not namespace scoped{where}")
+        elif not any(r.split("/")[0] == req.resource and g in (req.group, "*") for r, g in named):
+            out.append(
+                f"the server doesn't have a resource type '{req.resource}'{where} (not a "
+                "Kubernetes type, nor named by a rule of this stack)"
+            )
     known = KUBECTL_URL_VERBS if req.path is not None else KUBECTL_RESOURCE_VERBS
     if req.verb not in known:
         lower = (
@@ -122,20 +183,33 @@ def request_warnings(req: Request, rules: Iterable[Rule] = ()) -> list[str]:
             else ""
         )
         out.append(f"verb '{req.verb}' is not a known verb{lower}")
-    if req.path is None and req.resource not in ("*", "") and req.resource not in _NON_STANDARD:
-        named = {(str(r), str(g)) for rule in rules for r in rule.get("resources", [])
-                 for g in rule.get("apiGroups", [])}  # fmt: skip
-        full = f"{req.resource}.{req.group}" if req.group else req.resource
-        served = full in api_resources() or any(
-            r.split("/")[0] == req.resource and g in (req.group, "*") for r, g in named
-        )
-        if not served:
-            where = f" in group '{req.group}'" if req.group else ""
-            out.append(
-                f"the server doesn't have a resource type '{req.resource}'{where} (not a "
-                "Kubernetes type, nor named by a rule of this stack)"
-            )
     return out
+
+
+_BINDINGS = ("rolebindings", "clusterrolebindings")
+
+
+def escalation_note(state: State, ident: Identity, req: Request, grants: Sequence[Grant]) -> str:
+    """What the API server adds to a yes on writing a binding when only EKS access policies
+    grant it: RBAC's escalation check counts RBAC alone (access policies are a webhook), so the
+    binding is refused unless RBAC already grants every permission of the role it names, or
+    the principal may ``bind`` that role (an access policy may grant ``bind``, as
+    AmazonEKSClusterAdminPolicy's ``*`` does). Empty when it does not apply."""
+    if not grants or req.group != "rbac.authorization.k8s.io" or req.resource not in _BINDINGS:
+        return ""
+    if req.verb not in ("create", "update", "patch") or any(
+        not g.via.startswith("EKS access policy") for g in grants
+    ):
+        return ""
+    kind = "clusterroles" if req.resource == "clusterrolebindings" else "roles"
+    bind = Request("bind", kind, "rbac.authorization.k8s.io", namespace=req.namespace)
+    if state.matching(ident, bind):
+        return ""
+    return (
+        "only EKS access policies grant this, and the API server's escalation check counts "
+        "RBAC alone: a binding is refused unless RBAC already grants every permission of the "
+        "role it names (or the principal may bind that role)"
+    )
 
 
 def url_matches(pattern: str, path: str) -> bool:
@@ -169,28 +243,6 @@ def rule_allows(rule: Rule, req: Request) -> bool:
         return False
     names = rule.get("resourceNames", [])
     return not names or req.name in names
-
-
-def session_pattern(username: str) -> re.Pattern[str] | None:
-    """The usernames a username template gives its sessions (``dev:{{SessionName}}`` matches
-    ``dev:alice``; the session is group ``s``), or None for a literal username."""
-    parts = re.split(r"(\{\{(?:SessionName|SessionNameRaw|AccountID|AccessKeyID)\}\})", username)
-    if len(parts) == 1:
-        return None
-    out, seen = "", False
-    for i, part in enumerate(parts):
-        if i % 2 == 0:
-            out += re.escape(part)
-        elif part.startswith("{{SessionName") and not seen:
-            # a session name is [\w+=,.@-]{2,64}; rendered, {{SessionName}} has no "@" (EKS
-            # and the authenticator turn it into "-"), {{SessionNameRaw}} keeps it
-            out += "(?P<s>[A-Za-z0-9_+=,.@-]+)" if "Raw" in part else "(?P<s>[A-Za-z0-9_+=,.-]+)"
-            seen = True
-        elif part == "{{AccountID}}":
-            out += r"\d{12}"
-        else:
-            out += "[A-Za-z0-9_+=,.@-]+"
-    return re.compile(f"^{out}$")
 
 
 @dataclass(frozen=True)
@@ -364,9 +416,9 @@ def rbac_grants(objects: Iterable[Mapping[str, Any]]) -> list[Grant]:
 def policy_grants(entry: access_entries.EntrySpec) -> list[Grant]:
     out = []
     for g in entry.policies:
-        spec = builtin()["accessPolicies"][g.policy]
-        rules = tuple(spec.get("rules") or builtin_rules(spec["role"]))
-        via = f"EKS access policy {presets.BY_NAME[g.policy].access_policy}"
+        name = str(presets.BY_NAME[g.policy].access_policy)
+        rules = access_policy_rules(name) or ()
+        via = f"EKS access policy {name}"
         key = entry.principal.arn.match_key
         if g.scope == "cluster":
             out.append(Grant(f"{via} (cluster)", rules, None, principal=key))

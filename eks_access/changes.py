@@ -24,11 +24,10 @@ def _preset_permissions(scope: str) -> dict[str, frozenset[Permission]]:
     a binding of its ClusterRole (or an association of its access policy) would grant them."""
     out = {}
     for preset in presets.PRESETS:
-        spec = authz.builtin()["accessPolicies"].get(preset.name, {})
         rules = (
             authz.builtin_rules(preset.cluster_role)
             if preset.cluster_role
-            else spec.get("rules") or authz.builtin_rules(spec.get("role", ""))
+            else list(authz.access_policy_rules(str(preset.access_policy)) or ())
         )
         state = authz.State()
         ident = authz.Identity("k", "arn", "user", "u", frozenset({"g"}))

@@ -26,7 +26,7 @@ from typing import Any
 
 import yaml
 
-from eks_access import arns, authz, awsauth, presets
+from eks_access import arns, authz, awsauth
 from eks_access.live import AWS_AUTH_FILE, LiveAwsAuth, LiveError
 from eks_access.principals import Principal
 
@@ -263,12 +263,8 @@ def policy_name(policy_arn: str) -> str:
 
 
 def policy_rules(policy_arn: str) -> tuple[authz.Rule, ...] | None:
-    """The rules the tool knows for an access policy (data/builtin_rbac.yaml), or None."""
-    preset = next((p for p in presets.PRESETS if p.access_policy == policy_name(policy_arn)), None)
-    if preset is None:
-        return None
-    spec = authz.builtin()["accessPolicies"][preset.name]
-    return tuple(spec.get("rules") or authz.builtin_rules(spec["role"]))
+    """The rules EKS publishes for an access policy (data/access_policies.yaml), or None."""
+    return authz.access_policy_rules(policy_name(policy_arn))
 
 
 def default_username(arn: str) -> str:

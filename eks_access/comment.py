@@ -58,19 +58,24 @@ def headline(docs: Sequence[dict[str, Any]]) -> str:
         o["type"]
         for d in docs
         for o in d.get("operations", [])
-        if o["op"] == "delete" and not o["retained"] and o["type"] in _IAM_GONE
+        if (o["op"] == "replace" or (o["op"] == "delete" and not o["retained"]))
+        and o["type"] in _IAM_GONE
     )
     among = " and ".join(_n(gone[t], w) for t, w in _IAM_GONE.items() if gone[t])
     stops = sum(len(d.get("stops", [])) for d in docs)
     return (
         f"**{_n(gain, 'principal')} {'gains' if gain == 1 else 'gain'} access, {lose} "
         f"{'loses' if lose == 1 else 'lose'} access; {_n(replaced, 'resource')} replaced, "
-        f"{deleted} deleted{kept}{f', among them {among}' if among else ''}."
+        f"{deleted} deleted{kept}{_iam_gone(among)}."
         f"{f' `pulumi up` stops ({stops}): see below.' if stops else ''}**"
     )
 
 
 _IAM_GONE = {"aws:iam/user:User": "IAM user", "aws:iam/accessKey:AccessKey": "access key"}
+
+
+def _iam_gone(among: str) -> str:
+    return f"; IAM users and keys deleted or replaced: {among}" if among else ""
 
 
 def _n(n: int, word: str) -> str:
@@ -176,7 +181,11 @@ def _operations(doc: dict[str, Any]) -> list[str]:
     for o in sorted(ops, key=lambda o: (_engine_order(o), o["type"], o["name"])):
         why = ", ".join(o["replaceKeys"] or o["diffs"]) or o.get("why") or _WHY.get(o["op"], "")
         if o["op"] == "replace":
-            why += "; delete first" if o["deleteBeforeReplace"] else "; create first"
+            why += (
+                "; delete first"
+                if o["deleteBeforeReplace"]
+                else "; create first, the old one deleted at the end"
+            )
         if o["op"] == "delete" and o["retained"]:
             why = "retained: leaves the state only"
         lines.append(
@@ -190,12 +199,13 @@ def _operations(doc: dict[str, Any]) -> list[str]:
 
 
 def _engine_order(o: dict[str, Any]) -> int:
-    """When the engine runs an operation: a delete-first replacement's delete comes first; then
-    creates, updates and create-first replacements' creates; deletes (and the old halves of
-    create-first replacements) last, after everything that could depend on them moved."""
-    if o["op"] == "replace":
-        return 0 if o["deleteBeforeReplace"] else 3
-    return {"create": 1, "update": 2, "delete": 4}.get(o["op"], 5)
+    """When the engine runs an operation (``step``, from ``operations.compute``): the program's
+    resources in registration order, dependencies first (a replacement at its resource's
+    step, its old half deleted at the end when create-first), then the deletes, dependents
+    first. A document without steps keeps creates before deletes."""
+    if "step" in o:
+        return int(o["step"])
+    return {"replace": 0, "create": 1, "update": 2, "delete": 3}.get(o["op"], 4)
 
 
 def section(doc: dict[str, Any], heading: str, fold: int = FOLD_LINES) -> str:

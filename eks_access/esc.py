@@ -97,66 +97,81 @@ def _text(value: Any) -> str:
     return ""
 
 
+_SPACE_BYTES = frozenset(b"\t\n\v\f\r \x85\xa0")
+"""Bytes ESC's parser takes for spaces: it tests each byte of the UTF-8 text with Go's
+``unicode.IsSpace``, so 0x85 and 0xA0 (inside many multi-byte characters) end a name too."""
+
+
 def parse_interpolation(text: str, where: str) -> list[str | list[str | int]]:
     """Text parts and property accesses (lists of names and indexes), as ESC's parser splits a
-    string: ``$$`` is a ``$``; ``${`` starts an access ended by ``}``; names end at ``.``,
-    ``[``, ``}`` or a space."""
+    string, byte by byte: ``$$`` is a ``$``; ``${`` starts an access ended by ``}``; names end
+    at ``.``, ``[``, ``}`` or a space byte."""
+    data = text.encode()
     parts: list[str | list[str | int]] = []
-    buf: list[str] = []
+    buf = bytearray()
     i = 0
-    while i < len(text):
-        if text.startswith("$$", i):
-            buf.append("$")
+    while i < len(data):
+        if data.startswith(b"$$", i):
+            buf += b"$"
             i += 2
-        elif text.startswith("${", i):
+        elif data.startswith(b"${", i):
             if buf:
-                parts.append("".join(buf))
-                buf = []
-            access, i = _access(text, i + 2, where)
+                parts.append(buf.decode())
+                buf = bytearray()
+            access, i = _access(data, i + 2, where, text)
             parts.append(access)
         else:
-            buf.append(text[i])
+            buf.append(data[i])
             i += 1
     if buf:
-        parts.append("".join(buf))
+        parts.append(buf.decode())
     return parts
 
 
-def _access(text: str, i: int, where: str) -> tuple[list[str | int], int]:
+def _access(data: bytes, i: int, where: str, text: str) -> tuple[list[str | int], int]:
     accessors: list[str | int] = []
 
     def name(j: int) -> tuple[str, int]:
         start = j
-        while j < len(text) and text[j] not in ".[}" and not text[j].isspace():
+        while j < len(data) and data[j] not in b".[}" and data[j] not in _SPACE_BYTES:
             j += 1
         if j == start:
             raise EscError(f"{where}: property name must not be empty in {text!r}")
-        return text[start:j], j
+        try:
+            return data[start:j].decode(), j
+        except UnicodeDecodeError:  # ended inside a character: ESC's parser fails there too
+            raise EscError(f"{where}: missing closing brace '}}' in {text!r}") from None
 
     while True:
-        if i >= len(text) or text[i].isspace():
+        if i >= len(data) or data[i] in _SPACE_BYTES:
             raise EscError(f"{where}: missing closing brace '}}' in interpolation {text!r}")
-        c = text[i]
-        if c == "}":
+        c = data[i : i + 1]
+        if c == b"}":
             if not accessors:
                 raise EscError(f"{where}: empty interpolation in {text!r}")
             return accessors, i + 1
-        if c == ".":
+        if c == b".":
             key, i = name(i + 1)
             accessors.append(key)
-        elif c == "[":
-            end = text.find("]", i)
+        elif c == b"[":
+            end = data.find(b"]", i)
             if end < 0:
                 raise EscError(f"{where}: subscript is missing closing bracket ']' in {text!r}")
-            inner = text[i + 1 : end]
-            if inner.startswith('"') and inner.endswith('"') and len(inner) >= 2:
-                if '\\"' in inner or len(inner) == 2:
-                    raise EscError(f"{where}: subscript {inner} is not resolved offline")
-                accessors.append(inner[1:-1])
-            elif inner.isdigit():
+            inner = data[i + 1 : end]
+            if (
+                inner.startswith(b'"')
+                and inner.endswith(b'"')
+                and len(inner) > 2
+                and b"\\" not in inner
+            ):
+                accessors.append(inner[1:-1].decode(errors="replace"))
+            elif inner and all(0x30 <= b <= 0x39 for b in inner):  # ASCII digits only
                 accessors.append(int(inner))
             else:
-                raise EscError(f"{where}: subscript [{inner}] must be a number or a quoted key")
+                raise EscError(
+                    f"{where}: subscript [{inner.decode(errors='replace')}] is not resolved "
+                    "offline (a number or a quoted key)"
+                )
             i = end + 1
         else:
             key, i = name(i)
@@ -192,13 +207,15 @@ class _Evaluator:
             decl = {}
         if not isinstance(decl, dict):
             raise EscError(f"{file}: an environment definition is a mapping (imports:, values:)")
-        if extra := sorted(str(k) for k in decl if k not in ("imports", "values")):
-            raise EscError(f"{file}: unknown top-level key(s) {', '.join(extra)}")
+        # ESC matches its fields case-insensitively and only warns on unknown ones
+        decl = {str(k).lower(): v for k, v in decl.items()}
         own = decl.get("values")
         if own is None:
             own = {}
         if not isinstance(own, dict):
             raise EscError(f"{file} values: expected a mapping")
+        if reserved := sorted(k for k in own if k in ("imports", "context", "environments")):
+            raise EscError(f"{file} values: {reserved[0]!r} is a reserved key")
         imports = decl.get("imports") or []
         if not isinstance(imports, list):
             raise EscError(f"{file} imports: expected a list of environment names")
@@ -281,7 +298,7 @@ class _Evaluator:
                 return self.function(env, path, fn, node[fn])
             if bad := [k for k in node if isinstance(k, str) and k.lower().startswith("fn::")]:
                 raise EscError(f"{where}: {bad[0]!r} must be the only key of its mapping")
-            return {k: self.path(env, (*path, k)) for k in node}
+            return {_key(k, where): self.path(env, (*path, k)) for k in node}
         if isinstance(node, list):
             return [self.path(env, (*path, i)) for i in range(len(node))]
         if isinstance(node, str):
@@ -298,6 +315,10 @@ class _Evaluator:
                 out.append(part)
             else:
                 value, s = _plain(self.reference(env, where, part))
+                if isinstance(value, dict):
+                    # ESC writes the object's own keys, without what it merges over from imports;
+                    # the offline plan does not guess which those are
+                    raise EscError(f"{where}: an object written into text is not resolved offline")
                 secret |= s
                 out.append(_text(value))
         result = "".join(out)
@@ -371,6 +392,14 @@ class _Evaluator:
         )
 
 
+def _key(key: Any, where: str) -> str:
+    """An object key as ESC reads it: text, ``$$`` a ``$``, no interpolation."""
+    parts = parse_interpolation(str(key), where)
+    if any(isinstance(p, list) for p in parts):
+        raise EscError(f"{where}: object keys must be strings (no ${{...}}): {key!r}")
+    return "".join(str(p) for p in parts)
+
+
 def _function(node: dict[Any, Any]) -> str | None:
     if len(node) == 1:
         [key] = node
@@ -398,6 +427,11 @@ def definition(environment: Any, where: str) -> Any:
     if environment is None:
         return None
     if isinstance(environment, list):
+        if bad := [e for e in environment if not isinstance(e, str)]:
+            raise EscError(
+                f"{where} environment: the list form takes environment names only, not {bad[0]!r}; "
+                "write imports with options as environment: {imports: [...]}"
+            )
         return {"imports": environment}
     if isinstance(environment, dict):
         return environment

@@ -25,8 +25,9 @@ URL_VERBS = frozenset({"get", "post", "put", "patch", "delete", "head", "options
 # Placeholders aws-iam-authenticator substitutes in usernames and groups (pkg/mapper/configmap).
 ROLE_TEMPLATES = frozenset({"AccountID", "SessionName", "SessionNameRaw", "AccessKeyID"})
 USER_TEMPLATES = frozenset({"AccountID", "AccessKeyID"})
-# Access-entry usernames: EKS substitutes these (its own default role username uses SessionName).
-ENTRY_TEMPLATES = frozenset({"SessionName", "AccountID"})
+# Access-entry usernames: EKS substitutes these (EKS user guide, "Set a custom username"; its own
+# default role username uses SessionName). A session template must follow a colon there.
+ENTRY_TEMPLATES = frozenset({"SessionName", "SessionNameRaw", "AccountID"})
 # Namespaces every cluster already has; the program must never own (and so never delete) them.
 BUILTIN_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
 MAX_ACCESS_KEYS = 2  # IAM's own limit per user
@@ -51,6 +52,17 @@ def dns_label(value: str) -> str:
             "and '-', starting and ending with a letter or digit"
         )
     return value
+
+
+_SCOPE_PREFIX = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61})?\*$")
+
+
+def scope_namespace(value: str) -> str:
+    """An access policy's namespace: a DNS-1123 label, or a prefix ending in ``*`` (EKS
+    matches ``dev-*`` against every namespace that starts with ``dev-``, existing or not)."""
+    if _SCOPE_PREFIX.match(value):
+        return value
+    return dns_label(value)
 
 
 def cluster_name(value: str) -> str:
@@ -89,13 +101,26 @@ def iam_arn(kind: arns.PrincipalKind) -> Any:
     """A validator for an IAM ``kind`` ARN, with the parser's own message."""
 
     def check(value: str) -> str:
+        if _STS_SESSION.match(value):
+            raise ValueError(
+                f"{show(value)} is an STS session ARN; EKS maps the role, not one session of it: "
+                "write the role's ARN, arn:aws:iam::ACCOUNT:role/NAME"
+            )
         try:
-            arns.parse_iam_arn(value, kind)
+            arn = arns.parse_iam_arn(value, kind)
         except arns.ArnError as e:
             raise ValueError(str(e)) from None
+        if arn.path.startswith("/aws-service-role/"):
+            raise ValueError(
+                f"{show(value)} is a service-linked role, which AWS services assume for "
+                "themselves; EKS refuses it as an access-entry principal: map a role of your own"
+            )
         return value
 
     return check
+
+
+_STS_SESSION = re.compile(r"^arn:[^:]+:sts::\d{12}:(assumed-role|federated-user)/")
 
 
 def no_reserved_prefix(what: str) -> Any:
@@ -143,6 +168,28 @@ def fmt(names: Iterable[str]) -> str:
     return ", ".join("{{" + n + "}}" for n in sorted(names))
 
 
+def session_pattern(username: str) -> re.Pattern[str] | None:
+    """The usernames a username template gives its sessions (``dev:{{SessionName}}`` matches
+    ``dev:alice``; the session is group ``s``), or None for a literal username."""
+    parts = re.split(r"(\{\{(?:SessionName|SessionNameRaw|AccountID|AccessKeyID)\}\})", username)
+    if len(parts) == 1:
+        return None
+    out, seen = "", False
+    for i, part in enumerate(parts):
+        if i % 2 == 0:
+            out += re.escape(part)
+        elif part.startswith("{{SessionName") and not seen:
+            # a session name is [\w+=,.@-]{2,64}; rendered, {{SessionName}} has no "@" (EKS
+            # and the authenticator turn it into "-"), {{SessionNameRaw}} keeps it
+            out += "(?P<s>[A-Za-z0-9_+=,.@-]+)" if "Raw" in part else "(?P<s>[A-Za-z0-9_+=,.-]+)"
+            seen = True
+        elif part == "{{AccountID}}":
+            out += r"\d{12}"
+        else:
+            out += "[A-Za-z0-9_+=,.@-]+"
+    return re.compile(f"^{out}$")
+
+
 def templates(value: str, allowed: frozenset[str]) -> list[str]:
     return [t for t in TEMPLATE.findall(value) if t not in allowed]
 
@@ -187,6 +234,7 @@ def split_shorthand(data: Any, key: str) -> Any:
 
 
 DnsLabel = Annotated[str, AfterValidator(dns_label)]
+ScopeNamespace = Annotated[str, AfterValidator(scope_namespace)]
 KeyLabel = Annotated[str, AfterValidator(key_label)]
 RoleArn = Annotated[str, AfterValidator(iam_arn("role"))]
 UserArn = Annotated[str, AfterValidator(iam_arn("user"))]

@@ -46,8 +46,16 @@ def problem(value: str, what: str, shown: str) -> str | None:
         return f"{what} {shown} has leading or trailing whitespace; remove it"
     if any(unicodedata.category(c)[0] in "CZ" and c != " " for c in value):
         # Control, format and separator characters (line breaks included): invisible in logs
-        # and reviews, and able to break the lines of a pull-request comment.
-        return f"{what} {shown} holds a control or invisible character; use printable text"
+        # and reviews, and able to break the lines of a pull-request comment; a space other
+        # than ASCII's reads as one and is another name to RBAC.
+        return (
+            f"{what} {shown} holds a control or invisible character, or a space other than "
+            "the ASCII space; use printable text"
+        )
+    if "  " in value:
+        # Markdown (the pull-request comment) shows two spaces as one: another name that
+        # reads the same
+        return f"{what} {shown} holds two spaces in a row; use one"
     found = _checker().check(value)
     if found & icu.USpoofChecks.RESTRICTION_LEVEL:
         return (

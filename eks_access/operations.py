@@ -10,6 +10,7 @@ registered with ``retainOnDelete``. Reads (a ``StackReference``) are not operati
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -41,6 +42,9 @@ class Operation:
     """The URN in the old state, when the resource was found there by an alias."""
     why: str | None = None
     """A word on a replacement forced by something other than an input (trigger, dependency)."""
+    step: int = 0
+    """When the engine runs it: the program's resources in the order they are registered
+    (dependencies first: creates, updates, replacements), then deletes, dependents first."""
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -52,6 +56,7 @@ class Operation:
             "replaceKeys": self.replace_keys,
             "deleteBeforeReplace": self.delete_before_replace,
             "retained": self.retained,
+            "step": self.step,
         }
         if self.old_urn:
             out["oldUrn"] = self.old_urn
@@ -150,16 +155,50 @@ def compute(old: Sequence[Registration], new: Sequence[Registration]) -> list[Op
         if found != urn:
             ops[urn].old_urn = found
     _dependent_replacements(ops, olds, claimed)
-    for urn, reg in olds.items():
-        if urn not in claimed:
-            ops[urn] = Operation(
-                urn,
-                reg["type"],
-                reg["name"],
-                "delete",
-                retained=bool(reg["options"].get("retainOnDelete")),
-            )
+    by_urn = {r["urn"]: r for r in news}
+    # dependencies first: the reverse of "dependents first" over the new program's graph
+    for step, urn in enumerate(reversed(_dependents_first(list(by_urn), by_urn))):
+        ops[urn].step = step
+    gone = [urn for urn in olds if urn not in claimed]
+    for step, urn in enumerate(_dependents_first(gone, olds), start=len(news)):
+        reg = olds[urn]
+        ops[urn] = Operation(
+            urn,
+            reg["type"],
+            reg["name"],
+            "delete",
+            retained=bool(reg["options"].get("retainOnDelete")),
+            step=step,
+        )
     return sorted(ops.values(), key=lambda o: o.urn)
+
+
+def _dependents_first(urns: Sequence[str], olds: Mapping[str, Registration]) -> list[str]:
+    """``urns`` in the order the engine deletes them: a resource after everything that depends
+    on it (its children, whatever names it in dependsOn or takes one of its outputs), ties by
+    URN (the SDK's registration order varies between runs; this does not)."""
+    wanted = set(urns)
+    waiting: dict[str, int] = dict.fromkeys(urns, 0)  # u -> dependents not yet placed
+    unblocks: dict[str, list[str]] = {u: [] for u in urns}  # u -> what u was holding back
+    for u in urns:
+        reg = olds[u]
+        property_deps = reg["options"].get("propertyDependencies", {}).values()
+        named = {reg.get("parent") or "", *reg["options"].get("dependsOn", [])}
+        for dep in named.union(*property_deps):
+            if dep in wanted and dep != u:
+                waiting[dep] += 1  # u depends on dep: u goes first
+                unblocks[u].append(dep)
+    ready = [u for u in urns if not waiting[u]]
+    heapq.heapify(ready)
+    out: list[str] = []
+    while ready:
+        u = heapq.heappop(ready)
+        out.append(u)
+        for dep in unblocks[u]:
+            waiting[dep] -= 1
+            if not waiting[dep]:
+                heapq.heappush(ready, dep)
+    return out + sorted(wanted - set(out))  # a cycle cannot happen; kept whole if it did
 
 
 def _compare(old: Registration, new: Registration) -> Operation:

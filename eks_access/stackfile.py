@@ -81,6 +81,24 @@ _StackLoader.add_constructor(
 )
 
 
+class _EscLoader(_StackLoader):
+    """An ESC environment file, read as ESC reads it: its YAML decoder refuses aliases ("alias
+    nodes are not supported"), so ``*x`` and ``<<: *x`` are errors here too."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()  # type: ignore[no-untyped-call]
+            raise yaml.composer.ComposerError(
+                None, None, "alias nodes are not supported in ESC", event.start_mark
+            )
+        return super().compose_node(parent, index)
+
+
+def esc_document(text: str) -> Any:
+    """An ESC environment file's text, parsed as ESC parses it (see _EscLoader)."""
+    return yaml.load(text, Loader=_EscLoader)
+
+
 MAX_TEAMS_FILE = 16 * 2**20
 
 
@@ -94,6 +112,33 @@ def program_value(value: Any) -> Any:
         return json.loads(text)
     except ValueError:
         return text
+
+
+def _namespaced(key: str, project: str) -> str:
+    """A config key as the CLI files it: ``teams`` is the project's, ``eks-access:teams``."""
+    return key if ":" in key or not project else f"{project}:{key}"
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7386 JSON merge patch, as the CLI merges an environment's value (``target``) under
+    the stack file's (``patch``): objects key by key, ``null`` removes a key, else the patch."""
+    if not isinstance(patch, dict):
+        return patch
+    out = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            out.pop(key, None)
+        else:
+            out[key] = merge_patch(out.get(key), value)
+    return out
+
+
+def cli_text(value: Any) -> str:
+    """What the CLI hands the program for a config value (``raw`` holds it decoded, as the
+    program reads it): text that decodes back to exactly ``value``."""
+    if isinstance(value, str) and program_value(value) == value:
+        return value
+    return json.dumps(value)
 
 
 def with_teams_file(raw: dict[str, Any], base: Path) -> dict[str, Any]:
@@ -166,11 +211,11 @@ def _environments(
             return None
         shown = str(file.relative_to(project_dir))
         try:
-            decl = yaml.load(file.read_text(), Loader=_StackLoader)
+            decl = esc_document(file.read_text())
         except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError) as e:
             raise StackFileError(
                 f"{where}: environment {name!r} is resolved offline from {shown}, which cannot "
-                f"be read ({e.__class__.__name__})"
+                f"be read ({e.__class__.__name__}: {str(e).splitlines()[0] if str(e) else ''})"
             ) from None
         files.append(shown)
         return shown, decl
@@ -257,27 +302,34 @@ def read(path: str | Path) -> StackFile:
     except (OSError, UnicodeDecodeError) as e:
         raise StackFileError(f"{path}: cannot be read: {e}") from None
     doc = _document(text, str(path))
-    raw = dict(doc["config"])
     project_dir = next(
         (d for d in (path.parent, *path.parent.parents) if (d / "Pulumi.yaml").is_file()), None
     )
     if project_dir is None:
         raise StackFileError(f"{path}: no Pulumi.yaml in its folder or above")
     project_doc = yaml.safe_load((project_dir / "Pulumi.yaml").read_text()) or {}
-    # As the CLI does: environment values first, the stack file's own keys win; each value as
-    # the program decodes what the CLI hands it. The teams file is left for the program (and
-    # StackFile.load) to read: the program is handed the config as the CLI hands it.
+    project = str(project_doc.get("name", ""))
+    # As the CLI does (pkg/workspace/config.go mergeConfig): a key without a namespace is the
+    # project's; an environment value is merged under the stack file's own (JSON merge patch,
+    # the stack's value preferred); each value as the program decodes what the CLI hands it.
+    # The teams file is left for the program (and StackFile.load) to read.
     resolved, env_files = _environments(doc, project_dir, str(path))
-    raw = {**resolved.config, **raw}
+    raw = {_namespaced(k, project): v for k, v in resolved.config.items()}
+    for key, value in doc["config"].items():
+        key = _namespaced(key, project)
+        raw[key] = merge_patch(raw[key], value) if key in raw else value
     raw = {k: program_value(v) for k, v in raw.items()}
     sources = [path.name, *env_files]
     if isinstance(raw.get(core.TEAMS_FILE), str):
         sources.append(str(raw[core.TEAMS_FILE]))
-    secret_keys = frozenset(k for k in resolved.secret_keys if k not in doc["config"])
+    own = {_namespaced(k, project) for k in doc["config"]}
+    secret_keys = frozenset(
+        k for k in (_namespaced(k, project) for k in resolved.secret_keys) if k not in own
+    )
     return StackFile(
         path,
         project_dir,
-        str(project_doc.get("name", "")),
+        project,
         stack,
         raw,
         tuple(sources),

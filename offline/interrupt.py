@@ -75,13 +75,22 @@ def handled() -> Iterator[None]:
 @contextlib.contextmanager
 def held() -> Iterator[None]:
     """Ctrl-C and SIGTERM held back while a folder changes, delivered right after; the grace
-    timer waits for the swap too."""
+    timer waits for the swap too. Handlers, not a signal mask: the SDK's worker threads may
+    receive the signal, and Python runs every handler in the main thread anyway."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    arrived: list[int] = []
+
+    def later(signum: int, frame: FrameType | None) -> None:
+        arrived.append(signum)
+
     with _swapping:
-        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+        previous = {s: signal.signal(s, later) for s in (signal.SIGINT, signal.SIGTERM)}
         try:
             yield
         finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+    for signum in dict.fromkeys(arrived):
+        signal.raise_signal(signum)  # now, to the handlers the swap held back

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import runpy
 import sys
 import threading
@@ -24,7 +23,7 @@ from google.protobuf import json_format
 from pulumi.runtime import mocks as pulumi_mocks
 
 from components import preflight, sdk_internals
-from eks_access import arns
+from eks_access import arns, stackfile
 from eks_access import config as core
 from eks_access.kinds import NODE_KINDS
 from eks_access.kinds.base import NodeKind
@@ -306,7 +305,7 @@ def run_program(
     monitor = RecordingMonitor(mocks, on_register)
     pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
     pulumi.runtime.set_all_config(
-        {k: v if isinstance(v, str) else json.dumps(v) for k, v in (config or {}).items()},
+        {k: stackfile.cli_text(v) for k, v in (config or {}).items()},
         sorted(secret_keys),
     )
     sdk_internals.run_in_a_stack(func)

@@ -226,6 +226,13 @@ def stacks() -> list[BadStack]:
         s("ESC secret under the project's keys", "environment: [sec]\n" + edit(lambda c: None), 2, "holds a secret (fn::secret)", {"esc/sec.yaml": "values:\n  pulumiConfig:\n    eks-access:pgpKey: {fn::secret: x}\n"}),
         s("ESC cycle", "environment: [cyc]\n" + edit(lambda c: None), 2, "cyclic reference", {"esc/cyc.yaml": "values:\n  a: ${b}\n  b: ${a}\n"}),
         s("ESC interpolation resolved into a bad value", "environment: [res]\n" + edit(lambda c: None), 2, "teamOverrides.payments.namespaceAccess: expected one of view, edit or admin, got the text 'superuser'", {"esc/res.yaml": "values:\n  lvl: superuser\n  pulumiConfig:\n    eks-access:teamOverrides: {payments: {namespaceAccess: '${lvl}'}}\n"}),
+        # --- EKS's published rules on principals, templates and scopes -------------------------
+        s("service-linked role", edit(team(1, roles=[{"arn": f"arn:aws:iam::{ACCT}:role/aws-service-role/eks.amazonaws.com/AWSServiceRoleForAmazonEKS", "username": "x"}])), 2, "is a service-linked role"),
+        s("STS session ARN as a role", edit(team(1, roles=[{"arn": f"arn:aws:sts::{ACCT}:assumed-role/admin/alice", "username": "x"}])), 2, "is an STS session ARN"),
+        s("session template without a colon", edit(lambda c: (cluster(authenticationMode="API_AND_CONFIG_MAP")(c), team(1, roles=[{"arn": ROLE, "username": "admin-{{SessionName}}"}])(c))), 2, "a colon must come before {{SessionName}}"),
+        s("session template names a user", edit(lambda c: (team(1, roles=[{"arn": ROLE, "username": "ops:{{SessionName}}"}])(c), team(0, users=[{"name": "alice", "username": "ops:alice"}])(c))), 2, "gives a session the username 'ops:alice'"),
+        s("one template for two roles", edit(team(1, roles=[{"arn": ROLE, "username": "ops:{{SessionName}}"}, {"arn": f"arn:aws:iam::{ACCT}:role/other", "username": "ops:{{SessionNameRaw}}"}])), 2, "is the template of teams[1].roles[0] too"),
+        s("scope of every namespace", edit(lambda c: (cluster(authenticationMode="API_AND_CONFIG_MAP")(c), team(0, accessPolicies=[{"policy": "view", "namespaces": ["*"]}])(c))), 2, "'*' is not a DNS-1123 label"),
         # --- config encodings the CLI reads ----------------------------------------------------
         s("JSON string teams, invalid inside", edit(top(**{"eks-access:teams": '[{"name": "Bad_Name", "users": ["a"]}]'})), 2, "teams[0].name"),
         s("merge key bringing a bad field", "config:\n  aws:region: us-east-1\n  x: &b {clusterAccess: root}\n  eks-access:cluster: {name: dev, nodeRoleArns: ['" + NODE + "']}\n  eks-access:teams:\n    - <<: *b\n      name: t\n      users: [u]\n", 2, "teams[0].clusterAccess"),

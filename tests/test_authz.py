@@ -475,6 +475,14 @@ def test_can_i_warns_as_kubectl_does_and_reads_the_type_as_kubectl_does() -> Non
     words with kubectl's own on a real API server); RBAC never matches ``GET``."""
     req = authz.parse_request("GET", "Pods", "payments")
     assert (req.verb, req.resource) == ("GET", "pods")
+    for alias in ("pod", "po", "Pod"):
+        assert authz.parse_request("get", alias).resource == "pods"
+    for alias in ("deploy", "Deployment", "deployments.v1.apps", "deployments"):
+        req_ = authz.parse_request("get", alias)
+        assert (req_.resource, req_.group) == ("deployments", "apps"), alias
+    assert authz.request_warnings(authz.parse_request("list", "nodes", "payments")) == [
+        "resource 'nodes' is not namespace scoped"
+    ]
     assert authz.request_warnings(req) == [
         "verb 'GET' is not a known verb (RBAC verbs are lower-case: 'get')"
     ]

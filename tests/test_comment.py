@@ -484,7 +484,10 @@ def test_deleted_iam_users_and_keys_and_a_lockout_stop_lead_the_comment(tmp_path
     keys = sum(1 for o in doc["operations"]
                if o["op"] == "delete" and o["type"] == "aws:iam/accessKey:AccessKey")  # fmt: skip
     assert users == 4 and keys == 2  # eks_user, alice, bob, carol; eks_user v1, alice 2026-11
-    assert f"among them {users} IAM users and {keys} access keys" in headline
+    assert (
+        f"IAM users and keys deleted or replaced: {users} IAM users and {keys} access keys"
+        in headline
+    )
     assert "`pulumi up` stops (1)" in headline or "pulumi up stops (1)" in plain_text(headline)
     assert any(line.startswith("> :no_entry:") for line in top.splitlines())
 
@@ -493,18 +496,43 @@ def plain_text(markdown: str) -> str:
     return "".join(plain(t) for t in GFM.parse(markdown) if t.type == "inline")
 
 
-def test_operations_are_listed_in_the_order_the_engine_runs_them() -> None:
-    ops = [
-        {"op": "delete", "type": "t", "name": "old", "retained": False},
-        {"op": "replace", "type": "t", "name": "cf", "deleteBeforeReplace": False},
-        {"op": "create", "type": "t", "name": "new"},
-        {"op": "replace", "type": "t", "name": "df", "deleteBeforeReplace": True},
-        {"op": "update", "type": "t", "name": "up"},
-    ]
-    for o in ops:
-        o.update({"replaceKeys": [], "diffs": [], "retained": o.get("retained", False)})
-    rows = [line.split("|")[2].strip() for line in comment._operations({"operations": ops})[2:]]
-    assert rows == ["t df", "t new", "t up", "t cf", "t old"]
+@pytest.mark.parametrize("title", ["add a user", "remove a user", "rename a team"])
+def test_operations_are_listed_in_the_order_the_engine_runs_them(title: str) -> None:
+    """Creates after what they depend on (parent, dependsOn), deletes before what they depend
+    on, all deletes after the program's own steps: checked against the plans' own dependency
+    data, not against a list of types."""
+    from eks_access import operations
+
+    before, after = everyday.planned(title)
+    olds = {r.urn: r.to_json() for r in before.resources}
+    news = {r.urn: r.to_json() for r in after.resources}
+    ops = [o.to_json() for o in operations.compute(list(olds.values()),
+                                                   [r.to_json() for r in after.resources])]  # fmt: skip
+    shown = [o for o in ops if o["op"] != "same"]
+    names = [line.split("|")[2].strip() for line in comment._operations({"operations": shown})[2:]
+             if line.startswith("| ") and line.split("|")[1].strip() in operations.ORDER]  # fmt: skip
+    at = {f"{comment.cell(o['type'])} {comment.cell(o['name'])}": i for i, o in enumerate(
+        sorted(shown, key=lambda o: names.index(f"{comment.cell(o['type'])} {comment.cell(o['name'])}")))}  # fmt: skip
+    where = {o["urn"]: at[f"{comment.cell(o['type'])} {comment.cell(o['name'])}"] for o in shown}
+
+    def deps(reg: dict[str, Any]) -> set[str]:
+        inputs = reg["options"].get("propertyDependencies", {}).values()
+        return {reg.get("parent") or "", *reg["options"].get("dependsOn", [])}.union(*inputs) - {""}
+
+    checked = 0
+    for o in shown:
+        if o["op"] == "delete":
+            for other in shown:  # whatever depended on it went first
+                if other["op"] == "delete" and o["urn"] in deps(olds[other["urn"]]):
+                    assert where[other["urn"]] < where[o["urn"]], (other["urn"], o["urn"])
+                    checked += 1
+            assert all(where[o["urn"]] > where[p["urn"]] for p in shown if p["op"] != "delete")
+        else:
+            for dep in deps(news[o["urn"]]):
+                if dep in where:
+                    assert where[dep] < where[o["urn"]], (dep, o["urn"])
+                    checked += 1
+    assert checked, "nothing in this change depends on anything else in it"
 
 
 def test_a_new_user_without_a_key_is_told_it_cannot_log_in(tmp_path: Path) -> None:

@@ -22,11 +22,19 @@ from tests.conftest import ROOT
 CASES = yaml.safe_load((Path(__file__).parent / "fixtures" / "esc_cases.yaml").read_text())
 
 
-def project(tmp_path: Path, environment: Any, files: dict[str, Any], config: Any = None) -> Path:
+def project(
+    tmp_path: Path,
+    environment: Any,
+    files: dict[str, Any],
+    config: Any = None,
+    texts: dict[str, str] | None = None,
+) -> Path:
     (tmp_path / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
     (tmp_path / "esc").mkdir(exist_ok=True)
     for name, definition in files.items():
         (tmp_path / "esc" / f"{name}.yaml").write_text(yaml.safe_dump(definition))
+    for name, text in (texts or {}).items():
+        (tmp_path / "esc" / f"{name}.yaml").write_text(text)
     stack = tmp_path / "Pulumi.test.yaml"
     stack.write_text(yaml.safe_dump({"environment": environment, "config": config or {}}))
     return stack
@@ -35,7 +43,9 @@ def project(tmp_path: Path, environment: Any, files: dict[str, Any], config: Any
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
 def test_each_case_resolves_or_stops_as_written(tmp_path: Path, case: dict[str, Any]) -> None:
     test_bad_input._record("esc-cases", len(CASES))
-    stack = project(tmp_path, case["environment"], case.get("files", {}))
+    stack = project(
+        tmp_path, case["environment"], case.get("files", {}), texts=case.get("texts", {})
+    )
     if "error" in case:
         with pytest.raises(stackfile.StackFileError) as e:
             stackfile.read(stack)
@@ -46,6 +56,7 @@ def test_each_case_resolves_or_stops_as_written(tmp_path: Path, case: dict[str, 
     assert read.raw == case["expect"]["config"]
     assert read.secret_keys == frozenset(case["expect"].get("secrets", []))
     assert set(read.sources) >= {f"esc/{n}.yaml" for n in case.get("files", {})}
+    assert set(read.sources) >= {f"esc/{n}.yaml" for n in case.get("texts", {})}
 
 
 def test_the_stack_files_own_keys_win_and_are_not_secret(tmp_path: Path) -> None:
@@ -89,3 +100,16 @@ def test_drawn_environments_resolve_or_stop_with_a_message(drawn: dict[str, Any]
         return
     assert all(isinstance(k, str) for k in resolved.config)
     assert resolved.secret_keys <= set(resolved.config)
+
+
+def test_the_cli_merges_environment_and_stack_values_as_pulumi_does(tmp_path: Path) -> None:
+    """pkg/workspace/config.go mergeConfig: a key without a namespace is the project's, and a
+    value in both is merged (JSON merge patch, the stack file's preferred; null removes)."""
+    files = {"base": {"values": {"pulumiConfig": {
+        "teams": [{"name": "a"}],
+        "eks-access:cluster": {"name": "c", "nodeRoleArns": ["n"], "tags": {"x": "1"}}}}}}  # fmt: skip
+    config = {"eks-access:cluster": {"authenticationMode": "API", "tags": None}}
+    read = stackfile.read(project(tmp_path, ["base"], files, config))
+    assert read.raw["eks-access:teams"] == [{"name": "a"}]
+    assert read.raw["eks-access:cluster"] == {"name": "c", "nodeRoleArns": ["n"],
+                                              "authenticationMode": "API"}  # fmt: skip

@@ -171,12 +171,12 @@ def problems(raw):
                     "roles": [
                         {
                             "arn": "arn:aws:iam::111122223333:role/r",
-                            "username": "r:{{SessionNameRaw}}",
+                            "username": "r:{{AccessKeyID}}",
                         }
                     ],
                 }
             ],
-            "{{SessionNameRaw}} is not substituted in access-entry usernames",
+            "{{AccessKeyID}} is not substituted in access-entry usernames",
         ),
         (
             {"authenticationMode": "API_AND_CONFIG_MAP"},

@@ -83,7 +83,9 @@ def test_a_key_written_twice_beside_a_merge_key_is_still_an_error(tmp_path) -> N
         stackfile.read(write(tmp_path, "dup", text))
     # a key the merge brings in may be overridden: that is what merge keys are for
     ok = "config:\n  b: &b {a: 1}\n  x:\n    <<: *b\n    a: 2\n"
-    assert stackfile.read(write(tmp_path, "ok", ok)).raw["x"] == {"a": 2}
+    assert stackfile.read(write(tmp_path, "ok", ok)).raw["eks-access:x"] == {
+        "a": 2
+    }  # the project's key
 
 
 def test_the_program_reads_the_teams_file_itself(tmp_path, dev_config) -> None:
@@ -113,4 +115,18 @@ def test_every_encoding_the_cli_reads_gives_the_same_config(
     test_bad_input.record_drawn("encodings")
     with tempfile.TemporaryDirectory() as folder:
         read = stackfile.read(write(Path(folder), "enc", text))
-    assert {k: v for k, v in read.raw.items() if not k.startswith("x-team")} == config
+    assert {k: v for k, v in read.raw.items() if "x-team" not in k} == config
+
+
+def test_a_value_is_decoded_once_as_the_program_decodes_it(tmp_path, dev_config) -> None:
+    """`eks-access:x: '"1"'`: the CLI hands the program the text `"1"`, which it decodes to the
+    string "1"; the plan hands it the same text, not "1" decoded a second time to the number."""
+    from eks_access import stackfile as sf
+
+    for value in ["1", '"1"', "[1]", "null", "abc", "true"]:
+        assert sf.program_value(sf.cli_text(sf.program_value(value))) == sf.program_value(value)
+    dev_config["eks-access:teams"][0]["users"][0] = {"name": "eks_user", "keys": ["v1"]}
+    dev_config["eks-access:pgpKey"] = '"keybase:alice"'  # a JSON string in the stack file
+    read = stackfile.read(write(tmp_path, "q", yaml.safe_dump({"config": dev_config})))
+    assert read.raw["eks-access:pgpKey"] == "keybase:alice"
+    assert registered(read.path)  # the program reads it as the plan does: it plans

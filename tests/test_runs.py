@@ -131,3 +131,22 @@ def test_no_run_ends_in_a_traceback_after_its_result(tmp_path: Path) -> None:
            if "Traceback" in p.stderr or "Exception ignored" in p.stderr]  # fmt: skip
     assert not bad, "\n\n".join(bad[:5])
     assert {p.returncode for _, p in done} <= {0, 1}, [p.stderr for _, p in done][:3]
+
+
+def test_a_signal_during_a_swap_waits_for_the_swap() -> None:
+    """Ctrl-C (delivered to any thread, as the SDK's workers may take it) is held back while
+    the folder changes and raised right after: the swap is never cut in half."""
+    import threading
+
+    from offline import interrupt
+
+    steps = []
+    with interrupt.handled(), pytest.raises(KeyboardInterrupt):
+        with interrupt.held():
+            worker = threading.Thread(target=lambda: os.kill(os.getpid(), signal.SIGINT))
+            worker.start()
+            worker.join()
+            time.sleep(0.05)  # the handler would run here, at the next bytecode
+            steps.append("swapped")
+        steps.append("not reached")
+    assert steps == ["swapped"]

@@ -3,13 +3,15 @@ module eks-access/e2e/esceval
 
 go 1.26.0
 
-require github.com/pulumi/esc v0.26.0
+require (
+	github.com/hashicorp/hcl/v2 v2.24.0
+	github.com/pulumi/esc v0.26.0
+)
 
 require (
 	github.com/agext/levenshtein v1.2.3 // indirect
 	github.com/apparentlymart/go-textseg/v15 v15.0.0 // indirect
 	github.com/golang/glog v1.2.5 // indirect
-	github.com/hashicorp/hcl/v2 v2.24.0 // indirect
 	github.com/mitchellh/go-wordwrap v1.0.1 // indirect
 	github.com/pgavlin/fx/v2 v2.0.12 // indirect
 	github.com/pulumi/pulumi/sdk/v3 v3.243.0 // indirect

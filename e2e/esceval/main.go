@@ -19,6 +19,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/hashicorp/hcl/v2"
 	"github.com/pulumi/esc"
 	"github.com/pulumi/esc/eval"
 )
@@ -85,12 +86,16 @@ func main() {
 	result := map[string]any{"pulumiConfig": nil, "secrets": []string{}, "diagnostics": []string{}}
 	messages := []string{}
 	for _, d := range diags {
-		messages = append(messages, d.Summary)
+		if d.Severity == hcl.DiagError { // warnings (an unknown field) do not stop ESC
+			messages = append(messages, d.Summary)
+		}
 	}
 	if !diags.HasErrors() {
 		env, evalDiags := eval.EvalEnvironment(ctx, "<stack>", decl, plain{}, noProviders{}, files{os.Args[1]}, execContext)
 		for _, d := range evalDiags {
-			messages = append(messages, d.Summary)
+			if d.Severity == hcl.DiagError {
+				messages = append(messages, d.Summary)
+			}
 		}
 		if env != nil {
 			if config, ok := env.Properties["pulumiConfig"]; ok {

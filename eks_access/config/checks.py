@@ -15,6 +15,7 @@ from eks_access.fields import (
     NAMESPACE,
     TEMPLATE,
     fmt,
+    session_pattern,
     show,
     templates,
 )
@@ -141,6 +142,7 @@ def cross_checks(config: StackConfig) -> list[Problem]:
     by_username: dict[str, tuple[str, str]] = {}  # username -> (identity, first path)
     look_alike_users: dict[str, tuple[str, str]] = {}  # skeleton -> (username, first path)
     look_alike_groups: dict[str, tuple[str, str]] = {}
+    sessions: list[tuple[kinds.Member, str]] = []  # templated usernames, with their principal
 
     for t, team in enumerate(config.teams):
         tp = f"teams[{t}]"
@@ -260,6 +262,7 @@ def cross_checks(config: StackConfig) -> list[Problem]:
             if (clash := _looks_like(look_alike_users, m.username, m.path)) is not None:
                 problems.append(Problem(f"{m.path}.username", f"username {clash}"))
             if "{{" in m.username:
+                sessions.append((m, m.kind.identity_key(m.item, ctx)))
                 continue
             # One username, one principal: RBAC could not tell two apart.
             seen = by_username.setdefault(m.username, (m.kind.identity_key(m.item, ctx), m.path))
@@ -271,7 +274,37 @@ def cross_checks(config: StackConfig) -> list[Problem]:
                         "its own",
                     )
                 )
+    problems.extend(_session_collisions(sessions, by_username))
     return problems
+
+
+def _session_collisions(
+    sessions: list[tuple[kinds.Member, str]], fixed: dict[str, tuple[str, str]]
+) -> list[Problem]:
+    """Usernames a session can take that another principal has: a role mapped as
+    ``ops:{{SessionName}}`` logs in as ``ops:bob`` for session ``bob`` (``@`` turned to ``-``),
+    which a user named ``ops:bob`` is too; two roles with one template collide for every
+    session. RBAC could not tell them apart."""
+    out = []
+    seen: dict[str, tuple[str, str]] = {}  # template, SessionNameRaw as SessionName -> first
+    for m, key in sessions:
+        pattern = session_pattern(m.username)
+        if pattern is None:
+            continue
+        for username, (owner, where) in sorted(fixed.items()):
+            if owner != key and pattern.match(username):
+                out.append(Problem(f"{m.path}.username",
+                                   f"{m.username!r} gives a session the username {username!r}, "
+                                   f"which {where} has: RBAC could not tell them apart; change "
+                                   "the template's prefix or that username"))  # fmt: skip
+        shape = m.username.replace("{{SessionNameRaw}}", "{{SessionName}}")
+        first = seen.setdefault(shape, (key, m.path))
+        if first[0] != key:
+            out.append(Problem(f"{m.path}.username",
+                               f"{m.username!r} is the template of {first[1]} too: every session "
+                               "of the two roles could have one username; give each its own "
+                               "prefix"))  # fmt: skip
+    return out
 
 
 def _looks_like(seen: dict[str, tuple[str, str]], name: str, path: str) -> str | None:

@@ -119,4 +119,19 @@ def mode_checks(config: StackConfig) -> list[Problem]:
                             f"{fmt(ENTRY_TEMPLATES)}",
                         )
                     )
+                elif m.kind.principal == "role" and _session_without_colon(m.username):
+                    problems.append(
+                        Problem(
+                            f"{m.path}.username",
+                            f"{m.username!r}: in an access entry, a colon must come before "
+                            '{{SessionName}} or {{SessionNameRaw}} (EKS user guide, "Set a custom '
+                            "username\"); for example 'team:{{SessionName}}'",
+                        )
+                    )
     return problems
+
+
+def _session_without_colon(username: str) -> bool:
+    at = min((i for i in (username.find("{{SessionName}}"), username.find("{{SessionNameRaw}}"))
+              if i >= 0), default=-1)  # fmt: skip
+    return at >= 0 and ":" not in username[:at]

@@ -19,6 +19,7 @@ from eks_access.fields import (
     NonEmpty,
     PgpKey,
     RoleArn,
+    ScopeNamespace,
     Verb,
     cluster_name,
     rbac_name,
@@ -158,8 +159,8 @@ class AccessPolicy(Model):
 
     policy: AccessPolicyName
     scope: Literal["cluster", "namespace"] = "namespace"
-    namespaces: tuple[DnsLabel, ...] = ()
-    """For namespace scope; empty means the team's namespaces."""
+    namespaces: tuple[ScopeNamespace, ...] = ()
+    """For namespace scope; empty means the team's namespaces; ``dev-*`` is a prefix."""
 
 
 class CreateCluster(Model):
