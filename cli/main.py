@@ -630,15 +630,10 @@ def cmd_review(args: argparse.Namespace) -> int:
                     after = run.run(stack)
                 except pulumi.RunError as e:
                     raise UserError(f"{stack.path.name}: {e}") from None
-                doc = changes.review_document(
-                    base,
-                    head,
-                    [r.to_json() for r in before.resources],
-                    [r.to_json() for r in after.resources],
-                )
                 ops = operations.compute(
                     [r.to_json() for r in before.resources], [r.to_json() for r in after.resources]
                 )
+                doc = changes.review_document(base, head, ops=ops)
                 # what would stop `pulumi up` (or the plan) on this change, above the fold
                 doc["stops"] = _lockout_stops(before, after, ops, stack, False)
                 if args.live:
@@ -1193,20 +1188,43 @@ def _files(args: argparse.Namespace) -> str:
     return " ".join(files) if isinstance(files, list) else str(files)
 
 
+def entry() -> None:
+    """The process entry point (`eks-access`, `python -m eks_access`): ``main`` and the exit,
+    with an interrupt that slips past ``main``'s own handling (during start-up, or while the
+    process ends) ending in the same one line and exit 130."""
+    from offline import interrupt
+
+    try:
+        code = main()
+    except KeyboardInterrupt:
+        interrupt.report()
+        code = interrupt.EXIT_INTERRUPTED
+    sys.stdout.flush()
+    sys.exit(code)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from offline import interrupt
 
     with interrupt.handled():
         try:
             try:
-                return _main(argv)
+                code = _main(argv)
             finally:
                 _close_runtime()
-        except KeyboardInterrupt:  # during the command or while closing the runtime
-            # One line, no traceback; plan folders hold the previous plan or a whole new one
-            # (offline/plan.py swaps them in with Ctrl-C held back), never half of one.
+        except BaseException:
+            # Ctrl-C during the command or while closing the runtime: the SDK may surface it
+            # as another error (an import it cut short), or swallow it; any of them is the
+            # interrupt's. One line, no traceback; plan folders hold the previous plan or a
+            # whole new one (offline/plan.py swaps them in with Ctrl-C held back).
+            if not interrupt.interrupted():
+                raise
+            code = interrupt.EXIT_INTERRUPTED
+        if interrupt.interrupted():
             interrupt.report()
+            interrupt.abandoned()
             return interrupt.EXIT_INTERRUPTED
+        return code
 
 
 def _close_runtime() -> None:

@@ -1,8 +1,6 @@
 """`python -m eks_access`: the command line's entry point, kept for habit and scripts; the
 command line itself is the ``cli`` package (the core does not depend on it otherwise)."""
 
-import sys
+from cli.main import entry
 
-from cli.main import main
-
-sys.exit(main())
+entry()

@@ -114,6 +114,7 @@ KUBECTL_URL_VERBS = frozenset(("get", "put", "post", "head", "options", "delete"
 _NON_STANDARD = frozenset(("users", "groups"))
 
 
+@functools.cache
 def api_resource_names() -> frozenset[str]:
     """Every type a Kubernetes v1.37.2 API server serves, as ``kubectl api-resources -o name``
     prints them (recorded from the real server; make e2e checks it)."""

@@ -94,14 +94,17 @@ def review_document(
     head: StackConfig,
     before: Sequence[Mapping[str, Any]] | None = None,
     after: Sequence[Mapping[str, Any]] | None = None,
+    ops: Sequence[operations.Operation] | None = None,
 ) -> dict[str, Any]:
     """The review (`review.review`) with what people read first: each principal's change in
-    words and the risky changes; given the two plans' resources, what `pulumi up` would do."""
+    words and the risky changes; given the two plans' resources (or the operations already
+    computed from them), what `pulumi up` would do."""
     doc = review.review(base, head)
     doc["principals"] = principal_changes(base, head)
     doc["warnings"] = warnings(doc, head)
-    if before is not None and after is not None:
+    if ops is None and before is not None and after is not None:
         ops = operations.compute(before, after)
+    if ops is not None:
         doc["operations"] = [o.to_json() for o in ops if o.op != "same"]
         doc["operationCounts"] = dict(sorted(operations.counts(ops).items()))
     return doc

@@ -178,7 +178,7 @@ _WHY = {"create": "new in the config", "delete": "gone from the config"}
 def _operations(doc: dict[str, Any]) -> list[str]:
     ops = doc.get("operations", [])
     lines = ["| operation | resource | why |", "|---|---|---|"]
-    for o in sorted(ops, key=lambda o: (_engine_order(o), o["type"], o["name"])):
+    for o in sorted(ops, key=_engine_order):
         why = ", ".join(o["replaceKeys"] or o["diffs"]) or o.get("why") or _WHY.get(o["op"], "")
         if o["op"] == "replace":
             why += (
@@ -200,12 +200,9 @@ def _operations(doc: dict[str, Any]) -> list[str]:
 
 def _engine_order(o: dict[str, Any]) -> int:
     """When the engine runs an operation (``step``, from ``operations.compute``): the program's
-    resources in registration order, dependencies first (a replacement at its resource's
-    step, its old half deleted at the end when create-first), then the deletes, dependents
-    first. A document without steps keeps creates before deletes."""
-    if "step" in o:
-        return int(o["step"])
-    return {"replace": 0, "create": 1, "update": 2, "delete": 3}.get(o["op"], 4)
+    resources dependencies first (a replacement at its resource's step, its old half deleted at
+    the end when create-first), then the deletes, dependents first."""
+    return int(o["step"])
 
 
 def section(doc: dict[str, Any], heading: str, fold: int = FOLD_LINES) -> str:

@@ -88,13 +88,18 @@ def _text(value: Any) -> str:
     if isinstance(value, str):
         return value
     if isinstance(value, list):
-        return ",".join(json.dumps(_text(v), ensure_ascii=False) for v in value)
+        return ",".join(_quoted(_text(v)) for v in value)
     if isinstance(value, dict):
-        return ",".join(
-            f"{json.dumps(k, ensure_ascii=False)}={json.dumps(_text(value[k]), ensure_ascii=False)}"
-            for k in sorted(value)
-        )
+        return ",".join(f"{_quoted(k)}={_quoted(_text(value[k]))}" for k in sorted(value))
     return ""
+
+
+def _quoted(text: str) -> str:
+    """Go's ``strconv.Quote``, which ESC uses for list items and keys written into text; it and
+    JSON agree on printable ASCII only, so anything else is left to ESC."""
+    if not all(" " <= c <= "~" for c in text):
+        raise EscError(f"a list or object with {text!r} written into text is not resolved offline")
+    return json.dumps(text)
 
 
 _SPACE_BYTES = frozenset(b"\t\n\v\f\r \x85\xa0")
@@ -320,7 +325,10 @@ class _Evaluator:
                     # the offline plan does not guess which those are
                     raise EscError(f"{where}: an object written into text is not resolved offline")
                 secret |= s
-                out.append(_text(value))
+                try:
+                    out.append(_text(value))
+                except EscError as e:
+                    raise EscError(f"{where}: {e}") from None
         result = "".join(out)
         return _Secret(result) if secret else result
 

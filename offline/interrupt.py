@@ -14,6 +14,7 @@ import os
 import signal
 import sys
 import threading
+import warnings
 from collections.abc import Iterator
 from types import FrameType
 
@@ -35,6 +36,12 @@ def report() -> None:
         sys.stderr.flush()
 
 
+def abandoned() -> None:
+    """The run was given up on purpose: the SDK's registrations it left unstarted are not news
+    at exit ("coroutine ... was never awaited" after the one line)."""
+    warnings.filterwarnings("ignore", r"coroutine .* was never awaited", RuntimeWarning)
+
+
 def _end() -> None:
     with _swapping:  # a swap in progress finishes first
         report()
@@ -44,7 +51,17 @@ def _end() -> None:
 _timers: list[threading.Timer] = []
 
 
+_interrupted = threading.Event()
+
+
+def interrupted() -> bool:
+    """Whether Ctrl-C came while the command ran: whatever the run then raised (the SDK may
+    surface another error, a module import cut short), the command was interrupted."""
+    return _interrupted.is_set()
+
+
 def _handler(signum: int, frame: FrameType | None) -> None:
+    _interrupted.set()
     timer = threading.Timer(GRACE, _end)
     timer.daemon = True
     _timers.append(timer)
@@ -69,7 +86,10 @@ def handled() -> Iterator[None]:
             timer.cancel()
         _timers.clear()
         _reported.clear()
-        signal.signal(signal.SIGINT, previous)
+        # Once interrupted, an interrupt still pending (one a worker thread took, not yet
+        # run) must not reach the previous handler after the one line: the command is over.
+        signal.signal(signal.SIGINT, signal.SIG_IGN if _interrupted.is_set() else previous)
+        _interrupted.clear()
 
 
 @contextlib.contextmanager
