@@ -514,7 +514,8 @@ def _state(args: argparse.Namespace, stack: stackfile.StackFile, config: core.St
     from eks_access import authz
 
     if not getattr(args, "live", None) and not getattr(args, "live_cluster", False):
-        return authz.state_of(config), f"the config in {stack.path.name}, not the cluster", {}
+        state = authz.state_of(config)
+        return state, f"the config in {stack.path.name}, not the cluster", state.uncounted
     export, found = _cluster_state(args, stack, config, count)
     missing = f"; not read: {', '.join(export.not_read)}" if export.not_read else ""
     source = f"the cluster as exported in {export.folder} ({found.mode}{missing})"
@@ -528,7 +529,7 @@ def cmd_who_can(args: argparse.Namespace) -> int:
     docs = []
     warned: set[str] = set()
     for stack, config in stacks:
-        state, source, _ = _state(args, stack, config, len(stacks))
+        state, source, uncounted = _state(args, stack, config, len(stacks))
         req = authz.parse_request(args.verb, args.resource, args.namespace, args.subresource)
         _request_warnings(req, config, warned)
         rows = [
@@ -536,11 +537,24 @@ def cmd_who_can(args: argparse.Namespace) -> int:
             for ident in state.identities.values()
             for g in state.matching(ident, req)
         ]
+        granted = {row["principal"] for row in rows}
+        maybe = [
+            {"principal": ident.arn, "username": ident.username, "policies": uncounted[key]}
+            for key, ident in state.identities.items()
+            if key in uncounted and ident.arn not in granted
+        ]
         if args.format == "json":
-            docs.append((stack, {"request": req.describe(), "principals": rows, "source": source}))
+            docs.append((stack, {"request": req.describe(), "principals": rows, "unknown": maybe,
+                                 "source": source}))  # fmt: skip
             continue
         _heading(stacks, stack, config)
         print(f"(answered for {source})", file=sys.stderr)
+        for m in maybe:
+            print(
+                f"unknown: {m['principal']} holds {', '.join(m['policies'])}, whose rules this "
+                "tool does not know; it may be allowed too",
+                file=sys.stderr,
+            )
         if not rows:
             print(f"nobody mapped by this stack can {req.describe()}", file=sys.stderr)
             continue

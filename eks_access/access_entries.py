@@ -14,11 +14,13 @@ from typing import Literal
 
 from eks_access import presets
 from eks_access.config import AccessPolicyName, StackConfig
-from eks_access.kinds import NODE_KINDS
+from eks_access.kinds import NODE_KIND, NODE_KINDS
 from eks_access.principals import Principal, principals
 from eks_access.rbac import CLUSTER_ADMIN_TEAM
 
-EntryType = Literal["STANDARD", "EC2_LINUX", "EC2_WINDOWS", "FARGATE_LINUX"]
+EntryType = Literal[
+    "STANDARD", "EC2_LINUX", "EC2_WINDOWS", "FARGATE_LINUX", "EC2", "HYBRID_LINUX", "HYPERPOD_LINUX"
+]
 NODE_ENTRY_TYPES: dict[str, str] = {k.name: k.entry_type for k in NODE_KINDS}
 
 
@@ -31,6 +33,11 @@ class PolicyGrant:
     arn: str
     scope: Literal["cluster", "namespace"]
     namespaces: tuple[str, ...] = ()
+
+    @property
+    def eks_name(self) -> str:
+        """EKS's name of the policy (``AmazonEKSViewPolicy``), whatever the config calls it."""
+        return self.arn.rsplit("/", 1)[-1]
 
 
 @dataclass(frozen=True)
@@ -97,7 +104,19 @@ def entries(
     for p in principals(config, account, partition, permission_sets):
         if p.is_node:
             if config.cluster.node_access_entries == "create":
-                out.append(EntrySpec(p.entry_key, p, NODE_ENTRY_TYPES[p.kind]))  # type: ignore[arg-type]
+                kind = NODE_KIND[p.kind]
+                grants = (
+                    (
+                        PolicyGrant(
+                            kind.policy,
+                            presets.access_policy_arn(kind.policy, partition),
+                            "cluster",
+                        ),
+                    )
+                    if kind.policy
+                    else ()
+                )
+                out.append(EntrySpec(p.entry_key, p, kind.entry_type, grants))  # type: ignore[arg-type]
             continue
         admins = tuple(
             t.name

@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from eks_access import arns, authz, awsauth, cluster_view, presets
+from eks_access import arns, authz, awsauth, cluster_view, fields, presets
 from eks_access.config import NAMESPACE, RESERVED_PREFIXES
 from eks_access.kinds import NODE_KINDS, TEAM_KINDS
 from eks_access.kinds.permission_set import permission_set_of
@@ -484,8 +484,11 @@ def _policy_config(policy: Mapping[str, Any]) -> dict[str, Any] | str:
     if scope.get("type") != "namespace":
         return {"policy": preset, "scope": "cluster"}
     namespaces = sorted(str(n) for n in scope.get("namespaces") or [])
-    if any("*" in n for n in namespaces):
-        return f"access policy {name}'s namespace pattern {namespaces} cannot be configured yet"
+    for n in namespaces:
+        try:
+            fields.scope_namespace(n)
+        except ValueError as e:
+            return f"access policy {name}'s namespace {n!r} cannot be configured: {e}"
     return {"policy": preset, "scope": "namespace", "namespaces": namespaces}
 
 
@@ -502,8 +505,8 @@ def _add_entries(
             cluster_cfg["nodeAccessEntries"] = "eks-managed"  # EKS made it; the program leaves it
             if node is None:
                 imported.notes.append(
-                    f"access entry {text} ({kind_type}): EKS's own (Auto Mode, hybrid or "
-                    "HyperPod nodes); the program never touches it, left as is"
+                    f"access entry {text} ({kind_type}): a type this version does not know; "
+                    "the program never touches it, left as is"
                 )
                 continue
             listed = cluster_cfg.setdefault(node.key, [])

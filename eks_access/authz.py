@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from eks_access import access_entries, arns, presets, rbac
+from eks_access import access_entries, arns, rbac
 from eks_access.config import StackConfig
 from eks_access.fields import session_pattern as session_pattern  # kept here for its readers
 from eks_access.kinds import PERMISSION_SETS
@@ -297,6 +297,9 @@ class State:
     nodes: dict[str, Principal] = field(default_factory=dict)
     """Node and Fargate roles: mapped as ``system:node:...``; the Node authorizer decides what
     they may do, which is not modelled here."""
+    uncounted: dict[str, list[str]] = field(default_factory=dict)
+    """Identity key -> the access policies it holds whose rules are not published in the guide
+    this version read: what they allow is unknown, never assumed."""
 
     def node(self, caller: str) -> Principal | None:
         """The node role an IAM or STS ARN logs in as, if it is one."""
@@ -417,7 +420,7 @@ def rbac_grants(objects: Iterable[Mapping[str, Any]]) -> list[Grant]:
 def policy_grants(entry: access_entries.EntrySpec) -> list[Grant]:
     out = []
     for g in entry.policies:
-        name = str(presets.BY_NAME[g.policy].access_policy)
+        name = g.eks_name
         rules = access_policy_rules(name) or ()
         via = f"EKS access policy {name}"
         key = entry.principal.arn.match_key
@@ -457,4 +460,8 @@ def state_of(
     state.grants = rbac_grants(o.manifest for o in rbac.all_objects(config.teams))
     for e in access_entries.entries(config, account, partition):
         state.grants += policy_grants(e)
+        if e.type == "STANDARD":
+            for g in e.policies:
+                if access_policy_rules(g.eks_name) is None:
+                    state.uncounted.setdefault(e.principal.arn.match_key, []).append(g.eks_name)
     return state

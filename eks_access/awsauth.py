@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from eks_access import arns
+from eks_access.kinds import NODE_KIND
 from eks_access.principals import Principal
 
 NAME = "aws-auth"
@@ -51,6 +52,8 @@ def render(principals: Sequence[Principal], accounts: Sequence[str] = ()) -> dic
     keys = [p.arn.match_key for p in principals]
     if len(set(keys)) != len(keys):
         raise AwsAuthError("a principal is listed twice; aws-auth would silently keep only one")
+    # Auto Mode and HyperPod nodes join through access entries only: no aws-auth line.
+    principals = [p for p in principals if not p.is_node or NODE_KIND[p.kind].aws_auth]
     roles = [p for p in principals if p.arn.kind == "role"]
     users = [p for p in principals if p.arn.kind == "user"]
     data = {

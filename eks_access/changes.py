@@ -24,11 +24,14 @@ def _preset_permissions(scope: str) -> dict[str, frozenset[Permission]]:
     a binding of its ClusterRole (or an association of its access policy) would grant them."""
     out = {}
     for preset in presets.PRESETS:
-        rules = (
+        published = (
             authz.builtin_rules(preset.cluster_role)
             if preset.cluster_role
-            else list(authz.access_policy_rules(str(preset.access_policy)) or ())
+            else authz.access_policy_rules(str(preset.access_policy))
         )
+        if published is None:
+            continue  # rules not published here: no set of permissions is named after it
+        rules = list(published)
         state = authz.State()
         ident = authz.Identity("k", "arn", "user", "u", frozenset({"g"}))
         state.identities["k"] = ident

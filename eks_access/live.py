@@ -26,7 +26,7 @@ from typing import Any
 from eks_access import arns, awsauth
 from eks_access.fields import NAMESPACE
 from eks_access.kinds.base import NodeKind
-from eks_access.kinds.nodes import FARGATE, LINUX, WINDOWS
+from eks_access.kinds.nodes import FARGATE, HYBRID, LINUX, WINDOWS
 
 RECORD_ANNOTATION = "eks-access/mapped"
 """Annotation on kube-system/aws-auth: what this stack's patch mapped, by ARN and account."""
@@ -101,6 +101,7 @@ def as_eks_creates_it(roles: Sequence[tuple[NodeKind, str]]) -> LiveAwsAuth:
             "groups": list(kind.groups),
         }
         for kind, arn in roles
+        if kind.aws_auth  # Auto Mode and HyperPod nodes have entries, never an aws-auth line
     ]
     return LiveAwsAuth(
         {"mapRoles": awsauth._dump(lines)} if lines else {}, {}, "assumed as EKS creates it"
@@ -185,6 +186,8 @@ class LiveLine:
             return FARGATE.key
         if "eks:kube-proxy-windows" in self.groups:
             return WINDOWS.key
+        if self.is_hybrid:
+            return HYBRID.key
         if _NODE_GROUPS & set(self.groups) or self.username.startswith("system:node:"):
             return LINUX.key
         return None
@@ -264,16 +267,15 @@ def preflight(
             warnings.append(
                 f"live aws-auth: {line.describe()} is removed by this run, as {REMOVE_KEY} lists it"
             )
-        elif line.is_hybrid:
-            stops.append(
-                f"live aws-auth maps hybrid node role {line.describe()} (EKS Hybrid Nodes), "
-                "which this config cannot map yet; keep writing aws-auth by hand, move the "
-                f"cluster to access entries, or list it in {REMOVE_KEY} if those nodes are gone"
-            )
         elif (key := line.node_kind) is not None:
+            written = (
+                "by hand, for EKS Hybrid Nodes"
+                if line.is_hybrid
+                else ("by EKS for a node group or Fargate profile, or by hand")
+            )
             stops.append(
-                f"live aws-auth maps node role {line.describe()}, written by EKS for a node group "
-                f"or Fargate profile, or by hand; add it to {NAMESPACE}:cluster.{key}, or the next "
+                f"live aws-auth maps node role {line.describe()}, written {written}; "
+                f"add it to {NAMESPACE}:cluster.{key}, or the next "
                 "up removes it and its nodes cannot join (if its nodes are gone, list it in "
                 f"{REMOVE_KEY} to let the up remove it)"
             )

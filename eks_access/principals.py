@@ -21,7 +21,7 @@ from eks_access.kinds.nodes import (
     WINDOWS_NODE_GROUPS,
 )
 
-Kind = Literal["user", "role", "node", "windows", "fargate"]
+Kind = Literal["user", "role", "node", "windows", "fargate", "auto", "hybrid", "hyperpod"]
 __all__ = [
     "FARGATE_GROUPS",
     "FARGATE_USERNAME",
@@ -52,7 +52,7 @@ class Principal:
 
     @property
     def is_node(self) -> bool:
-        return self.kind in ("node", "windows", "fargate")
+        return self.kind in kinds.NODE_KIND
 
 
 def principals(

@@ -154,3 +154,42 @@ def test_writing_a_binding_through_an_access_policy_alone_says_what_the_api_serv
         assert grants, preset
         note = authz.escalation_note(state, ident, req, grants)
         assert bool(note) is noted and (not noted or "escalation check counts RBAC alone" in note)
+
+
+def test_a_policy_whose_rules_are_not_published_here_is_associated_and_answered_unknown(
+    tmp_path,
+) -> None:
+    """AmazonEKSSecretReaderPolicy is newer than the guide this version read: the entry gets it,
+    and can-i / who-can say they cannot tell, instead of a `no` that may be wrong."""
+    import json
+    import subprocess
+    import sys
+
+    from eks_access import access_entries
+    from tests.conftest import ROOT, write_stack
+
+    assert authz.access_policy_rules("AmazonEKSSecretReaderPolicy") is None  # else: test rules
+    association = {"policy": "secret-reader", "scope": "namespace", "namespaces": ["apps"]}
+    raw = minimal_raw(**{"eks-access:teams": [
+        {"name": "t", "users": ["alice"], "accessPolicies": [association]}]})  # fmt: skip
+    raw["eks-access:cluster"].update(authenticationMode="API", nodeAccessEntries="create")
+    (alice,) = [e for e in access_entries.entries(core.load(raw)) if e.type == "STANDARD"]
+    assert [g.arn for g in alice.policies] == [
+        "arn:aws:eks::aws:cluster-access-policy/AmazonEKSSecretReaderPolicy"
+    ]
+    stack = write_stack(tmp_path, raw)
+
+    def cli(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "eks_access", *argv, "--config-file",
+                               str(stack), "--format", "json"],
+                              cwd=ROOT, capture_output=True, text=True, check=False)  # fmt: skip
+
+    can = cli("can-i", "get", "secrets", "-n", "apps", "--as", ALICE)
+    assert can.returncode == 1, can.stderr
+    answer = json.loads(can.stdout)
+    answer = answer[0] if isinstance(answer, list) else answer
+    assert answer["answer"] == "unknown" and answer["allowed"] is None
+    assert "AmazonEKSSecretReaderPolicy" in answer["note"]
+    who = json.loads(cli("who-can", "get", "secrets", "-n", "apps").stdout)
+    who = who[0] if isinstance(who, list) else who
+    assert [m["principal"] for m in who["unknown"]] == [ALICE] and who["principals"] == []

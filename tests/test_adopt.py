@@ -458,4 +458,7 @@ def test_an_auto_mode_cluster_imports(tmp_path):
     code, output, config = import_live(tmp_path, folder)
     assert code == 0, output
     assert config["eks-access:cluster"]["nodeAccessEntries"] == "eks-managed"
-    assert "(EC2): EKS's own" in output and "root: not an IAM user or role" in output
+    cluster = config["eks-access:cluster"]
+    assert cluster["autoNodeRoleArns"] == ["arn:aws:iam::111122223333:role/auto-nodes"]
+    assert "role/auto-nodes" not in str(cluster.get("nodeRoleArns"))
+    assert "root: not an IAM user or role" in output

@@ -438,13 +438,13 @@ def test_an_acknowledgement_with_the_path_matches_the_pathless_line(desired: dic
     assert verdict.stops == () and len(verdict.removed) == 1
 
 
-def test_a_hybrid_node_role_gets_its_own_advice(desired: dict[str, str]):
+def test_a_hybrid_node_role_is_pointed_to_its_own_list(desired: dict[str, str]):
     hybrid = (
         f"- rolearn: arn:aws:iam::{ACCOUNT}:role/hybrid\n  username: system:node:{{{{SessionName}}}}\n"
         "  groups: [system:bootstrappers, system:nodes]\n"
     )
     (stop,) = live.preflight(live_with(desired, roles=hybrid), desired).stops
-    assert "hybrid node role" in stop and "nodeRoleArns" not in stop
+    assert "EKS Hybrid Nodes" in stop and "eks-access:cluster.hybridNodeRoleArns" in stop
 
 
 def test_api_mode_reads_no_aws_auth(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):

@@ -85,7 +85,8 @@ def partition_checks(config: StackConfig) -> list[Problem]:
         if path.startswith("cluster.") and path != "cluster.creatorPrincipalArn"
     }
     if len(accounts) > 1:
-        first, *others = sorted(accounts.items(), key=lambda a: a[1])
+        order = [path for path, _ in places]  # the config's order: nodeRoleArns first
+        first, *others = sorted(accounts.items(), key=lambda a: order.index(a[1]))
         for account, path in others:
             problems.append(
                 Problem(

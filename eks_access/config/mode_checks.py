@@ -39,6 +39,7 @@ def mode_checks(config: StackConfig) -> list[Problem]:
                 "remove it or set authenticationMode: API_AND_CONFIG_MAP",
             )
         )
+    problems.extend(_node_kind_checks(config))
     if cluster.map_accounts and not cluster.writes_aws_auth:
         problems.append(
             Problem(
@@ -128,6 +129,39 @@ def mode_checks(config: StackConfig) -> list[Problem]:
                             "username\"); for example 'team:{{SessionName}}'",
                         )
                     )
+    return problems
+
+
+def _node_kind_checks(config: StackConfig) -> list[Problem]:
+    """Node kinds the mode cannot map: hybrid, Auto Mode and HyperPod nodes need access entries
+    (an API mode); Auto Mode and HyperPod nodes never go in aws-auth, so someone must give
+    them entries (``nodeAccessEntries``)."""
+    problems: list[Problem] = []
+    cluster = config.cluster
+    for kind in kinds.NODE_KINDS:
+        listed = getattr(cluster, kind.field)
+        if not listed:
+            continue
+        path = f"cluster.{kind.key}"
+        if not kind.config_map_mode and not cluster.writes_access_entries:
+            problems.append(
+                Problem(
+                    path,
+                    f"{kind.entry_type} nodes join through EKS access entries, which a cluster in "
+                    "CONFIG_MAP mode does not read; set cluster.authenticationMode: "
+                    "API_AND_CONFIG_MAP (and nodeAccessEntries), or remove the list",
+                )
+            )
+        elif not kind.aws_auth and cluster.node_access_entries is None:
+            problems.append(
+                Problem(
+                    path,
+                    f"{kind.entry_type} nodes have no aws-auth form, only an access entry: set "
+                    "cluster.nodeAccessEntries: create to have this program make it"
+                    + (f" (with {kind.policy})" if kind.policy else "")
+                    + ", or eks-managed if EKS or another tool made it",
+                )
+            )
     return problems
 
 

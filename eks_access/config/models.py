@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from eks_access import arns, presets, regions
 from eks_access.fields import (
@@ -171,16 +171,38 @@ class CreateCluster(Model):
     node_count: int = Field(default=2, ge=0, le=100)
 
 
+def _node_role_item(value: object) -> object:
+    if isinstance(value, Mapping):
+        raise ValueError(
+            "a node role is listed by its ARN alone: EKS gives each node type its own username "
+            "and groups and refuses groups, a username or access policies on it; write the "
+            "role's ARN, for example `- arn:aws:iam::111122223333:role/nodes`"
+        )
+    return value
+
+
+NodeRoleArn = Annotated[RoleArn, BeforeValidator(_node_role_item)]
+
+
 class Cluster(Model):
     """The EKS cluster the stack grants access to, and the roles its nodes run as."""
 
     name: Annotated[str, AfterValidator(cluster_name)]
     authentication_mode: AuthMode = "CONFIG_MAP"
-    node_role_arns: tuple[RoleArn, ...] = ()
-    windows_node_role_arns: tuple[RoleArn, ...] = ()
+    node_role_arns: tuple[NodeRoleArn, ...] = ()
+    windows_node_role_arns: tuple[NodeRoleArn, ...] = ()
     """Roles of Windows nodes: mapped with the extra group ``eks:kube-proxy-windows`` in
     aws-auth, and as ``EC2_WINDOWS`` access entries."""
-    fargate_role_arns: tuple[RoleArn, ...] = ()
+    fargate_role_arns: tuple[NodeRoleArn, ...] = ()
+    auto_node_role_arns: tuple[NodeRoleArn, ...] = ()
+    """Node roles of EKS Auto Mode NodeClasses: ``EC2`` access entries with
+    AmazonEKSAutoNodePolicy (API modes; never in aws-auth)."""
+    hybrid_node_role_arns: tuple[NodeRoleArn, ...] = ()
+    """EKS Hybrid Nodes roles: ``HYBRID_LINUX`` entries, and aws-auth lines in
+    API_AND_CONFIG_MAP (API modes)."""
+    hyperpod_node_role_arns: tuple[NodeRoleArn, ...] = ()
+    """SageMaker HyperPod node roles: ``HYPERPOD_LINUX`` entries (API modes; never in
+    aws-auth)."""
     node_access_entries: Literal["create", "eks-managed"] | None = None
     """Who gives node roles their access entries: this program, or EKS (managed node groups)."""
     map_accounts: tuple[Annotated[str, Field(pattern=r"^\d{12}$")], ...] = ()

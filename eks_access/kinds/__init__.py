@@ -12,7 +12,7 @@ from eks_access.kinds.base import Context, Member, NodeKind, TeamKind
 from eks_access.kinds.existing_user import ExistingUsers
 from eks_access.kinds.iam_role import Roles
 from eks_access.kinds.iam_user import IamUsers
-from eks_access.kinds.nodes import FARGATE, LINUX, WINDOWS
+from eks_access.kinds.nodes import AUTO, FARGATE, HYBRID, HYPERPOD, LINUX, WINDOWS
 from eks_access.kinds.permission_set import PermissionSets
 
 IAM_USERS = IamUsers()
@@ -21,8 +21,8 @@ ROLES = Roles()
 PERMISSION_SETS = PermissionSets()
 TEAM_KINDS: tuple[TeamKind, ...] = (IAM_USERS, EXISTING_USERS, ROLES, PERMISSION_SETS)
 """In the order members are listed (and so first defined)."""
-NODE_KINDS: tuple[NodeKind, ...] = (LINUX, WINDOWS, FARGATE)
-NODE_KIND = {k.name: k for k in NODE_KINDS}
+NODE_KINDS: tuple[NodeKind, ...] = (LINUX, WINDOWS, FARGATE, AUTO, HYBRID, HYPERPOD)
+NODE_KIND: dict[str, NodeKind] = {k.name: k for k in NODE_KINDS}
 
 
 def members(team: Any, team_path: str, ctx: Context) -> Iterator[Member]:

@@ -106,7 +106,7 @@ class TeamKind:
 class NodeKind:
     """A kind of node role the cluster lists: mapped to EKS's own node identity."""
 
-    name: Literal["node", "windows", "fargate"]
+    name: Literal["node", "windows", "fargate", "auto", "hybrid", "hyperpod"]
     field: str
     """The Cluster model's field holding the role ARNs."""
     key: str
@@ -115,6 +115,17 @@ class NodeKind:
     groups: tuple[str, ...]
     entry_type: str
     """The access-entry type EKS gives such a role."""
+    aws_auth: bool = True
+    """Whether aws-auth can map it (Auto Mode and HyperPod nodes join through access entries
+    only)."""
+    config_map_mode: bool = True
+    """Whether a cluster in ``CONFIG_MAP`` mode can have such nodes (hybrid, Auto Mode and
+    HyperPod nodes need access entries, so an API mode)."""
+    policy: str | None = None
+    """The access policy EKS requires on the entry (cluster scope), if any."""
+    username_published: bool = True
+    """Whether the guide publishes the username EKS gives the type; where it does not, the
+    program never writes one (EKS sets it) and ``username`` is a placeholder for display."""
 
     def recognize(self, username: str, groups: Sequence[str]) -> bool:
         """``import``: whether an aws-auth mapping is this kind of node."""
