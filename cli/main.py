@@ -305,9 +305,13 @@ def _lockout_stops(
     ]
     mapped = plan.mapped_principals(after)
     still_mapped = {m.rsplit("/", 1)[-1] for m in mapped if ":user/" in m}
+    config = stack.load()  # the plan ran, so it loads
+    cluster = config.cluster.name if isinstance(config, core.StackConfig) else ""
+    ack = config.acknowledge_cluster_change if isinstance(config, core.StackConfig) else None
     found = [
         guards.mass_removal(plan.mapped_principals(before), mapped, acknowledged),
         guards.users_deleted_while_mapped(deleted, still_mapped, acknowledged),
+        guards.cluster_change(ops, cluster, ack),
     ]
     return [f for f in found if f]
 
@@ -390,13 +394,13 @@ def cmd_can_i(args: argparse.Namespace) -> int:
     code, docs = EXIT_OK, []
     warned: set[str] = set()
     for stack, config in stacks:
-        state, source, uncounted = _state(args, stack, config, len(stacks))
+        state, source = _state(args, stack, config, len(stacks))
         req = authz.parse_request(args.verb, args.resource, args.namespace, args.subresource)
         _request_warnings(req, config, warned)
         ident = state.resolve(caller)
         node = state.node(caller) if ident is None else None
         grants = state.matching(ident, req) if ident is not None else []
-        unknown = uncounted.get(ident.key, []) if ident is not None and not grants else []
+        unknown = state.unknown(ident, req) if ident is not None and not grants else []
         answer = "yes" if grants else "unknown" if node is not None or unknown else "no"
         if unknown:
             why = (
@@ -404,9 +408,12 @@ def cmd_can_i(args: argparse.Namespace) -> int:
                 f"({', '.join(unknown)}); they may allow it"
             )
         elif node is not None:
+            groups = f" in {', '.join(node.groups)}" if node.groups else ""
             why = (
-                f"{caller} is a node role, mapped as {node.username} in {', '.join(node.groups)}; "
-                "the Node authorizer decides what nodes may do, and this tool does not model it"
+                f"{caller} is a node role ({node.source or 'aws-auth'}), mapped as "
+                f"{node.username}{groups}; "
+                "the Node authorizer (and for Auto Mode nodes AmazonEKSAutoNodePolicy) decides "
+                "what nodes may do, and this tool does not model it"
             )
         elif ident is None:
             why = f"{caller} is not mapped: it would not be logged in"
@@ -508,18 +515,17 @@ def _cluster_state(args: argparse.Namespace, stack: stackfile.StackFile,
 
 
 def _state(args: argparse.Namespace, stack: stackfile.StackFile, config: core.StackConfig,
-           count: int) -> tuple[Any, str, dict[str, list[str]]]:  # fmt: skip
-    """The state to answer from, what it is (the config's, or the cluster's with ``--live`` /
-    ``--live-cluster``), and the access policies per principal whose grants it cannot count."""
+           count: int) -> tuple[Any, str]:  # fmt: skip
+    """The state to answer from, and what it is (the config's, or the cluster's with ``--live``
+    / ``--live-cluster``)."""
     from eks_access import authz
 
     if not getattr(args, "live", None) and not getattr(args, "live_cluster", False):
-        state = authz.state_of(config)
-        return state, f"the config in {stack.path.name}, not the cluster", state.uncounted
+        return authz.state_of(config), f"the config in {stack.path.name}, not the cluster"
     export, found = _cluster_state(args, stack, config, count)
     missing = f"; not read: {', '.join(export.not_read)}" if export.not_read else ""
     source = f"the cluster as exported in {export.folder} ({found.mode}{missing})"
-    return found.state, source, found.uncounted
+    return found.state, source
 
 
 def cmd_who_can(args: argparse.Namespace) -> int:
@@ -529,7 +535,7 @@ def cmd_who_can(args: argparse.Namespace) -> int:
     docs = []
     warned: set[str] = set()
     for stack, config in stacks:
-        state, source, uncounted = _state(args, stack, config, len(stacks))
+        state, source = _state(args, stack, config, len(stacks))
         req = authz.parse_request(args.verb, args.resource, args.namespace, args.subresource)
         _request_warnings(req, config, warned)
         rows = [
@@ -539,9 +545,9 @@ def cmd_who_can(args: argparse.Namespace) -> int:
         ]
         granted = {row["principal"] for row in rows}
         maybe = [
-            {"principal": ident.arn, "username": ident.username, "policies": uncounted[key]}
-            for key, ident in state.identities.items()
-            if key in uncounted and ident.arn not in granted
+            {"principal": ident.arn, "username": ident.username, "policies": policies}
+            for ident in state.identities.values()
+            if ident.arn not in granted and (policies := state.unknown(ident, req))
         ]
         if args.format == "json":
             docs.append((stack, {"request": req.describe(), "principals": rows, "unknown": maybe,

@@ -37,20 +37,30 @@ class AwsAuth(pulumi.ComponentResource):
         self.data = pulumi.Output.from_input(args.principals).apply(
             lambda ps: awsauth.render(ps, args.accounts)
         )
+        fixed = {
+            "pulumi.com/patchFieldManager": args.field_manager,
+            # mapRoles was written by EKS or eksctl: take the key over (its node roles are in
+            # our rendering) instead of failing on the conflict.
+            "pulumi.com/patchForce": "true",
+        }
+
+        def annotations(principals: Sequence[Principal], data: dict[str, str]) -> dict[str, str]:
+            out = dict(fixed)
+            # What this stack maps, so the next run's preflight can tell its own lines from
+            # lines EKS or a person added (eks_access.live).
+            out[live.RECORD_ANNOTATION] = live.record(data)
+            if note := awsauth.entry_only_nodes(principals):
+                out[awsauth.ENTRY_ONLY_ANNOTATION] = note  # the policy pack reads it
+            return out
+
         k8s.core.v1.ConfigMapPatch(
             f"{name}-patch",
             metadata=k8s.meta.v1.ObjectMetaPatchArgs(
                 name=awsauth.NAME,
                 namespace=awsauth.NAMESPACE,
-                annotations={
-                    "pulumi.com/patchFieldManager": args.field_manager,
-                    # mapRoles was written by EKS or eksctl: take the key over (its node
-                    # roles are in our rendering) instead of failing on the conflict.
-                    "pulumi.com/patchForce": "true",
-                    # What this stack maps, so the next run's preflight can tell its own lines
-                    # from lines EKS or a person added (eks_access.live).
-                    live.RECORD_ANNOTATION: self.data.apply(live.record),
-                },
+                annotations=pulumi.Output.all(args.principals, self.data).apply(
+                    lambda both: annotations(both[0], both[1])
+                ),
             ),
             data=self.data,
             opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),

@@ -103,7 +103,7 @@ def entries(
     out: list[EntrySpec] = []
     for p in principals(config, account, partition, permission_sets):
         if p.is_node:
-            if config.cluster.node_access_entries == "create":
+            if config.cluster.creates_node_entry(p.arn.arn):
                 kind = NODE_KIND[p.kind]
                 grants = (
                     (

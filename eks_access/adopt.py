@@ -23,6 +23,7 @@ import yaml
 from eks_access import arns, authz, awsauth, cluster_view, fields, presets
 from eks_access.config import NAMESPACE, RESERVED_PREFIXES
 from eks_access.kinds import NODE_KINDS, TEAM_KINDS
+from eks_access.kinds.nodes import HYBRID
 from eks_access.kinds.permission_set import permission_set_of
 
 MASTERS = "system:masters"
@@ -199,6 +200,15 @@ def from_aws_auth(
     for node_kind in NODE_KINDS:
         if node_roles[node_kind.name]:
             cluster_cfg[node_kind.key] = node_roles[node_kind.name]
+    if node_roles[HYBRID.name]:
+        # EKS user guide: "The CONFIG_MAP-only authentication mode is not supported for hybrid
+        # nodes-enabled Amazon EKS clusters": a cluster with this line reads access entries too.
+        cluster_cfg["authenticationMode"] = "API_AND_CONFIG_MAP"
+        notes.append(
+            "hybrid node roles (system:node:{{SessionName}}, no Fargate group) became "
+            "hybridNodeRoleArns, and the mode API_AND_CONFIG_MAP, the only one with aws-auth that "
+            "EKS allows hybrid nodes in; check it against `aws eks describe-cluster`"
+        )
     if parsed.accounts:
         cluster_cfg["mapAccounts"] = list(parsed.accounts)
         notes.append(
@@ -498,11 +508,11 @@ def _add_entries(
     cluster_cfg = imported.config[f"{NAMESPACE}:cluster"]
     taken = {str(t["name"]) for t in teams.values()}
     policy_teams: dict[str, dict[str, Any]] = {}
+    with_entry: list[str] = []
     for e in cluster_view.entries_of(export, imported.notes):
         arn, text, kind_type = e.arn, e.text, e.type
         if kind_type != "STANDARD":
             node = _NODE_TYPES.get(kind_type)
-            cluster_cfg["nodeAccessEntries"] = "eks-managed"  # EKS made it; the program leaves it
             if node is None:
                 imported.notes.append(
                     f"access entry {text} ({kind_type}): a type this version does not know; "
@@ -512,7 +522,7 @@ def _add_entries(
             listed = cluster_cfg.setdefault(node.key, [])
             if arn.match_key not in {arns.parse_iam_arn(a).match_key for a in listed}:
                 listed.append(text)
-            cluster_cfg["nodeAccessEntries"] = "eks-managed"
+            with_entry.append(text)  # EKS (or someone) made it; the program leaves it
             continue
         username, groups = e.username, list(e.groups)
         key, member = next(
@@ -544,6 +554,29 @@ def _add_entries(
                 policy_teams[signature] = team
                 teams[f"\0policies:{signature}"] = team
             team.setdefault(key, []).append(dict(member))
+    _node_entries(imported, with_entry)
+
+
+def _node_entries(imported: Imported, with_entry: list[str]) -> None:
+    """Who makes the node roles' entries: ``eks-managed`` when every listed node role has one
+    (EKS made them; the program leaves them); else ``create``, naming those that exist in
+    ``eksManagedNodeRoles`` (a hybrid role from aws-auth, a NodeClass's own role: theirs the
+    program makes)."""
+    cluster_cfg = imported.config[f"{NAMESPACE}:cluster"]
+    listed = [a for k in NODE_KINDS for a in cluster_cfg.get(k.key) or []]
+    have = {arns.parse_iam_arn(a).match_key for a in with_entry}
+    missing = [a for a in listed if arns.parse_iam_arn(a).match_key not in have]
+    if not with_entry:
+        return
+    if not missing:
+        cluster_cfg["nodeAccessEntries"] = "eks-managed"
+        return
+    cluster_cfg["nodeAccessEntries"] = "create"
+    cluster_cfg["eksManagedNodeRoles"] = list(with_entry)
+    imported.notes.append(
+        f"node roles without an access entry ({', '.join(missing)}): nodeAccessEntries: create "
+        "makes theirs; those with one are listed in eksManagedNodeRoles and left alone"
+    )
 
 
 def _drop_aws_auth_member(

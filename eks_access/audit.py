@@ -348,12 +348,17 @@ def _node_roles(cluster: ClusterState) -> list[dict[str, str]]:
             users.setdefault(mapping_key(role), []).append(
                 f"Fargate profile {profile.get('fargateProfileName')}"
             )
+
+    def _unused(kind: str) -> str:
+        if kind in ("auto", "hybrid", "hyperpod"):  # no node group or profile names these
+            return f"{kind} nodes (the export names no node group or profile for them)"
+        return "no node group or Fargate profile in the export (self-managed nodes, or gone)"
+
     return [
         {
             "role": node.arn.arn,
             "username": node.username,
-            "usedBy": ", ".join(users.get(key, []))
-            or "no node group or Fargate profile in the export (self-managed nodes, or gone)",
+            "usedBy": ", ".join(users.get(key, [])) or _unused(node.kind),
         }
         for key, node in sorted(cluster.state.nodes.items())
     ]

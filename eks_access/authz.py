@@ -229,6 +229,8 @@ def rule_allows(rule: Rule, req: Request) -> bool:
     ``resourceNames`` is compared for every verb: a list or watch filtered to one name, or a
     create on a named subresource (``pods/web-0/exec``), carries the name."""
     verbs = rule.get("verbs", [])
+    if UNKNOWN_VERB in verbs:
+        return False  # an access policy whose rules are not known here: never a guessed yes
     if "*" not in verbs and req.verb not in verbs:
         return False
     if req.path is not None:
@@ -297,9 +299,6 @@ class State:
     nodes: dict[str, Principal] = field(default_factory=dict)
     """Node and Fargate roles: mapped as ``system:node:...``; the Node authorizer decides what
     they may do, which is not modelled here."""
-    uncounted: dict[str, list[str]] = field(default_factory=dict)
-    """Identity key -> the access policies it holds whose rules are not published in the guide
-    this version read: what they allow is unknown, never assumed."""
 
     def node(self, caller: str) -> Principal | None:
         """The node role an IAM or STS ARN logs in as, if it is one."""
@@ -360,6 +359,19 @@ class State:
     def matching(self, ident: Identity, req: Request) -> list[Grant]:
         return [g for g in self.grants_for(ident) if g.applies(req)]
 
+    def unknown(self, ident: Identity, req: Request) -> list[str]:
+        """The access policies whose rules are unknown here that could allow ``req``: held by
+        the principal in the request's scope (a namespace-scoped one never allows a
+        cluster-scoped request)."""
+        out = []
+        for g in self.grants_for(ident):
+            for rule in g.rules:
+                policy = rule.get("policy") if UNKNOWN_VERB in rule.get("verbs", ()) else None
+                in_scope = g.namespace is None or (req.path is None and g.in_scope(req))
+                if policy and in_scope and policy not in out:
+                    out.append(str(policy))
+        return out
+
     def can(self, caller: str, req: Request) -> bool:
         ident = self.resolve(caller)
         return ident is not None and bool(self.matching(ident, req))
@@ -417,11 +429,23 @@ def rbac_grants(objects: Iterable[Mapping[str, Any]]) -> list[Grant]:
     return out
 
 
+UNKNOWN_VERB = "(rules unknown)"
+"""The verb of the one rule an access policy gets whose rules are not published in the guide
+this version read: no request matches it (never a guessed yes), yet it is a permission the
+review sees come and go, in its scope, and ``State.unknown`` answers "unknown" within it."""
+
+
+def unknown_rules(policy: str) -> tuple[Rule, ...]:
+    return ({"apiGroups": [""], "resources": [f"whatever {policy} allows (rules unknown here)"],
+             "verbs": [UNKNOWN_VERB], "policy": policy},)  # fmt: skip
+
+
 def policy_grants(entry: access_entries.EntrySpec) -> list[Grant]:
     out = []
     for g in entry.policies:
         name = g.eks_name
-        rules = access_policy_rules(name) or ()
+        published = access_policy_rules(name)
+        rules = unknown_rules(name) if published is None else published
         via = f"EKS access policy {name}"
         key = entry.principal.arn.match_key
         if g.scope == "cluster":
@@ -460,8 +484,4 @@ def state_of(
     state.grants = rbac_grants(o.manifest for o in rbac.all_objects(config.teams))
     for e in access_entries.entries(config, account, partition):
         state.grants += policy_grants(e)
-        if e.type == "STANDARD":
-            for g in e.policies:
-                if access_policy_rules(g.eks_name) is None:
-                    state.uncounted.setdefault(e.principal.arn.match_key, []).append(g.eks_name)
     return state

@@ -38,12 +38,37 @@ class AwsAuthError(ValueError):
     """The mappings cannot be rendered safely."""
 
 
+def in_aws_auth(principals: Iterable[Principal]) -> list[Principal]:
+    """The principals aws-auth maps: all but Auto Mode and HyperPod node roles, which join
+    through access entries only (they have no aws-auth form)."""
+    return [p for p in principals if not p.is_node or NODE_KIND[p.kind].aws_auth]
+
+
+ENTRY_ONLY_ANNOTATION = "eks-access/entry-only-nodes"
+
+
+def entry_only_nodes(principals: Iterable[Principal]) -> str | None:
+    """When every node role joins through access entries (Auto Mode, HyperPod) and aws-auth
+    maps none: the words the patch carries so that the policy pack's "no node role" rule knows
+    the nodes are not locked out. None otherwise (the annotation is then absent)."""
+    found = list(principals)
+    if any(p.is_node for p in in_aws_auth(found)):
+        return None
+    entry_only = sorted(p.arn.arn for p in found if p.is_node)
+    if not entry_only:
+        return None
+    return f"{len(entry_only)} node roles join through access entries only: " + ", ".join(
+        entry_only
+    )
+
+
 def render(principals: Sequence[Principal], accounts: Sequence[str] = ()) -> dict[str, str]:
     """``data`` of the aws-auth ConfigMap: ``mapRoles`` and ``mapUsers``, one YAML string each,
     and ``mapAccounts`` when accounts are given (kept from an adopted cluster).
 
-    Refuses to render without a node or Fargate role: owning ``mapRoles`` without them
-    would take every node out of the cluster.
+    Refuses to render without a node role: owning ``mapRoles`` without them would take every
+    node out of the cluster. Node roles that join through access entries only (Auto Mode,
+    HyperPod) count: the stack lists its nodes, and they need no line.
     """
     if not any(p.is_node for p in principals):
         raise AwsAuthError(
@@ -52,8 +77,7 @@ def render(principals: Sequence[Principal], accounts: Sequence[str] = ()) -> dic
     keys = [p.arn.match_key for p in principals]
     if len(set(keys)) != len(keys):
         raise AwsAuthError("a principal is listed twice; aws-auth would silently keep only one")
-    # Auto Mode and HyperPod nodes join through access entries only: no aws-auth line.
-    principals = [p for p in principals if not p.is_node or NODE_KIND[p.kind].aws_auth]
+    principals = in_aws_auth(principals)
     roles = [p for p in principals if p.arn.kind == "role"]
     users = [p for p in principals if p.arn.kind == "user"]
     data = {

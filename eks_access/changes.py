@@ -189,6 +189,18 @@ def _cluster_changes(
             "words": ["node role removed: its nodes can no longer join the cluster" if gone
                       else "node role added: its nodes can join the cluster"],
         })  # fmt: skip
+    for key in sorted(old.nodes.keys() & new.nodes.keys()):
+        before, after = old.nodes[key], new.nodes[key]
+        if before.kind == after.kind:
+            continue
+        out.append({
+            "principal": after.arn.arn, "username": after.username, "name": after.arn.name,
+            "teams": [NODES], "status": "changed", "gains": False, "loses": True,
+            "words": [f"node role moves from {before.source} to {after.source}: its nodes log "
+                      f"in as {after.username} in {', '.join(after.groups) or 'no group'} (was "
+                      f"{before.username}); an access entry's type cannot change, so it is "
+                      "deleted and made again"],
+        })  # fmt: skip
     was, now = set(base.cluster.map_accounts), set(head.cluster.map_accounts)
     for account in sorted(was ^ now):
         gone = account not in now
@@ -240,6 +252,10 @@ def _paths(before: set[str], after: set[str]) -> list[str]:
 
 
 RISKS = (
+    (
+        "rules unknown",
+        "an EKS access policy whose rules this tool cannot read (what it allows is unknown)",
+    ),
     ("secrets", "reads or writes Secrets"),
     ("exec into pods", "exec, attach or port-forward into pods"),
     ("the kubelet API (nodes/proxy)", "the kubelet API through nodes/proxy"),
@@ -268,8 +284,14 @@ def warnings(doc: dict[str, Any], head: StackConfig) -> list[str]:
     admins = [a.rsplit("/", 1)[-1] for a in doc["clusterAdmins"]["gained"]]
     lines = [f"becomes cluster-admin: {_names(admins)}"] if admins else []
     cluster = [p for p in doc.get("principals", []) if p["teams"][:1] in ([NODES], [ACCOUNTS])]
-    if gone := [p["name"] for p in cluster if p["teams"] == [NODES] and p["loses"]]:
+    nodes = [p for p in cluster if p["teams"] == [NODES] and p["loses"]]
+    if gone := [p["name"] for p in nodes if p["status"] == "removed"]:
         lines.append(f"node role removed, its nodes leave the cluster: {_names(gone)}")
+    if moved := [p["name"] for p in nodes if p["status"] == "changed"]:
+        lines.append(
+            f"node role moved to another node list (its nodes log in differently; its entry is "
+            f"made again): {_names(moved)}"
+        )
     if mapped := [p["name"] for p in cluster if p["teams"] == [ACCOUNTS] and p["gains"]]:
         lines.append(f"every IAM user and role can log in from {_names(mapped)}")
     lines += [f"{label}: {_names(sorted(who[k]))}" for k, label in RISKS if who.get(k)]

@@ -27,6 +27,7 @@ from typing import Any
 import yaml
 
 from eks_access import arns, authz, awsauth
+from eks_access.kinds import NODE_KIND, NODE_KINDS
 from eks_access.live import AWS_AUTH_FILE, LiveAwsAuth, LiveError
 from eks_access.principals import Principal
 
@@ -213,7 +214,6 @@ class ClusterState:
     objects: list[dict[str, Any]] = field(default_factory=list)
     """The live RBAC objects."""
     notes: list[str] = field(default_factory=list)
-    uncounted: dict[str, list[str]] = field(default_factory=dict)
     """Identity key -> access policies whose rules this tool does not know (not counted)."""
     export_nodegroups: list[dict[str, Any]] = field(default_factory=list)
     export_fargate: list[dict[str, Any]] = field(default_factory=list)
@@ -277,12 +277,20 @@ def default_username(arn: str) -> str:
     return f"{sts}:assumed-role/{parsed.name}/{{{{SessionName}}}}"
 
 
-def _node(arn: str, username: str, groups: Sequence[str]) -> Principal | None:
+def _node(
+    arn: str, username: str, groups: Sequence[str], entry_type: str | None = None
+) -> Principal | None:
+    """A node role as the cluster maps it, its kind from its entry type or aws-auth shape."""
     try:
         parsed = arns.parse_iam_arn(arn)
     except arns.ArnError:
         return None
-    return Principal("node", parsed, username, tuple(groups))
+    kind = next(
+        (k for k in NODE_KINDS
+         if (k.entry_type == entry_type if entry_type else k.recognize(username, groups))),
+        NODE_KIND["node"],
+    )  # fmt: skip
+    return Principal(kind.name, parsed, username, tuple(groups), source=kind.key)
 
 
 def state_of(export: Export, mode: str, creator: str | None = None) -> ClusterState:
@@ -309,7 +317,7 @@ def state_of(export: Export, mode: str, creator: str | None = None) -> ClusterSt
         for e in entries_of(export, out.notes):
             key = e.arn.match_key
             if e.type != "STANDARD":
-                if (node := _node(e.text, e.username, e.groups)) is not None:
+                if (node := _node(e.text, e.username, e.groups, e.type)) is not None:
                     state.nodes[key] = node
                 out.platform[key] = f"{e.type} access entry (nodes)"
                 continue
@@ -323,10 +331,7 @@ def state_of(export: Export, mode: str, creator: str | None = None) -> ClusterSt
                 out.platform[key] = "the cluster creator's access entry"
             arn = e.text
             for policy in e.policies:
-                found = _policy_grants(policy, key, out.notes, arn)
-                if found is None:
-                    out.uncounted.setdefault(key, []).append(policy_name(str(policy["policyArn"])))
-                state.grants += found or []
+                state.grants += _policy_grants(policy, key, out.notes, arn)
     out.objects = list(export.rbac or [])
     out.export_nodegroups = list(export.nodegroups or [])
     out.export_fargate = list(export.fargate_profiles or [])
@@ -336,15 +341,15 @@ def state_of(export: Export, mode: str, creator: str | None = None) -> ClusterSt
 
 def _policy_grants(
     policy: Mapping[str, Any], key: str, notes: list[str], arn: str
-) -> list[authz.Grant] | None:
+) -> list[authz.Grant]:
     policy_arn = str(policy.get("policyArn", ""))
     rules = policy_rules(policy_arn)
     if rules is None:
         notes.append(
             f"access entry {arn}: access policy {policy_name(policy_arn)} is not one this tool "
-            "knows the rules of; its grants are not counted"
+            "knows the rules of; can-i answers 'unknown' where it could allow a request"
         )
-        return None
+        rules = authz.unknown_rules(policy_name(policy_arn))
     scope = policy.get("accessScope") or {}
     via = f"EKS access policy {policy_name(policy_arn)}"
     if scope.get("type") == "namespace":

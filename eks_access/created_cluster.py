@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from eks_access import awsauth
 from eks_access.access_entries import EntrySpec
 from eks_access.config import StackConfig
 from eks_access.principals import Principal
@@ -20,7 +21,7 @@ def cluster_args(
     """Keyword arguments for ``pulumi_eks.Cluster`` (snake_case, as the Python SDK takes them)."""
     create = config.cluster.create
     assert create is not None, "only for cluster.create"
-    mapped = list(principals) if config.cluster.writes_aws_auth else []
+    mapped = awsauth.in_aws_auth(principals) if config.cluster.writes_aws_auth else []
     args: dict[str, Any] = {
         "name": config.cluster.name,
         "authentication_mode": config.cluster.authentication_mode,

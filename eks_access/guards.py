@@ -1,5 +1,8 @@
 """Plans that would lock people out: stopped unless the user says they mean it.
 
+A third stop, lifted by ``eks-access:acknowledgeClusterChange: <cluster name>``: a plan that
+moves the stack's Kubernetes objects to another cluster (``cluster_change``).
+
 Two stops, both lifted by ``eks-access:acknowledgeLockout: true`` in the stack config (read by
 `pulumi up` too) or ``--acknowledge-lockout`` on the command line:
 
@@ -15,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 
 from eks_access.config import NAMESPACE, IdentityConfig, StackConfig
+from eks_access.operations import PROVIDER_KEY, Operation
 from eks_access.principals import principals
 
 ACK_KEY = f"{NAMESPACE}:acknowledgeLockout"
@@ -62,4 +66,33 @@ def users_deleted_while_mapped(
         "still maps them: switching a cluster stack to identity mode 'reference' drops the users "
         "it created. Set eks-access:identity mode 'handover' and `pulumi up` first, then move "
         "them to the identity stack (README 'Fleets'); " + ACK_HOW
+    )
+
+
+CLUSTER_ACK_KEY = f"{NAMESPACE}:acknowledgeClusterChange"
+K8S_PROVIDER = "pulumi:providers:kubernetes"
+
+
+def cluster_change(
+    ops: Sequence[Operation], cluster: str, acknowledged: str | None = None
+) -> str | None:
+    """Why a plan that replaces the Kubernetes provider must not be applied unacknowledged.
+
+    The program gives the provider ``clusterIdentifier`` (the cluster's ARN), so pulumi-kubernetes
+    replaces it only when the cluster itself changes (its name, region or account); the engine
+    then replaces every object the provider manages, create-first, in the new cluster, and
+    deletes (or, retained, leaves) them in the old one. Moving a stack between clusters is
+    rarely meant: it stops unless ``eks-access:acknowledgeClusterChange`` names the new cluster.
+    """
+    if not any(o.op == "replace" and o.type == K8S_PROVIDER for o in ops):
+        return None
+    if acknowledged == cluster:
+        return None
+    moved = sorted(o.name for o in ops if o.op == "replace" and PROVIDER_KEY in o.replace_keys)
+    shown = ", ".join(moved[:10]) + (f" and {len(moved) - 10} more" if len(moved) > 10 else "")
+    return (
+        f"this plan points the stack at another cluster ({cluster}): the Kubernetes provider "
+        f"is replaced, and with it the {len(moved)} objects it manages ({shown}), created anew "
+        "in that cluster and deleted from the old one (or left there, where retained); if you "
+        f"mean it, set {CLUSTER_ACK_KEY}: {cluster} in the stack file"
     )

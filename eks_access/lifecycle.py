@@ -46,6 +46,16 @@ class TypeRule:
     computed: tuple[str, ...] = ()
     """Optional inputs the provider also computes: leaving one out keeps the stored value
     (Terraform's Optional+Computed), so removing it is no change at all."""
+    auto_named: tuple[str, ...] = ()
+    """Inputs the bridge auto-names: when the program sets one and the resource is replaced,
+    the replacement deletes first (it would collide with the old name)."""
+
+    def deletes_first(self, new_inputs: Mapping[str, Any], paths: Sequence[str]) -> bool:
+        """Whether the provider asks a replacement to delete first: pulumi-kubernetes when the
+        name is kept; the bridge when an auto-named input is set explicitly."""
+        if self.delete_before_replace_same_name:
+            return not {"metadata.name", "metadata.namespace"} & set(paths)
+        return any(new_inputs.get(p) not in (None, "") for p in self.auto_named)
 
     def forces_replacement(self, path: str) -> bool:
         """Whether a change at ``path`` (a property path) needs a new resource."""
@@ -70,6 +80,7 @@ def model() -> dict[str, TypeRule]:
             bool(row.get("remote", False)),
             str(row["source"]).strip(),
             tuple(row.get("computed") or ()),
+            tuple(row.get("autoNamed") or ()),
         )
         for token, row in rows.items()
     }

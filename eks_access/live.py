@@ -235,7 +235,8 @@ def preflight(
     """Whether writing ``desired`` (the rendered data) over ``live`` removes only what this stack
     wrote, or lines that ``acknowledged`` (``removeLiveMappings``: ARNs or accounts) lists."""
     acks = {mapping_key(a) for a in acknowledged}
-    wanted = {line.key for line in live_lines(desired)[0]}
+    desired_lines = {line.key: line for line in live_lines(desired)[0]}
+    wanted = set(desired_lines)
     recorded, record_problem = read_record(live.annotations)
     lines, dropped = live_lines(live.data)
     owned = {"mapRoles", "mapUsers"} | ({"mapAccounts"} if "mapAccounts" in desired else set())
@@ -248,6 +249,7 @@ def preflight(
 
     stops: list[str] = []
     removed: list[LiveLine] = []
+    stopped: list[LiveLine] = []  # the line of each stop, in order
     foreign: dict[str, LiveLine] = {}
     for line in sorted(lines, key=lambda x: (x.section, x.key)):
         if line.section not in owned:
@@ -259,9 +261,28 @@ def preflight(
                 "same role without its path (the only form a caller matches)"
             )
             continue
+        mine = desired_lines.get(line.key)
+        if (
+            mine is not None
+            and line.node_kind is not None
+            and mine.node_kind is not None
+            and (line.username, sorted(line.groups)) != (mine.username, sorted(mine.groups))
+        ):
+            # A node role listed under another node kind than its live line's: the write would
+            # give its nodes another username and groups, and they could not join.
+            stops.append(
+                f"live aws-auth maps node role {line.describe()}, but the config lists it in "
+                f"{NAMESPACE}:cluster.{mine.node_kind} (username {mine.username!r}): the write "
+                "would change how its nodes log in, and they could not join; move it to "
+                f"{NAMESPACE}:cluster.{line.node_kind}, the list of its live shape"
+            )
+            stopped.append(line)
+            continue
         if ours(line):
             continue
         foreign[line.key] = line
+        if line.key not in acks:
+            stopped.append(line)
         if line.key in acks:
             removed.append(line)
             warnings.append(
@@ -302,8 +323,9 @@ def preflight(
         else:
             why = f"which the live aws-auth ({live.source}) does not hold"
         warnings.append(f"{REMOVE_KEY} lists {ack!r}, {why}; take it off the list")
-    stopped = tuple(line for line in foreign.values() if line.key not in acks)
-    return Preflight(tuple(stops), tuple(warnings), tuple(removed), recorded is not None, stopped)
+    return Preflight(
+        tuple(stops), tuple(warnings), tuple(removed), recorded is not None, tuple(stopped)
+    )
 
 
 AWS_AUTH_FILE = "aws-auth.yaml"

@@ -43,9 +43,23 @@ def live_mode_problems(live: str, desired: AuthMode, cluster: str, region: str) 
 def account_problems(config: StackConfig, account: str) -> list[str]:
     """Why the stack must not run in ``account`` (empty: it may). The offline plan takes the
     users' account from the node roles (or the identity config), so a stack that creates users
-    must run where its nodes are, or every planned ARN would be wrong."""
-    if not config.creates_users:
-        return []
+    must run where its nodes are, or every planned ARN would be wrong. And in the API modes,
+    EKS takes a node-type entry only for a role in the cluster's own account (where the stack
+    runs)."""
+    out = []
+    if config.cluster.writes_access_entries:
+        for kind in NODE_KINDS:
+            for i, arn in enumerate(getattr(config.cluster, kind.field)):
+                found = arns.parse_iam_arn(arn).account
+                if found != account:
+                    out.append(
+                        f"cluster.{kind.key}[{i}]: {arn} is in account {found}, but this stack "
+                        f"(and so the cluster) runs in account {account}; EKS takes node roles "
+                        "of the cluster's own account only: fix the ARN, or run the stack with "
+                        f"credentials of {found}"
+                    )
+    if out or not config.creates_users:
+        return out
     expected = config.users_account
     if expected is None or expected == account:
         return []

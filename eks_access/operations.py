@@ -154,6 +154,7 @@ def compute(old: Sequence[Registration], new: Sequence[Registration]) -> list[Op
         ops[urn] = _compare(olds[found], reg)
         if found != urn:
             ops[urn].old_urn = found
+    _provider_replacements(ops, news)
     _dependent_replacements(ops, olds, claimed)
     by_urn = {r["urn"]: r for r in news}
     # dependencies first: the reverse of "dependents first" over the new program's graph
@@ -226,13 +227,31 @@ def _compare(old: Registration, new: Registration) -> Operation:
         op.replace_keys = forced
         if trigger_changed and not forced:
             op.why = "replacementTrigger changed"
-        name_kept = not {"metadata.name", "metadata.namespace"} & set(paths)
         op.delete_before_replace = bool(options.get("deleteBeforeReplace")) or (
-            rule.delete_before_replace_same_name and name_kept
+            rule.deletes_first(new.get("inputs") or {}, paths)
         )
     elif paths:
         op.op = "update"
     return op
+
+
+PROVIDER_KEY = "provider"
+
+
+def _provider_replacements(ops: dict[str, Operation], news: Sequence[Registration]) -> None:
+    """A resource whose explicit provider is replaced is replaced too, create-first unless its
+    own options say otherwise: the engine's ``providerChanged`` (pulumi/pulumi
+    pkg/resource/deploy/step_generator.go) answers the diff with the replace key ``provider``
+    without asking the provider, so the provider's own delete-before-replace never applies."""
+    replaced = {urn for urn, op in ops.items() if op.op == "replace" and "providers:" in urn}
+    for reg in news:
+        ref = reg["options"].get("provider") or ""
+        op = ops[reg["urn"]]
+        if ref.rsplit("::", 1)[0] in replaced and op.op != "create":
+            op.op = "replace"
+            op.replace_keys = sorted({*op.replace_keys, PROVIDER_KEY})
+            op.delete_before_replace = bool(reg["options"].get("deleteBeforeReplace"))
+            op.why = op.why or "its provider is replaced (another cluster)"
 
 
 def _dependent_replacements(

@@ -55,6 +55,8 @@ def grid(namespaces: Iterable[str]) -> list[authz.Request]:
 def danger(req: authz.Request) -> tuple[int, str]:
     """How much a permission matters to a reviewer, higher first, and why: the one risk
     classifier (the matrix sorts by it, the comment warns on some of its answers)."""
+    if req.verb == authz.UNKNOWN_VERB:
+        return 85, "rules unknown"
     wild = (req.resource == "*" and not req.subresource) or req.path == "*"
     if "*" in (req.verb, req.group) or wild:
         return 95, "wildcard"
@@ -169,6 +171,9 @@ class Permission:
         return bool(resource_ok) and (not self.name or self.name == other.name)
 
     def describe(self) -> str:
+        if self.verb == authz.UNKNOWN_VERB:
+            where = "cluster-wide" if self.scope == "*" else f"in namespace {self.scope}"
+            return f"{self.resource} {where}"
         if self.url:
             return f"{self.verb} {self.url}"
         res = self.resource + (f".{self.group}" if self.group else "")

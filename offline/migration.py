@@ -66,6 +66,10 @@ def _diff(before: run.RunResult, after: run.RunResult) -> list[str]:
     return lines
 
 
+def _created_here(cluster: core.Cluster, arn: str) -> bool:
+    return cluster.model_copy(update={"node_access_entries": "create"}).creates_node_entry(arn)
+
+
 def plan_migration(
     stack: StackFile, target: core.AuthMode, node_access_entries: str | None = None
 ) -> Migration:
@@ -79,8 +83,9 @@ def plan_migration(
         raise ValueError(
             "refusing to plan a move to API: node roles are known only from aws-auth, which API "
             "mode stops reading. Re-run with --node-access-entries create (this program makes "
-            "EC2_LINUX/FARGATE_LINUX entries) or --node-access-entries eks-managed (EKS made "
-            "them for managed node groups and Fargate profiles)"
+            "the node roles' entries, EC2_LINUX for nodeRoleArns, ...; list those EKS made in "
+            "cluster.eksManagedNodeRoles) or --node-access-entries eks-managed (EKS made them "
+            "all: managed node groups and Fargate profiles)"
         )
     if cluster.create is not None:
         raise ValueError(
@@ -89,16 +94,23 @@ def plan_migration(
         )
     raw = copy.deepcopy(stack.raw)
     result = _plan(stack, raw)
+    # The node entries EKS makes itself (never the program's): every node role's with
+    # eks-managed; with create, those listed in eksManagedNodeRoles. EKS makes none for a
+    # hybrid or HyperPod role, or a NodeClass's own: those listed as EKS's are assumed right.
     managed = tuple(
         (p.arn.arn, access_entries.NODE_ENTRY_TYPES[p.kind])
         for p in principals.principals(config)
         if p.is_node
+        and (
+            node_entries == "eks-managed"
+            or (node_entries == "create" and not _created_here(cluster, p.arn.arn))
+        )
     )
 
     def state(
         mode: core.AuthMode, aws_auth: dict[str, str], res: run.RunResult
     ) -> modes.ClusterState:
-        eks_made = managed if node_entries == "eks-managed" and mode != "CONFIG_MAP" else ()
+        eks_made = managed if mode != "CONFIG_MAP" else ()
         return modes.ClusterState(mode, aws_auth, tuple(plan.access_entries(res)), eks_made)
 
     cluster_mode: core.AuthMode = current

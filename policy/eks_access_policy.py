@@ -33,6 +33,9 @@ says ``clusterAccess: cluster-admin``; tag on an access entry of such a team's p
 TEAM_LABEL = "eks-access.io/team"
 MASTERS = "system:masters"
 NODE_GROUPS = {"system:nodes", "system:bootstrappers"}
+ENTRY_ONLY_ANNOTATION = "eks-access/entry-only-nodes"
+"""Set by the program on the aws-auth patch when every node role joins through access entries
+(EKS Auto Mode, HyperPod): aws-auth then rightly maps no node (kept equal by a test)."""
 ESCALATING_VERBS = {"escalate", "bind", "impersonate"}
 CLUSTER_ADMIN_POLICY = "AmazonEKSClusterAdminPolicy"
 
@@ -202,7 +205,9 @@ def aws_auth_keeps_node_roles(args: ResourceValidationArgs, report: ReportViolat
     if "mapRoles" not in data:
         report("the aws-auth patch does not set mapRoles: node roles would not be owned", None)
         return
-    if not any(groups >= NODE_GROUPS for groups in mapped.values()):
+    annotations = (props.get("metadata") or {}).get("annotations") or {}
+    entry_only = annotations.get(ENTRY_ONLY_ANNOTATION)
+    if not entry_only and not any(groups >= NODE_GROUPS for groups in mapped.values()):
         report(
             "aws-auth's mapRoles has no node role (groups system:bootstrappers and "
             "system:nodes): every node would be locked out of the cluster",

@@ -193,3 +193,32 @@ def test_a_policy_whose_rules_are_not_published_here_is_associated_and_answered_
     who = json.loads(cli("who-can", "get", "secrets", "-n", "apps").stdout)
     who = who[0] if isinstance(who, list) else who
     assert [m["principal"] for m in who["unknown"]] == [ALICE] and who["principals"] == []
+    # outside its scope it cannot allow anything: a plain no
+    for argv in (("get", "secrets", "-n", "other"), ("get", "nodes")):
+        out = cli("can-i", *argv, "--as", ALICE)
+        doc = json.loads(out.stdout)
+        doc = doc[0] if isinstance(doc, list) else doc
+        assert doc["answer"] == "no", (argv, doc)
+        who = json.loads(cli("who-can", *argv).stdout)
+        who = who[0] if isinstance(who, list) else who
+        assert who["unknown"] == [], argv
+
+
+def test_the_review_counts_a_policy_of_unknown_rules_as_a_gain_and_warns() -> None:
+    import copy
+
+    from eks_access import changes
+
+    raw = minimal_raw(**{"eks-access:teams": [{"name": "t", "users": ["alice"]}]})
+    raw["eks-access:cluster"].update(authenticationMode="API", nodeAccessEntries="create")
+    head = copy.deepcopy(raw)
+    head["eks-access:teams"][0]["accessPolicies"] = [
+        {"policy": "secret-reader", "scope": "namespace", "namespaces": ["apps"]}
+    ]
+    doc = changes.review_document(core.load(raw), core.load(head))
+    (alice,) = doc["principals"]
+    assert alice["gains"] and "AmazonEKSSecretReaderPolicy" in alice["words"][0]
+    assert any(w.startswith("an EKS access policy whose rules") for w in doc["warnings"])
+    # and taking it away again is a loss
+    back = changes.review_document(core.load(head), core.load(raw))
+    assert back["principals"][0]["loses"] and not back["principals"][0]["gains"]

@@ -375,15 +375,27 @@ def test_an_api_cluster_is_adopted_with_its_entries_and_proven_equivalent(tmp_pa
 
 
 def test_an_entry_policy_the_config_cannot_hold_is_not_equivalent(tmp_path):
-    secret_reader = {
-        "policyArn": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSSecretReaderPolicy",
+    networking = {  # EKS's own component policy: no preset offers it to people
+        "policyArn": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSNetworkingPolicy",
         "accessScope": {"type": "cluster", "namespaces": []},
     }
-    folder = _api_export(tmp_path / "live", "API", secret_reader)
+    folder = _api_export(tmp_path / "live", "API", networking)
     code, output, _ = import_live(tmp_path, folder)
     assert code == 1, output
-    assert "AmazonEKSSecretReaderPolicy has no preset here" in output
+    assert "AmazonEKSNetworkingPolicy has no preset here" in output
     assert "NOT equivalent" in output
+
+
+def test_a_secret_reader_association_imports_as_its_preset(tmp_path):
+    secret_reader = {
+        "policyArn": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSSecretReaderPolicy",
+        "accessScope": {"type": "namespace", "namespaces": ["dev-*"]},
+    }
+    folder = _api_export(tmp_path / "live", "API", secret_reader)
+    code, output, config = import_live(tmp_path, folder)
+    assert code == 0 and "equivalent" in output, output
+    held = [p for t in config["eks-access:teams"] for p in t.get("accessPolicies", [])]
+    assert {"policy": "secret-reader", "scope": "namespace", "namespaces": ["dev-*"]} in held
 
 
 def test_the_import_file_registers_parents_before_their_children(tmp_path):

@@ -387,7 +387,7 @@ def _limits(config: StackConfig) -> list[Problem]:
     problems: list[Problem] = []
     if config.cluster.writes_access_entries:
         mapped = principals(config)
-        count = sum(not p.is_node or config.cluster.node_access_entries == "create" for p in mapped)
+        count = sum(not p.is_node or config.cluster.creates_node_entry(p.arn.arn) for p in mapped)
         if count > MAX_ACCESS_ENTRIES:
             problems.append(
                 Problem(

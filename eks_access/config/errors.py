@@ -21,6 +21,7 @@ CONFIG_KEYS = {
     f"{NAMESPACE}:identity": "identity",
     f"{NAMESPACE}:acknowledgeLockout": "acknowledgeLockout",
     f"{NAMESPACE}:removeLiveMappings": "removeLiveMappings",
+    f"{NAMESPACE}:acknowledgeClusterChange": "acknowledgeClusterChange",
 }
 _FIELD_PATHS = {
     "region": "aws:region",
@@ -28,6 +29,7 @@ _FIELD_PATHS = {
     "identity": f"{NAMESPACE}:identity",
     "acknowledgeLockout": f"{NAMESPACE}:acknowledgeLockout",
     "removeLiveMappings": f"{NAMESPACE}:removeLiveMappings",
+    "acknowledgeClusterChange": f"{NAMESPACE}:acknowledgeClusterChange",
 }
 
 
@@ -102,6 +104,7 @@ _EXAMPLES = {
     "nodeRoleArns": "nodeRoleArns: [arn:aws:iam::111122223333:role/nodes]",
     "windowsNodeRoleArns": "windowsNodeRoleArns: [arn:aws:iam::111122223333:role/win-nodes]",
     "fargateRoleArns": "fargateRoleArns: [arn:aws:iam::111122223333:role/fargate]",
+    "eksManagedNodeRoles": "eksManagedNodeRoles: [arn:aws:iam::111122223333:role/eks-node-group]",
     "autoNodeRoleArns": "autoNodeRoleArns: [arn:aws:iam::111122223333:role/AmazonEKSAutoNodeRole]",
     "hybridNodeRoleArns": "hybridNodeRoleArns: [arn:aws:iam::111122223333:role/hybrid-nodes]",
     "hyperpodNodeRoleArns": "hyperpodNodeRoleArns: [arn:aws:iam::111122223333:role/hyperpod]",

@@ -18,17 +18,19 @@ def mode_checks(config: StackConfig) -> list[Problem]:
             Problem(
                 "cluster.nodeAccessEntries",
                 "required in API mode: EKS stops reading aws-auth, where node roles were mapped; "
-                "set `create` to have this program create EC2_LINUX/FARGATE_LINUX access entries "
-                "for nodeRoleArns/fargateRoleArns, or `eks-managed` if EKS made them (managed "
-                "node groups and Fargate profiles get them when the cluster leaves CONFIG_MAP)",
+                "set `create` to have this program create the node roles' access entries "
+                "(EC2_LINUX for nodeRoleArns, ...; list in cluster.eksManagedNodeRoles those EKS "
+                "made itself), or `eks-managed` if EKS made them all (managed node groups and "
+                "Fargate profiles get them when the cluster leaves CONFIG_MAP)",
             )
         )
     if cluster.node_access_entries == "create" and not cluster.node_roles:
         problems.append(
             Problem(
                 "cluster.nodeAccessEntries",
-                "`create` needs the node roles; "
-                "list them in cluster.nodeRoleArns / fargateRoleArns",
+                "`create` needs the node roles; list them in cluster.nodeRoleArns (or another "
+                "node list: windowsNodeRoleArns, fargateRoleArns, autoNodeRoleArns, "
+                "hybridNodeRoleArns, hyperpodNodeRoleArns)",
             )
         )
     if cluster.node_access_entries is not None and not cluster.writes_access_entries:
@@ -40,6 +42,22 @@ def mode_checks(config: StackConfig) -> list[Problem]:
             )
         )
     problems.extend(_node_kind_checks(config))
+    listed = {arns.parse_iam_arn(a).match_key for a in cluster.node_roles}
+    for i, arn in enumerate(cluster.eks_managed_node_roles):
+        path = f"cluster.eksManagedNodeRoles[{i}]"
+        if cluster.node_access_entries != "create":
+            problems.append(
+                Problem(
+                    path,
+                    "only used with nodeAccessEntries: create (the roles whose entries EKS made, "
+                    "which the program leaves alone); remove it, or set nodeAccessEntries: create",
+                )
+            )
+            break
+        if arns.parse_iam_arn(arn).match_key not in listed:
+            problems.append(
+                Problem(path, f"{arn} is not in a node list; add it to the list of its kind")
+            )
     if cluster.map_accounts and not cluster.writes_aws_auth:
         problems.append(
             Problem(
@@ -132,6 +150,13 @@ def mode_checks(config: StackConfig) -> list[Problem]:
     return problems
 
 
+_NODE_NAMES = {
+    "auto": "EKS Auto Mode nodes",
+    "hybrid": "EKS Hybrid Nodes",
+    "hyperpod": "SageMaker HyperPod nodes",
+}
+
+
 def _node_kind_checks(config: StackConfig) -> list[Problem]:
     """Node kinds the mode cannot map: hybrid, Auto Mode and HyperPod nodes need access entries
     (an API mode); Auto Mode and HyperPod nodes never go in aws-auth, so someone must give
@@ -147,19 +172,23 @@ def _node_kind_checks(config: StackConfig) -> list[Problem]:
             problems.append(
                 Problem(
                     path,
-                    f"{kind.entry_type} nodes join through EKS access entries, which a cluster in "
-                    "CONFIG_MAP mode does not read; set cluster.authenticationMode: "
-                    "API_AND_CONFIG_MAP (and nodeAccessEntries), or remove the list",
+                    f"{_NODE_NAMES[kind.name]} ({kind.entry_type} entries) cannot join a cluster "
+                    "in CONFIG_MAP mode: EKS requires access entries for them; set "
+                    "cluster.authenticationMode: API_AND_CONFIG_MAP"
+                    + ("" if kind.aws_auth else " and nodeAccessEntries")
+                    + ", or remove the list",
                 )
             )
         elif not kind.aws_auth and cluster.node_access_entries is None:
             problems.append(
                 Problem(
                     path,
-                    f"{kind.entry_type} nodes have no aws-auth form, only an access entry: set "
-                    "cluster.nodeAccessEntries: create to have this program make it"
+                    f"{_NODE_NAMES[kind.name]} ({kind.entry_type} entries) have no aws-auth form: "
+                    "set cluster.nodeAccessEntries: create to have this program make their "
+                    "entries"
                     + (f" (with {kind.policy})" if kind.policy else "")
-                    + ", or eks-managed if EKS or another tool made it",
+                    + ", listing in cluster.eksManagedNodeRoles those EKS made itself (Auto "
+                    "Mode's default node role), or eks-managed if EKS made them all",
                 )
             )
     return problems

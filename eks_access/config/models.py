@@ -205,6 +205,10 @@ class Cluster(Model):
     aws-auth)."""
     node_access_entries: Literal["create", "eks-managed"] | None = None
     """Who gives node roles their access entries: this program, or EKS (managed node groups)."""
+    eks_managed_node_roles: tuple[NodeRoleArn, ...] = ()
+    """With ``nodeAccessEntries: create``: the node roles whose entries EKS made itself
+    (managed node groups, Fargate profiles, Auto Mode's default node role), which the program
+    leaves alone while it makes the others' (self-managed, hybrid, a NodeClass's own role)."""
     map_accounts: tuple[Annotated[str, Field(pattern=r"^\d{12}$")], ...] = ()
     """aws-auth ``mapAccounts``: every IAM user and role of these accounts is mapped (to its
     ARN as username, no groups). Kept for clusters adopted with it; prefer explicit entries."""
@@ -216,6 +220,13 @@ class Cluster(Model):
     def node_roles(self) -> tuple[str, ...]:
         """Every node and Fargate role ARN, kind by kind (eks_access.kinds.NODE_KINDS)."""
         return tuple(arn for kind in NODE_KINDS for arn in getattr(self, kind.field))
+
+    def creates_node_entry(self, arn: str) -> bool:
+        """Whether this program makes the access entry of a listed node role."""
+        if self.node_access_entries != "create":
+            return False
+        key = arns.parse_iam_arn(arn).match_key
+        return all(arns.parse_iam_arn(a).match_key != key for a in self.eks_managed_node_roles)
 
     @property
     def writes_aws_auth(self) -> bool:
@@ -238,6 +249,10 @@ class StackConfig(Model):
     is about to own (``mode: handover``)."""
     acknowledge_lockout: bool = False
     """Apply even a config that maps no principal but the nodes (README "Safety")."""
+    acknowledge_cluster_change: Annotated[str, AfterValidator(cluster_name)] | None = None
+    """The cluster this stack is being pointed at, when that is meant: a plan that moves the
+    stack's Kubernetes objects to another cluster stops unless this names the new one
+    (``eks_access.guards.cluster_change``)."""
     remove_live_mappings: tuple[Annotated[str, AfterValidator(live_mapping_value)], ...] = ()
     """Live aws-auth lines (ARNs, or accounts) that neither the config nor this stack wrote and
     that the next write may remove (``eks_access.live``; README "Safety")."""

@@ -128,5 +128,6 @@ class NodeKind:
     program never writes one (EKS sets it) and ``username`` is a placeholder for display."""
 
     def recognize(self, username: str, groups: Sequence[str]) -> bool:
-        """``import``: whether an aws-auth mapping is this kind of node."""
-        return username == self.username and set(groups) == set(self.groups)
+        """``import``: whether an aws-auth mapping is this kind of node (never one of a kind
+        aws-auth cannot map)."""
+        return self.aws_auth and username == self.username and set(groups) == set(self.groups)
