@@ -301,9 +301,7 @@ def test_auto_mode_only_nodes_leave_aws_auth_without_a_node_line_and_the_pack_ag
     raw["eks-access:teams"] = [{"name": "ops", "roles": [f"arn:aws:iam::{ACCOUNT}:role/ops"]}]
     result = run_mode(tmp_path, raw, "API_AND_CONFIG_MAP", nodeAccessEntries="create")
     data = plan.aws_auth_data(result)
-    assert all(
-        "system:nodes" not in m.groups for m in awsauth.parse(data).mappings.values()
-    ), data
+    assert all("system:nodes" not in m.groups for m in awsauth.parse(data).mappings.values()), data
     (patch,) = result.of_type(PATCH)
     note = patch.inputs["metadata"]["annotations"][awsauth.ENTRY_ONLY_ANNOTATION]
     assert ROLE["autoNodeRoleArns"] in note
@@ -353,7 +351,10 @@ def test_the_preflight_stops_a_node_role_listed_under_another_kind() -> None:
         "test",
     )  # fmt: skip
     (stop,) = live.preflight(live_now, desired).stops
-    assert "cluster.nodeRoleArns" in stop and "move it to eks-access:cluster.hybridNodeRoleArns" in stop
+    assert (
+        "cluster.nodeRoleArns" in stop
+        and "move it to eks-access:cluster.hybridNodeRoleArns" in stop
+    )
 
 
 def test_the_review_warns_when_a_node_role_moves_to_another_list() -> None:
