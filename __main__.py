@@ -145,7 +145,12 @@ def cluster_stack(config: core.StackConfig) -> None:
 
         admin_kubeconfig = created.kubeconfig_json
 
-    provider = k8s.Provider("kubernetes", kubeconfig=admin_kubeconfig)
+    # clusterIdentifier: pulumi-kubernetes replaces the provider (and every object it manages)
+    # only when this changes, not when the kubeconfig's endpoint or CA does (a rotated CA, a
+    # new token command); the plan stops on a change (eks_access.guards.cluster_change).
+    provider = k8s.Provider(
+        "kubernetes", kubeconfig=admin_kubeconfig, cluster_identifier=cluster_arn
+    )
     k8s_opts = pulumi.ResourceOptions(providers=[provider])
 
     namespaces = Namespaces(
@@ -206,6 +211,7 @@ def cluster_stack(config: core.StackConfig) -> None:
             "access-entries",
             AccessEntriesArgs(
                 cluster_name=config.cluster.name,
+                region=config.region,
                 entries=entries,
                 principal_arns={k: users[n].arn for k, n in by_key.items()},
                 replacement_triggers={k: users[n].unique_id for k, n in by_key.items()},

@@ -410,8 +410,8 @@ def cmd_can_i(args: argparse.Namespace) -> int:
         elif node is not None:
             groups = f" in {', '.join(node.groups)}" if node.groups else ""
             why = (
-                f"{caller} is a node role ({node.source or 'aws-auth'}), mapped as "
-                f"{node.username}{groups}; "
+                f"{caller} is a node role, mapped as {node.username}{groups} "
+                f"({node.source or 'aws-auth'}); "
                 "the Node authorizer (and for Auto Mode nodes AmazonEKSAutoNodePolicy) decides "
                 "what nodes may do, and this tool does not model it"
             )

@@ -20,6 +20,9 @@ class AccessEntriesArgs:
     """The entries (``eks_access.access_entries.entries``)."""
     principal_arns: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     """ARNs by entry key for principals this stack creates, so entries wait for them."""
+    region: pulumi.Input[str] | None = None
+    """Set on every entry and association as pulumi-aws v7 fills it from the provider: in the
+    inputs, so a plan shows that another region replaces them."""
     replacement_triggers: Mapping[str, pulumi.Input[Any]] = field(default_factory=dict)
     """Per entry key, a value that changes when the principal is re-created (its unique ID):
     EKS binds an entry to the principal's unique ID, so the entry must be re-created with it."""
@@ -57,6 +60,7 @@ class AccessEntries(pulumi.ComponentResource):
             entry = aws.eks.AccessEntry(
                 f"{name}-{spec.key}",
                 cluster_name=args.cluster_name,
+                region=args.region,
                 principal_arn=principal_arn,
                 type=spec.type,
                 kubernetes_groups=list(spec.kubernetes_groups) or None,
@@ -77,6 +81,7 @@ class AccessEntries(pulumi.ComponentResource):
                 aws.eks.AccessPolicyAssociation(  # type: ignore[call-overload]
                     f"{name}-{spec.key}-{grant.policy}",
                     cluster_name=args.cluster_name,
+                    region=args.region,
                     principal_arn=entry.principal_arn,
                     policy_arn=grant.arn,
                     access_scope=scope,

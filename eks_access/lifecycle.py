@@ -55,7 +55,10 @@ class TypeRule:
         name is kept; the bridge when an auto-named input is set explicitly."""
         if self.delete_before_replace_same_name:
             return not {"metadata.name", "metadata.namespace"} & set(paths)
-        return any(new_inputs.get(p) not in (None, "") for p in self.auto_named)
+        defaulted = new_inputs.get("__defaults") or ()  # what the bridge named itself
+        return any(
+            new_inputs.get(p) not in (None, "") and p not in defaulted for p in self.auto_named
+        )
 
     def forces_replacement(self, path: str) -> bool:
         """Whether a change at ``path`` (a property path) needs a new resource."""

@@ -293,8 +293,9 @@ ROWS: tuple[Row, ...] = (
             (RB, "payments-eng-rbac-binding-payments-edit"): "replace",
             (RB, "payments-eng-rbac-binding-payments-jobs-edit"): "replace",
         },
-        "with renamedFrom: the IAM group is renamed in place (members kept); its policy and "
-        "the bindings, whose names hold the team's, are re-made create-first",
+        "with renamedFrom: the IAM group is renamed in place (members kept); its policy, whose "
+        "name the program sets, is re-made delete-first (as the bridge asks), the bindings, "
+        "whose names hold the team's, create-first",
     ),
     Row(
         "add a role",

@@ -66,9 +66,11 @@ def test_everyday_change(row: everyday.Row) -> None:
     for o in ops:
         if o.op != "replace":
             continue
-        # Associations are upserts: create-then-delete would leave none. Everything else that
-        # is replaced here gets a new name, so the old one can go last.
-        assert o.delete_before_replace == (o.type == everyday.ASSOC), o.urn
+        # Associations are upserts: create-then-delete would leave none. A group policy's name
+        # is set by the program, so the bridge deletes the old one first (it would collide).
+        # Everything else that is replaced here gets a new name, so the old one can go last.
+        first = (everyday.ASSOC, everyday.GROUP_POLICY)
+        assert o.delete_before_replace == (o.type in first), o.urn
 
 
 def test_the_readme_table_is_the_tested_table() -> None:
@@ -430,3 +432,93 @@ def test_mappings_wait_for_every_binding() -> None:
     for type_ in (everyday.AWS_AUTH, everyday.AE):
         (component,) = [r for r in result.resources if r.type == type_]
         assert bindings <= set(component.to_json()["options"]["dependsOn"]), type_
+
+
+# --- the model against the providers' own facts ---------------------------------------------------
+
+
+def _covering(paths: tuple[str, ...]) -> set[str]:
+    """Paths not within another of them (``accessScope`` covers ``accessScope.type``)."""
+    return {p for p in paths if not any(q != p and lifecycle.within(p, q) for q in paths)}
+
+
+@pytest.mark.parametrize("token", sorted(__import__("e2e.engine.upstream").engine.upstream.rules()))
+def test_every_aws_row_is_what_the_providers_sources_say(token: str) -> None:
+    """Each pulumi-aws row of lifecycle.yaml against e2e/engine/upstream.yaml: the Terraform
+    schema's ForceNew, TypeSet and Optional+Computed arguments and Update function (at a pinned
+    terraform-provider-aws commit), v7's region, and the bridge's auto-named inputs. The
+    stand-in of `make e2e-engine` diffs with these facts, so the engine checks the same."""
+    from e2e.engine import upstream
+
+    derived, row = upstream.rules()[token], lifecycle.model()[token]
+    assert _covering(row.replace_on) == _covering(derived.replace_on), token
+    assert row.update == derived.update, token
+    assert set(row.sets) == set(derived.sets), token
+    assert set(row.computed) == set(derived.computed), token
+    assert set(row.auto_named) == set(derived.auto_named), token
+    assert not row.delete_before_replace_same_name  # a pulumi-kubernetes rule only
+
+
+def test_the_facts_name_where_each_came_from() -> None:
+    from e2e.engine import upstream
+
+    facts = upstream.facts()
+    for name, source in facts["sources"].items():
+        assert source["repo"] and len(source["commit"]) >= 12, name
+    for token, row in facts["terraform"].items():
+        assert row["file"].startswith("internal/service/"), token
+        assert all(isinstance(a["line"], int) for a in row["arguments"].values()), token
+    for section in ("bridge", "kubernetes", "engine"):
+        refs = [v for v in facts[section].values() if isinstance(v, dict) and "file" in v]
+        assert all(r["commit"] and r["file"] for r in refs), section
+
+
+def test_a_replaced_group_policy_deletes_first_as_the_bridge_asks() -> None:
+    """pulumi-aws auto-names GroupPolicy's `name`; the program sets it, so the replacement would
+    collide with the old name: the bridge asks for delete-before-replace."""
+    group = "aws:iam/groupPolicy:GroupPolicy"
+    old = [reg(group, "p", {"group": "a", "name": "a-describe", "policy": "{}"})]
+    new = [reg(group, "p", {"group": "b", "name": "b-describe", "policy": "{}"})]
+    (op,) = operations.compute(old, new)
+    assert op.op == "replace" and op.delete_before_replace
+    # a name the bridge filled in itself (listed in __defaults) never collides: create-first
+    new[0]["inputs"]["__defaults"] = ["name"]
+    (op,) = operations.compute(old, new)
+    assert op.op == "replace" and not op.delete_before_replace
+
+
+def test_another_cluster_replaces_the_provider_and_every_object_it_manages() -> None:
+    provider = "pulumi:providers:kubernetes"
+    ref = "urn:pulumi:dev::eks-access::pulumi:providers:kubernetes::kubernetes::id"
+    ns = "kubernetes:core/v1:Namespace"
+    old = [
+        reg(provider, "kubernetes", {"clusterIdentifier": "arn:aws:eks:us-east-1:1:cluster/a",
+                                      "kubeconfig": "a"}),
+        reg(ns, "ns-a", {"metadata": {"name": "a"}}, provider=ref, retainOnDelete=True),
+    ]  # fmt: skip
+    new = copy.deepcopy(old)
+    new[0]["inputs"]["kubeconfig"] = "a, with a rotated CA"
+    ops = by_name(operations.compute(old, new))
+    assert ops["kubernetes"].op == "update" and ops["ns-a"].op == "same"
+    new[0]["inputs"]["clusterIdentifier"] = "arn:aws:eks:us-east-1:1:cluster/b"
+    ops = by_name(operations.compute(old, new))
+    assert ops["kubernetes"].op == "replace"
+    assert ops["ns-a"].op == "replace" and ops["ns-a"].replace_keys == ["provider"]
+    # the engine asks no resource diff: the provider's same-name delete-first does not apply
+    assert not ops["ns-a"].delete_before_replace
+
+
+def test_pointing_the_stack_at_another_cluster_stops_the_plan(tmp_path: Path) -> None:
+    assert cli("plan", "--config-file", str(DEV), "--out", str(tmp_path / "base")).returncode == 0
+    raw = everyday.dev()
+    raw["eks-access:cluster"]["name"] = "dev-2"
+    head = write_stack(tmp_path, raw, "dev")
+    argv = ["plan", "--config-file", str(head), "--out", str(tmp_path / "head"),
+            "--base-out", str(tmp_path / "base")]  # fmt: skip
+    r = cli(*argv)
+    assert r.returncode == 3, r.stderr
+    assert "points the stack at another cluster (dev-2)" in r.stderr
+    assert "namespaces-payments" in r.stderr and "acknowledgeClusterChange: dev-2" in r.stderr
+    raw["eks-access:acknowledgeClusterChange"] = "dev-2"
+    write_stack(tmp_path, raw, "dev")
+    assert cli(*argv).returncode == 0

@@ -253,10 +253,29 @@ def test_get_cluster_reads_the_state_file_and_refuses_an_unknown_cluster(
 def test_check_applies_defaults_and_keeps_secrets(aws: Provider) -> None:
     secret = {si.SIG: si.SECRET_SIG, "value": "keybase:alice"}
     ins = aws.check(KEY, "k", {"user": "alice", "pgpKey": secret})
-    assert ins == {"user": "alice", "pgpKey": secret, "status": "Active"}
-    assert aws.check(ENTRY, "e", {"clusterName": "c", "principalArn": "a"})["type"] == "STANDARD"
+    assert ins == {"user": "alice", "pgpKey": secret, "status": "Active", si.DEFAULTS: []}
+    entry = aws.check(ENTRY, "e", {"clusterName": "c", "principalArn": "a"})
+    # pulumi-aws v7 fills an EKS resource's region from the provider's (region.go)
+    assert entry["type"] == "STANDARD" and entry["region"] == REGION
+    assert "region" not in aws.check(KEY, "k", {"user": "alice"})  # IAM is global
     user = aws.check(USER, "bob", {"name": "bob"})
-    assert user["path"] == "/" and user["forceDestroy"] is False
+    assert user["path"] == "/" and user["forceDestroy"] is False and user[si.DEFAULTS] == []
+    named = aws.check(USER, "carol", {})  # auto-named: the bridge lists it in __defaults
+    assert named["name"].startswith("carol-") and named[si.DEFAULTS] == ["name"]
+
+
+def test_the_stand_in_diff_follows_the_providers_facts_not_the_model() -> None:
+    """A replaced group policy deletes first when the program named it (the bridge's rule),
+    create-first when the bridge named it; the facts file, not lifecycle.yaml, decides."""
+    group = "aws:iam/groupPolicy:GroupPolicy"
+    old = {"group": "a", "name": "a-describe", "policy": "{}", si.DEFAULTS: []}
+    resp = si.diff(group, old, {**old, "group": "b", "name": "b-describe"}, [])
+    assert set(resp.replaces) == {"group", "name"} and resp.deleteBeforeReplace
+    resp = si.diff(group, old, {**old, "group": "b", si.DEFAULTS: ["name"]}, [])
+    assert list(resp.replaces) == ["group"] and not resp.deleteBeforeReplace
+    entry = {"clusterName": "c", "principalArn": "a", "type": "STANDARD", "region": "us-east-1"}
+    resp = si.diff("aws:eks/accessEntry:AccessEntry", entry, {**entry, "region": "eu-west-1"}, [])
+    assert list(resp.replaces) == ["region"]
 
 
 def test_a_preview_create_has_no_side_effects_and_unknown_outputs(aws: Provider, iam: Any) -> None:

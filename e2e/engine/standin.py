@@ -7,8 +7,10 @@ server does not model the way this needs (access entries, upserting policy assoc
 in a JSON file (``EKS_STANDIN_STATE``) that every call reads and writes under a lock, since the
 engine starts a provider process per operation.
 
-Diffs follow the project's lifecycle model (``eks_access/data/lifecycle.yaml``), so an e2e run
-checks the model's consequences on the real engine rather than a second opinion of them.
+Diffs follow the providers' own facts (``e2e/engine/upstream.yaml``, derived by
+``e2e.engine.upstream``), never the project's lifecycle model (``eks_access/data/lifecycle.yaml``):
+the offline plan's operations are compared with what the engine does with these, so a wrong
+row in the model fails ``make e2e-engine``.
 
 Run: ``python -m e2e.engine.standin`` (the engine does, through ``e2e.engine.write_launcher``);
 it prints its port on the first line of stdout and serves until killed.
@@ -38,7 +40,7 @@ from botocore.exceptions import ClientError  # type: ignore[import-untyped]
 from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime.proto import plugin_pb2, provider_pb2, provider_pb2_grpc
 
-from e2e.engine import locked_state
+from e2e.engine import locked_state, upstream
 from eks_access import lifecycle
 
 VERSION = "7.51.1"
@@ -47,6 +49,8 @@ DEFAULT_REGION = "us-east-1"
 
 # Pulumi's wire encoding of special values (pulumi/runtime/rpc.py).
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+DEFAULTS = "__defaults"
+"""The bridge's list of inputs it filled in itself (an auto-name): never diffed, never sent on."""
 SIG = "4dabf18193072939515e22adb298388d"
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
@@ -243,10 +247,12 @@ class Kind:
         out = dict(news)
         for k, v in self.defaults.items():
             out.setdefault(k, v)
+        out[DEFAULTS] = []  # the bridge lists what it filled in (pkg/reservedkeys "__defaults")
         if self.autoname and "name" not in out:
             # As pulumi-aws autonames: the resource's name plus a random suffix (stable per seed).
             rnd = random.Random(seed or urn)
             out["name"] = f"{urn_name(urn)}-{rnd.getrandbits(28):07x}"
+            out[DEFAULTS] = ["name"]
         return out, []
 
     def create(self, aws: Aws, ins: Props) -> tuple[str, Props]:
@@ -926,9 +932,13 @@ K = provider_pb2.PropertyDiff
 def diff(
     type_: str, old_inputs: Props, news: Props, ignore_changes: list[str]
 ) -> provider_pb2.DiffResponse:
-    """The engine's DiffResponse, from the lifecycle model (``eks_access.lifecycle``)."""
-    rule = lifecycle.rule(type_, True)
-    paths = lifecycle.changes(rule, old_inputs, news, list(ignore_changes))
+    """The engine's DiffResponse, as pulumi-aws would answer it (``e2e.engine.upstream``)."""
+    rule = upstream.rule(type_)
+    if rule is None:
+        raise lifecycle.UnknownTypeError(f"{type_}: no facts in e2e/engine/upstream.yaml")
+    old_inputs = {k: v for k, v in old_inputs.items() if k != DEFAULTS}
+    compared = {k: v for k, v in news.items() if k != DEFAULTS}
+    paths = lifecycle.changes(rule, old_inputs, compared, list(ignore_changes))
     detailed: dict[str, provider_pb2.PropertyDiff] = {}
     replaces: list[str] = []
     changed: list[str] = []
@@ -954,7 +964,8 @@ def diff(
         diffs=changed,
         detailedDiff=detailed,
         hasDetailedDiff=True,
-        deleteBeforeReplace=False,  # the program's resource options decide
+        # the bridge: a replacement deletes first when the program set an auto-named input
+        deleteBeforeReplace=bool(replaces) and rule.deletes_first(news, paths),
     )
 
 
@@ -1054,6 +1065,9 @@ class StandIn(provider_pb2_grpc.ResourceProviderServicer):
         self._record("Check", request.urn)
         # Inputs keep their secret wrappers: the engine trusts a secret-accepting provider.
         news, failures = kind.check(raw(request.news), request.urn, bytes(request.randomSeed))
+        rule = upstream.rule(kind.token)
+        if rule is not None and "region" in rule.replace_on and not news.get("region"):
+            news["region"] = self.aws.region  # pulumi-aws v7's PreCheckCallback (region.go)
         return provider_pb2.CheckResponse(
             inputs=to_struct(news),
             failures=[provider_pb2.CheckFailure(property=p, reason=r) for p, r in failures],
@@ -1075,7 +1089,7 @@ class StandIn(provider_pb2_grpc.ResourceProviderServicer):
         kind = self._kind(request.type, request.urn, context)
         self._record("Create", f"{request.urn} preview={request.preview}")
         raw_ins = raw(request.properties)
-        ins = dict(plain(raw_ins))
+        ins = {k: v for k, v in plain(raw_ins).items() if k != DEFAULTS}
         if request.preview:
             outs = {**ins, **{k: UNKNOWN for k in kind.computed}}
             return provider_pb2.CreateResponse(id="", properties=to_struct(outs))
@@ -1089,7 +1103,7 @@ class StandIn(provider_pb2_grpc.ResourceProviderServicer):
         kind = self._kind(request.type, request.urn, context)
         self._record("Update", f"{request.urn} preview={request.preview}")
         olds, raw_news = unwrap(request.olds), raw(request.news)
-        news = dict(plain(raw_news))
+        news = {k: v for k, v in plain(raw_news).items() if k != DEFAULTS}
         old_ins = unwrap(request.old_inputs)
         if request.preview:
             outs = kind.preview_update(olds, old_ins, news)
