@@ -258,34 +258,36 @@ def _dependent_replacements(
     ops: dict[str, Operation], olds: Mapping[str, Registration], claimed: Mapping[str, str]
 ) -> None:
     """Dependents of a delete-before-replace replacement whose inputs come from it and would
-    force their own replacement are replaced too (the engine deletes them first)."""
+    force their own replacement are replaced too (the engine deletes them first). The engine
+    names the dependency's properties as the replace keys, even for a resource its own diff
+    replaces too (``calculateDependentReplacements``: its keys are used for the dependent)."""
     replaced_old = {
         old
         for old, new in claimed.items()
         if ops[new].op == "replace" and ops[new].delete_before_replace
     }
+    dependent: set[str] = set()
     changed = True
     while changed:
         changed = False
         for old_urn, new_urn in claimed.items():
             op = ops[new_urn]
-            if old_urn in replaced_old:
-                continue
             reg = olds[old_urn]
-            if not reg.get("custom", True):
+            if old_urn in dependent or not reg.get("custom", True):
                 continue
             rule = lifecycle.rule(reg["type"], True)
             hit = sorted(
                 prop
                 for prop, deps in _deps(reg).items()
-                if set(deps) & replaced_old and rule.forces_replacement(prop)
+                if set(deps) & (replaced_old - {old_urn}) and rule.forces_replacement(prop)
             )
             if hit:
                 op.op = "replace"
                 op.delete_before_replace = True
-                op.replace_keys = sorted({*op.replace_keys, *hit})
+                op.replace_keys = hit
                 op.why = op.why or "a resource it depends on is deleted before it is replaced"
                 replaced_old.add(old_urn)
+                dependent.add(old_urn)
                 changed = True
 
 

@@ -183,6 +183,12 @@ def test_a_delete_before_replace_entry_takes_its_associations_along_first() -> N
     # Created before the old is deleted, the entry would leave its associations alone.
     cbd = {**new_entry, "options": {**new_entry["options"], "deleteBeforeReplace": False}}
     assert by_name(operations.compute([entry, assoc], [cbd, assoc]))["e-view"].op == "same"
+    # Replaced by its own diff as well (another cluster): the engine names the dependency's
+    # key, as make e2e-engine's "another cluster" preview showed.
+    moved_entry = {**new_entry, "inputs": {**entry["inputs"], "clusterName": "c2"}}
+    moved_assoc = {**assoc, "inputs": {**assoc["inputs"], "clusterName": "c2"}}
+    ops = by_name(operations.compute([entry, assoc], [moved_entry, moved_assoc]))
+    assert ops["e-view"].replace_keys == ["principalArn"] and ops["e-view"].delete_before_replace
 
 
 def test_a_principal_losing_its_last_group_gets_a_new_entry_without_groups() -> None:

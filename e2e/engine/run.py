@@ -63,6 +63,11 @@ class MismatchError(AssertionError):
 # --- offline: the same rows under the mock runtime, in a process of their own ---------------------
 
 
+FLIP_GROUP_POLICY = [False]
+"""Set by ``--control``: the offline side reads the GroupPolicy row as it was before the
+upstream facts corrected it (create-first), and the engine must disagree."""
+
+
 def offline_operations(rows: list[dict[str, Any]], folder: Path) -> list[dict[str, Any]]:
     """Per row: the offline operations between its two plans (``tests/test_lifecycle.py``'s
     computation), computed in a child process (the mock runtime and the Automation API would
@@ -73,9 +78,13 @@ def offline_operations(rows: list[dict[str, Any]], folder: Path) -> list[dict[st
 import json, sys, tempfile
 from pathlib import Path
 sys.path.insert(0, {str(ROOT)!r})
-from eks_access import operations, stackfile
+from eks_access import lifecycle, operations, stackfile
 from offline.run import run
 from tests.conftest import write_stack
+if {FLIP_GROUP_POLICY[0]!r}:  # the second control: the model's GroupPolicy row create-first
+    import dataclasses
+    token = "aws:iam/groupPolicy:GroupPolicy"
+    lifecycle.model()[token] = dataclasses.replace(lifecycle.model()[token], auto_named=())
 
 def plan(raw, others):
     folder = Path(tempfile.mkdtemp(prefix="eks-access-engine-offline-"))
@@ -113,6 +122,8 @@ class Engine:
     backend: Path
     env: dict[str, str]
     stacks: dict[str, Any] = field(default_factory=dict)
+    configs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """The config each stack was last given (``configure``)."""
     events: list[Any] = field(default_factory=list)
 
     def stack(self, name: str) -> Any:
@@ -155,6 +166,7 @@ class Engine:
         """The stack's config becomes ``raw``, as `pulumi config set` would make it."""
         from pulumi import automation as auto
 
+        self.configs[name] = copy.deepcopy(raw)
         stack = self.stack(name)
         stale = [k for k in stack.get_all_config() if k not in raw]
         if stale:
@@ -315,6 +327,14 @@ class World:
         return out
 
 
+def _scope(scope: dict[str, Any]) -> dict[str, Any]:
+    """An association's scope as EKS reports it, compared as the config states it: a cluster
+    scope comes back with ``namespaces: []``, which is no namespace at all."""
+    if scope.get("type") == "cluster":
+        return {"type": "cluster"}
+    return {"type": scope.get("type"), "namespaces": sorted(scope.get("namespaces") or [])}
+
+
 def verify(world: World, raw: dict[str, Any]) -> int:
     """After an `up`: AWS and the cluster hold what ``raw`` asks, and every principal is who
     and may do what ``can-i`` says. Returns the number of principals checked."""
@@ -352,10 +372,9 @@ def verify(world: World, raw: dict[str, Any]) -> int:
             for g in spec.policies
         }  # fmt: skip
         held = {
-            arn: {**s["accessScope"], **({"namespaces": sorted(s["accessScope"]["namespaces"])}
-                                         if s["accessScope"].get("namespaces") else {})}
+            arn: _scope(s["accessScope"])
             for arn, s in associations.get(spec.principal_arn, {}).items()
-        }  # fmt: skip
+        }
         if held != scopes:
             problems.append(f"{spec.principal_arn}: associations {held}, the config asks {scopes}")
     # Who is who: the authenticator's mapper on the live aws-auth, or the access entry (which
@@ -435,6 +454,7 @@ PHASE_1 = [
 ]  # fmt: skip
 PHASE_2 = ["hand users over to an identity stack", "move to an identity stack"]
 CONTROL = [
+    "rename a team",  # with the GroupPolicy row flipped back to create-first (the model's side)
     "switch to API_AND_CONFIG_MAP",
     "add a namespace (API_AND_CONFIG_MAP, namespace-scoped access policy)",
 ]
@@ -517,6 +537,108 @@ def run_rows(titles: list[str], engine: Engine, world: World, tally: Tally, work
             f"{'= offline' if not differences else '!= offline'}, up, access checked "
             f"({time.time() - started:.0f} s)")  # fmt: skip
         current = head
+
+
+def seed_outcomes(engine: Engine, world: World, tally: Tally) -> None:
+    """The seed's three outcomes for eks_user, each reached by the engine's own `up` of the
+    dev stack (as `make e2e` shows them by applying the plan's files): not mapped, so not
+    logged in; mapped but without its Role, so Forbidden; with the Role, allowed."""
+    from tests import everyday
+
+    cluster = world.cluster
+    node = f"arn:aws:iam::{ACCOUNT}:role/eks-node-group"
+    eks_user = f"arn:aws:iam::{ACCOUNT}:user/eks_user"
+    full = for_engine(everyday.dev())
+    without = copy.deepcopy(full)
+    without["eks-access:teams"] = [t for t in full["eks-access:teams"] if t["name"] != "seed"]
+    no_role = copy.deepcopy(full)
+    seed = next(t for t in no_role["eks-access:teams"] if t["name"] == "seed")
+    for key in ("rules", "roleName", "bindTo", "namespaces"):
+        seed.pop(key, None)
+    problems: list[str] = []
+
+    log("\n== the seed through the engine: 1. eks_user not in the config (pulumi up)")
+    engine.configure(STACK, without)
+    engine.up(STACK)
+    (me,) = cluster.authmap(node, [eks_user])
+    log(f"   aws-iam-authenticator mapper: {eks_user} is "
+        f"{'mapped' if me['mapped'] else 'not mapped: it is not logged in'}")  # fmt: skip
+    proc = cluster.kubectl("get", "pods", "--token", "eks_user-has-no-identity", check=False)
+    log(f"   $ kubectl get pods   (as a caller the API server cannot authenticate)\n"
+        f"   {proc.stderr.strip()}")  # fmt: skip
+    if me["mapped"] or "(Unauthorized)" not in proc.stderr:
+        problems.append(f"1: eks_user {me}, kubectl {proc.stderr.strip()}")
+
+    log("\n== 2. eks_user in the config, its team without the Role (pulumi up)")
+    engine.configure(STACK, no_role)
+    engine.up(STACK)
+    (me,) = cluster.authmap(node, [eks_user])
+    log(f"   mapper: {eks_user} -> user {me.get('username')!r}, groups {me.get('groups')}")
+    as_me = [
+        "--as",
+        str(me.get("username")),
+        *[f"--as-group={g}" for g in [*(me.get("groups") or []), "system:authenticated"]],
+    ]
+    proc = cluster.kubectl("get", "pods", "-n", "default", *as_me, check=False)
+    log(f"   $ kubectl get pods --as {me.get('username')} ...\n   {proc.stderr.strip()}")
+    if not me["mapped"] or 'User "eks_user" cannot list resource "pods"' not in proc.stderr:
+        problems.append(f"2: eks_user {me}, kubectl {proc.stderr.strip()}")
+
+    log("\n== 3. the Role and RoleBinding `test` in default (pulumi up)")
+    engine.configure(STACK, full)
+    engine.up(STACK)
+    proc = cluster.kubectl("get", "pods", "-n", "default", *as_me, check=False)
+    log(f"   $ kubectl get pods --as eks_user ...\n   {(proc.stdout + proc.stderr).strip()}")
+    can = cluster.kubectl("auth", "can-i", "create", "pods", "-n", "default", *as_me, check=False)
+    log(f"   $ kubectl auth can-i create pods --as eks_user ...  -> {can.stdout.strip()}")
+    if proc.returncode != 0 or can.stdout.strip() != "yes":
+        problems.append(f"3: kubectl {proc.stderr.strip()}, can-i {can.stdout.strip()}")
+    if problems:
+        tally.failures.append("the seed's three outcomes: " + "; ".join(problems))
+
+
+def cluster_change(engine: Engine, world: World, tally: Tally, work: Path) -> None:
+    """Pointing the stack at another cluster: the preview (never applied) replaces the
+    Kubernetes provider and, create-first, every object it manages, as the offline operations
+    say; the offline plan stops unless eks-access:acknowledgeClusterChange names the cluster.
+    The second cluster is the stand-in's, on the same API server: an `up` would fail creating
+    the same-name objects (AlreadyExists), which is why the plan stops."""
+    from e2e.engine import add_cluster, read_state
+    from eks_access import guards, operations
+
+    state = read_state(world.eks_state)["clusters"][STACK]
+    add_cluster(world.eks_state, "dev-2", authentication_mode=state["authenticationMode"],
+                endpoint=state["endpoint"], ca_data=state["caData"])  # fmt: skip
+    base = engine.configs[STACK]
+    head = copy.deepcopy(base)
+    head["eks-access:cluster"]["name"] = "dev-2"
+    (ops,) = offline_operations([{"base": base, "head": head, "others": {}, "moved": []}], work)
+    engine.configure(STACK, head)
+    planned = engine.preview(STACK)
+    engine.configure(STACK, base)
+    differences = compare(ops, planned)
+    replaced = sorted(u.rsplit("::", 1)[-1] for u, s in planned.items()
+                      if s["op"] == "replace" and s.get("replaceKeys") == ["provider"])  # fmt: skip
+    stop = guards.cluster_change([operations.Operation(**_op(o)) for o in ops], "dev-2")
+    log("\n== another cluster: cluster.name dev -> dev-2 (preview only)")
+    log(f"   engine preview: provider replaced, {len(replaced)} objects replaced create-first "
+        f"(replace key: provider){' = offline' if not differences else ' != offline'}")  # fmt: skip
+    log(f"   offline plan: stopped: {stop}")
+    if differences or not replaced or stop is None:
+        tally.failures.append("another cluster: " + "\n    ".join(
+            [*differences, *([] if replaced else ["no object replaced for the provider"]),
+             *([] if stop else ["the plan did not stop"])]))  # fmt: skip
+
+
+def _op(o: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "urn": o["urn"],
+        "type": o["type"],
+        "name": o["name"],
+        "op": o["op"],
+        "replace_keys": o["replaceKeys"],
+        "delete_before_replace": o["deleteBeforeReplace"],
+    }
 
 
 NEW_NODE_ROLE = f"arn:aws:iam::{ACCOUNT}:role/eks-ng-2-NodeInstanceRole"
@@ -663,8 +785,11 @@ def phase(name: str, titles: list[str], cluster: Any, plane: Any, tally: Tally, 
         engine = Engine(home, backend, env)
         world = World(cluster, moto_url, eks_state)
         if name == "dev" and titles is PHASE_1:
+            seed_outcomes(engine, world, tally)
             live_preflight(engine, world, tally)
         run_rows(titles, engine, world, tally, work)
+        if name == "dev" and titles is PHASE_1:
+            cluster_change(engine, world, tally, work)
         engine.stack(STACK).destroy(on_event=lambda e: None)
         if "identity" in engine.stacks:  # after the stack that references it
             engine.stack("identity").destroy(on_event=lambda e: None)
@@ -713,7 +838,9 @@ def main(argv: list[str] | None = None) -> int:
         cluster.apply([kube.eks_aws_auth(f"arn:aws:iam::{ACCOUNT}:role/eks-node-group")], "eks")
         if args.control:
             break_association_rule()
-            log("\n== control: associations replaced create-first (the rule removed)")
+            FLIP_GROUP_POLICY[0] = True
+            log("\n== control: associations replaced create-first (the rule removed), and the "
+                "model's GroupPolicy row flipped back to create-first")  # fmt: skip
             phase("dev", CONTROL, cluster, plane, tally, root)
         else:
             log("\n== phase 1: the dev stack through every mode")
@@ -727,9 +854,13 @@ def main(argv: list[str] | None = None) -> int:
     for failure in tally.failures:
         log(f"FAILED {failure}")
     if args.control:
-        caught = any("associations" in f for f in tally.failures)
-        log(f"\ncontrol: the broken rule was {'caught' if caught else 'NOT caught'}")
-        return 0 if caught else 1
+        caught = {
+            "the association rule": any("associations" in f for f in tally.failures),
+            "the GroupPolicy row": any("groupPolicy:GroupPolicy" in f for f in tally.failures),
+        }
+        for what, found in caught.items():
+            log(f"control: {what} broken was {'caught' if found else 'NOT caught'}")
+        return 0 if all(caught.values()) else 1
     total = len(PHASE_1) + len(PHASE_2)
     log(
         f"\nengine: {tally.applied} changes applied with the real Pulumi engine; preview matched "
