@@ -125,7 +125,7 @@ def cluster_stack(config: core.StackConfig) -> None:
         admin_kubeconfig = kubeconfig_for(None)
         if config.cluster.writes_aws_auth:
             # Before anything is registered: the live aws-auth, so that the write never removes
-            # a line EKS or a person added (README "Safety").
+            # a line EKS or a person added (docs/safety.md).
             check_live_aws_auth(
                 found.name,
                 str(admin_kubeconfig),

@@ -664,7 +664,7 @@ def cmd_review(args: argparse.Namespace) -> int:
     except base_plans.BaseError as e:
         raise UserError(str(e)) from None
     rendered = _review_outputs(docs, configs)
-    if args.artifacts:  # every format at once, for the CI to keep (README "Pull requests")
+    if args.artifacts:  # every format at once, for the CI to keep (docs/review.md)
         folder = _out_folder(Path(args.artifacts))
         folder.mkdir(parents=True, exist_ok=True)
         for fmt, text in rendered.items():
@@ -697,7 +697,7 @@ def _preflight_warnings(found: Any, after: RunResult, head: core.StackConfig) ->
         f"pulumi up stops: the live aws-auth holds {len(verdict.stops)} "
         f"{'line' if len(verdict.stops) == 1 else 'lines'} it would remove, which neither the "
         f"config nor this stack wrote: {', '.join(stopped)} (list node roles under cluster, "
-        'acknowledge the rest in eks-access:removeLiveMappings; README "Safety")'
+        'acknowledge the rest in eks-access:removeLiveMappings; docs/safety.md)'
     ]
 
 
@@ -899,7 +899,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         raise UserError(str(e)) from None
     header = [
         f"# Imported by `eks-access import` from {source}",
-        "# Review before `pulumi up`; README 'Adopting a cluster'.",
+        "# Review before `pulumi up`; docs/adopting.md.",
         *(f"# NOTE: {n}" for n in imported.notes),
     ]
     text = (

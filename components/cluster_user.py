@@ -23,7 +23,7 @@ class ClusterUserArgs:
     It applies to keys created from now on: an existing key is never replaced for it."""
     retain: bool = False
     """Keep the user and its keys in AWS when this stack lets go of them (handing them over to
-    an identity stack, README "Fleets")."""
+    an identity stack, docs/fleets.md)."""
     tags: dict[str, str] = field(default_factory=dict)
     """Tags for the IAM user."""
 
@@ -66,7 +66,7 @@ class ClusterUser(pulumi.ComponentResource):
                     parent=self,
                     additional_secret_outputs=["secret", "sesSmtpPasswordV4"],
                     # pgp_key forces a new key: a changed stack-wide PGP key must not replace
-                    # every user's credentials at once (README "Everyday changes").
+                    # every user's credentials at once (docs/lifecycle.md).
                     ignore_changes=["pgp_key"],
                     retain_on_delete=args.retain or None,
                 ),

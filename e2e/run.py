@@ -660,7 +660,7 @@ def audit_scenario(c: Cluster, work: Path) -> None:
         }, alice
         report = _cli(env, "audit", "--config-file", str(ROOT / "Pulumi.dev.yaml"), "--live",
                       str(work / "changed")).stdout.split("\n\n<details>", 1)[0]  # fmt: skip
-        log("   the report's headline (README 'Auditing a live cluster'):")
+        log("   the report's headline (docs/adopting.md):")
         for line in report.splitlines():
             log(f"     {line}")
         # the same, read now (--live-cluster: export into a temporary folder, then audit)

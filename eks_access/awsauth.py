@@ -113,7 +113,7 @@ def size_warning(data: Mapping[str, str]) -> str | None:
     return (
         f"aws-auth is {size} bytes, {size / MAX_BYTES:.0%} of the 1 MiB object limit; past it "
         "the program stops. Move principals to EKS access entries "
-        "(cluster.authenticationMode: API_AND_CONFIG_MAP; see README 'Authentication modes')"
+        "(cluster.authenticationMode: API_AND_CONFIG_MAP; see docs/config.md)"
     )
 
 

@@ -63,7 +63,7 @@ def problems(members: list[Member]) -> list[str]:
                 found.append(
                     f"IAM user {name!r} of account {account} is created by both {both}; the "
                     "second `pulumi up` fails with EntityAlreadyExists. Let an identity stack "
-                    "own it (eks-access:identity, README 'Fleets')"
+                    "own it (eks-access:identity, docs/fleets.md)"
                 )
     found += _group_limit(members)
     for m in members:

@@ -65,7 +65,7 @@ def users_deleted_while_mapped(
         f"this plan deletes IAM users {', '.join(still)} (and their keys) while the new config "
         "still maps them: switching a cluster stack to identity mode 'reference' drops the users "
         "it created. Set eks-access:identity mode 'handover' and `pulumi up` first, then move "
-        "them to the identity stack (README 'Fleets'); " + ACK_HOW
+        "them to the identity stack (docs/fleets.md); " + ACK_HOW
     )
 
 

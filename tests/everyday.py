@@ -245,7 +245,7 @@ ROWS: tuple[Row, ...] = (
         _add_namespace,
         {**NEW_NAMESPACE, **_assoc("view")},
         "as above, and each member's policy association is re-made with the new scope, "
-        "delete first: a gap of seconds in that policy's access (README)",
+        "delete first: a gap of seconds in that policy's access (docs/lifecycle.md)",
         base=in_mode("API_AND_CONFIG_MAP", policies=True),
     ),
     Row(

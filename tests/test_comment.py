@@ -445,7 +445,7 @@ def readme_example(tmp: Path) -> str:
 
 @pytest.mark.xdist_group(name="everyday")
 def test_the_readme_shows_a_real_comment(tmp_path: Path) -> None:
-    assert readme_example(tmp_path) in (ROOT / "README.md").read_text()
+    assert readme_example(tmp_path) in (ROOT / "docs" / "review.md").read_text()
 
 
 if __name__ == "__main__":

@@ -73,8 +73,8 @@ def test_everyday_change(row: everyday.Row) -> None:
         assert o.delete_before_replace == (o.type in first), o.urn
 
 
-def test_the_readme_table_is_the_tested_table() -> None:
-    assert everyday.markdown() in (ROOT / "README.md").read_text()
+def test_the_docs_table_is_the_tested_table() -> None:
+    assert everyday.markdown() in (ROOT / "docs" / "lifecycle.md").read_text()
 
 
 def test_every_registered_type_has_a_lifecycle_row() -> None:

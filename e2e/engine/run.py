@@ -651,7 +651,7 @@ def _aws_auth(cluster: Any) -> dict[str, Any]:
 
 
 def live_preflight(engine: Engine, world: World, tally: Tally) -> None:
-    """The live aws-auth preflight through the engine (README "Safety"): after the dev stack's
+    """The live aws-auth preflight through the engine (docs/safety.md): after the dev stack's
     first `up`, EKS (another field manager) adds a node role to mapRoles; the preview and the
     `up` that only add a user stop before anything is registered, and the role stays;
     once the config lists it, `up` passes and keeps it."""
@@ -708,7 +708,7 @@ def live_preflight(engine: Engine, world: World, tally: Tally) -> None:
 
 
 def move_users(engine: Engine, identity_raw: dict[str, Any]) -> None:
-    """README "Moving a stack's users to an identity stack", steps 2 and 3: the users and their
+    """docs/fleets.md, steps 2 and 3: the users and their
     keys move to the identity stack, state only, and its `up` changes nothing."""
     engine.stack("identity")
     engine.configure("identity", identity_raw)

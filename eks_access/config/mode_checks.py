@@ -1,4 +1,4 @@
-"""What each authentication mode needs (README "Authentication modes")."""
+"""What each authentication mode needs (docs/config.md)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from eks_access.problems import Problem
 
 
 def mode_checks(config: StackConfig) -> list[Problem]:
-    """What each authentication mode needs; see README "Authentication modes"."""
+    """What each authentication mode needs; see docs/config.md."""
     problems: list[Problem] = []
     cluster = config.cluster
     mode = cluster.authentication_mode

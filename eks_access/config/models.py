@@ -248,14 +248,14 @@ class StackConfig(Model):
     """Set in a cluster stack whose users an identity stack owns (``mode: reference``), or
     is about to own (``mode: handover``)."""
     acknowledge_lockout: bool = False
-    """Apply even a config that maps no principal but the nodes (README "Safety")."""
+    """Apply even a config that maps no principal but the nodes (docs/safety.md)."""
     acknowledge_cluster_change: Annotated[str, AfterValidator(cluster_name)] | None = None
     """The cluster this stack is being pointed at, when that is meant: a plan that moves the
     stack's Kubernetes objects to another cluster stops unless this names the new one
     (``eks_access.guards.cluster_change``)."""
     remove_live_mappings: tuple[Annotated[str, AfterValidator(live_mapping_value)], ...] = ()
     """Live aws-auth lines (ARNs, or accounts) that neither the config nor this stack wrote and
-    that the next write may remove (``eks_access.live``; README "Safety")."""
+    that the next write may remove (``eks_access.live``; docs/safety.md)."""
 
     def user_pgp_key(self, user: User) -> str | None:
         return user.pgp_key or self.pgp_key

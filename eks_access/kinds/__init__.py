@@ -1,5 +1,5 @@
 """The registry of principal kinds: every kind of IAM principal the config can name, each a
-module (README "How it is built"). Code elsewhere iterates over ``TEAM_KINDS`` and
+module (docs/architecture.md). Code elsewhere iterates over ``TEAM_KINDS`` and
 ``NODE_KINDS``; adding a kind is a module here, its entry below and its field in the Team (or
 Cluster) model."""
 

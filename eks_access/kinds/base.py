@@ -1,5 +1,5 @@
 """What a principal kind is: everything the program needs to know about one kind of IAM principal,
-in one place (README "How it is built").
+in one place (docs/architecture.md).
 
 A team kind is listed under a team (``users``, ``existingUsers``, ``roles``, ``permissionSets``);
 a node kind under the cluster (``nodeRoleArns``, ...). Each owns its config model, the ARN it
