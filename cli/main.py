@@ -697,7 +697,7 @@ def _preflight_warnings(found: Any, after: RunResult, head: core.StackConfig) ->
         f"pulumi up stops: the live aws-auth holds {len(verdict.stops)} "
         f"{'line' if len(verdict.stops) == 1 else 'lines'} it would remove, which neither the "
         f"config nor this stack wrote: {', '.join(stopped)} (list node roles under cluster, "
-        'acknowledge the rest in eks-access:removeLiveMappings; docs/safety.md)'
+        "acknowledge the rest in eks-access:removeLiveMappings; docs/safety.md)"
     ]
 
 
