@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from eks_access import arns, kinds
-from eks_access.config import StackConfig
+from eks_access.config.models import StackConfig
 from eks_access.kinds.nodes import (
     FARGATE_GROUPS,
     FARGATE_USERNAME,

@@ -382,12 +382,18 @@ def _member_checks(
 
 def _limits(config: StackConfig) -> list[Problem]:
     """AWS limits that `pulumi up` would otherwise hit halfway (EKS and IAM quotas pages)."""
-    from eks_access.principals import principals
-
     problems: list[Problem] = []
     if config.cluster.writes_access_entries:
-        mapped = principals(config)
-        count = sum(not p.is_node or config.cluster.creates_node_entry(p.arn.arn) for p in mapped)
+        # one entry per principal (as eks_access.principals merges them), and the node roles
+        # whose entries this program makes
+        ctx = config.context()
+        members = {
+            m.arn.match_key
+            for t, team in enumerate(config.teams)
+            for m in kinds.members(team, f"teams[{t}]", ctx)
+        }
+        nodes = [a for a in config.cluster.node_roles if config.cluster.creates_node_entry(a)]
+        count = len(members) + len(nodes)
         if count > MAX_ACCESS_ENTRIES:
             problems.append(
                 Problem(

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.alias_generators import to_camel
 
+from eks_access.config.models import StackConfig
 from eks_access.fields import MAX_ACCESS_KEYS, NAMESPACE, show
 from eks_access.problems import Problem
 
@@ -48,8 +49,6 @@ def _path(loc: tuple[int | str, ...]) -> str:
 
 def _model_at(loc: tuple[int | str, ...]) -> type[BaseModel] | None:
     """The model class that the value at ``loc`` is validated as, for listing allowed keys."""
-    from eks_access.config.models import StackConfig  # models import kinds, which use us
-
     model: type[BaseModel] = StackConfig
     for part in loc:
         if isinstance(part, int):
