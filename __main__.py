@@ -117,6 +117,7 @@ def cluster_stack(config: core.StackConfig) -> None:
             )
         )
         cluster_arn: pulumi.Input[str] = found.arn
+        instance: pulumi.Input[str] = arns.cluster_instance(found.arn, found.created_at)
         endpoint, ca = found.endpoint, found.certificate_authorities[0].data
 
         def kubeconfig_for(profile: str | None) -> pulumi.Input[str]:
@@ -140,17 +141,23 @@ def cluster_stack(config: core.StackConfig) -> None:
         )
         cluster_arn = arns.cluster_arn(partition, config.region, account, config.cluster.name)
 
+        # the EKS cluster pulumi-eks made: a re-made one (same name) is another instance
+        def made_at(made: aws.eks.Cluster | None) -> pulumi.Output[str] | str:
+            return made.created_at if made is not None else ""
+
+        at: pulumi.Output[str] = created.eks_cluster.apply(made_at)
+        instance = at.apply(lambda when: arns.cluster_instance(cluster_arn, when or None))
+
         def kubeconfig_for(profile: str | None) -> pulumi.Input[str]:
             return created.get_kubeconfig(profile_name=profile)
 
         admin_kubeconfig = created.kubeconfig_json
 
     # clusterIdentifier: pulumi-kubernetes replaces the provider (and every object it manages)
-    # only when this changes, not when the kubeconfig's endpoint or CA does (a rotated CA, a
-    # new token command); the plan stops on a change (eks_access.guards.cluster_change).
-    provider = k8s.Provider(
-        "kubernetes", kubeconfig=admin_kubeconfig, cluster_identifier=cluster_arn
-    )
+    # only when this changes (another cluster, or the same name re-created), never for a
+    # kubeconfig detail; setting it on an existing stack is an update. The plan stops on a
+    # change (eks_access.guards.cluster_change).
+    provider = k8s.Provider("kubernetes", kubeconfig=admin_kubeconfig, cluster_identifier=instance)
     k8s_opts = pulumi.ResourceOptions(providers=[provider])
 
     namespaces = Namespaces(

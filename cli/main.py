@@ -306,8 +306,10 @@ def _lockout_stops(
     mapped = plan.mapped_principals(after)
     still_mapped = {m.rsplit("/", 1)[-1] for m in mapped if ":user/" in m}
     config = stack.load()  # the plan ran, so it loads
-    cluster = config.cluster.name if isinstance(config, core.StackConfig) else ""
     ack = config.acknowledge_cluster_change if isinstance(config, core.StackConfig) else None
+    providers = after.of_type(guards.K8S_PROVIDER)
+    instance = str(providers[0].inputs.get("clusterIdentifier") or "") if providers else ""
+    cluster = arns.cluster_of_instance(instance)
     found = [
         guards.mass_removal(plan.mapped_principals(before), mapped, acknowledged),
         guards.users_deleted_while_mapped(deleted, still_mapped, acknowledged),

@@ -151,3 +151,14 @@ def parse_cluster_arn(value: str) -> ClusterArn:
 
 def cluster_arn(partition: str, region: str, account: str, name: str) -> str:
     return f"arn:{partition}:eks:{region}:{account}:cluster/{name}"
+
+
+def cluster_instance(arn: str, created_at: str | None) -> str:
+    """One cluster's identity over its life: its ARN, and when it was created (a cluster deleted
+    and made again under the same name is another instance: its objects are gone)."""
+    return f"{arn}@{created_at}" if created_at else arn
+
+
+def cluster_of_instance(instance: str) -> str:
+    """The cluster ARN of an instance identifier."""
+    return instance.split("@", 1)[0]

@@ -78,11 +78,12 @@ def cluster_change(
 ) -> str | None:
     """Why a plan that replaces the Kubernetes provider must not be applied unacknowledged.
 
-    The program gives the provider ``clusterIdentifier`` (the cluster's ARN), so pulumi-kubernetes
-    replaces it only when the cluster itself changes (its name, region or account); the engine
-    then replaces every object the provider manages, create-first, in the new cluster, and
-    deletes (or, retained, leaves) them in the old one. Moving a stack between clusters is
-    rarely meant: it stops unless ``eks-access:acknowledgeClusterChange`` names the new cluster.
+    ``cluster`` is the new cluster's ARN. The program gives the provider ``clusterIdentifier``
+    (the cluster's ARN and creation time), so pulumi-kubernetes replaces it only for another
+    cluster; the engine then replaces every object the provider manages, create-first, in the
+    new cluster, and deletes (or, retained, leaves) them in the old one. Moving a stack between
+    clusters is rarely meant: it stops unless ``eks-access:acknowledgeClusterChange`` is that
+    ARN.
     """
     if not any(o.op == "replace" and o.type == K8S_PROVIDER for o in ops):
         return None
@@ -90,9 +91,17 @@ def cluster_change(
         return None
     moved = sorted(o.name for o in ops if o.op == "replace" and PROVIDER_KEY in o.replace_keys)
     shown = ", ".join(moved[:10]) + (f" and {len(moved) - 10} more" if len(moved) > 10 else "")
+    aws = [o for o in ops if o.op in ("replace", "delete") and o.type.startswith("aws:")]
+    also = (
+        f"; {len(aws)} AWS resources go with it (replaced or deleted: "
+        + ", ".join(sorted({o.type.rsplit(":", 1)[-1] for o in aws}))
+        + "), so the old cluster loses what the stack granted there"
+        if aws
+        else ""
+    )
     return (
         f"this plan points the stack at another cluster ({cluster}): the Kubernetes provider "
         f"is replaced, and with it the {len(moved)} objects it manages ({shown}), created anew "
-        "in that cluster and deleted from the old one (or left there, where retained); if you "
-        f"mean it, set {CLUSTER_ACK_KEY}: {cluster} in the stack file"
+        f"in that cluster and deleted from the old one (or left there, where retained){also}; "
+        f"if you mean it, set {CLUSTER_ACK_KEY}: {cluster} in the stack file"
     )

@@ -24,9 +24,11 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -49,6 +51,21 @@ class TypeRule:
     auto_named: tuple[str, ...] = ()
     """Inputs the bridge auto-names: when the program sets one and the resource is replaced,
     the replacement deletes first (it would collide with the old name)."""
+    provider_filled: tuple[str, ...] = ()
+    """Inputs the provider fills from its own configuration when unset (pulumi-aws v7's
+    ``region``): a side without one held the provider's value, which is no change."""
+    onboarding: tuple[str, ...] = ()
+    """Replace-forcing inputs whose adding or removing is an update; only a changed value
+    replaces (pulumi-kubernetes' ``clusterIdentifier``)."""
+
+    def forces(self, path: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+        """Whether the change at ``path`` between these inputs needs a new resource."""
+        if not self.forces_replacement(path):
+            return False
+        return not any(
+            within(path, p) and (old.get(p) in (None, "") or new.get(p) in (None, ""))
+            for p in self.onboarding
+        )
 
     def deletes_first(self, new_inputs: Mapping[str, Any], paths: Sequence[str]) -> bool:
         """Whether the provider asks a replacement to delete first: pulumi-kubernetes when the
@@ -70,8 +87,14 @@ COMPONENT = TypeRule("component", source="ComponentResource: no provider, inputs
 
 @functools.cache
 def model() -> dict[str, TypeRule]:
-    """Every resource type the program registers, by type token."""
-    text = resources.files("eks_access").joinpath("data/lifecycle.yaml").read_text()
+    """Every resource type the program registers, by type token. ``EKS_ACCESS_LIFECYCLE`` names
+    another copy of the file (the e2e control flips a row in one, for every process)."""
+    other = os.environ.get("EKS_ACCESS_LIFECYCLE")
+    text = (
+        Path(other).read_text()
+        if other
+        else resources.files("eks_access").joinpath("data/lifecycle.yaml").read_text()
+    )
     rows: dict[str, Any] = yaml.safe_load(text)["types"]
     return {
         token: TypeRule(
@@ -84,6 +107,8 @@ def model() -> dict[str, TypeRule]:
             str(row["source"]).strip(),
             tuple(row.get("computed") or ()),
             tuple(row.get("autoNamed") or ()),
+            tuple(row.get("providerFilled") or ()),
+            tuple(row.get("onboarding") or ()),
         )
         for token, row in rows.items()
     }
@@ -158,6 +183,7 @@ def changes(
     inputs the new inputs leave out (the provider keeps the stored value; nothing changes)."""
     paths = without_ignored(diff(old, new, rule.sets), ignore_changes)
     left_out = {c for c in rule.computed if new.get(c) in (None, [], {})}
+    left_out |= {f for f in rule.provider_filled if old.get(f) in (None, "")}
     return [p for p in paths if not any(within(p, c) for c in left_out)]
 
 

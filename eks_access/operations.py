@@ -212,7 +212,8 @@ def _compare(old: Registration, new: Registration) -> Operation:
     if not new.get("custom", True):
         op.op = "update" if paths else "same"
         return op
-    forced = [p for p in paths if rule.forces_replacement(p)]
+    old_inputs, new_inputs = old.get("inputs") or {}, new.get("inputs") or {}
+    forced = [p for p in paths if rule.forces(p, old_inputs, new_inputs)]
     forced += [
         p
         for p in paths
@@ -227,8 +228,9 @@ def _compare(old: Registration, new: Registration) -> Operation:
         op.replace_keys = forced
         if trigger_changed and not forced:
             op.why = "replacementTrigger changed"
+        # the provider asks for delete-first only when its own diff replaces (not a trigger)
         op.delete_before_replace = bool(options.get("deleteBeforeReplace")) or (
-            rule.deletes_first(new.get("inputs") or {}, paths)
+            bool(forced) and rule.deletes_first(new_inputs, paths)
         )
     elif paths:
         op.op = "update"
@@ -249,7 +251,7 @@ def _provider_replacements(ops: dict[str, Operation], news: Sequence[Registratio
         op = ops[reg["urn"]]
         if ref.rsplit("::", 1)[0] in replaced and op.op != "create":
             op.op = "replace"
-            op.replace_keys = sorted({*op.replace_keys, PROVIDER_KEY})
+            op.replace_keys = [PROVIDER_KEY]  # the engine's providerChanged: this key alone
             op.delete_before_replace = bool(reg["options"].get("deleteBeforeReplace"))
             op.why = op.why or "its provider is replaced (another cluster)"
 

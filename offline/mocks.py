@@ -75,6 +75,7 @@ class PlaceholderCloud(Mocks):
             # pulumi-eks is a remote component: under mocks only its outputs exist.
             name = state.get("name") or args.name
             state["kubeconfigJson"] = json.dumps({"placeholder": f"kubeconfig of cluster {name}"})
+            state["eksCluster"] = None  # a resource reference the mocks cannot make
         return rid, state
 
     def call(self, args: MockCallArgs) -> dict[str, Any]:  # type: ignore[override]
@@ -98,6 +99,7 @@ class PlaceholderCloud(Mocks):
                 "accessConfigs": [{"authenticationMode": self.authentication_mode}],
                 "version": "1.34",
                 "status": "ACTIVE",
+                "createdAt": "2026-01-01T00:00:00Z",  # placeholder: one instance per plan
             }
         if args.token == "aws:iam/getRoles:getRoles":
             # IAM Identity Center roles by name: one role per permission set, of the real shape.

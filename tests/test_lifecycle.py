@@ -457,11 +457,12 @@ def test_every_aws_row_is_what_the_providers_sources_say(token: str) -> None:
     from e2e.engine import upstream
 
     derived, row = upstream.rules()[token], lifecycle.model()[token]
-    assert _covering(row.replace_on) == _covering(derived.replace_on), token
-    assert row.update == derived.update, token
-    assert set(row.sets) == set(derived.sets), token
-    assert set(row.computed) == set(derived.computed), token
-    assert set(row.auto_named) == set(derived.auto_named), token
+    assert _covering(row.replace_on) == _covering(tuple(derived["replaceOn"])), token
+    assert row.update == derived["update"], token
+    assert set(row.sets) == set(derived["sets"]), token
+    assert set(row.computed) == set(derived["computed"]), token
+    assert set(row.auto_named) == set(derived["autoNamed"]), token
+    assert set(row.provider_filled) == set(derived["providerFilled"]), token
     assert not row.delete_before_replace_same_name  # a pulumi-kubernetes rule only
 
 
@@ -523,8 +524,37 @@ def test_pointing_the_stack_at_another_cluster_stops_the_plan(tmp_path: Path) ->
             "--base-out", str(tmp_path / "base")]  # fmt: skip
     r = cli(*argv)
     assert r.returncode == 3, r.stderr
-    assert "points the stack at another cluster (dev-2)" in r.stderr
-    assert "namespaces-payments" in r.stderr and "acknowledgeClusterChange: dev-2" in r.stderr
-    raw["eks-access:acknowledgeClusterChange"] = "dev-2"
+    arn = "arn:aws:eks:us-east-1:111122223333:cluster/dev-2"
+    assert f"points the stack at another cluster ({arn})" in r.stderr
+    assert "namespaces-payments" in r.stderr and f"acknowledgeClusterChange: {arn}" in r.stderr
+    assert "AccessEntry" not in r.stderr  # CONFIG_MAP: no entries go with it here
+    raw["eks-access:acknowledgeClusterChange"] = "arn:aws:eks:us-east-1:111122223333:cluster/dev"
+    write_stack(tmp_path, raw, "dev")
+    assert cli(*argv).returncode == 3  # an acknowledgement of another cluster lifts nothing
+    raw["eks-access:acknowledgeClusterChange"] = arn
     write_stack(tmp_path, raw, "dev")
     assert cli(*argv).returncode == 0
+
+
+def test_upgrading_a_stack_to_cluster_identifier_and_region_replaces_nothing() -> None:
+    """The previous version's state: a provider without clusterIdentifier, entries without
+    region (pulumi-aws v7 stored the provider's). Setting either is no replacement:
+    pulumi-kubernetes treats adding the identifier as an update, and terraform-provider-aws
+    does not force a new resource between unset and the provider's region."""
+    provider = "pulumi:providers:kubernetes"
+    entry = "aws:eks/accessEntry:AccessEntry"
+    old = [
+        reg(provider, "kubernetes", {"kubeconfig": "k"}),
+        reg(entry, "e", {"clusterName": "dev", "principalArn": "arn:u"}),
+    ]
+    new = [
+        reg(provider, "kubernetes", {"kubeconfig": "k", "clusterIdentifier": "arn:c@t"}),
+        reg(entry, "e", {"clusterName": "dev", "principalArn": "arn:u", "region": "us-east-1"}),
+    ]
+    ops = by_name(operations.compute(old, new))
+    assert ops["kubernetes"].op == "update" and ops["e"].op == "same"
+    # a region that changes between two values does replace
+    moved = copy.deepcopy(new)
+    old_set = copy.deepcopy(new)
+    moved[1]["inputs"]["region"] = "eu-west-1"
+    assert by_name(operations.compute(old_set, moved))["e"].op == "replace"

@@ -63,9 +63,22 @@ class MismatchError(AssertionError):
 # --- offline: the same rows under the mock runtime, in a process of their own ---------------------
 
 
-FLIP_GROUP_POLICY = [False]
-"""Set by ``--control``: the offline side reads the GroupPolicy row as it was before the
-upstream facts corrected it (create-first), and the engine must disagree."""
+def flip_group_policy_row(work: Path) -> None:
+    """The second control: the model's GroupPolicy row as it was before the providers' facts
+    corrected it (create-first), in a copy every process of the run reads
+    (``EKS_ACCESS_LIFECYCLE``): the offline side, and the stand-in too if it read the model.
+    The engine, diffing with the facts, deletes first, so "rename a team" must differ."""
+    import yaml
+
+    from eks_access import lifecycle
+
+    text = (ROOT / "eks_access" / "data" / "lifecycle.yaml").read_text()
+    doc = yaml.safe_load(text)
+    doc["types"]["aws:iam/groupPolicy:GroupPolicy"].pop("autoNamed")
+    flipped = work / "lifecycle-flipped.yaml"
+    flipped.write_text(yaml.safe_dump(doc))
+    os.environ["EKS_ACCESS_LIFECYCLE"] = str(flipped)
+    lifecycle.model.cache_clear()
 
 
 def offline_operations(rows: list[dict[str, Any]], folder: Path) -> list[dict[str, Any]]:
@@ -78,13 +91,9 @@ def offline_operations(rows: list[dict[str, Any]], folder: Path) -> list[dict[st
 import json, sys, tempfile
 from pathlib import Path
 sys.path.insert(0, {str(ROOT)!r})
-from eks_access import lifecycle, operations, stackfile
+from eks_access import operations, stackfile
 from offline.run import run
 from tests.conftest import write_stack
-if {FLIP_GROUP_POLICY[0]!r}:  # the second control: the model's GroupPolicy row create-first
-    import dataclasses
-    token = "aws:iam/groupPolicy:GroupPolicy"
-    lifecycle.model()[token] = dataclasses.replace(lifecycle.model()[token], auto_named=())
 
 def plan(raw, others):
     folder = Path(tempfile.mkdtemp(prefix="eks-access-engine-offline-"))
@@ -330,7 +339,7 @@ class World:
 def _scope(scope: dict[str, Any]) -> dict[str, Any]:
     """An association's scope as EKS reports it, compared as the config states it: a cluster
     scope comes back with ``namespaces: []``, which is no namespace at all."""
-    if scope.get("type") == "cluster":
+    if scope.get("type") == "cluster" and not scope.get("namespaces"):
         return {"type": "cluster"}
     return {"type": scope.get("type"), "namespaces": sorted(scope.get("namespaces") or [])}
 
@@ -619,7 +628,8 @@ def cluster_change(engine: Engine, world: World, tally: Tally, work: Path) -> No
     differences = compare(ops, planned)
     replaced = sorted(u.rsplit("::", 1)[-1] for u, s in planned.items()
                       if s["op"] == "replace" and s.get("replaceKeys") == ["provider"])  # fmt: skip
-    stop = guards.cluster_change([operations.Operation(**_op(o)) for o in ops], "dev-2")
+    arn = f"arn:aws:eks:{REGION}:{ACCOUNT}:cluster/dev-2"
+    stop = guards.cluster_change([operations.Operation(**_op(o)) for o in ops], arn)
     log("\n== another cluster: cluster.name dev -> dev-2 (preview only)")
     log(f"   engine preview: provider replaced, {len(replaced)} objects replaced create-first "
         f"(replace key: provider){' = offline' if not differences else ' != offline'}")  # fmt: skip
@@ -838,7 +848,7 @@ def main(argv: list[str] | None = None) -> int:
         cluster.apply([kube.eks_aws_auth(f"arn:aws:iam::{ACCOUNT}:role/eks-node-group")], "eks")
         if args.control:
             break_association_rule()
-            FLIP_GROUP_POLICY[0] = True
+            flip_group_policy_row(root)
             log("\n== control: associations replaced create-first (the rule removed), and the "
                 "model's GroupPolicy row flipped back to create-first")  # fmt: skip
             phase("dev", CONTROL, cluster, plane, tally, root)
@@ -854,10 +864,15 @@ def main(argv: list[str] | None = None) -> int:
     for failure in tally.failures:
         log(f"FAILED {failure}")
     if args.control:
+        flipped = "offline {'op': 'replace', 'deleteBeforeReplace': False"
         caught = {
-            "the association rule": any("associations" in f for f in tally.failures),
-            "the GroupPolicy row": any("groupPolicy:GroupPolicy" in f for f in tally.failures),
-        }
+            "the association rule": any("associations {}" in f for f in tally.failures),
+            "the GroupPolicy row": any(
+                "groupPolicy:GroupPolicy" in line and flipped in line
+                and "engine {'op': 'replace', 'deleteBeforeReplace': True" in line
+                for f in tally.failures for line in f.splitlines()
+            ),
+        }  # fmt: skip
         for what, found in caught.items():
             log(f"control: {what} broken was {'caught' if found else 'NOT caught'}")
         return 0 if all(caught.values()) else 1

@@ -41,7 +41,6 @@ from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime.proto import plugin_pb2, provider_pb2, provider_pb2_grpc
 
 from e2e.engine import locked_state, upstream
-from eks_access import lifecycle
 
 VERSION = "7.51.1"
 DEFAULT_ACCOUNT = "111122223333"
@@ -127,7 +126,7 @@ def urn_name(urn: str) -> str:
     return urn.rsplit("::", 1)[-1]
 
 
-# --- property paths (eks_access.lifecycle spelling) -----------------------------------------------
+# --- property paths -----------------------------------------------
 
 _SEGMENT = re.compile(r'\.?([A-Za-z_][\w-]*)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]')
 
@@ -932,40 +931,29 @@ K = provider_pb2.PropertyDiff
 def diff(
     type_: str, old_inputs: Props, news: Props, ignore_changes: list[str]
 ) -> provider_pb2.DiffResponse:
-    """The engine's DiffResponse, as pulumi-aws would answer it (``e2e.engine.upstream``)."""
-    rule = upstream.rule(type_)
-    if rule is None:
-        raise lifecycle.UnknownTypeError(f"{type_}: no facts in e2e/engine/upstream.yaml")
-    old_inputs = {k: v for k, v in old_inputs.items() if k != DEFAULTS}
-    compared = {k: v for k, v in news.items() if k != DEFAULTS}
-    paths = lifecycle.changes(rule, old_inputs, compared, list(ignore_changes))
+    """The engine's DiffResponse, as pulumi-aws would answer it: ``e2e.engine.upstream``'s own
+    diff from the providers' facts (nothing of ``eks_access.lifecycle``)."""
+    if type_ not in upstream.facts()["terraform"]:
+        raise ProviderError(f"{type_}: no facts in e2e/engine/upstream.yaml")
+    found = upstream.provider_diff(type_, old_inputs, news, list(ignore_changes))
     detailed: dict[str, provider_pb2.PropertyDiff] = {}
-    replaces: list[str] = []
-    changed: list[str] = []
-    for path in paths:
-        replace = rule.forces_replacement(path)
-        before, after = lookup(old_inputs, path), lookup(news, path)
+    for key, replace in found.paths:
+        before, after = lookup(old_inputs, key), lookup(news, key)
         if before is _MISSING or before is None:
             kind = K.ADD_REPLACE if replace else K.ADD
         elif after is _MISSING or after is None:
             kind = K.DELETE_REPLACE if replace else K.DELETE
         else:
             kind = K.UPDATE_REPLACE if replace else K.UPDATE
-        detailed[path] = provider_pb2.PropertyDiff(kind=kind, inputDiff=True)
-        key = top_key(path)
-        if key not in changed:
-            changed.append(key)
-        if replace and key not in replaces:
-            replaces.append(key)
+        detailed[key] = provider_pb2.PropertyDiff(kind=kind, inputDiff=True)
     some, none = provider_pb2.DiffResponse.DIFF_SOME, provider_pb2.DiffResponse.DIFF_NONE
     return provider_pb2.DiffResponse(
-        changes=some if paths else none,
-        replaces=replaces,
-        diffs=changed,
+        changes=some if found.changed else none,
+        replaces=list(found.replaces),
+        diffs=list(found.changed),
         detailedDiff=detailed,
         hasDetailedDiff=True,
-        # the bridge: a replacement deletes first when the program set an auto-named input
-        deleteBeforeReplace=bool(replaces) and rule.deletes_first(news, paths),
+        deleteBeforeReplace=found.delete_before_replace,
     )
 
 
@@ -1009,8 +997,6 @@ class StandIn(provider_pb2_grpc.ResourceProviderServicer):
             return fn()
         except ProviderError as e:
             context.abort(grpc.StatusCode.UNKNOWN, str(e))
-        except lifecycle.UnknownTypeError as e:
-            context.abort(grpc.StatusCode.INTERNAL, str(e))
 
     # plugin identity and configuration
 
@@ -1065,8 +1051,8 @@ class StandIn(provider_pb2_grpc.ResourceProviderServicer):
         self._record("Check", request.urn)
         # Inputs keep their secret wrappers: the engine trusts a secret-accepting provider.
         news, failures = kind.check(raw(request.news), request.urn, bytes(request.randomSeed))
-        rule = upstream.rule(kind.token)
-        if rule is not None and "region" in rule.replace_on and not news.get("region"):
+        facts = upstream.facts()["terraform"].get(kind.token, {})
+        if facts.get("region") and not news.get("region"):
             news["region"] = self.aws.region  # pulumi-aws v7's PreCheckCallback (region.go)
         return provider_pb2.CheckResponse(
             inputs=to_struct(news),

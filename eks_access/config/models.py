@@ -171,6 +171,9 @@ class CreateCluster(Model):
     node_count: int = Field(default=2, ge=0, le=100)
 
 
+CLUSTER_ARN = r"^arn:aws[a-z-]*:eks:[a-z0-9-]+:\d{12}:cluster/[A-Za-z0-9][A-Za-z0-9_-]{0,99}$"
+
+
 def _node_role_item(value: object) -> object:
     if isinstance(value, Mapping):
         raise ValueError(
@@ -249,9 +252,9 @@ class StackConfig(Model):
     is about to own (``mode: handover``)."""
     acknowledge_lockout: bool = False
     """Apply even a config that maps no principal but the nodes (docs/safety.md)."""
-    acknowledge_cluster_change: Annotated[str, AfterValidator(cluster_name)] | None = None
-    """The cluster this stack is being pointed at, when that is meant: a plan that moves the
-    stack's Kubernetes objects to another cluster stops unless this names the new one
+    acknowledge_cluster_change: Annotated[str, Field(pattern=CLUSTER_ARN)] | None = None
+    """The ARN of the cluster this stack is being pointed at, when that is meant: a plan that
+    moves the stack's Kubernetes objects to another cluster stops unless this is the new one
     (``eks_access.guards.cluster_change``)."""
     remove_live_mappings: tuple[Annotated[str, AfterValidator(live_mapping_value)], ...] = ()
     """Live aws-auth lines (ARNs, or accounts) that neither the config nor this stack wrote and
