@@ -47,9 +47,7 @@ def account_problems(config: StackConfig, account: str) -> list[str]:
     EKS takes a node-type entry only for a role in the cluster's own account (where the stack
     runs)."""
     out = []
-    # With an identity stack the caller's account is the cluster's, which the offline plan
-    # cannot tell from the users' (it runs as the users' account): checked without one only.
-    if config.cluster.writes_access_entries and config.identity is None:
+    if config.cluster.writes_access_entries:
         for kind in NODE_KINDS:
             for i, arn in enumerate(getattr(config.cluster, kind.field)):
                 found = arns.parse_iam_arn(arn).account

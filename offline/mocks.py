@@ -35,9 +35,13 @@ class PlaceholderCloud(Mocks):
         authentication_mode: str = "CONFIG_MAP",
         stack_outputs: Mapping[str, Mapping[str, Any]] | None = None,
         cluster_account: str | None = None,
+        caller_account: str | None = None,
     ):
         self.account = account
         self.cluster_account = cluster_account
+        self.caller_account = caller_account
+        """Where the program runs, when not the users' account (a cluster stack that only
+        references an identity stack's users runs in the cluster's account)."""
         """Where the cluster and its IAM Identity Center roles are, when not ``account``."""
         self.region = region
         self.partition = partition
@@ -80,9 +84,10 @@ class PlaceholderCloud(Mocks):
 
     def call(self, args: MockCallArgs) -> dict[str, Any]:  # type: ignore[override]
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            caller = self.caller_account or self.account
             return {
-                "accountId": self.account,
-                "arn": f"arn:{self.partition}:iam::{self.account}:user/placeholder-deployer",
+                "accountId": caller,
+                "arn": f"arn:{self.partition}:iam::{caller}:user/placeholder-deployer",
                 "userId": "placeholder-user-id",
                 "id": self.account,
             }

@@ -233,6 +233,11 @@ def placeholder_cloud(stack: StackFile) -> PlaceholderCloud:
         cluster_account=config.context().cluster_account
         if isinstance(config, core.StackConfig)
         else None,
+        caller_account=config.context().cluster_account
+        if isinstance(config, core.StackConfig)
+        and config.identity is not None
+        and config.identity.mode == "reference"
+        else None,
     )
 
 

@@ -558,3 +558,45 @@ def test_upgrading_a_stack_to_cluster_identifier_and_region_replaces_nothing() -
     old_set = copy.deepcopy(new)
     moved[1]["inputs"]["region"] = "eu-west-1"
     assert by_name(operations.compute(old_set, moved))["e"].op == "replace"
+
+
+def test_the_kubernetes_rows_are_what_the_providers_source_says() -> None:
+    """pulumi-kubernetes at the commit make e2e-engine builds: every object's metadata.name and
+    namespace force a new one, a binding's roleRef too, a same-name replacement deletes first;
+    the provider is replaced only by a changed clusterIdentifier, adding one is an update."""
+    from e2e.engine import upstream
+
+    k8s = upstream.facts()["kubernetes"]
+    paths = k8s["forceNewPaths"]
+    for token, row in lifecycle.model().items():
+        if not token.startswith("kubernetes:"):
+            continue
+        binding = token.endswith("Binding")
+        assert set(row.replace_on) == set(paths["all"]) | (set(paths["bindings"]) if binding
+                                                           else set()), token  # fmt: skip
+        assert row.delete_before_replace_same_name, token
+    provider = lifecycle.model()["pulumi:providers:kubernetes"]
+    assert provider.replace_on == ("clusterIdentifier",) == provider.onboarding
+    assert (
+        "diff.Updated(clusterIdentifierKey)"
+        in k8s["diffConfig"]["clusterIdentifierChanged"]["quote"]
+    )
+
+
+def _references(node: Any) -> list[dict[str, Any]]:
+    if isinstance(node, dict):
+        own = [node] if "file" in node and "repo" in node else []
+        return own + [r for v in node.values() for r in _references(v)]
+    if isinstance(node, list):
+        return [r for v in node for r in _references(v)]
+    return []
+
+
+def test_every_fact_names_its_repository_commit_and_file() -> None:
+    from e2e.engine import upstream
+
+    facts = upstream.facts()
+    refs = _references({k: facts[k] for k in ("bridge", "kubernetes", "engine", "region")})
+    assert len(refs) >= 15
+    for r in refs:
+        assert r["repo"].count("/") == 1 and len(str(r["commit"])) >= 12 and r["file"], r

@@ -380,6 +380,8 @@ def test_a_node_role_of_another_account_stops_the_program_in_api_modes() -> None
     raw = _cluster("autoNodeRoleArns", "arn:aws:iam::444455556666:role/auto",
                    nodeAccessEntries="create")  # fmt: skip
     raw["eks-access:cluster"]["nodeRoleArns"] = []
+    raw["eks-access:identity"] = {"mode": "reference", "account": "777788889999",
+                                  "stack": "acme/eks-access/identity"}  # fmt: skip
     config = core.load(raw)
     (problem,) = modes.account_problems(config, ACCOUNT)
     assert problem.startswith("cluster.autoNodeRoleArns[0]:") and "444455556666" in problem
