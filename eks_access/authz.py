@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from eks_access import access_entries, arns, rbac
+from eks_access import access_entries, arns, rbac, rules
 from eks_access.config import StackConfig
 from eks_access.fields import session_pattern as session_pattern  # kept here for its readers
 from eks_access.kinds import PERMISSION_SETS
@@ -429,7 +429,7 @@ def rbac_grants(objects: Iterable[Mapping[str, Any]]) -> list[Grant]:
     return out
 
 
-UNKNOWN_VERB = "(rules unknown)"
+UNKNOWN_VERB = rules.UNKNOWN_VERB
 """The verb of the one rule an access policy gets whose rules are not published in the guide
 this version read: no request matches it (never a guessed yes), yet it is a permission the
 review sees come and go, in its scope, and ``State.unknown`` answers "unknown" within it."""

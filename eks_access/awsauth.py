@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from eks_access import arns
+from eks_access import arns, rules
 from eks_access.kinds import NODE_KIND
 from eks_access.principals import Principal
 
@@ -294,14 +294,7 @@ def parse(data: Mapping[str, Any]) -> Parsed:
     return out
 
 
-def load_yaml11(text: str) -> Any:
-    """A YAML document read with YAML 1.1's implicit types, as go-yaml v2 (the authenticator's
-    reader) reads it; ruamel.yaml implements the 1.1 resolver, PyYAML leaves out ``y``/``n``."""
-    from ruamel.yaml import YAML
-
-    reader = YAML(typ="safe", pure=True)
-    reader.version = (1, 1)
-    return reader.load(text)
+load_yaml11 = rules.load_yaml11
 
 
 def identities(principals: Iterable[Principal]) -> set[tuple[str, str, tuple[str, ...]]]:

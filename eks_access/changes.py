@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from eks_access import authz, operations, presets, review
+from eks_access import authz, operations, presets, review, rules
 from eks_access.config import StackConfig, iam_users
 from eks_access.review import Permission, permissions
 
@@ -251,17 +251,7 @@ def _paths(before: set[str], after: set[str]) -> list[str]:
     return words
 
 
-RISKS = (
-    (
-        "rules unknown",
-        "an EKS access policy whose rules this tool cannot read (what it allows is unknown)",
-    ),
-    ("secrets", "reads or writes Secrets"),
-    ("exec into pods", "exec, attach or port-forward into pods"),
-    ("the kubelet API (nodes/proxy)", "the kubelet API through nodes/proxy"),
-    ("RBAC escalation", "RBAC escalation (escalate, bind, impersonate, or writes to roles)"),
-    ("wildcard", "a wildcard (*) in a verb, resource or API group"),
-)
+RISKS = rules.RISKS
 """The risks of ``review.danger`` that get a warning line when gained, with their words."""
 
 

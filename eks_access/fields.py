@@ -13,7 +13,7 @@ from typing import Annotated, Any, ClassVar
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
-from eks_access import arns, names
+from eks_access import arns, names, rules
 
 NAMESPACE = "eks-access"
 RESERVED_PREFIXES = ("system:", "eks:", "aws:", "amazon:", "iam:")
@@ -30,7 +30,7 @@ USER_TEMPLATES = frozenset({"AccountID", "AccessKeyID"})
 ENTRY_TEMPLATES = frozenset({"SessionName", "SessionNameRaw", "AccountID"})
 # Namespaces every cluster already has; the program must never own (and so never delete) them.
 BUILTIN_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
-MAX_ACCESS_KEYS = 2  # IAM's own limit per user
+MAX_ACCESS_KEYS = rules.MAX_ACCESS_KEYS  # IAM's own limit per user (eks_access.rules)
 MAX_ACCESS_ENTRIES = 3000  # per cluster, not adjustable (EKS service quotas)
 
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from eks_access import access_entries, arns, authz, principals, rbac
+from eks_access import access_entries, arns, authz, principals, rbac, rules
 from eks_access.config import StackConfig, iam_users
 
 RBAC_GROUP = "rbac.authorization.k8s.io"
@@ -54,29 +54,11 @@ def grid(namespaces: Iterable[str]) -> list[authz.Request]:
 
 def danger(req: authz.Request) -> tuple[int, str]:
     """How much a permission matters to a reviewer, higher first, and why: the one risk
-    classifier (the matrix sorts by it, the comment warns on some of its answers)."""
-    if req.verb == authz.UNKNOWN_VERB:
-        return 85, "rules unknown"
-    wild = (req.resource == "*" and not req.subresource) or req.path == "*"
-    if "*" in (req.verb, req.group) or wild:
-        return 95, "wildcard"
-    if req.verb in ("escalate", "bind", "impersonate") or (
-        req.group == RBAC_GROUP and req.verb in ("create", "update", "patch")
-    ):
-        return 90, "RBAC escalation"
-    if req.resource == "secrets":
-        return 80, "secrets"
-    if req.subresource in ("exec", "attach", "portforward") and req.resource in ("pods", "*"):
-        return 70, "exec into pods"
-    if req.resource in ("nodes", "*") and req.subresource == "proxy":
-        return 70, "the kubelet API (nodes/proxy)"
-    if req.namespace is None:
-        return 60, "cluster-wide"
-    if req.verb in ("delete", "deletecollection"):
-        return 40, "delete"
-    if req.verb in ("create", "update", "patch"):
-        return 30, "write"
-    return 10, "read"
+    classifier (``eks_access.rules.risk``, which the policy pack uses too; the matrix sorts by
+    it, the comment warns on some of its answers)."""
+    return rules.risk(
+        req.verb, req.group, req.resource, req.subresource or "", req.namespace, req.path
+    )
 
 
 @dataclass(frozen=True)

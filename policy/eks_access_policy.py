@@ -1,21 +1,26 @@
 """The eks-access CrossGuard policies: what no config edit may do, checked on the resources
 the program registers (``pulumi preview --policy-pack policy``).
 
-Self-contained on purpose: the Pulumi CLI runs a policy pack in its own virtualenv, beside
-any program, so this module needs only pulumi-policy and PyYAML, never ``eks_access``. Each
-check is a plain function over resource properties (the engine's camelCase inputs) and
-reports violations through the callback pulumi-policy passes in.
+The Pulumi CLI runs a policy pack in its own virtualenv, beside any program, where
+``eks_access`` is not installed: the rules the pack shares with the core (risk classes,
+escalating verbs, the roles that read Secrets, the key limit, the authenticator's ARN matching
+and YAML reading) come from ``eks_access/rules.py``, loaded here by path. Each check is a plain
+function over resource properties (the engine's camelCase inputs) and reports violations
+through the callback pulumi-policy passes in.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import importlib.util
 import json
+import sys
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
-import yaml
 from pulumi_policy import (
     EnforcementLevel,
     PolicyConfigSchema,
@@ -26,17 +31,33 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
+
+def _shared_rules() -> ModuleType:
+    """``eks_access/rules.py``, by path: the one rule set of the core and the pack."""
+    name = "eks_access_shared_rules"
+    if name not in sys.modules:
+        path = Path(__file__).resolve().parent.parent / "eks_access" / "rules.py"
+        spec = importlib.util.spec_from_file_location(name, path)
+        assert spec is not None and spec.loader is not None, path
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+rules = _shared_rules()
+
 PACK_NAME = "eks-access-guardrails"
 CLUSTER_ADMIN_TEAM = "eks-access.io/cluster-admin-team"
 """Annotation the program sets on a binding to ``cluster-admin`` made for a team whose config
 says ``clusterAccess: cluster-admin``; tag on an access entry of such a team's principal."""
 TEAM_LABEL = "eks-access.io/team"
-MASTERS = "system:masters"
-NODE_GROUPS = {"system:nodes", "system:bootstrappers"}
+MASTERS = rules.MASTERS
+NODE_GROUPS = set(rules.NODE_GROUPS)
 ENTRY_ONLY_ANNOTATION = "eks-access/entry-only-nodes"
 """Set by the program on the aws-auth patch when every node role joins through access entries
 (EKS Auto Mode, HyperPod): aws-auth then rightly maps no node (kept equal by a test)."""
-ESCALATING_VERBS = {"escalate", "bind", "impersonate"}
+ESCALATING_VERBS = set(rules.ESCALATING_VERBS)
 CLUSTER_ADMIN_POLICY = "AmazonEKSClusterAdminPolicy"
 
 K8S = "kubernetes:"
@@ -58,9 +79,8 @@ IAM_POLICY_TYPES = {
     "aws:iam/rolePolicy:RolePolicy",
     "aws:iam/policy:Policy",
 }
-# Built-in ClusterRoles that can read Secrets or exec into pods (kubernetes bootstrap policy).
-SECRET_READING_PRESETS = {"edit", "admin", "cluster-admin"}
-MAX_KEYS = 2
+SECRET_READING_PRESETS = set(rules.SECRET_READING_ROLES)
+MAX_KEYS = rules.MAX_ACCESS_KEYS
 
 
 # --- small readers -----------------------------------------------------------------------------
@@ -71,8 +91,14 @@ def _is_aws_auth(props: Mapping[str, Any]) -> bool:
     return meta.get("name") == "aws-auth" and meta.get("namespace", "default") == "kube-system"
 
 
+class UnreadableAwsAuthError(ValueError):
+    """aws-auth text the authenticator cannot parse: it maps nobody from that key."""
+
+
 def aws_auth_entries(props: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    """``(key, entry)`` for each mapping in an aws-auth ConfigMap's mapRoles and mapUsers."""
+    """``(key, entry)`` for each mapping in an aws-auth ConfigMap's mapRoles and mapUsers, read
+    as the authenticator reads them (YAML 1.1). Raises ``UnreadableAwsAuthError`` for a key it
+    cannot parse, never reading it as "no mappings"."""
     out: list[tuple[str, dict[str, Any]]] = []
     data = props.get("data") or {}
     for key, arn_field in (("mapRoles", "rolearn"), ("mapUsers", "userarn")):
@@ -80,22 +106,18 @@ def aws_auth_entries(props: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]
         if not isinstance(text, str):
             continue
         try:
-            parsed = yaml.safe_load(text) or []
-        except yaml.YAMLError:
-            parsed = []
+            parsed = rules.load_yaml11(text) or []
+        except Exception as e:  # ruamel's YAMLError and its scanner errors
+            raise UnreadableAwsAuthError(
+                f"aws-auth {key} does not parse ({type(e).__name__})"
+            ) from e
         for entry in parsed if isinstance(parsed, list) else []:
-            if isinstance(entry, dict):
-                out.append((arn_field, entry))
+            if isinstance(entry, Mapping):
+                out.append((arn_field, dict(entry)))
     return out
 
 
-def match_key(arn: str) -> str:
-    """How aws-iam-authenticator compares ARNs: case-insensitive, roles without their path."""
-    arn = arn.strip().lower()
-    head, _, resource = arn.partition(":role/")
-    if resource:
-        return f"{head}:role/{resource.rsplit('/', 1)[-1]}"
-    return arn
+match_key = rules.match_key
 
 
 def _rules(props: Mapping[str, Any]) -> list[Mapping[str, Any]]:
@@ -133,10 +155,18 @@ def _action_matches(pattern: str, action: str) -> bool:
 # --- resource checks ---------------------------------------------------------------------------
 
 
+def _entries_or_none(props: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """The mappings, or none when a key does not parse (aws-auth-keeps-node-roles reports it)."""
+    try:
+        return aws_auth_entries(props)
+    except UnreadableAwsAuthError:
+        return []
+
+
 def no_system_masters(args: ResourceValidationArgs, report: ReportViolation) -> None:
     props, kind = args.props, args.resource_type
     if kind in CONFIG_MAP_TYPES and _is_aws_auth(props):
-        for field, entry in aws_auth_entries(props):
+        for field, entry in _entries_or_none(props):
             if MASTERS in _listed(entry.get("groups")):
                 report(
                     f"aws-auth maps {entry.get(field)} to {MASTERS}: that group bypasses RBAC "
@@ -197,9 +227,14 @@ def aws_auth_keeps_node_roles(args: ResourceValidationArgs, report: ReportViolat
     if args.resource_type not in CONFIG_MAP_TYPES or not _is_aws_auth(props):
         return
     data = props.get("data") or {}
+    try:
+        entries = aws_auth_entries(props)
+    except UnreadableAwsAuthError as e:
+        report(f"{e}: the authenticator maps nobody from it, every node included", None)
+        return
     mapped = {
         match_key(str(e.get("rolearn", ""))): set(_listed(e.get("groups")))
-        for field, e in aws_auth_entries(props)
+        for field, e in entries
         if field == "rolearn"
     }
     if "mapRoles" not in data:
@@ -243,20 +278,14 @@ def secrets_and_exec(args: ResourceValidationArgs, report: ReportViolation) -> N
         return
     if args.resource_type not in ROLE_TYPES:
         return
+    words = dict(rules.RISKS)
+    namespaced = args.resource_type.endswith(":Role")
     for i, rule in enumerate(_rules(props)):
-        verbs = set(_listed(rule.get("verbs")))
-        resources = set(_listed(rule.get("resources")))
-        groups = set(_listed(rule.get("apiGroups")))
-        if not groups & {"", "*"}:
-            continue
-        if resources & {"secrets", "*"} and verbs & {"get", "list", "watch", "*"}:
-            report(f"{_name(props)} rules[{i}] reads Secrets", None)
-        if resources & {"pods/exec", "pods/attach", "*", "pods/*"} and verbs & {
-            "create",
-            "get",
-            "*",
-        }:
-            report(f"{_name(props)} rules[{i}] allows exec/attach into pods", None)
+        # the core's classifier (eks_access/rules.py, as the review's warnings use it); the
+        # wildcards are no-wildcard-or-escalation's, mandatory
+        for label in rules.rule_risks(rule, namespaced):
+            if label != "wildcard":
+                report(f"{_name(props)} rules[{i}]: {words[label]}", None)
 
 
 # --- stack checks ------------------------------------------------------------------------------
@@ -327,7 +356,7 @@ def one_mapping_and_two_keys(args: StackValidationArgs, report: ReportViolation)
             None,
         )
     for p in patches:
-        for field, entry in aws_auth_entries(p.props):
+        for field, entry in _entries_or_none(p.props):
             seen[f"aws-auth:{match_key(str(entry.get(field, '')))}"].append(p.name)
     for r in args.resources:
         if r.resource_type == ACCESS_ENTRY:

@@ -69,3 +69,16 @@ def test_parse_round_trips(kind, path, name, account):
             arns.canonical_caller(f"arn:aws:sts::{account}:assumed-role/{name}/s1")
             == parsed.match_key
         )
+
+
+@given(
+    st.sampled_from(["user", "role"]),
+    st.lists(st.from_regex(r"[A-Za-z0-9+=,.@_-]{1,12}", fullmatch=True), min_size=1, max_size=3),
+)
+def test_the_pack_matches_arns_as_the_core_does(kind, parts):
+    """eks_access.rules.match_key (the policy pack's) and IamArn.match_key (the core's): one
+    answer for every user and role ARN, paths included."""
+    from eks_access import rules
+
+    arn = f"arn:aws:iam::111122223333:{kind}/{'/'.join(parts)}"
+    assert rules.match_key(arn) == arns.parse_iam_arn(arn).match_key

@@ -428,3 +428,75 @@ def test_the_pack_answers_through_the_analyzer_protocol_the_cli_uses():
     finally:
         pack_proc.kill()
         pack_proc.wait()
+
+
+# --- one rule set: the pack and the core's classifier agree ----------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from eks_access import authz, review  # noqa: E402
+from eks_access import rules as shared  # noqa: E402
+
+_RULE_WORDS = {
+    "verbs": ["get", "list", "watch", "create", "update", "patch", "delete", "escalate", "bind"],
+    "apiGroups": ["", "apps", "rbac.authorization.k8s.io", "batch"],
+    "resources": ["pods", "pods/exec", "pods/portforward", "pods/attach", "pods/log", "secrets",
+                  "configmaps", "nodes", "nodes/proxy", "rolebindings", "roles", "deployments",
+                  "jobs", "services"],
+}  # fmt: skip
+rbac_rules = st.fixed_dictionaries(
+    {k: st.lists(st.sampled_from(v), min_size=1, max_size=4, unique=True)
+     for k, v in _RULE_WORDS.items()}
+)  # fmt: skip
+
+
+def _core_risks(rule: dict[str, Any], namespace: str | None) -> set[str]:
+    """What the review's classifier says of the permissions one rule grants (review.permissions
+    expands it, Permission.request() and review.danger classify it)."""
+    ident = authz.Identity("k", "arn", "user", "u", frozenset({"g"}))
+    state = authz.State(identities={"k": ident})
+    state.grants = [authz.Grant("r", (rule,), namespace, groups=frozenset({"g"}))]
+    warned = {label for label, _ in shared.RISKS} - {"wildcard"}
+    return {review.danger(p.request())[1] for p in review.permissions(state, ident)} & warned
+
+
+@settings(max_examples=150, deadline=None)
+@given(rule=rbac_rules, cluster_role=st.booleans())
+def test_the_pack_reports_what_the_reviews_classifier_flags(rule, cluster_role):
+    kind = "kubernetes:rbac.authorization.k8s.io/v1:" + ("ClusterRole" if cluster_role else "Role")
+    props = {"metadata": {"name": "r", "namespace": None if cluster_role else "a"}, "rules": [rule]}
+    found = resource_violations("secrets-and-exec-access", kind, props)
+    words = dict(shared.RISKS)
+    reported = {label for label, text in words.items() if any(m.endswith(text) for m in found)}
+    assert reported == _core_risks(rule, None if cluster_role else "a")
+
+
+@pytest.mark.parametrize(
+    ("rule", "risk"),
+    [
+        ({"apiGroups": [""], "resources": ["secrets"], "verbs": ["create"]}, "secrets"),
+        ({"apiGroups": [""], "resources": ["pods/portforward"], "verbs": ["create"]},
+         "exec into pods"),
+        ({"apiGroups": [""], "resources": ["nodes/proxy"], "verbs": ["get"]},
+         "the kubelet API (nodes/proxy)"),
+        ({"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["rolebindings"],
+          "verbs": ["create"]}, "RBAC escalation"),
+    ],
+)  # fmt: skip
+def test_the_four_the_pack_used_to_miss_are_reported_by_both(rule, risk):
+    """Writing Secrets, pods/portforward, nodes/proxy and create rolebindings: the review's
+    classifier flagged them and the pack reported none (issue 27)."""
+    props = {"metadata": {"name": "r", "namespace": "a"}, "rules": [rule]}
+    found = resource_violations("secrets-and-exec-access", ROLE, props)
+    assert found == [f"a/r rules[0]: {dict(shared.RISKS)[risk]}"]
+    assert risk in _core_risks(rule, "a")
+
+
+def test_unparsable_aws_auth_is_a_violation_not_no_mappings():
+    props = aws_auth_props([NODE])
+    props["data"]["mapRoles"] = "- rolearn: [unclosed\n"
+    found = resource_violations(
+        "aws-auth-keeps-node-roles", "kubernetes:core/v1:ConfigMapPatch", props
+    )
+    assert found and "does not parse" in found[0]
