@@ -4,9 +4,10 @@ loader and the real program under the mock runtime.
 Each one must end in a clean error that names where the problem is (file, or config path)
 or in a plan that keeps every node role, maps no principal twice and gives no user more
 than two keys. Anything else is a crash. The counts are printed at the end of `make test`
-(see ``pytest_terminal_summary`` in conftest) so they can be quoted. FUZZ_EXAMPLES changes
-the number (default 2,000). Each half is seeded; hypothesis still adapts its generation
-during a run, so the accepted/rejected split moves by about 1% between runs.
+(see ``pytest_terminal_summary`` in conftest) so they can be quoted. `make test` runs 600
+(FUZZ_EXAMPLES changes it), `make test-full` 2,000 more with other seeds. Each half is seeded;
+hypothesis still adapts its generation during a run, so the accepted/rejected split moves by
+about 1% between runs.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ from offline.run import RunResult, run
 from tests.conftest import ROOT
 from tests.fuzz import hostile_stack_files
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "2000"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "600"))
+FULL_EXAMPLES = 2000
 PROJECT = Path(tempfile.mkdtemp(prefix="eks-access-fuzz-"))
 for _name in ("Pulumi.yaml", "__main__.py"):
     (PROJECT / _name).write_text((ROOT / _name).read_text())
@@ -171,7 +173,24 @@ def fuzz(seed_value: int, examples: int) -> tuple[Counter[str], Counter[str]]:
     ],
 )
 def test_hostile_stack_files_end_in_a_clean_error_or_a_safe_plan(half: int):
-    counts, mutations = fuzz(half, EXAMPLES // 2)
+    _fuzz_and_check(half, EXAMPLES // 2)
+
+
+@pytest.mark.full
+@pytest.mark.parametrize(
+    "half",
+    [
+        pytest.param(3, marks=pytest.mark.xdist_group("fuzz3")),
+        pytest.param(4, marks=pytest.mark.xdist_group("fuzz4")),
+    ],
+)
+def test_hostile_stack_files_in_thousands(half: int):
+    """`make test-full`: 2,000 more, with other seeds than `make test`'s."""
+    _fuzz_and_check(half, FULL_EXAMPLES // 2)
+
+
+def _fuzz_and_check(half: int, examples: int) -> None:
+    counts, mutations = fuzz(half, examples)
     assert counts["crashed"] == 0
     # The generator is worth its count only if it reaches both outcomes and every mutation.
     if counts["tried"] >= 200:
