@@ -25,6 +25,11 @@ ROLE_POOL = (
     + ["arn:aws:iam::444455556666:role/Cross/Account"]
 )
 NODE_POOL = [f"arn:aws:iam::{ACCOUNT}:role/nodes-{i}" for i in range(3)]
+FARGATE_POOL = [f"arn:aws:iam::{ACCOUNT}:role/fargate-{i}" for i in range(2)]
+WINDOWS_POOL = [f"arn:aws:iam::{ACCOUNT}:role/windows-nodes"]
+EXISTING_USER_POOL = [f"arn:aws:iam::{ACCOUNT}:user/contractor",
+                      f"arn:aws:iam::{ACCOUNT}:user/ext/old-admin"]  # fmt: skip
+PERMISSION_SET_POOL = ["DataRead", "OpsAdmin"]
 NAMESPACES = ["default", "apps", "payments", "data", "ml"]
 
 
@@ -100,6 +105,14 @@ def teams(draw: st.DrawFn, index: int) -> dict[str, Any]:
         "roles": [
             _role(r) for r in draw(st.lists(st.sampled_from(ROLE_POOL), max_size=3, unique=True))
         ],
+        # every team kind: IAM users made elsewhere, IAM Identity Center permission sets by name
+        "existingUsers": draw(
+            st.lists(st.sampled_from(EXISTING_USER_POOL), max_size=2, unique=True)
+        ),
+        "permissionSets": [
+            {"name": n, "username": f"{n.lower()}:{{{{SessionName}}}}"}
+            for n in draw(st.lists(st.sampled_from(PERMISSION_SET_POOL), max_size=2, unique=True))
+        ],
     }
     if namespaces:
         team["namespaceAccess"] = draw(st.sampled_from([None, "view", "edit", "admin"]))
@@ -121,6 +134,8 @@ def stack_configs(draw: st.DrawFn, max_teams: int = 5) -> dict[str, Any]:
             "nodeRoleArns": draw(
                 st.lists(st.sampled_from(NODE_POOL), min_size=1, max_size=3, unique=True)
             ),
+            "fargateRoleArns": draw(st.lists(st.sampled_from(FARGATE_POOL), unique=True)),
+            "windowsNodeRoleArns": draw(st.lists(st.sampled_from(WINDOWS_POOL), unique=True)),
         },
         "eks-access:teams": [draw(teams(i)) for i in range(n)],
     }

@@ -193,7 +193,12 @@ def test_unknown_top_level_key_and_missing_region():
 
 
 def test_other_namespaces_are_left_alone():
-    core.load(minimal_raw(**{"aws:profile": "dev", "kubernetes:context": "x"}))
+    """Keys of other providers' namespaces are theirs: accepted, and they change nothing (an
+    unknown key of our own namespace is an error, tested above)."""
+    with_others = core.load(minimal_raw(**{"aws:profile": "dev", "kubernetes:context": "x"}))
+    assert with_others == core.load(minimal_raw())
+    with pytest.raises(core.ConfigError):
+        core.load(minimal_raw(**{"eks-access:profile": "dev"}))
 
 
 def test_node_roles_are_required():

@@ -13,7 +13,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from eks_access import arns, awsauth, stackfile
+from eks_access import arns, awsauth, kinds, stackfile
 from eks_access import config as core
 from offline.run import RunResult, run
 from tests.conftest import write_stack
@@ -78,12 +78,11 @@ def test_removing_a_team_removes_only_principals_no_other_team_lists(raw, data):
     m_before, m_after = mapped(before), mapped(after)
 
     def arn_keys(team: dict[str, Any]) -> set[str]:
-        users = {
-            f"arn:aws:iam::111122223333:user/{u if isinstance(u, str) else u['name']}".lower()
-            for u in team.get("users", [])
-        }
-        roles = {arns.parse_iam_arn(r["arn"]).aws_auth_arn.lower() for r in team.get("roles", [])}
-        return users | roles
+        """The team's principals as aws-auth keys them, every kind (users made here, existing
+        users, roles, permission sets by name), from the config's own expansion of the team."""
+        alone = core.load({**raw, "eks-access:teams": [team]})
+        ctx = alone.context()
+        return {m.arn.aws_auth_arn.lower() for m in kinds.members(alone.teams[0], "t", ctx)}
 
     still_listed = set().union(*(arn_keys(t) for t in after_raw["eks-access:teams"]))
     lost = set(m_before) - set(m_after)
@@ -98,10 +97,12 @@ def test_removing_a_team_removes_only_principals_no_other_team_lists(raw, data):
     gone_urns = {r.urn for r in before.resources} - {r.urn for r in after.resources}
     team_name = removed_team["name"]
     lost_users = {k.rsplit("/", 1)[-1] for k in lost if ":user/" in k}
-    lost_entries = set()
-    for key in lost:  # access entries are keyed by kind, account and name
-        parsed = arns.parse_iam_arn(key)
-        lost_entries.add(f"access-entries-{parsed.kind}-{parsed.account}-{parsed.name}")
+    alone = core.load({**raw, "eks-access:teams": [removed_team]})
+    lost_entries = {  # access entries are keyed by each kind's own stable key
+        f"access-entries-{m.kind.entry_key(m.item, m.arn)}".lower()
+        for m in kinds.members(alone.teams[0], "t", alone.context())
+        if m.arn.aws_auth_arn.lower() in lost
+    }
     owners = {team_name, *lost_users, *lost_entries}
     if not after.of_type("aws:eks/accessEntry:AccessEntry"):
         owners.add("access-entries")  # the now empty component goes too
