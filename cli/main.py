@@ -399,53 +399,17 @@ def cmd_can_i(args: argparse.Namespace) -> int:
         state, source = _state(args, stack, config, len(stacks))
         req = authz.parse_request(args.verb, args.resource, args.namespace, args.subresource)
         _request_warnings(req, config, warned)
-        ident = state.resolve(caller)
-        node = state.node(caller) if ident is None else None
-        grants = state.matching(ident, req) if ident is not None else []
-        unknown = state.unknown(ident, req) if ident is not None and not grants else []
-        answer = "yes" if grants else "unknown" if node is not None or unknown else "no"
-        if unknown:
-            why = (
-                f"{caller} also holds access policies whose rules this tool does not know "
-                f"({', '.join(unknown)}); they may allow it"
-            )
-        elif node is not None:
-            groups = f" in {', '.join(node.groups)}" if node.groups else ""
-            why = (
-                f"{caller} is a node role, mapped as {node.username}{groups} "
-                f"({node.source or 'aws-auth'}); "
-                "the Node authorizer (and for Auto Mode nodes AmazonEKSAutoNodePolicy) decides "
-                "what nodes may do, and this tool does not model it"
-            )
-        elif ident is None:
-            why = f"{caller} is not mapped: it would not be logged in"
-        else:
-            why = authz.escalation_note(state, ident, req, grants)
-        code = max(code, EXIT_OK if grants else EXIT_NO)
+        found = authz.answer(state, caller, req)
+        code = max(code, EXIT_OK if found.allowed else EXIT_NO)
         if args.format == "json":
-            docs.append(
-                (
-                    stack,
-                    {
-                        "answer": answer,
-                        "allowed": True if grants else None if node or unknown else False,
-                        "principal": caller,
-                        "username": ident.username if ident else None,
-                        "groups": sorted(ident.groups) if ident else [],
-                        "request": req.describe(),
-                        "via": [g.via for g in grants],
-                        "note": why or None,
-                        "source": source,
-                    },
-                )
-            )
+            docs.append((stack, found.to_json(source)))
             continue
         _heading(stacks, stack, config)
-        print(answer, flush=True)
+        print(found.word, flush=True)
         print(f"(answered for {source})", file=sys.stderr)
-        if why:
-            print(why, file=sys.stderr)
-        for g in grants if args.verbose else []:
+        if found.note:
+            print(found.note, file=sys.stderr)
+        for g in found.grants if args.verbose else ():
             print(f"  via {g.via}", file=sys.stderr)
     if args.format == "json":
         emit(docs)
@@ -960,6 +924,15 @@ def cmd_import(args: argparse.Namespace) -> int:
 STACK_FILES = "the stack file(s), Pulumi.<stack>.yaml; several: one answer per cluster"
 
 
+def _config_files(p: argparse.ArgumentParser, help: str = STACK_FILES, many: bool = True) -> None:
+    """``--config-file``, defined once for every command that reads stack files."""
+    if many:
+        p.add_argument("--config-file", required=True, nargs="+", action="extend",
+                       metavar="FILE", help=help)  # fmt: skip
+    else:
+        p.add_argument("--config-file", required=True, metavar="FILE", help=help)
+
+
 def _live_option(p: argparse.ArgumentParser, required: bool = False) -> None:
     source = p.add_mutually_exclusive_group(required=required)
     source.add_argument(
@@ -993,9 +966,7 @@ def _request(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("-n", "--namespace", default=None, help="the namespace (default: cluster-wide)")
     p.add_argument("--subresource", default="", help="a subresource: log, exec, status, ...")
-    p.add_argument(
-        "--config-file", required=True, nargs="+", action="extend", metavar="FILE", help=STACK_FILES
-    )
+    _config_files(p)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -1025,10 +996,7 @@ def build_parser() -> argparse.ArgumentParser:
         "create: plan.json, aws-auth.yaml, rbac.yaml, iam.json, access-entries.json, "
         "outputs.json and policy.json; with --base or --base-out, operations.json too.",
     )
-    p.add_argument(
-        "--config-file", required=True, nargs="+", action="extend", metavar="FILE",
-        help="the stack file(s), Pulumi.<stack>.yaml; several plan a fleet",
-    )  # fmt: skip
+    _config_files(p, "the stack file(s), Pulumi.<stack>.yaml; several plan a fleet")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for the plan's files")
     p.add_argument(
         "--policy-config", metavar="FILE",
@@ -1063,7 +1031,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Print the steps from the stack's authentication mode to --to: cluster commands and "
         "config edits, each planned offline and resolved the way EKS resolves identities.",
     )
-    m.add_argument("--config-file", required=True, metavar="FILE", help="the stack file")
+    _config_files(m, "the stack file", many=False)
     m.add_argument("--to", required=True, choices=core.AUTH_MODES, help="the mode to reach")
     m.add_argument(
         "--node-access-entries", choices=("create", "eks-managed"),
@@ -1104,9 +1072,7 @@ def build_parser() -> argparse.ArgumentParser:
         "the access matrix, per principal",
         "Every mapped principal with its username, groups and the grants that apply to it.",
     )
-    a.add_argument(
-        "--config-file", required=True, nargs="+", action="extend", metavar="FILE", help=STACK_FILES
-    )
+    _config_files(a)
     _live_option(a)
     _format(a, "markdown", "json", "html")
     a.set_defaults(func=cmd_access)
@@ -1160,8 +1126,7 @@ def build_parser() -> argparse.ArgumentParser:
         "access labelled. Exit 1 when the cluster grants people access the config and the "
         "allow-list do not.",
     )
-    au.add_argument("--config-file", required=True, nargs="+", action="extend", metavar="FILE",
-                    help=STACK_FILES)  # fmt: skip
+    _config_files(au)
     _live_option(au, required=True)
     au.add_argument("--allow", metavar="FILE",
                     help="reviewed exceptions: a YAML list of {principal, reason}")  # fmt: skip
@@ -1186,9 +1151,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument(
         "--base", required=True, metavar="REF", help="git ref of the state to compare with"
     )
-    r.add_argument(
-        "--config-file", required=True, nargs="+", action="extend", metavar="FILE", help=STACK_FILES
-    )
+    _config_files(r)
     _format(r, "markdown", "json", "html")
     r.add_argument(
         "--artifacts", metavar="DIR",

@@ -485,3 +485,68 @@ def state_of(
     for e in access_entries.entries(config, account, partition):
         state.grants += policy_grants(e)
     return state
+
+
+@dataclass(frozen=True)
+class Answer:
+    """can-i's answer for one caller and request, with everything a reader is told: one
+    decision, whatever the output format."""
+
+    caller: str
+    request: Request
+    identity: Identity | None
+    grants: tuple[Grant, ...]
+    unknown: tuple[str, ...]
+    """Access policies of unknown rules that could allow it (only when nothing grants it)."""
+    node: Principal | None
+    note: str | None
+
+    @property
+    def allowed(self) -> bool | None:
+        """True, False, or None when this tool cannot tell (a node role; unknown rules)."""
+        if self.grants:
+            return True
+        return None if self.node is not None or self.unknown else False
+
+    @property
+    def word(self) -> str:
+        return {True: "yes", False: "no", None: "unknown"}[self.allowed]
+
+    def to_json(self, source: str) -> dict[str, Any]:
+        ident = self.identity
+        return {
+            "answer": self.word,
+            "allowed": self.allowed,
+            "principal": self.caller,
+            "username": ident.username if ident else None,
+            "groups": sorted(ident.groups) if ident else [],
+            "request": self.request.describe(),
+            "via": [g.via for g in self.grants],
+            "note": self.note,
+            "source": source,
+        }
+
+
+def answer(state: State, caller: str, req: Request) -> Answer:
+    """Whether ``caller`` may make ``req`` in ``state``, and why (can-i)."""
+    ident = state.resolve(caller)
+    node = state.node(caller) if ident is None else None
+    grants = tuple(state.matching(ident, req)) if ident is not None else ()
+    unknown = tuple(state.unknown(ident, req)) if ident is not None and not grants else ()
+    if unknown:
+        note: str | None = (
+            f"{caller} also holds access policies whose rules this tool does not know "
+            f"({', '.join(unknown)}); they may allow it"
+        )
+    elif node is not None:
+        groups = f" in {', '.join(node.groups)}" if node.groups else ""
+        note = (
+            f"{caller} is a node role, mapped as {node.username}{groups} "
+            f"({node.source or 'aws-auth'}); the Node authorizer (and for Auto Mode nodes "
+            "AmazonEKSAutoNodePolicy) decides what nodes may do, and this tool does not model it"
+        )
+    elif ident is None:
+        note = f"{caller} is not mapped: it would not be logged in"
+    else:
+        note = escalation_note(state, ident, req, list(grants)) or None
+    return Answer(caller, req, ident, grants, unknown, node, note)

@@ -510,3 +510,23 @@ def test_the_cli_prints_the_warnings_on_stderr_once(capsys) -> None:
     out, err = capsys.readouterr()
     assert code == 1 and out.strip() == "no"
     assert err.count("Warning: verb 'GET' is not a known verb") == 1
+
+
+def test_the_answer_is_decided_in_the_core_once():
+    """can-i's decision (yes, no, unknown) and its note, in one place the command prints."""
+    from eks_access.config import load
+
+    raw = yaml.safe_load(DEV.read_text())["config"]
+    state = authz.state_of(load(raw))
+    alice = "arn:aws:iam::111122223333:user/alice"
+    yes = authz.answer(state, alice, authz.parse_request("list", "pods", "payments"))
+    assert (yes.allowed, yes.word) == (True, "yes") and yes.grants
+    no = authz.answer(state, alice, authz.parse_request("list", "pods", "kube-system"))
+    assert (no.allowed, no.word) == (False, "no") and not no.grants
+    node = authz.answer(state, "arn:aws:iam::111122223333:role/eks-node-group",
+                        authz.parse_request("get", "nodes"))  # fmt: skip
+    assert (node.allowed, node.word) == (None, "unknown") and "Node authorizer" in str(node.note)
+    stranger = authz.answer(state, "arn:aws:iam::111122223333:user/mallory",
+                            authz.parse_request("get", "pods", "default"))  # fmt: skip
+    assert stranger.allowed is False and "not mapped" in str(stranger.note)
+    assert yes.to_json("the config")["via"] == [g.via for g in yes.grants]
