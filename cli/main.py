@@ -97,7 +97,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
             raise UserError(f"{e}; nothing was written") from None
         except OSError as e:
             raise UserError(f"--out {out}: cannot write there ({e.strerror})") from None
-    members = [fleet.Member(s.path.name, s.stack, s.load_any()) for s in stacks]
+    members = [fleet.FleetStack(s.path.name, s.stack, s.load_any()) for s in stacks]
     # A reference stack needs its identity stack's users: check them as a fleet would.
     extra = _identity_members(stacks, members)
     if problems := fleet.problems(members + extra):
@@ -142,7 +142,7 @@ def _identity_members(stacks: list[stackfile.StackFile], members: list[Any]) -> 
             continue
         path = run.identity_file(stack, identity.stack)  # StackFileError: a clean exit 2
         owner = stackfile.read(path)
-        out.append(fleet.Member(path.name, owner.stack, owner.load_any()))
+        out.append(fleet.FleetStack(path.name, owner.stack, owner.load_any()))
         have.add(name)
     return out
 

@@ -55,7 +55,9 @@ def _by_scope(state: authz.State, ident: authz.Identity | None) -> dict[str, fro
     return {scope: frozenset(ps) for scope, ps in found.items()}
 
 
-def _phrase(before: frozenset[Permission], after: frozenset[Permission], scope: str) -> str | None:
+def _change_in_words(
+    before: frozenset[Permission], after: frozenset[Permission], scope: str
+) -> str | None:
     """What changes in one scope, in words; None when nothing does."""
     if before == after:
         return None
@@ -77,7 +79,7 @@ def _phrase(before: frozenset[Permission], after: frozenset[Permission], scope: 
     return "; ".join(words) or None
 
 
-def _beyond(these: frozenset[Permission], those: frozenset[Permission]) -> bool:
+def _any_not_covered(these: frozenset[Permission], those: frozenset[Permission]) -> bool:
     """Whether any of ``these`` is not covered by one of ``those``."""
     return any(not any(o.covers(p) for o in those) for p in these - those)
 
@@ -126,7 +128,9 @@ def principal_changes(base: StackConfig, head: StackConfig) -> list[dict[str, An
         was, now = _by_scope(old, before), _by_scope(new, after)
         grouped: dict[str, list[str]] = defaultdict(list)
         for scope in sorted(was.keys() | now.keys(), key=lambda s: (s != CLUSTER, s)):
-            phrase = _phrase(was.get(scope, frozenset()), now.get(scope, frozenset()), scope)
+            phrase = _change_in_words(
+                was.get(scope, frozenset()), now.get(scope, frozenset()), scope
+            )
             if phrase:
                 grouped[phrase].append("cluster-wide" if scope == CLUSTER else scope)
         words = [f"{phrase} in {', '.join(scopes)}".replace(" in cluster-wide", " cluster-wide")
@@ -142,7 +146,7 @@ def principal_changes(base: StackConfig, head: StackConfig) -> list[dict[str, An
             words.append(f"is now {after.username} in {groups}")
         if not words and before is not None and after is not None:
             # the same permissions, through other grants: a path that outlives the other
-            words += _paths(_vias(old, before), _vias(new, after))
+            words += _paths(_granted_by(old, before), _granted_by(new, after))
         if not words and (before is None) == (after is None):
             continue
         if before is None and ":user/" in ident.arn and ident.arn.rsplit("/", 1)[-1] in keyless:
@@ -157,8 +161,8 @@ def principal_changes(base: StackConfig, head: StackConfig) -> list[dict[str, An
                 "teams": list(ident.teams),
                 "status": "new" if before is None else "removed" if after is None else "changed",
                 # by permission, a wider one covering a narrower (edit to view only loses)
-                "gains": before is None or _beyond(held_after, held_before),
-                "loses": after is None or _beyond(held_before, held_after),
+                "gains": before is None or _any_not_covered(held_after, held_before),
+                "loses": after is None or _any_not_covered(held_before, held_after),
                 "words": words
                 or (["is no longer mapped"] if after is None else ["is mapped, with no access"]),
             }
@@ -214,7 +218,7 @@ def _cluster_changes(
     return out
 
 
-def _vias(state: authz.State, ident: authz.Identity) -> set[str]:
+def _granted_by(state: authz.State, ident: authz.Identity) -> set[str]:
     return {g.via for g in state.grants_for(ident) if not g.via.endswith("(built in)")}
 
 

@@ -190,7 +190,7 @@ def session_pattern(username: str) -> re.Pattern[str] | None:
     return re.compile(f"^{out}$")
 
 
-def templates(value: str, allowed: frozenset[str]) -> list[str]:
+def disallowed_templates(value: str, allowed: frozenset[str]) -> list[str]:
     return [t for t in TEMPLATE.findall(value) if t not in allowed]
 
 

@@ -15,7 +15,7 @@ from eks_access import iam
 
 
 @dataclass(frozen=True)
-class Member:
+class FleetStack:
     """One stack of the fleet: its file (for messages), stack name and validated config."""
 
     where: str
@@ -36,10 +36,10 @@ def _creates(config: core.StackConfig | core.IdentityConfig) -> bool:
     return isinstance(config, core.IdentityConfig) or config.creates_users
 
 
-def problems(members: list[Member]) -> list[str]:
+def problems(members: list[FleetStack]) -> list[str]:
     found: list[str] = []
-    created: dict[tuple[str, str], list[tuple[Member, str, core.User]]] = defaultdict(list)
-    owners: dict[tuple[str, str], Member] = {}  # (account, stack name) -> identity owner
+    created: dict[tuple[str, str], list[tuple[FleetStack, str, core.User]]] = defaultdict(list)
+    owners: dict[tuple[str, str], FleetStack] = {}  # (account, stack name) -> identity owner
     for m in members:
         account = m.config.users_account
         if m.config.identity is not None and m.config.identity.mode == "owner":
@@ -83,7 +83,7 @@ def problems(members: list[Member]) -> list[str]:
     return found
 
 
-def _group_limit(members: list[Member]) -> list[str]:
+def _group_limit(members: list[FleetStack]) -> list[str]:
     """IAM's 10 groups per user, summed over the cluster stacks of one account: each stack
     adds the user to its own team groups."""
     groups: dict[tuple[str, str], list[str]] = defaultdict(list)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 
 import pytest
 import yaml
@@ -13,7 +11,7 @@ from hypothesis import strategies as st
 
 from eks_access import authz, review, stackfile
 from eks_access import config as core
-from tests.conftest import DEV, ROOT, minimal_raw
+from tests.conftest import DEV, ROOT, cli, minimal_raw
 from tests.strategies import stack_configs
 
 R = authz.parse_request
@@ -279,17 +277,6 @@ def test_matrix_and_can_i_agree(raw, data):
     for key, access in m.items():
         for q in data.draw(st.lists(st.sampled_from(questions), min_size=1, max_size=25)):
             assert access.allows(q) == s.can(access.identity.arn, q), (key, q)
-
-
-def cli(*args, cwd=ROOT):
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run(
-        [sys.executable, "-m", "eks_access", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env=env,
-    )
 
 
 def test_can_i_and_who_can_commands():

@@ -4,9 +4,6 @@ decide it (issue "Exact answers"). Each test here failed before its fix."""
 from __future__ import annotations
 
 import copy
-import os
-import subprocess
-import sys
 from typing import Any
 
 import pytest
@@ -26,21 +23,10 @@ from eks_access import (
     stackfile,
 )
 from eks_access import config as core
-from tests.conftest import DEV, NODE_ROLE, ROOT, minimal_raw
+from tests.conftest import DEV, NODE_ROLE, cli, minimal_raw
 from tests.strategies import HOSTILE_GROUPS, HOSTILE_USERS
 
 ACCOUNT = "111122223333"
-
-
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run(
-        [sys.executable, "-m", "eks_access", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        env=env,
-    )
 
 
 def load(**teams_and_more: Any) -> core.StackConfig:
@@ -364,11 +350,11 @@ def test_a_group_policy_over_iams_limit(monkeypatch):
 def test_the_fleet_compares_iam_names_ignoring_case_and_sums_groups():
     from eks_access import fleet
 
-    def stack(name: str, users: list[str], teams: int = 1) -> fleet.Member:
+    def stack(name: str, users: list[str], teams: int = 1) -> fleet.FleetStack:
         config = load(
             **{"eks-access:teams": [{"name": f"t{i}", "users": users} for i in range(teams)]}
         )
-        return fleet.Member(f"Pulumi.{name}.yaml", name, config)
+        return fleet.FleetStack(f"Pulumi.{name}.yaml", name, config)
 
     found = fleet.problems([stack("a", ["Alice"]), stack("b", ["alice"])])
     assert any("IAM user 'Alice'" in p and "defined with different settings" in p for p in found)

@@ -157,13 +157,13 @@ def test_a_missing_teams_file_is_a_config_error(tmp_path):
 # --- across stacks --------------------------------------------------------------------------------
 
 
-def member(name: str, raw: dict) -> fleet.Member:
+def member(name: str, raw: dict) -> fleet.FleetStack:
     config = (
         core.load_identity(raw)
         if raw.get("eks-access:identity", {}).get("mode") == "owner"
         else core.load(raw)
     )
-    return fleet.Member(f"Pulumi.{name}.yaml", name, config)
+    return fleet.FleetStack(f"Pulumi.{name}.yaml", name, config)
 
 
 def single(cluster: str, user: dict | str) -> dict:
@@ -195,14 +195,14 @@ def test_one_user_defined_differently_in_two_stacks_of_an_account_is_an_error_na
 
 def test_the_example_fleet_passes_and_a_reference_to_an_unowned_user_fails():
     members = [
-        fleet.Member(n, stackfile.read(ROOT / n).stack, stackfile.read(ROOT / n).load_any())
+        fleet.FleetStack(n, stackfile.read(ROOT / n).stack, stackfile.read(ROOT / n).load_any())
         for n in FLEET
     ]
     assert fleet.problems(members) == []
     staging = stackfile.read(ROOT / "Pulumi.staging.yaml")
     raw = dict(staging.raw)
     raw["eks-access:teams"] = [*raw["eks-access:teams"], {"name": "x", "users": ["zoe"]}]
-    members[1] = fleet.Member("Pulumi.staging.yaml", "staging", core.load(raw))
+    members[1] = fleet.FleetStack("Pulumi.staging.yaml", "staging", core.load(raw))
     (problem,) = fleet.problems(members)
     assert "Pulumi.staging.yaml (teams[3].users[0]): IAM user 'zoe' is not owned" in problem
 

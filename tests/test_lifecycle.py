@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import shutil
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -25,7 +23,7 @@ import yaml
 from eks_access import lifecycle, operations, stackfile
 from offline.run import RunResult, run
 from tests import everyday
-from tests.conftest import DEV, ROOT, minimal_raw, write_stack
+from tests.conftest import DEV, ROOT, cli, minimal_raw, write_stack
 
 
 def plan_raw(raw: dict[str, Any], stacks: dict[str, Any] | None = None) -> RunResult:
@@ -38,17 +36,6 @@ def plan_raw(raw: dict[str, Any], stacks: dict[str, Any] | None = None) -> RunRe
 def ops_between(base: RunResult, head: RunResult) -> list[operations.Operation]:
     return operations.compute(
         [r.to_json() for r in base.resources], [r.to_json() for r in head.resources]
-    )
-
-
-def cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run(
-        [sys.executable, "-m", "eks_access", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env=env,
     )
 
 

@@ -14,10 +14,10 @@ from eks_access.fields import (
     MAX_ACCESS_ENTRIES,
     NAMESPACE,
     TEMPLATE,
+    disallowed_templates,
     fmt,
     session_pattern,
     show,
-    templates,
 )
 from eks_access.problems import Problem
 
@@ -332,7 +332,7 @@ def identity_checks(config: IdentityConfig) -> list[Problem]:
 
 
 def _template_checks(m: kinds.Member) -> list[Problem]:
-    if bad := templates(m.username, m.kind.templates):
+    if bad := disallowed_templates(m.username, m.kind.templates):
         return [
             Problem(
                 f"{m.path}.username",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from eks_access import arns, kinds
 from eks_access.config.models import StackConfig
-from eks_access.fields import ENTRY_TEMPLATES, NAMESPACE, fmt, templates
+from eks_access.fields import ENTRY_TEMPLATES, NAMESPACE, disallowed_templates, fmt
 from eks_access.problems import Problem
 
 
@@ -130,7 +130,9 @@ def mode_checks(config: StackConfig) -> list[Problem]:
                             "ResourceInUseException. Remove it from the team",
                         )
                     )
-                if m.kind.principal == "role" and (bad := templates(m.username, ENTRY_TEMPLATES)):
+                if m.kind.principal == "role" and (
+                    bad := disallowed_templates(m.username, ENTRY_TEMPLATES)
+                ):
                     problems.append(
                         Problem(
                             f"{m.path}.username",
