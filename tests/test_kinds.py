@@ -215,3 +215,13 @@ def test_the_plan_maps_the_permission_sets_role_that_can_i_resolves(tmp_path: Pa
     assert role.split(":")[4] == entry["principalArn"].split(":")[4] == ACCOUNT
     session = f"arn:aws:sts::{ACCOUNT}:assumed-role/{role.rsplit('/', 1)[-1]}/jane"
     assert authz.state_of(stack.load()).resolve(session) is not None
+
+
+def test_a_permission_set_in_a_config_with_a_bad_region_is_a_config_error() -> None:
+    """Found by make test-full's fuzz (seed 4): a blank aws:region made the permission set's
+    placeholder ARN unparsable, a traceback instead of the region's own problem."""
+    config = raw()
+    config["aws:region"] = " "
+    with pytest.raises(core.ConfigError) as e:
+        core.load(config)
+    assert any(str(p).startswith("aws:region") for p in e.value.problems)

@@ -99,11 +99,16 @@ def permission_set_of(role_name: str) -> str | None:
     return m["name"] if m else None
 
 
+_REGION = re.compile(r"[a-z]{2}(-[a-z0-9]+)+")
+
+
 def placeholder_arn(name: str, ctx: Context) -> str:
     """A role ARN of the real shape, for plans made without AWS; the suffix is a digest of the
     name (so plans are stable) and says nothing about the real one."""
     suffix = hashlib.sha256(name.encode()).hexdigest()[:16]
-    path = f"{PATH_PREFIX}{ctx.region}/"
+    # a config whose region is not one is refused (aws:region); until then, a path IAM takes
+    region = ctx.region if _REGION.fullmatch(ctx.region) else "region"
+    path = f"{PATH_PREFIX}{region}/"
     account = ctx.cluster_account or ctx.account  # the role is in the cluster's account
     return f"arn:{ctx.partition}:iam::{account}:role{path}{PREFIX}{name}_{suffix}"
 
