@@ -18,6 +18,7 @@ import os
 import tempfile
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pulumi
 import pytest
@@ -165,25 +166,20 @@ def fuzz(seed_value: int, examples: int) -> tuple[Counter[str], Counter[str]]:
     return counts, mutations
 
 
-@pytest.mark.parametrize(
-    "half",
-    [
-        pytest.param(1, marks=pytest.mark.xdist_group("fuzz1")),
-        pytest.param(2, marks=pytest.mark.xdist_group("fuzz2")),
-    ],
-)
+def _halves(*seeds: int) -> Any:
+    """The seeded halves of one run, each in its own xdist group (they run side by side)."""
+    return pytest.mark.parametrize(
+        "half", [pytest.param(s, marks=pytest.mark.xdist_group(f"fuzz{s}")) for s in seeds]
+    )
+
+
+@_halves(1, 2)
 def test_hostile_stack_files_end_in_a_clean_error_or_a_safe_plan(half: int):
     _fuzz_and_check(half, EXAMPLES // 2)
 
 
 @pytest.mark.full
-@pytest.mark.parametrize(
-    "half",
-    [
-        pytest.param(3, marks=pytest.mark.xdist_group("fuzz3")),
-        pytest.param(4, marks=pytest.mark.xdist_group("fuzz4")),
-    ],
-)
+@_halves(3, 4)
 def test_hostile_stack_files_in_thousands(half: int):
     """`make test-full`: 2,000 more, with other seeds than `make test`'s."""
     _fuzz_and_check(half, FULL_EXAMPLES // 2)
