@@ -1,0 +1,74 @@
+"""The review of every everyday-change row in its three formats (JSON, the pull-request
+comment, the HTML page), as ``eks-access review`` renders them, from the real program's plans.
+
+``tests/test_golden.py`` compares them with the copies in ``tests/fixtures/golden-review``,
+taken before the review's documents became typed (issue 27): a refactor that changes a byte of
+a JSON shape or a rendering fails there. A deliberate change rewrites the copies in the same
+commit (``python -m tests.golden_review --write``), with the reason in the commit message.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import sys
+import tempfile
+from pathlib import Path
+
+from tests import everyday
+
+GOLDEN = Path(__file__).resolve().parent / "fixtures" / "golden-review"
+
+
+def slug(title: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
+
+
+def rendered(title: str) -> dict[str, str]:
+    """One row's review: ``{"json": ..., "md": ..., "html": ...}``."""
+    from eks_access import changes, comment, operations, report, stackfile
+    from tests.conftest import write_stack
+
+    row = next(r for r in everyday.ROWS if r.title == title)
+    before, after = everyday.planned(title)
+    configs = []
+    for raw in row.configs():
+        folder = Path(tempfile.mkdtemp(prefix="eks-access-golden-review-"))
+        for name, other in (row.stacks(raw) if row.stacks else {}).items():
+            write_stack(folder, other, name)
+        configs.append(stackfile.read(write_stack(folder, raw, "dev")).load())
+    base, head = configs
+    ops = operations.compute(
+        [r.to_json() for r in before.resources], [r.to_json() for r in after.resources]
+    )
+    doc = changes.review_document(base, head, ops=ops)
+    name = f"{head.cluster.name} (stack dev)"
+    return {
+        "json": json.dumps(doc, indent=2, sort_keys=False) + "\n",
+        "md": comment.markdown([(name, doc)]),
+        "html": report.page(f"Access review: {name}", report.review_sections(base, head, doc)),
+    }
+
+
+def path(title: str, ext: str) -> Path:
+    """Compressed (the matrices repeat: 16 MB of text, 0.6 MB stored)."""
+    return GOLDEN / f"{slug(title)}.{ext}.gz"
+
+
+def stored(title: str, ext: str) -> str:
+    return gzip.decompress(path(title, ext).read_bytes()).decode()
+
+
+def write() -> None:
+    for old in GOLDEN.glob("*"):
+        old.unlink()
+    for row in everyday.ROWS:
+        for ext, text in rendered(row.title).items():
+            path(row.title, ext).write_bytes(gzip.compress(text.encode(), 9, mtime=0))
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] != ["--write"]:
+        sys.exit("usage: python -m tests.golden_review --write")
+    write()
