@@ -192,9 +192,7 @@ def _plan_stacks(
                     before = base_plans.load_plan(
                         folder if len(stacks) == 1 else folder / stack.stack
                     )
-                ops = operations.compute(
-                    [r.to_json() for r in before.resources], [r.to_json() for r in result.resources]
-                )
+                ops = operations.compute(before.resources, result.resources)
                 extra["operations.json"] = json.dumps(operations.to_json(ops), indent=2)
                 stops = _lockout_stops(before, result, ops, stack, args.acknowledge_lockout)
             verdict, extra["policy.json"] = _policy_verdict(result, args.policy_config)
@@ -616,9 +614,7 @@ def cmd_review(args: argparse.Namespace) -> int:
                     after = run.run(stack)
                 except pulumi.RunError as e:
                     raise UserError(f"{stack.path.name}: {e}") from None
-                ops = operations.compute(
-                    [r.to_json() for r in before.resources], [r.to_json() for r in after.resources]
-                )
+                ops = operations.compute(before.resources, after.resources)
                 doc = changes.review_document(base, head, ops=ops)
                 # what would stop `pulumi up` (or the plan) on this change, above the fold
                 doc["stops"] = _lockout_stops(before, after, ops, stack, False)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 import re
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from eks_access import authz, operations, presets, review, rules
@@ -97,8 +97,8 @@ def display_name(arn: str, username: str) -> str:
 def review_document(
     base: StackConfig,
     head: StackConfig,
-    before: Sequence[Mapping[str, Any]] | None = None,
-    after: Sequence[Mapping[str, Any]] | None = None,
+    before: Sequence[operations.Registration] | None = None,
+    after: Sequence[operations.Registration] | None = None,
     ops: Sequence[operations.Operation] | None = None,
 ) -> dict[str, Any]:
     """The review (`review.review`) with what people read first: each principal's change in

@@ -1,7 +1,7 @@
 """The operations `pulumi up` would perform to go from one plan to the next.
 
-Both plans are lists of registrations as the offline plan writes them (``plan.json``'s
-``resources``: urn, type, name, parent, custom, inputs, options); the old one stands for the
+Both plans are lists of :class:`Registration` (``plan.json``'s ``resources``: urn, type, name,
+parent, custom, inputs, options, read from JSON at the edges); the old one stands for the
 stack's state after the previous `pulumi up`. Each resource of the new plan is matched with its
 old self (by URN, then by alias) and diffed with the rules of :mod:`eks_access.lifecycle`; what
 the new plan no longer registers is deleted, or only dropped from the state when it was
@@ -13,7 +13,7 @@ from __future__ import annotations
 import heapq
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from eks_access import lifecycle
@@ -23,10 +23,46 @@ ROOT_STACK = "pulumi:pulumi:Stack"
 ORDER: dict[str, int] = {"replace": 0, "delete": 1, "create": 2, "update": 3, "same": 4}
 SYMBOL = {"create": "+", "update": "~", "replace": "+-", "delete": "-", "same": " "}
 
-Registration = Mapping[str, Any]
+
+@dataclass(frozen=True)
+class Registration:
+    """One resource the program registered: what `pulumi up` would be asked to create."""
+
+    urn: str
+    type: str
+    name: str
+    parent: str
+    """The parent's URN, or "" (the root stack's children)."""
+    custom: bool
+    inputs: dict[str, Any]
+    options: dict[str, Any]
+    """The resource options as the engine gets them (camelCase keys, as in ``plan.json``)."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "type": self.type,
+            "name": self.name,
+            "urn": self.urn,
+            "parent": self.parent or None,
+            "custom": self.custom,
+            "inputs": self.inputs,
+            "options": self.options,
+        }
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any]) -> Registration:
+        return cls(
+            urn=doc["urn"],
+            type=doc["type"],
+            name=doc["name"],
+            parent=doc.get("parent") or "",
+            custom=bool(doc.get("custom", True)),
+            inputs=dict(doc.get("inputs") or {}),
+            options=dict(doc.get("options") or {}),
+        )
 
 
-@dataclass
+@dataclass(frozen=True)
 class Operation:
     """What the engine does to one resource."""
 
@@ -34,8 +70,8 @@ class Operation:
     type: str
     name: str
     op: Op
-    diffs: list[str] = field(default_factory=list)
-    replace_keys: list[str] = field(default_factory=list)
+    diffs: tuple[str, ...] = ()
+    replace_keys: tuple[str, ...] = ()
     delete_before_replace: bool = False
     retained: bool = False
     old_urn: str | None = None
@@ -52,8 +88,8 @@ class Operation:
             "type": self.type,
             "name": self.name,
             "op": self.op,
-            "diffs": self.diffs,
-            "replaceKeys": self.replace_keys,
+            "diffs": list(self.diffs),
+            "replaceKeys": list(self.replace_keys),
             "deleteBeforeReplace": self.delete_before_replace,
             "retained": self.retained,
             "step": self.step,
@@ -63,6 +99,22 @@ class Operation:
         if self.why:
             out["why"] = self.why
         return out
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any]) -> Operation:
+        return cls(
+            urn=doc["urn"],
+            type=doc["type"],
+            name=doc["name"],
+            op=doc["op"],
+            diffs=tuple(doc.get("diffs") or ()),
+            replace_keys=tuple(doc.get("replaceKeys") or ()),
+            delete_before_replace=bool(doc.get("deleteBeforeReplace")),
+            retained=bool(doc.get("retained")),
+            old_urn=doc.get("oldUrn"),
+            why=doc.get("why"),
+            step=int(doc.get("step", 0)),
+        )
 
 
 def qualified_type(urn: str) -> str:
@@ -92,8 +144,8 @@ def _alias_urns(
     """Old URNs the resource may be known by: its own aliases, then the one inherited from the
     alias its parent was matched by (the engine's ``generateAliases``)."""
     out: list[str] = []
-    parent = reg.get("parent") or None
-    for alias in reg["options"].get("aliases") or []:
+    parent = reg.parent or None
+    for alias in reg.options.get("aliases") or []:
         if isinstance(alias, str):
             out.append(alias)
             continue
@@ -109,21 +161,21 @@ def _alias_urns(
                 spec.get("stack") or stack,
                 spec.get("project") or project,
                 alias_parent,
-                spec.get("type") or reg["type"],
-                spec.get("name") or reg["name"],
+                spec.get("type") or reg.type,
+                spec.get("name") or reg.name,
             )
         )
     if parent and matched_parent:
-        name = reg["name"]
+        name = reg.name
         parent_name = urn_name(parent)
         if name.startswith(parent_name):
             name = urn_name(matched_parent) + name[len(parent_name) :]
-        out.append(make_urn(stack, project, matched_parent, reg["type"], name))
+        out.append(make_urn(stack, project, matched_parent, reg.type, name))
     return list(dict.fromkeys(out))
 
 
 def _deps(reg: Registration) -> dict[str, list[str]]:
-    return dict(reg["options"].get("propertyDependencies") or {})
+    return dict(reg.options.get("propertyDependencies") or {})
 
 
 def compute(old: Sequence[Registration], new: Sequence[Registration]) -> list[Operation]:
@@ -131,44 +183,44 @@ def compute(old: Sequence[Registration], new: Sequence[Registration]) -> list[Op
 
     ``new`` must be in registration order (parents before children), as the program ran.
     """
-    olds = {r["urn"]: r for r in old if not r["options"].get("read")}
-    news = [r for r in new if not r["options"].get("read")]
+    olds = {r.urn: r for r in old if not r.options.get("read")}
+    news = [r for r in new if not r.options.get("read")]
     claimed: dict[str, str] = {}  # old URN -> new URN
     matched_by_alias: dict[str, str] = {}  # new URN -> old URN it was found by
     ops: dict[str, Operation] = {}
     for reg in news:
-        urn = reg["urn"]
+        urn = reg.urn
         stack, project = _stack_and_project(urn)
         found = urn if urn in olds else None
         if found is None:
-            parent_old = matched_by_alias.get(reg.get("parent") or "")
+            parent_old = matched_by_alias.get(reg.parent)
             for alias in _alias_urns(reg, parent_old, stack, project):
                 if alias in olds and alias not in claimed:
                     found = alias
                     matched_by_alias[urn] = alias
                     break
         if found is None:
-            ops[urn] = Operation(urn, reg["type"], reg["name"], "create")
+            ops[urn] = Operation(urn, reg.type, reg.name, "create")
             continue
         claimed[found] = urn
         ops[urn] = _compare(olds[found], reg)
         if found != urn:
-            ops[urn].old_urn = found
+            ops[urn] = replace(ops[urn], old_urn=found)
     _provider_replacements(ops, news)
     _dependent_replacements(ops, olds, claimed)
-    by_urn = {r["urn"]: r for r in news}
+    by_urn = {r.urn: r for r in news}
     # dependencies first: the reverse of "dependents first" over the new program's graph
     for step, urn in enumerate(reversed(_dependents_first(list(by_urn), by_urn))):
-        ops[urn].step = step
+        ops[urn] = replace(ops[urn], step=step)
     gone = [urn for urn in olds if urn not in claimed]
     for step, urn in enumerate(_dependents_first(gone, olds), start=len(news)):
         reg = olds[urn]
         ops[urn] = Operation(
             urn,
-            reg["type"],
-            reg["name"],
+            reg.type,
+            reg.name,
             "delete",
-            retained=bool(reg["options"].get("retainOnDelete")),
+            retained=bool(reg.options.get("retainOnDelete")),
             step=step,
         )
     return sorted(ops.values(), key=lambda o: o.urn)
@@ -183,8 +235,8 @@ def _dependents_first(urns: Sequence[str], olds: Mapping[str, Registration]) -> 
     unblocks: dict[str, list[str]] = {u: [] for u in urns}  # u -> what u was holding back
     for u in urns:
         reg = olds[u]
-        property_deps = reg["options"].get("propertyDependencies", {}).values()
-        named = {reg.get("parent") or "", *reg["options"].get("dependsOn", [])}
+        property_deps = reg.options.get("propertyDependencies", {}).values()
+        named = {reg.parent, *reg.options.get("dependsOn", [])}
         for dep in named.union(*property_deps):
             if dep in wanted and dep != u:
                 waiting[dep] += 1  # u depends on dep: u goes first
@@ -203,16 +255,13 @@ def _dependents_first(urns: Sequence[str], olds: Mapping[str, Registration]) -> 
 
 
 def _compare(old: Registration, new: Registration) -> Operation:
-    rule = lifecycle.rule(new["type"], bool(new.get("custom", True)))
-    options = new["options"]
-    paths = lifecycle.changes(
-        rule, old.get("inputs") or {}, new.get("inputs") or {}, options.get("ignoreChanges") or []
-    )
-    op = Operation(new["urn"], new["type"], new["name"], "same", diffs=paths)
-    if not new.get("custom", True):
-        op.op = "update" if paths else "same"
-        return op
-    old_inputs, new_inputs = old.get("inputs") or {}, new.get("inputs") or {}
+    rule = lifecycle.rule(new.type, new.custom)
+    options = new.options
+    old_inputs, new_inputs = old.inputs, new.inputs
+    paths = lifecycle.changes(rule, old_inputs, new_inputs, options.get("ignoreChanges") or [])
+    same = Operation(new.urn, new.type, new.name, "same", diffs=tuple(paths))
+    if not new.custom:
+        return replace(same, op="update") if paths else same
     forced = [p for p in paths if rule.forces(p, old_inputs, new_inputs)]
     forced += [
         p
@@ -221,20 +270,19 @@ def _compare(old: Registration, new: Registration) -> Operation:
         and any(lifecycle.within(p, k) for k in options.get("replaceOnChanges") or [])
     ]
     # The engine's shouldTriggerReplace: a null on either side is "no trigger".
-    before, after = old["options"].get("replacementTrigger"), options.get("replacementTrigger")
+    before, after = old.options.get("replacementTrigger"), options.get("replacementTrigger")
     trigger_changed = before is not None and after is not None and before != after
     if forced or trigger_changed:
-        op.op = "replace"
-        op.replace_keys = forced
-        if trigger_changed and not forced:
-            op.why = "replacementTrigger changed"
-        # the provider asks for delete-first only when its own diff replaces (not a trigger)
-        op.delete_before_replace = bool(options.get("deleteBeforeReplace")) or (
-            bool(forced) and rule.deletes_first(new_inputs, paths)
+        return replace(
+            same,
+            op="replace",
+            replace_keys=tuple(forced),
+            why="replacementTrigger changed" if trigger_changed and not forced else None,
+            # the provider asks for delete-first only when its own diff replaces (not a trigger)
+            delete_before_replace=bool(options.get("deleteBeforeReplace"))
+            or (bool(forced) and rule.deletes_first(new_inputs, paths)),
         )
-    elif paths:
-        op.op = "update"
-    return op
+    return replace(same, op="update") if paths else same
 
 
 PROVIDER_KEY = "provider"
@@ -247,13 +295,16 @@ def _provider_replacements(ops: dict[str, Operation], news: Sequence[Registratio
     without asking the provider, so the provider's own delete-before-replace never applies."""
     replaced = {urn for urn, op in ops.items() if op.op == "replace" and "providers:" in urn}
     for reg in news:
-        ref = reg["options"].get("provider") or ""
-        op = ops[reg["urn"]]
+        ref = reg.options.get("provider") or ""
+        op = ops[reg.urn]
         if ref.rsplit("::", 1)[0] in replaced and op.op != "create":
-            op.op = "replace"
-            op.replace_keys = [PROVIDER_KEY]  # the engine's providerChanged: this key alone
-            op.delete_before_replace = bool(reg["options"].get("deleteBeforeReplace"))
-            op.why = op.why or "its provider is replaced (another cluster)"
+            ops[reg.urn] = replace(
+                op,
+                op="replace",
+                replace_keys=(PROVIDER_KEY,),  # the engine's providerChanged: this key alone
+                delete_before_replace=bool(reg.options.get("deleteBeforeReplace")),
+                why=op.why or "its provider is replaced (another cluster)",
+            )
 
 
 def _dependent_replacements(
@@ -275,19 +326,22 @@ def _dependent_replacements(
         for old_urn, new_urn in claimed.items():
             op = ops[new_urn]
             reg = olds[old_urn]
-            if old_urn in dependent or not reg.get("custom", True):
+            if old_urn in dependent or not reg.custom:
                 continue
-            rule = lifecycle.rule(reg["type"], True)
+            rule = lifecycle.rule(reg.type, True)
             hit = sorted(
                 prop
                 for prop, deps in _deps(reg).items()
                 if set(deps) & (replaced_old - {old_urn}) and rule.forces_replacement(prop)
             )
             if hit:
-                op.op = "replace"
-                op.delete_before_replace = True
-                op.replace_keys = hit
-                op.why = op.why or "a resource it depends on is deleted before it is replaced"
+                ops[new_urn] = replace(
+                    op,
+                    op="replace",
+                    delete_before_replace=True,
+                    replace_keys=tuple(hit),
+                    why=op.why or "a resource it depends on is deleted before it is replaced",
+                )
                 replaced_old.add(old_urn)
                 dependent.add(old_urn)
                 changed = True

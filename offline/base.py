@@ -20,9 +20,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from eks_access.operations import Registration
 from eks_access.stackfile import StackFile
 from eks_access.stackfile import read as read_stack
-from offline.run import Registration, RunResult, program_of, run
+from offline.run import RunResult, program_of, run
 
 
 class BaseError(ValueError):
@@ -38,18 +39,7 @@ def load_plan(folder: Path) -> RunResult:
         raise BaseError(
             f"{folder}: not a plan's output folder ({e.__class__.__name__}: {e})"
         ) from None
-    resources = [
-        Registration(
-            urn=r["urn"],
-            type=r["type"],
-            name=r["name"],
-            parent=r.get("parent") or "",
-            custom=bool(r.get("custom", True)),
-            inputs=r.get("inputs") or {},
-            options=r.get("options") or {},
-        )
-        for r in doc.get("resources", [])
-    ]
+    resources = [Registration.from_json(r) for r in doc.get("resources", [])]
     return RunResult(resources=resources, outputs=outputs)
 
 

@@ -18,8 +18,9 @@ from typing import Any
 import yaml
 
 from eks_access import awsauth
+from eks_access.operations import Registration
 from offline import interrupt
-from offline.run import Registration, RunResult
+from offline.run import RunResult
 
 K8S_KINDS = ("Namespace", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding")
 PLACEHOLDER_NOTE = (
@@ -336,9 +337,8 @@ def summary_json(
 def summary(result: RunResult) -> str:
     """A short account of the plan for people."""
     counts = Counter(r.type for r in result.resources if r.custom)
-    data = (aws_auth(result) or [{}])[0].get("data", {})
-    roles = yaml.safe_load(data.get("mapRoles", "[]")) or []
-    users = yaml.safe_load(data.get("mapUsers", "[]")) or []
+    parsed = awsauth.parse(aws_auth_data(result))  # read once per plan (awsauth.parse)
+    roles, users = parsed.roles, parsed.users
     iam_doc = iam(result)
     lines = [
         f"{sum(counts.values())} resources would be created "

@@ -29,7 +29,8 @@ from pulumi_policy import (
 )
 
 from components import sdk_internals
-from offline.run import Registration, RunResult
+from eks_access.operations import Registration
+from offline.run import RunResult
 
 PACK_DIR = Path(__file__).resolve().parent.parent / "policy"
 

@@ -28,6 +28,7 @@ from eks_access import config as core
 from eks_access.kinds import NODE_KINDS
 from eks_access.kinds.base import NodeKind
 from eks_access.live import LiveAwsAuth, as_eks_creates_it
+from eks_access.operations import Registration, make_urn
 from eks_access.stackfile import StackFile, StackFileError
 from eks_access.stackfile import read as read_stack
 from offline.mocks import PlaceholderCloud
@@ -50,30 +51,6 @@ def mask(value: Any) -> Any:
     if value == sdk_internals.UNKNOWN:
         return UNKNOWN_MASK
     return value
-
-
-@dataclass
-class Registration:
-    """One resource the program registered: what `pulumi up` would be asked to create."""
-
-    urn: str
-    type: str
-    name: str
-    parent: str
-    custom: bool
-    inputs: dict[str, Any]
-    options: dict[str, Any]
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "type": self.type,
-            "name": self.name,
-            "urn": self.urn,
-            "parent": self.parent or None,
-            "custom": self.custom,
-            "inputs": self.inputs,
-            "options": self.options,
-        }
 
 
 @dataclass
@@ -119,8 +96,6 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
     def make_urn(self, parent: str, type_: str, name: str) -> str:
         """The URN the engine would give (the SDK mock keeps only the parent's last type)."""
         from pulumi import get_project, get_stack
-
-        from eks_access.operations import make_urn
 
         return make_urn(get_stack(), get_project(), parent or None, type_, name)
 

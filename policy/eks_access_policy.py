@@ -12,6 +12,7 @@ through the callback pulumi-policy passes in.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import importlib.util
 import json
 import sys
@@ -95,6 +96,12 @@ class UnreadableAwsAuthError(ValueError):
     """aws-auth text the authenticator cannot parse: it maps nobody from that key."""
 
 
+@functools.lru_cache(maxsize=4)
+def _load_yaml11(text: str) -> Any:
+    """Read once per text: two policies read the same aws-auth (entries are copied out)."""
+    return rules.load_yaml11(text)
+
+
 def aws_auth_entries(props: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     """``(key, entry)`` for each mapping in an aws-auth ConfigMap's mapRoles and mapUsers, read
     as the authenticator reads them (YAML 1.1). Raises ``UnreadableAwsAuthError`` for a key it
@@ -106,7 +113,7 @@ def aws_auth_entries(props: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]
         if not isinstance(text, str):
             continue
         try:
-            parsed = rules.load_yaml11(text) or []
+            parsed = _load_yaml11(text) or []
         except Exception as e:  # ruamel's YAMLError and its scanner errors
             raise UnreadableAwsAuthError(
                 f"aws-auth {key} does not parse ({type(e).__name__})"

@@ -39,9 +39,7 @@ def rendered(title: str) -> dict[str, str]:
             write_stack(folder, other, name)
         configs.append(stackfile.read(write_stack(folder, raw, "dev")).load())
     base, head = configs
-    ops = operations.compute(
-        [r.to_json() for r in before.resources], [r.to_json() for r in after.resources]
-    )
+    ops = operations.compute(before.resources, after.resources)
     doc = changes.review_document(base, head, ops=ops)
     name = f"{head.cluster.name} (stack dev)"
     return {

@@ -40,8 +40,8 @@ def row_review(row: everyday.Row, tmp: Path) -> dict[str, Any]:
     return changes.review_document(
         load(base_raw, tmp / "base"),
         load(head_raw, tmp / "head"),
-        [r.to_json() for r in before.resources],
-        [r.to_json() for r in after.resources],
+        before.resources,
+        after.resources,
     )
 
 
@@ -471,7 +471,7 @@ def test_deleted_iam_users_and_keys_and_a_lockout_stop_lead_the_comment(tmp_path
         stack = stackfile.read(write_stack(tmp_path / name, raw, "dev"))
         plans.append(run.run(stack))
         configs.append(stack.load())
-    before, after = ([r.to_json() for r in p.resources] for p in plans)
+    before, after = (p.resources for p in plans)
     doc = changes.review_document(configs[0], configs[1], before, after)
     ops = operations.compute(before, after)
     doc["stops"] = _lockout_stops(plans[0], plans[1], ops, stack, False)
@@ -506,8 +506,7 @@ def test_operations_are_listed_in_the_order_the_engine_runs_them(title: str) -> 
     before, after = everyday.planned(title)
     olds = {r.urn: r.to_json() for r in before.resources}
     news = {r.urn: r.to_json() for r in after.resources}
-    ops = [o.to_json() for o in operations.compute(list(olds.values()),
-                                                   [r.to_json() for r in after.resources])]  # fmt: skip
+    ops = [o.to_json() for o in operations.compute(before.resources, after.resources)]
     shown = [o for o in ops if o["op"] != "same"]
     names = [line.split("|")[2].strip() for line in comment._operations({"operations": shown})[2:]
              if line.startswith("| ") and line.split("|")[1].strip() in operations.ORDER]  # fmt: skip

@@ -34,9 +34,17 @@ def plan_raw(raw: dict[str, Any], stacks: dict[str, Any] | None = None) -> RunRe
 
 
 def ops_between(base: RunResult, head: RunResult) -> list[operations.Operation]:
-    return operations.compute(
-        [r.to_json() for r in base.resources], [r.to_json() for r in head.resources]
-    )
+    return compute(base.resources, head.resources)
+
+
+def compute(old: list[Any], new: list[Any]) -> list[operations.Operation]:
+    """``operations.compute`` of registrations written here as plan.json's dicts."""
+
+    def typed(rs: list[Any]) -> list[operations.Registration]:
+        reg = operations.Registration.from_json
+        return [r if isinstance(r, operations.Registration) else reg(r) for r in rs]
+
+    return operations.compute(typed(old), typed(new))
 
 
 # --- the everyday-change table ------------------------------------------------------------------
@@ -113,14 +121,12 @@ def test_an_alias_carries_a_renamed_parent_and_its_children() -> None:
     old_group = reg(everyday.GROUP, "pay-group", {"name": "g-pay"}, old_team["urn"])
     new_team = reg("eks-access:index:Team", "pay-eng", aliases=[{"spec": {"name": "pay"}}])
     new_group = reg(everyday.GROUP, "pay-eng-group", {"name": "g-pay-eng"}, new_team["urn"])
-    ops = by_name(operations.compute([old_team, old_group], [new_team, new_group]))
+    ops = by_name(compute([old_team, old_group], [new_team, new_group]))
     assert ops["pay-eng"].op == "same" and ops["pay-eng"].old_urn == old_team["urn"]
-    assert ops["pay-eng-group"].op == "update" and ops["pay-eng-group"].diffs == ["name"]
+    assert ops["pay-eng-group"].op == "update" and ops["pay-eng-group"].diffs == ("name",)
     # Without the alias the same edit deletes both and creates both.
     plain = by_name(
-        operations.compute(
-            [old_team, old_group], [reg("eks-access:index:Team", "pay-eng"), new_group]
-        )
+        compute([old_team, old_group], [reg("eks-access:index:Team", "pay-eng"), new_group])
     )
     assert {n: o.op for n, o in plain.items()} == {
         "pay": "delete",
@@ -133,18 +139,18 @@ def test_an_alias_carries_a_renamed_parent_and_its_children() -> None:
 def test_ignored_changes_trigger_and_retain() -> None:
     key = reg(everyday.KEY, "k", {"user": "a"})
     with_pgp = reg(everyday.KEY, "k", {"user": "a", "pgpKey": "keybase:x"})
-    assert operations.compute([key], [with_pgp])[0].op == "replace"
+    assert compute([key], [with_pgp])[0].op == "replace"
     ignored = reg(everyday.KEY, "k", {"user": "a", "pgpKey": "keybase:x"}, ignoreChanges=["pgpKey"])
-    assert operations.compute([key], [ignored])[0].op == "same"
+    assert compute([key], [ignored])[0].op == "same"
 
     entry = reg(everyday.ENTRY, "e", {"principalArn": "arn"}, replacementTrigger="id-1")
     again = reg(everyday.ENTRY, "e", {"principalArn": "arn"}, replacementTrigger="id-2")
-    (op,) = operations.compute([entry], [again])
+    (op,) = compute([entry], [again])
     assert op.op == "replace" and op.why == "replacementTrigger changed"
 
     patch = reg(everyday.PATCH, "p", {"data": {}}, retainOnDelete=True)
-    assert operations.compute([patch], [])[0].to_json()["retained"] is True
-    assert operations.compute([key], [])[0].to_json()["retained"] is False
+    assert compute([patch], [])[0].to_json()["retained"] is True
+    assert compute([key], [])[0].to_json()["retained"] is False
 
 
 def test_a_delete_before_replace_entry_takes_its_associations_along_first() -> None:
@@ -163,19 +169,19 @@ def test_a_delete_before_replace_entry_takes_its_associations_along_first() -> N
         propertyDependencies={"principalArn": [entry["urn"]]},
     )
     new_entry = {**entry, "options": {**entry["options"], "replacementTrigger": "id-2"}}
-    ops = by_name(operations.compute([entry, assoc], [new_entry, assoc]))
+    ops = by_name(compute([entry, assoc], [new_entry, assoc]))
     assert ops["e"].op == "replace" and ops["e"].delete_before_replace
     assert ops["e-view"].op == "replace" and ops["e-view"].delete_before_replace
-    assert ops["e-view"].replace_keys == ["principalArn"]
+    assert ops["e-view"].replace_keys == ("principalArn",)
     # Created before the old is deleted, the entry would leave its associations alone.
     cbd = {**new_entry, "options": {**new_entry["options"], "deleteBeforeReplace": False}}
-    assert by_name(operations.compute([entry, assoc], [cbd, assoc]))["e-view"].op == "same"
+    assert by_name(compute([entry, assoc], [cbd, assoc]))["e-view"].op == "same"
     # Replaced by its own diff as well (another cluster): the engine names the dependency's
     # key, as make e2e-engine's "another cluster" preview showed.
     moved_entry = {**new_entry, "inputs": {**entry["inputs"], "clusterName": "c2"}}
     moved_assoc = {**assoc, "inputs": {**assoc["inputs"], "clusterName": "c2"}}
-    ops = by_name(operations.compute([entry, assoc], [moved_entry, moved_assoc]))
-    assert ops["e-view"].replace_keys == ["principalArn"] and ops["e-view"].delete_before_replace
+    ops = by_name(compute([entry, assoc], [moved_entry, moved_assoc]))
+    assert ops["e-view"].replace_keys == ("principalArn",) and ops["e-view"].delete_before_replace
 
 
 def test_a_principal_losing_its_last_group_gets_a_new_entry_without_groups() -> None:
@@ -213,11 +219,11 @@ def test_kubernetes_replacements_keep_the_name_delete_first() -> None:
     )
     new_ref = copy.deepcopy(binding)
     new_ref["inputs"]["roleRef"]["name"] = "view"
-    (op,) = operations.compute([binding], [new_ref])
-    assert op.op == "replace" and op.replace_keys == ["roleRef.name"] and op.delete_before_replace
+    (op,) = compute([binding], [new_ref])
+    assert op.op == "replace" and op.replace_keys == ("roleRef.name",) and op.delete_before_replace
     renamed = copy.deepcopy(binding)
     renamed["inputs"]["metadata"]["name"] = "y"
-    (op,) = operations.compute([binding], [renamed])
+    (op,) = compute([binding], [renamed])
     assert op.op == "replace" and not op.delete_before_replace
 
 
@@ -473,11 +479,11 @@ def test_a_replaced_group_policy_deletes_first_as_the_bridge_asks() -> None:
     group = "aws:iam/groupPolicy:GroupPolicy"
     old = [reg(group, "p", {"group": "a", "name": "a-describe", "policy": "{}"})]
     new = [reg(group, "p", {"group": "b", "name": "b-describe", "policy": "{}"})]
-    (op,) = operations.compute(old, new)
+    (op,) = compute(old, new)
     assert op.op == "replace" and op.delete_before_replace
     # a name the bridge filled in itself (listed in __defaults) never collides: create-first
     new[0]["inputs"]["__defaults"] = ["name"]
-    (op,) = operations.compute(old, new)
+    (op,) = compute(old, new)
     assert op.op == "replace" and not op.delete_before_replace
 
 
@@ -492,12 +498,12 @@ def test_another_cluster_replaces_the_provider_and_every_object_it_manages() -> 
     ]  # fmt: skip
     new = copy.deepcopy(old)
     new[0]["inputs"]["kubeconfig"] = "a, with a rotated CA"
-    ops = by_name(operations.compute(old, new))
+    ops = by_name(compute(old, new))
     assert ops["kubernetes"].op == "update" and ops["ns-a"].op == "same"
     new[0]["inputs"]["clusterIdentifier"] = "arn:aws:eks:us-east-1:1:cluster/b"
-    ops = by_name(operations.compute(old, new))
+    ops = by_name(compute(old, new))
     assert ops["kubernetes"].op == "replace"
-    assert ops["ns-a"].op == "replace" and ops["ns-a"].replace_keys == ["provider"]
+    assert ops["ns-a"].op == "replace" and ops["ns-a"].replace_keys == ("provider",)
     # the engine asks no resource diff: the provider's same-name delete-first does not apply
     assert not ops["ns-a"].delete_before_replace
 
@@ -538,13 +544,13 @@ def test_upgrading_a_stack_to_cluster_identifier_and_region_replaces_nothing() -
         reg(provider, "kubernetes", {"kubeconfig": "k", "clusterIdentifier": "arn:c@t"}),
         reg(entry, "e", {"clusterName": "dev", "principalArn": "arn:u", "region": "us-east-1"}),
     ]
-    ops = by_name(operations.compute(old, new))
+    ops = by_name(compute(old, new))
     assert ops["kubernetes"].op == "update" and ops["e"].op == "same"
     # a region that changes between two values does replace
     moved = copy.deepcopy(new)
     old_set = copy.deepcopy(new)
     moved[1]["inputs"]["region"] = "eu-west-1"
-    assert by_name(operations.compute(old_set, moved))["e"].op == "replace"
+    assert by_name(compute(old_set, moved))["e"].op == "replace"
 
 
 def test_the_kubernetes_rows_are_what_the_providers_source_says() -> None:

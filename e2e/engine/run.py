@@ -110,7 +110,8 @@ for row in json.loads(Path({str(spec)!r}).read_text()):
         )
         base = [r for r in base if not gone(r)]
     head = plan(row["head"], row["others"])
-    out.append([o.to_json() for o in operations.compute(base, head)])
+    old, new = ([operations.Registration.from_json(r) for r in p] for p in (base, head))
+    out.append([o.to_json() for o in operations.compute(old, new)])
 print(json.dumps(out))
 """
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
@@ -629,7 +630,7 @@ def cluster_change(engine: Engine, world: World, tally: Tally, work: Path) -> No
     replaced = sorted(u.rsplit("::", 1)[-1] for u, s in planned.items()
                       if s["op"] == "replace" and s.get("replaceKeys") == ["provider"])  # fmt: skip
     arn = f"arn:aws:eks:{REGION}:{ACCOUNT}:cluster/dev-2"
-    stop = guards.cluster_change([operations.Operation(**_op(o)) for o in ops], arn)
+    stop = guards.cluster_change([operations.Operation.from_json(o) for o in ops], arn)
     log("\n== another cluster: cluster.name dev -> dev-2 (preview only)")
     log(f"   engine preview: provider replaced, {len(replaced)} objects replaced create-first "
         f"(replace key: provider){' = offline' if not differences else ' != offline'}")  # fmt: skip
@@ -638,17 +639,6 @@ def cluster_change(engine: Engine, world: World, tally: Tally, work: Path) -> No
         tally.failures.append("another cluster: " + "\n    ".join(
             [*differences, *([] if replaced else ["no object replaced for the provider"]),
              *([] if stop else ["the plan did not stop"])]))  # fmt: skip
-
-
-def _op(o: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "urn": o["urn"],
-        "type": o["type"],
-        "name": o["name"],
-        "op": o["op"],
-        "replace_keys": o["replaceKeys"],
-        "delete_before_replace": o["deleteBeforeReplace"],
-    }
 
 
 NEW_NODE_ROLE = f"arn:aws:iam::{ACCOUNT}:role/eks-ng-2-NodeInstanceRole"
