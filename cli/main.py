@@ -20,6 +20,7 @@ from eks_access import config as core
 
 if TYPE_CHECKING:
     from eks_access import operations
+    from eks_access.documents import ReviewDocument
     from offline.run import RunResult
 
 EXIT_OK, EXIT_NO, EXIT_CONFIG, EXIT_POLICY = 0, 1, 2, 3
@@ -588,7 +589,7 @@ def cmd_review(args: argparse.Namespace) -> int:
     from offline import run
 
     stacks = [stackfile.read(p) for p in dict.fromkeys(args.config_file)]
-    docs: list[tuple[stackfile.StackFile, Any]] = []
+    docs: list[tuple[stackfile.StackFile, ReviewDocument]] = []
     configs: list[tuple[core.StackConfig, core.StackConfig]] = []
     try:
         with base_plans.tree_at(args.base, stacks[0].path.parent) as tree:
@@ -615,14 +616,13 @@ def cmd_review(args: argparse.Namespace) -> int:
                 except pulumi.RunError as e:
                     raise UserError(f"{stack.path.name}: {e}") from None
                 ops = operations.compute(before.resources, after.resources)
-                doc = changes.review_document(base, head, ops=ops)
                 # what would stop `pulumi up` (or the plan) on this change, above the fold
-                doc["stops"] = _lockout_stops(before, after, ops, stack, False)
+                stops = _lockout_stops(before, after, ops, stack, False)
                 if args.live:
                     found, _ = _live_aws_auth(args, stack, len(stacks))
-                    doc["stops"] = _preflight_warnings(found, after, head) + doc["stops"]
+                    stops = _preflight_warnings(found, after, head) + stops
                 configs.append((base, head))
-                docs.append((stack, doc))
+                docs.append((stack, changes.review_document(base, head, ops=ops, stops=stops)))
     except base_plans.BaseError as e:
         raise UserError(str(e)) from None
     rendered = _review_outputs(docs, configs)
@@ -664,7 +664,7 @@ def _preflight_warnings(found: Any, after: RunResult, head: core.StackConfig) ->
 
 
 def _review_outputs(
-    docs: list[tuple[stackfile.StackFile, Any]],
+    docs: list[tuple[stackfile.StackFile, ReviewDocument]],
     configs: list[tuple[core.StackConfig, core.StackConfig]],
 ) -> dict[str, str]:
     """The review as JSON, the pull-request comment and the HTML page."""
@@ -679,7 +679,7 @@ def _review_outputs(
     titled = [(f"{head.cluster.name} (stack {s.stack})", d)
               for (s, d), (_, head) in zip(docs, configs, strict=True)]  # fmt: skip
     return {
-        "json": dumps(docs),
+        "json": dumps([(s, d.to_json()) for s, d in docs]),
         "markdown": comment.markdown(titled) if docs else "",
         "html": report.page(_title("Access review", heads), sections) if docs else "",
     }

@@ -19,6 +19,7 @@ from typing import Any
 from eks_access import authz, rbac, review
 from eks_access.cluster_view import ClusterState, is_bootstrap
 from eks_access.config import StackConfig
+from eks_access.documents import MatrixRow, RuleChange
 from eks_access.kinds.permission_set import permission_set_of
 from eks_access.live import mapping_key
 
@@ -261,20 +262,9 @@ def audit(
     for key in sorted(mine.identities.keys() | theirs.identities.keys()):
         ident = theirs.identities.get(key) or mine.identities[key]
         base_key = key.split("#", 1)[0]
-        gains = [
-            c
-            for c in changes
-            if c["principal"] == ident.arn
-            and c["username"] == ident.username
-            and c["change"] == "gains"
-        ]
-        loses = [
-            c
-            for c in changes
-            if c["principal"] == ident.arn
-            and c["username"] == ident.username
-            and c["change"] == "loses"
-        ]
+        held = [c for c in changes if (c.principal, c.username) == (ident.arn, ident.username)]
+        gains = [c for c in held if c.change == "gains"]
+        loses = [c for c in held if c.change == "loses"]
         in_config, in_cluster = key in mine.identities, key in theirs.identities
         platform = cluster.platform.get(base_key)
         reason = (
@@ -364,8 +354,8 @@ def _node_roles(cluster: ClusterState) -> list[dict[str, str]]:
     ]
 
 
-def _short(change: Mapping[str, Any]) -> dict[str, Any]:
-    return {"permission": change["permission"], "via": change["via"], "risk": change["risk"]}
+def _short(change: RuleChange) -> dict[str, Any]:
+    return {"permission": change.permission, "via": change.via, "risk": change.risk}
 
 
 # --- as Markdown ----------------------------------------------------------------------------------
@@ -445,8 +435,9 @@ def html_sections(doc: Mapping[str, Any], prefix: str = "") -> list[tuple[str, s
     from eks_access import report
 
     rows = [
-        (p["username"], c["via"], c["permission"], "beyond config" if k == "beyondConfig" else "",
-         "missing" if k == "missingFromCluster" else "", c["risk"])
+        MatrixRow(who=p["username"], where=c["via"], resource=c["permission"],
+                  gains="beyond config" if k == "beyondConfig" else "",
+                  loses="missing" if k == "missingFromCluster" else "", risk=c["risk"])
         for p in doc["principals"]
         for k in ("beyondConfig", "missingFromCluster")
         for c in p[k]

@@ -9,10 +9,11 @@ import functools
 import re
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import replace
 
 from eks_access import authz, operations, presets, review, rules
 from eks_access.config import StackConfig, iam_users
+from eks_access.documents import PrincipalChange, ReviewDocument
 from eks_access.review import Permission, permissions
 
 CLUSTER = "*"
@@ -100,22 +101,25 @@ def review_document(
     before: Sequence[operations.Registration] | None = None,
     after: Sequence[operations.Registration] | None = None,
     ops: Sequence[operations.Operation] | None = None,
-) -> dict[str, Any]:
+    stops: Sequence[str] | None = None,
+) -> ReviewDocument:
     """The review (`review.review`) with what people read first: each principal's change in
     words and the risky changes; given the two plans' resources (or the operations already
-    computed from them), what `pulumi up` would do."""
-    doc = review.review(base, head)
-    doc["principals"] = principal_changes(base, head)
-    doc["warnings"] = warnings(doc, head)
+    computed from them), what `pulumi up` would do; given ``stops``, what would stop it."""
+    doc = replace(review.review(base, head), principals=tuple(principal_changes(base, head)))
+    doc = replace(doc, warnings=tuple(warnings(doc, head)))
     if ops is None and before is not None and after is not None:
         ops = operations.compute(before, after)
     if ops is not None:
-        doc["operations"] = [o.to_json() for o in ops if o.op != "same"]
-        doc["operationCounts"] = dict(sorted(operations.counts(ops).items()))
-    return doc
+        doc = replace(
+            doc,
+            operations=tuple(o for o in ops if o.op != "same"),
+            operation_counts=dict(sorted(operations.counts(ops).items())),
+        )
+    return doc if stops is None else replace(doc, stops=tuple(stops))
 
 
-def principal_changes(base: StackConfig, head: StackConfig) -> list[dict[str, Any]]:
+def principal_changes(base: StackConfig, head: StackConfig) -> list[PrincipalChange]:
     """One entry per principal whose identity or access changes: its teams, whether it is new
     or gone, and its changes in words, namespaces with the same change grouped."""
     old, new = authz.state_of(base), authz.state_of(head)
@@ -154,22 +158,24 @@ def principal_changes(base: StackConfig, head: StackConfig) -> list[dict[str, An
         held_before = frozenset().union(*was.values())
         held_after = frozenset().union(*now.values())
         out.append(
-            {
-                "principal": ident.arn,
-                "username": ident.username,
-                "name": display_name(ident.arn, ident.username),
-                "teams": list(ident.teams),
-                "status": "new" if before is None else "removed" if after is None else "changed",
+            PrincipalChange(
+                principal=ident.arn,
+                username=ident.username,
+                name=display_name(ident.arn, ident.username),
+                teams=tuple(ident.teams),
+                status="new" if before is None else "removed" if after is None else "changed",
                 # by permission, a wider one covering a narrower (edit to view only loses)
-                "gains": before is None or _any_not_covered(held_after, held_before),
-                "loses": after is None or _any_not_covered(held_before, held_after),
-                "words": words
-                or (["is no longer mapped"] if after is None else ["is mapped, with no access"]),
-            }
+                gains=before is None or _any_not_covered(held_after, held_before),
+                loses=after is None or _any_not_covered(held_before, held_after),
+                words=tuple(
+                    words
+                    or (["is no longer mapped"] if after is None else ["is mapped, with no access"])
+                ),
+            )
         )
     out += _cluster_changes(base, head, old, new)
     # grouped by team, then by name: a team's changes read together
-    return sorted(out, key=lambda p: (p["teams"][:1], p["name"], p["principal"]))
+    return sorted(out, key=lambda p: (p.teams[:1], p.name, p.principal))
 
 
 NODES, ACCOUNTS = "(nodes)", "(mapped accounts)"
@@ -178,7 +184,7 @@ NO_KEY = "no access key: cannot log in until one is added (keys: [...])"
 
 def _cluster_changes(
     base: StackConfig, head: StackConfig, old: authz.State, new: authz.State
-) -> list[dict[str, Any]]:
+) -> list[PrincipalChange]:
     """Node roles and mapped accounts that come or go: not team members, but a node role
     removed takes its nodes out of the cluster, and a mapped account lets every IAM user and
     role in it log in (as its ARN, in system:authenticated)."""
@@ -186,35 +192,33 @@ def _cluster_changes(
     for key in sorted(old.nodes.keys() ^ new.nodes.keys()):
         gone = key not in new.nodes
         node = old.nodes[key] if gone else new.nodes[key]
-        out.append({
-            "principal": node.arn.arn, "username": node.username, "name": node.arn.name,
-            "teams": [NODES], "status": "removed" if gone else "new",
-            "gains": not gone, "loses": gone,
-            "words": ["node role removed: its nodes can no longer join the cluster" if gone
-                      else "node role added: its nodes can join the cluster"],
-        })  # fmt: skip
+        out.append(PrincipalChange(
+            principal=node.arn.arn, username=node.username, name=node.arn.name,
+            teams=(NODES,), status="removed" if gone else "new", gains=not gone, loses=gone,
+            words=("node role removed: its nodes can no longer join the cluster" if gone
+                   else "node role added: its nodes can join the cluster",),
+        ))  # fmt: skip
     for key in sorted(old.nodes.keys() & new.nodes.keys()):
         before, after = old.nodes[key], new.nodes[key]
         if before.kind == after.kind:
             continue
-        out.append({
-            "principal": after.arn.arn, "username": after.username, "name": after.arn.name,
-            "teams": [NODES], "status": "changed", "gains": False, "loses": True,
-            "words": [f"node role moves from {before.source} to {after.source}: its nodes log "
-                      f"in as {after.username} in {', '.join(after.groups) or 'no group'} (was "
-                      f"{before.username}); an access entry's type cannot change, so it is "
-                      "deleted and made again"],
-        })  # fmt: skip
+        out.append(PrincipalChange(
+            principal=after.arn.arn, username=after.username, name=after.arn.name,
+            teams=(NODES,), status="changed", gains=False, loses=True,
+            words=(f"node role moves from {before.source} to {after.source}: its nodes log "
+                   f"in as {after.username} in {', '.join(after.groups) or 'no group'} (was "
+                   f"{before.username}); an access entry's type cannot change, so it is "
+                   "deleted and made again",),
+        ))  # fmt: skip
     was, now = set(base.cluster.map_accounts), set(head.cluster.map_accounts)
     for account in sorted(was ^ now):
         gone = account not in now
-        out.append({
-            "principal": account, "username": "", "name": f"account {account}",
-            "teams": [ACCOUNTS], "status": "removed" if gone else "new",
-            "gains": not gone, "loses": gone,
-            "words": ["is no longer mapped: its principals can no longer log in" if gone
-                      else "is mapped: every IAM user and role in it can log in"],
-        })  # fmt: skip
+        out.append(PrincipalChange(
+            principal=account, username="", name=f"account {account}",
+            teams=(ACCOUNTS,), status="removed" if gone else "new", gains=not gone, loses=gone,
+            words=("is no longer mapped: its principals can no longer log in" if gone
+                   else "is mapped: every IAM user and role in it can log in",),
+        ))  # fmt: skip
     return out
 
 
@@ -269,24 +273,24 @@ def _names(names: list[str]) -> str:
     return f"{shown} and {more} more" if more > 0 else shown
 
 
-def warnings(doc: dict[str, Any], head: StackConfig) -> list[str]:
+def warnings(doc: ReviewDocument, head: StackConfig) -> list[str]:
     """One line per kind of risky change, naming who: gains only (losing is never risky)."""
     who: dict[str, set[str]] = defaultdict(set)
-    for c in doc.get("ruleChanges", []):
-        if c["change"] == "gains" and c["risk"] in dict(RISKS):
-            who[c["risk"]].add(display_name(c["principal"], c["username"]))
-    admins = [a.rsplit("/", 1)[-1] for a in doc["clusterAdmins"]["gained"]]
+    for c in doc.rule_changes:
+        if c.change == "gains" and c.risk in dict(RISKS):
+            who[c.risk].add(display_name(c.principal, c.username))
+    admins = [a.rsplit("/", 1)[-1] for a in doc.admins_gained]
     lines = [f"becomes cluster-admin: {_names(admins)}"] if admins else []
-    cluster = [p for p in doc.get("principals", []) if p["teams"][:1] in ([NODES], [ACCOUNTS])]
-    nodes = [p for p in cluster if p["teams"] == [NODES] and p["loses"]]
-    if gone := [p["name"] for p in nodes if p["status"] == "removed"]:
+    cluster = [p for p in doc.principals if p.teams[:1] in ((NODES,), (ACCOUNTS,))]
+    nodes = [p for p in cluster if p.teams == (NODES,) and p.loses]
+    if gone := [p.name for p in nodes if p.status == "removed"]:
         lines.append(f"node role removed, its nodes leave the cluster: {_names(gone)}")
-    if moved := [p["name"] for p in nodes if p["status"] == "changed"]:
+    if moved := [p.name for p in nodes if p.status == "changed"]:
         lines.append(
             f"node role moved to another node list (its nodes log in differently; its entry is "
             f"made again): {_names(moved)}"
         )
-    if mapped := [p["name"] for p in cluster if p["teams"] == [ACCOUNTS] and p["gains"]]:
+    if mapped := [p.name for p in cluster if p.teams == (ACCOUNTS,) and p.gains]:
         lines.append(f"every IAM user and role can log in from {_names(mapped)}")
     lines += [f"{label}: {_names(sorted(who[k]))}" for k, label in RISKS if who.get(k)]
     if head.acknowledge_lockout:

@@ -14,9 +14,11 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass, field
 
 from eks_access.changes import display_name
+from eks_access.documents import MatrixRow, PrincipalChange, ReviewDocument
+from eks_access.operations import Operation
 
 MAX_CHARS = 65_536
 """GitHub's limit on a comment body."""
@@ -26,43 +28,40 @@ NAMES_CHARS = 3000
 ARTIFACT = "`review.json`, in this workflow run's artifact `access-review-<stack>`"
 
 
-def _who(p: dict[str, Any]) -> str:
-    name = p["name"]
+def _who(p: PrincipalChange) -> str:
+    name = p.name
     teams = (
-        p["teams"][0].strip("()")  # node roles and mapped accounts: no team
-        if p["teams"][:1] and p["teams"][0].startswith("(")
-        else f"team {', '.join(p['teams'])}"
-        if len(p["teams"]) == 1
-        else f"teams {', '.join(p['teams'])}"
+        p.teams[0].strip("()")  # node roles and mapped accounts: no team
+        if p.teams[:1] and p.teams[0].startswith("(")
+        else f"team {', '.join(p.teams)}"
+        if len(p.teams) == 1
+        else f"teams {', '.join(p.teams)}"
     )
-    status = ", new" if p["status"] == "new" else ", removed" if p["status"] == "removed" else ""
-    arn = str(p.get("principal", ""))
+    status = ", new" if p.status == "new" else ", removed" if p.status == "removed" else ""
+    arn = p.principal
     iam = next((k for k in ("user", "role") if f":{k}/" in arn), None)
     if iam and arn.rsplit("/", 1)[-1] != name:  # RBAC's name is not the one IAM knows
         teams = f"IAM {iam} {arn.rsplit('/', 1)[-1]}; {teams}"
     return f"{name} ({teams}{status})"
 
 
-def headline(docs: Sequence[dict[str, Any]]) -> str:
-    principals = [p for d in docs for p in d.get("principals", [])]
-    gain = sum(1 for p in principals if p["gains"])
-    lose = sum(1 for p in principals if p["loses"])
-    counts = [d.get("operationCounts", {}) for d in docs]
+def headline(docs: Sequence[ReviewDocument]) -> str:
+    principals = [p for d in docs for p in d.principals]
+    gain = sum(1 for p in principals if p.gains)
+    lose = sum(1 for p in principals if p.loses)
+    counts = [d.operation_counts or {} for d in docs]
     replaced = sum(c.get("replace", 0) for c in counts)
     deleted = sum(c.get("delete", 0) for c in counts)
-    retained = sum(
-        1 for d in docs for o in d.get("operations", []) if o["op"] == "delete" and o["retained"]
-    )
+    ops = [o for d in docs for o in d.operations or ()]
+    retained = sum(1 for o in ops if o.op == "delete" and o.retained)
     kept = f" ({retained} kept in AWS or the cluster)" if retained else ""
     gone = Counter(
-        o["type"]
-        for d in docs
-        for o in d.get("operations", [])
-        if (o["op"] == "replace" or (o["op"] == "delete" and not o["retained"]))
-        and o["type"] in _IAM_GONE
+        o.type
+        for o in ops
+        if (o.op == "replace" or (o.op == "delete" and not o.retained)) and o.type in _IAM_GONE
     )
     among = " and ".join(_n(gone[t], w) for t, w in _IAM_GONE.items() if gone[t])
-    stops = sum(len(d.get("stops", [])) for d in docs)
+    stops = sum(len(d.stops or ()) for d in docs)
     return (
         f"**{_n(gain, 'principal')} {'gains' if gain == 1 else 'gain'} access, {lose} "
         f"{'loses' if lose == 1 else 'lose'} access; {_n(replaced, 'resource')} replaced, "
@@ -82,16 +81,16 @@ def _n(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def _line(p: dict[str, Any]) -> str:
-    return f"- {cell(_who(p))}: {cell('; '.join(p['words']))}"
+def _line(p: PrincipalChange) -> str:
+    return f"- {cell(_who(p))}: {cell('; '.join(p.words))}"
 
 
-def _above_the_fold(doc: dict[str, Any], room: int) -> list[str]:
+def _above_the_fold(doc: ReviewDocument, room: int) -> list[str]:
     """At most ``room`` lines: the warnings (one line each, or all in one when they would crowd
     out the principals), then one line per principal; past the room, the rest named in one
     line (up to ``NAMES_CHARS`` characters of names; all of them are in the details)."""
-    warnings = [cell(w) for w in doc.get("warnings", [])]
-    principals = doc.get("principals", [])
+    warnings = [cell(w) for w in doc.warnings]
+    principals = doc.principals
     if len(warnings) > 1 and len(warnings) + max(len(principals), 1) > room:
         warnings = ["; ".join(warnings)]
     # one quote, a line per warning: a backslash ends a line in any CommonMark reader
@@ -135,91 +134,104 @@ def _details(summary: str, body: list[str]) -> list[str]:
     return ["<details>", f"<summary>{summary}</summary>", "", *body, "", "</details>", ""]
 
 
-def matrix_rows(doc: dict[str, Any]) -> list[tuple[str, str, str, str, str, str]]:
+@dataclass
+class _Cell:
+    gains: set[str] = field(default_factory=set)
+    loses: set[str] = field(default_factory=set)
+    score: int = 0
+    risk: str = ""
+
+
+def matrix_rows(doc: ReviewDocument) -> list[MatrixRow]:
     """The permission changes as a matrix, rakkess-style: one row per principal and resource
     (namespaces with the same change together), the verbs gained and lost in two columns,
     riskiest first. What every login has (discovery, self-reviews) is left out."""
-    cells: dict[tuple[str, str, str], dict[str, Any]] = {}
-    for c in doc.get("ruleChanges", []):
-        if c["via"].endswith("(built in)"):
+    cells: dict[tuple[str, str, str], _Cell] = {}
+    for c in doc.rule_changes:
+        if c.via.endswith("(built in)"):
             continue
-        what = c["url"] or c["resource"] + (f".{c['apiGroup']}" if c["apiGroup"] else "")
-        what += f" {c['name']}" if c["name"] else ""
-        who = display_name(c["principal"], c["username"])
-        empty = {"gains": set(), "loses": set(), "score": 0, "risk": ""}
-        cell_ = cells.setdefault((who, c["namespace"] or "", what), empty)
-        cell_[c["change"]].add(c["verb"])
-        if c["score"] > cell_["score"]:
-            cell_["score"], cell_["risk"] = c["score"], c["risk"]
+        what = c.url or c.resource + (f".{c.api_group}" if c.api_group else "")
+        what += f" {c.name}" if c.name else ""
+        who = display_name(c.principal, c.username)
+        found = cells.setdefault((who, c.namespace or "", what), _Cell())
+        (found.gains if c.change == "gains" else found.loses).add(c.verb)
+        if c.score > found.score:
+            found.score, found.risk = c.score, c.risk
     merged: dict[tuple[str, str, str, str, str], list[str]] = {}
     scores: dict[tuple[str, str, str, str, str], int] = {}
     for (who, where, what), v in cells.items():
-        key = (who, what, ", ".join(sorted(v["gains"])), ", ".join(sorted(v["loses"])), v["risk"])
+        key = (who, what, ", ".join(sorted(v.gains)), ", ".join(sorted(v.loses)), v.risk)
         merged.setdefault(key, []).append(where)
-        scores[key] = v["score"]
+        scores[key] = v.score
     rows = [
-        (who, ", ".join(sorted(w or "(cluster-wide)" for w in wheres)), what, gains, loses, risk)
+        MatrixRow(
+            who=who,
+            where=", ".join(sorted(w or "(cluster-wide)" for w in wheres)),
+            resource=what,
+            gains=gains,
+            loses=loses,
+            risk=risk,
+            score=scores[(who, what, gains, loses, risk)],
+        )
         for (who, what, gains, loses, risk), wheres in merged.items()
     ]
-    keyed = {r: scores[(r[0], r[2], r[3], r[4], r[5])] for r in rows}
-    return sorted(rows, key=lambda r: (-keyed[r], r[0], r[1], r[2]))
+    return sorted(rows, key=lambda r: (-r.score, r.who, r.where, r.resource))
 
 
-def _permissions(doc: dict[str, Any]) -> list[str]:
+def _permissions(doc: ReviewDocument) -> list[str]:
     rows = matrix_rows(doc)
     lines = ["| who | where | resource | gains | loses | risk |", "|---|---|---|---|---|---|"]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    lines += ["| " + " | ".join(cell(v) for v in row.cells()) + " |" for row in rows]
     return lines if rows else ["No permission changes."]
 
 
 _WHY = {"create": "new in the config", "delete": "gone from the config"}
 
 
-def _operations(doc: dict[str, Any]) -> list[str]:
-    ops = doc.get("operations", [])
+def _operations(doc: ReviewDocument) -> list[str]:
+    ops = doc.operations or ()
     lines = ["| operation | resource | why |", "|---|---|---|"]
     for o in sorted(ops, key=_engine_order):
-        why = ", ".join(o["replaceKeys"] or o["diffs"]) or o.get("why") or _WHY.get(o["op"], "")
-        if o["op"] == "replace":
+        why = ", ".join(o.replace_keys or o.diffs) or o.why or _WHY.get(o.op, "")
+        if o.op == "replace":
             why += (
                 "; delete first"
-                if o["deleteBeforeReplace"]
+                if o.delete_before_replace
                 else "; create first, the old one deleted at the end"
             )
-        if o["op"] == "delete" and o["retained"]:
+        if o.op == "delete" and o.retained:
             why = "retained: leaves the state only"
-        lines.append(
-            f"| {o['op']} | {cell(o['type'])} {cell(o['name'])} | {cell(why.strip('; '))} |"
-        )
-    counts = doc.get("resourceCounts", {})
+        lines.append(f"| {o.op} | {cell(o.type)} {cell(o.name)} | {cell(why.strip('; '))} |")
+    counts = doc.resource_counts
     if counts:
         lines += ["", "| resources | before | after |", "|---|---|---|"]
-        lines += [f"| {cell(k)} | {v['before']} | {v['after']} |" for k, v in counts.items()]
+        lines += [f"| {cell(k)} | {v.before} | {v.after} |" for k, v in counts.items()]
     return lines if ops else ["`pulumi up` would change no resource."]
 
 
-def _engine_order(o: dict[str, Any]) -> int:
+def _engine_order(o: Operation) -> int:
     """When the engine runs an operation (``step``, from ``operations.compute``): the program's
     resources dependencies first (a replacement at its resource's step, its old half deleted at
     the end when create-first), then the deletes, dependents first."""
-    return int(o["step"])
+    return o.step
 
 
-def section(doc: dict[str, Any], heading: str, fold: int = FOLD_LINES) -> str:
+def section(doc: ReviewDocument, heading: str, fold: int = FOLD_LINES) -> str:
     """One stack's review under its heading line; ``fold`` bounds its lines before the first
     ``<details>``."""
     lines = [heading, headline([doc])]
     # what stops `pulumi up` first: the guards' verdicts, each on its own line
-    lines += [f"> :no_entry: {cell(s)}" + ("\\" if i < len(doc.get("stops", [])) - 1 else "")
-              for i, s in enumerate(doc.get("stops", []))]  # fmt: skip
+    stops = doc.stops or ()
+    lines += [f"> :no_entry: {cell(s)}" + ("\\" if i < len(stops) - 1 else "")
+              for i, s in enumerate(stops)]  # fmt: skip
     top = _above_the_fold(doc, fold - len(lines) - 1)
     lines += [*top, ""]
-    principals = doc.get("principals", [])
+    principals = doc.principals
     if sum(1 for p in principals if _line(p) in top) < len(principals):
         lines += _details(f"Every principal whose access changes ({len(principals)})",
                           [_line(p) for p in principals])  # fmt: skip
     lines += _details(
-        f"What <code>pulumi up</code> would do ({len(doc.get('operations', []))} resources)",
+        f"What <code>pulumi up</code> would do ({len(doc.operations or ())} resources)",
         _operations(doc),
     )
     lines += _details(f"The access matrix: what changes, per principal and resource "
@@ -227,7 +239,7 @@ def section(doc: dict[str, Any], heading: str, fold: int = FOLD_LINES) -> str:
     return "\n".join(lines) + "\n"
 
 
-def markdown(docs: Sequence[tuple[str, dict[str, Any]]], limit: int = MAX_CHARS) -> str:
+def markdown(docs: Sequence[tuple[str, ReviewDocument]], limit: int = MAX_CHARS) -> str:
     """The whole comment: one stack, or a fleet (a section per cluster, the headline summed)."""
     if len(docs) == 1:  # each stack's comment names its cluster: a pull request may get several
         text = section(docs[0][1], f"## Access review: {docs[0][0]}")

@@ -20,6 +20,7 @@ from eks_access import authz, review
 from eks_access.changes import display_name
 from eks_access.comment import matrix_rows
 from eks_access.config import StackConfig
+from eks_access.documents import MatrixRow, ReviewDocument
 
 VERBS = review.VERBS
 MAX_ROWS = 3000
@@ -117,13 +118,13 @@ def _matrix(rows: list[dict[str, Any]], verbs: Iterable[str]) -> str:
     )
 
 
-def _changes(rows: list[tuple[str, str, str, str, str, str]]) -> str:
+def _changes(rows: list[MatrixRow]) -> str:
     """Each permission gained or lost, as the comment's matrix has it: named objects,
     non-resource URLs and custom resources included, which the grid above does not ask about."""
     body = []
     for row in rows:
-        who, where, what, gains, loses, risk = (html.escape(v) for v in row)
-        search = html.escape(" ".join(row).lower() + (" gained" if gains else "")
+        who, where, what, gains, loses, risk = (html.escape(v) for v in row.cells())
+        search = html.escape(" ".join(row.cells()).lower() + (" gained" if gains else "")
                              + (" lost" if loses else ""))  # fmt: skip
         body.append(
             f'<tr data-search="{search}"><td class="who">{who}</td><td class="what">{where}</td>'
@@ -252,7 +253,7 @@ def access_sections(config: StackConfig, prefix: str = "") -> list[tuple[str, st
 
 
 def review_sections(
-    base: StackConfig, head: StackConfig, doc: dict[str, Any], prefix: str = ""
+    base: StackConfig, head: StackConfig, doc: ReviewDocument, prefix: str = ""
 ) -> list[tuple[str, str]]:
     """The principals' changes in words, the matrix with gained and lost marked (only the rows
     that change when it is large), the graph after the change and the review as JSON."""
@@ -263,15 +264,15 @@ def review_sections(
     shown = rows if len(rows) <= MAX_ROWS else changed
     summary = (
         "".join(
-            f"<li><b>{html.escape(p['name'])}</b> ({html.escape(', '.join(p['teams']))}): "
-            f"{html.escape('; '.join(p['words']))}</li>"
-            for p in doc.get("principals", [])
+            f"<li><b>{html.escape(p.name)}</b> ({html.escape(', '.join(p.teams))}): "
+            f"{html.escape('; '.join(p.words))}</li>"
+            for p in doc.principals
         )
         or "<li>No principal gains or loses any access.</li>"
     )
-    warn = "".join(f"<li>{html.escape(w)}</li>" for w in doc.get("warnings", []))
+    warn = "".join(f"<li>{html.escape(w)}</li>" for w in doc.warnings)
     permissions = matrix_rows(doc)
-    data = html.escape(json.dumps(doc, indent=1))
+    data = html.escape(json.dumps(doc.to_json(), indent=1))
     return [
         (f"{prefix}Who gains or loses what", (f'<ul class="warn">{warn}</ul>' if warn else "")
          + f"<ul>{summary}</ul>"),

@@ -9,6 +9,7 @@ from typing import Any
 
 from eks_access import access_entries, arns, authz, principals, rbac, rules
 from eks_access.config import StackConfig, iam_users
+from eks_access.documents import Change, CountChange, PermissionChange, ReviewDocument, RuleChange
 
 RBAC_GROUP = "rbac.authorization.k8s.io"
 VERBS = ("get", "list", "watch", "create", "update", "patch", "delete", "deletecollection")
@@ -200,10 +201,10 @@ def _uncovered(
     )
 
 
-def rule_changes(base: authz.State, head: authz.State) -> list[dict[str, Any]]:
+def rule_changes(base: authz.State, head: authz.State) -> list[RuleChange]:
     """Every permission any principal gains or loses, named objects, URLs and custom resources
     included: each principal's effective rules compared, not a fixed grid of questions."""
-    out: list[dict[str, Any]] = []
+    out: list[RuleChange] = []
     for key in sorted(base.identities.keys() | head.identities.keys()):
         before = base.identities.get(key)
         after = head.identities.get(key)
@@ -211,38 +212,44 @@ def rule_changes(base: authz.State, head: authz.State) -> list[dict[str, Any]]:
         new = permissions(head, after) if after else {}
         ident = after or before
         assert ident is not None
-        for change, found in (("gains", _uncovered(new, old)), ("loses", _uncovered(old, new))):
+        changed: tuple[tuple[Change, list[tuple[Permission, str]]], ...] = (
+            ("gains", _uncovered(new, old)),
+            ("loses", _uncovered(old, new)),
+        )
+        for change, found in changed:
             for p, via in found:
                 score, risk = danger(p.request())
                 out.append(
-                    {
-                        "principal": ident.arn,
-                        "username": ident.username,
-                        "change": change,
-                        "permission": p.describe(),
-                        "namespace": None if p.scope == "*" else p.scope,
-                        "verb": p.verb,
-                        "apiGroup": p.group,
-                        "resource": p.resource,
-                        "name": p.name,
-                        "url": p.url,
-                        "via": via,
-                        "risk": risk,
-                        "score": score,
-                    }
+                    RuleChange(
+                        principal=ident.arn,
+                        username=ident.username,
+                        change=change,
+                        permission=p.describe(),
+                        namespace=None if p.scope == "*" else p.scope,
+                        verb=p.verb,
+                        api_group=p.group,
+                        resource=p.resource,
+                        name=p.name,
+                        url=p.url,
+                        via=via,
+                        risk=risk,
+                        score=score,
+                    )
                 )
-    out.sort(key=lambda c: (-c["score"], c["change"], c["principal"], c["permission"]))
+    out.sort(key=lambda c: (-c.score, c.change, c.principal, c.permission))
     return out
 
 
-def review(base: StackConfig, head: StackConfig) -> dict[str, Any]:
+def review(base: StackConfig, head: StackConfig) -> ReviewDocument:
+    """Who gains and loses what between two configs (no words, warnings or operations yet:
+    ``changes.review_document`` adds them)."""
     questions = grid(namespaces_of(base) | namespaces_of(head))
     old, new = matrix(authz.state_of(base)), matrix(authz.state_of(head))  # the grid's view
     before, after = decisions(old, questions), decisions(new, questions)
     names = {**{k: a.identity for k, a in old.items()}, **{k: a.identity for k, a in new.items()}}
     admins_old = {k for k, a in old.items() if a.cluster_admin}
     admins_new = {k for k, a in new.items() if a.cluster_admin}
-    changes: list[dict[str, Any]] = []
+    changes: list[PermissionChange] = []
     for key in sorted(before.keys() | after.keys()):
         b, a = before.get(key, {}), after.get(key, {})
         for q in questions:
@@ -250,28 +257,24 @@ def review(base: StackConfig, head: StackConfig) -> dict[str, Any]:
             if was != now:
                 score, why = danger(q)
                 changes.append(
-                    {
-                        "principal": names[key].arn,
-                        "username": names[key].username,
-                        "change": "gains" if now else "loses",
-                        "permission": q.describe(),
-                        "risk": why,
-                        "score": score,
-                    }
+                    PermissionChange(
+                        principal=names[key].arn,
+                        username=names[key].username,
+                        change="gains" if now else "loses",
+                        permission=q.describe(),
+                        risk=why,
+                        score=score,
+                    )
                 )
-    changes.sort(key=lambda c: (-c["score"], c["change"], c["principal"], c["permission"]))
+    changes.sort(key=lambda c: (-c.score, c.change, c.principal, c.permission))
     cb, ch = counts(base), counts(head)
-    return {
-        "changes": changes,
-        "ruleChanges": rule_changes(authz.state_of(base), authz.state_of(head)),
-        "clusterAdmins": {
-            "gained": sorted(names[k].arn for k in admins_new - admins_old),
-            "lost": sorted(names[k].arn for k in admins_old - admins_new),
-        },
-        "resourceCounts": {
-            k: {"before": cb[k], "after": ch[k]} for k in sorted(cb | ch) if cb[k] != ch[k]
-        },
-    }
+    return ReviewDocument(
+        changes=tuple(changes),
+        rule_changes=tuple(rule_changes(authz.state_of(base), authz.state_of(head))),
+        admins_gained=tuple(sorted(names[k].arn for k in admins_new - admins_old)),
+        admins_lost=tuple(sorted(names[k].arn for k in admins_old - admins_new)),
+        resource_counts={k: CountChange(cb[k], ch[k]) for k in sorted(cb | ch) if cb[k] != ch[k]},
+    )
 
 
 def access_markdown(config: StackConfig, state: authz.State | None = None) -> str:

@@ -43,7 +43,7 @@ def rendered(title: str) -> dict[str, str]:
     doc = changes.review_document(base, head, ops=ops)
     name = f"{head.cluster.name} (stack dev)"
     return {
-        "json": json.dumps(doc, indent=2, sort_keys=False) + "\n",
+        "json": json.dumps(doc.to_json(), indent=2, sort_keys=False) + "\n",
         "md": comment.markdown([(name, doc)]),
         "html": report.page(f"Access review: {name}", report.review_sections(base, head, doc)),
     }

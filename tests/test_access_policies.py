@@ -216,9 +216,9 @@ def test_the_review_counts_a_policy_of_unknown_rules_as_a_gain_and_warns() -> No
         {"policy": "secret-reader", "scope": "namespace", "namespaces": ["apps"]}
     ]
     doc = changes.review_document(core.load(raw), core.load(head))
-    (alice,) = doc["principals"]
-    assert alice["gains"] and "AmazonEKSSecretReaderPolicy" in alice["words"][0]
-    assert any(w.startswith("an EKS access policy whose rules") for w in doc["warnings"])
+    (alice,) = doc.principals
+    assert alice.gains and "AmazonEKSSecretReaderPolicy" in alice.words[0]
+    assert any(w.startswith("an EKS access policy whose rules") for w in doc.warnings)
     # and taking it away again is a loss
     back = changes.review_document(core.load(head), core.load(raw))
-    assert back["principals"][0]["loses"] and not back["principals"][0]["gains"]
+    assert back.principals[0].loses and not back.principals[0].gains

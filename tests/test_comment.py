@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,7 @@ from markdown_it.token import Token
 
 from eks_access import authz, changes, comment, review, stackfile
 from eks_access import config as core
+from eks_access.documents import PrincipalChange, ReviewDocument, RuleChange
 from tests import everyday
 from tests.conftest import ROOT, write_stack
 
@@ -34,7 +37,7 @@ def load(raw: dict[str, Any], folder: Path) -> core.StackConfig:
     return stackfile.read(write_stack(folder, raw, "dev")).load()
 
 
-def row_review(row: everyday.Row, tmp: Path) -> dict[str, Any]:
+def row_review(row: everyday.Row, tmp: Path) -> ReviewDocument:
     base_raw, head_raw = row.configs()
     before, after = everyday.planned(row.title)
     return changes.review_document(
@@ -129,10 +132,31 @@ def test_every_everyday_comment_fits_above_the_fold(row: everyday.Row, tmp_path:
     assert headline.startswith(f"{gain} principal")
 
 
-def _gains(arn: str, doc: dict[str, Any], base: core.StackConfig) -> bool:
+def _gains(arn: str, doc: ReviewDocument, base: core.StackConfig) -> bool:
     """New in the cluster, or a permission gained (``review.rule_changes``, per rule)."""
     new = arn not in {i.arn for i in authz.state_of(base).identities.values()}
-    return new or any(c["principal"] == arn and c["change"] == "gains" for c in doc["ruleChanges"])
+    return new or any(c.principal == arn and c.change == "gains" for c in doc.rule_changes)
+
+
+def rule_change(**fields: Any) -> RuleChange:
+    """A gained permission, ``fields`` over plain defaults."""
+    plain: dict[str, Any] = {
+        "principal": "arn:aws:iam::1:user/u", "username": "u", "change": "gains",
+        "permission": "get secrets", "namespace": None, "verb": "get", "api_group": "",
+        "resource": "secrets", "name": "", "url": "", "via": "v", "risk": "", "score": 1,
+    }  # fmt: skip
+    return RuleChange(**{**plain, **fields})
+
+
+def doc_of(
+    rules: Sequence[RuleChange] = (),
+    principals: Sequence[PrincipalChange] = (),
+    warnings: Sequence[str] = (),
+) -> ReviewDocument:
+    return ReviewDocument(
+        changes=(), rule_changes=tuple(rules), admins_gained=(), admins_lost=(),
+        resource_counts={}, principals=tuple(principals), warnings=tuple(warnings),
+    )  # fmt: skip
 
 
 WORDS = {
@@ -160,7 +184,7 @@ def dev_raw() -> dict[str, Any]:
     return copy.deepcopy(yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())["config"])
 
 
-def review_of(base_raw: dict[str, Any], head_raw: dict[str, Any], tmp: Path) -> dict[str, Any]:
+def review_of(base_raw: dict[str, Any], head_raw: dict[str, Any], tmp: Path) -> ReviewDocument:
     return changes.review_document(load(base_raw, tmp / "b"), load(head_raw, tmp / "h"))
 
 
@@ -231,11 +255,10 @@ def test_risky_permissions_are_named(
 def test_gaining_only_writes_to_secrets_warns_too() -> None:
     # create on secrets can mint a service account's token: as much a warning as reading them
     gained = review.Permission("payments", "create", "", "secrets")
-    change = {"change": "gains", "principal": "arn:aws:iam::1:user/u", "username": "u",
-              "verb": "create", "apiGroup": "", "resource": "secrets", "url": None,
-              "risk": review.danger(gained.request())[1]}  # fmt: skip
-    doc = {"ruleChanges": [change], "principals": [], "clusterAdmins": {"gained": []}}
-    assert changes.warnings(doc, core.load(dev_raw())) == ["reads or writes Secrets: u"]
+    change = rule_change(verb="create", risk=review.danger(gained.request())[1])
+    assert changes.warnings(doc_of([change]), core.load(dev_raw())) == [
+        "reads or writes Secrets: u"
+    ]
 
 
 def test_node_roles_and_mapped_accounts_that_change_are_named(tmp_path: Path) -> None:
@@ -333,13 +356,12 @@ def test_any_text_stays_itself_in_a_table_cell_and_a_list_item(value: str) -> No
     the row keep its six cells."""
     assume("{{" not in value)  # a templated username is shown as its role's name
     assume("\x00" not in value)  # CommonMark turns NUL into U+FFFD, on purpose
-    change = {"change": "gains", "principal": "arn:aws:iam::1:user/x", "username": value,
-              "namespace": value, "verb": value, "apiGroup": "", "resource": value, "name": None,
-              "url": None, "via": "v", "risk": value, "score": 1}  # fmt: skip
-    who = {"principal": "arn:aws:iam::1:user/x", "username": value, "name": value,
-           "teams": ["t"], "status": "changed", "gains": True, "loses": False,
-           "words": [value]}  # fmt: skip
-    doc = {"ruleChanges": [change], "principals": [who], "warnings": [value]}
+    change = rule_change(principal="arn:aws:iam::1:user/x", username=value, namespace=value,
+                         verb=value, resource=value, risk=value)  # fmt: skip
+    who = PrincipalChange(principal="arn:aws:iam::1:user/x", username=value, name=value,
+                          teams=("t",), status="changed", gains=True, loses=False,
+                          words=(value,))  # fmt: skip
+    doc = doc_of([change], [who], [value])
     text = comment.markdown([("dev", doc)])
     tokens = GFM.parse(text)
     row = _tables(tokens)[0][1]
@@ -421,10 +443,8 @@ def test_the_limit_holds_when_the_lines_above_the_fold_are_long() -> None:
     assert len(text) <= comment.MAX_CHARS and "the full review is in" in text
     blocks = [t.content.strip().split("\n")[0] for t in GFM.parse(text) if t.type == "html_block"]
     assert blocks.count("<details>") == blocks.count("</details>")
-    doc = {"warnings": [], "ruleChanges": [], "principals": [], "clusterAdmins": {"gained": []}}
-    doc["ruleChanges"] = [{"change": "gains", "principal": f"arn:aws:iam::1:user/u{i}",
-                           "username": f"u{i}", "verb": "get", "apiGroup": "", "resource": "secrets",
-                           "url": None, "risk": "secrets"} for i in range(500)]  # fmt: skip
+    doc = doc_of([rule_change(principal=f"arn:aws:iam::1:user/u{i}", username=f"u{i}",
+                              risk="secrets") for i in range(500)])  # fmt: skip
     (line,) = changes.warnings(doc, core.load(dev_raw()))[:1]
     assert line.endswith("and 490 more")
 
@@ -472,17 +492,16 @@ def test_deleted_iam_users_and_keys_and_a_lockout_stop_lead_the_comment(tmp_path
         plans.append(run.run(stack))
         configs.append(stack.load())
     before, after = (p.resources for p in plans)
-    doc = changes.review_document(configs[0], configs[1], before, after)
     ops = operations.compute(before, after)
-    doc["stops"] = _lockout_stops(plans[0], plans[1], ops, stack, False)
-    assert doc["stops"], "removing every user but none of the roles stops the lockout guard"
+    stops = _lockout_stops(plans[0], plans[1], ops, stack, False)
+    assert stops, "removing every user but none of the roles stops the lockout guard"
+    doc = changes.review_document(configs[0], configs[1], ops=ops, stops=stops)
     text = comment.markdown([("dev", doc)])
     top = above_the_fold(text)
     headline = top.splitlines()[1]
-    users = sum(1 for o in doc["operations"]
-                if o["op"] == "delete" and o["type"] == "aws:iam/user:User")  # fmt: skip
-    keys = sum(1 for o in doc["operations"]
-               if o["op"] == "delete" and o["type"] == "aws:iam/accessKey:AccessKey")  # fmt: skip
+    done = doc.operations or ()
+    users = sum(1 for o in done if o.op == "delete" and o.type == "aws:iam/user:User")
+    keys = sum(1 for o in done if o.op == "delete" and o.type == "aws:iam/accessKey:AccessKey")
     assert users == 4 and keys == 2  # eks_user, alice, bob, carol; eks_user v1, alice 2026-11
     assert (
         f"IAM users and keys deleted or replaced: {users} IAM users and {keys} access keys"
@@ -506,9 +525,10 @@ def test_operations_are_listed_in_the_order_the_engine_runs_them(title: str) -> 
     before, after = everyday.planned(title)
     olds = {r.urn: r.to_json() for r in before.resources}
     news = {r.urn: r.to_json() for r in after.resources}
-    ops = [o.to_json() for o in operations.compute(before.resources, after.resources)]
-    shown = [o for o in ops if o["op"] != "same"]
-    names = [line.split("|")[2].strip() for line in comment._operations({"operations": shown})[2:]
+    computed = [o for o in operations.compute(before.resources, after.resources) if o.op != "same"]
+    shown = [o.to_json() for o in computed]
+    listed = comment._operations(replace(doc_of(), operations=tuple(computed)))
+    names = [line.split("|")[2].strip() for line in listed[2:]
              if line.startswith("| ") and line.split("|")[1].strip() in operations.ORDER]  # fmt: skip
     at = {f"{comment.cell(o['type'])} {comment.cell(o['name'])}": i for i, o in enumerate(
         sorted(shown, key=lambda o: names.index(f"{comment.cell(o['type'])} {comment.cell(o['name'])}")))}  # fmt: skip

@@ -99,22 +99,22 @@ def test_review_reports_named_objects_urls_and_nodes_proxy():
     }  # fmt: skip
     head = load(**{"eks-access:teams": [head_team]})
     doc = review.review(base, head)
-    gained = {c["permission"] for c in doc["ruleChanges"] if c["change"] == "gains"}
+    gained = {c.permission for c in doc.rule_changes if c.change == "gains"}
     assert gained == {
         "get secrets db-password in namespace apps",
         "create nodes/proxy cluster-wide",
         "get /debug/pprof/*",
     }
-    assert not [c for c in doc["ruleChanges"] if c["change"] == "loses"]
+    assert not [c for c in doc.rule_changes if c.change == "loses"]
     # The fixed grid sees none of the three.
-    assert not doc["changes"]
+    assert not doc.changes
     md = comment.markdown([("dev", doc)])
     assert "| dana | apps | secrets db-password | get |  |" in md
     assert "| dana | (cluster-wide) | nodes/proxy | create |  |" in md
     assert "| dana | (cluster-wide) | /debug/pprof/\\* | get |  |" in md
     # And back: losing them is reported as well.
     back = review.review(head, base)
-    assert {c["permission"] for c in back["ruleChanges"] if c["change"] == "loses"} == gained
+    assert {c.permission for c in back.rule_changes if c.change == "loses"} == gained
 
 
 def test_a_wider_rule_covers_a_narrower_one_in_review():
@@ -123,7 +123,7 @@ def test_a_wider_rule_covers_a_narrower_one_in_review():
     wider = copy.deepcopy(team)
     wider["rules"] = [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "list"]}]
     doc = review.review(load(**{"eks-access:teams": [team]}), load(**{"eks-access:teams": [wider]}))
-    changes = {(c["change"], c["permission"]) for c in doc["ruleChanges"]}
+    changes = {(c.change, c.permission) for c in doc.rule_changes}
     # Reading every secret covers reading one: nothing is lost, two permissions are gained.
     assert changes == {
         ("gains", "get secrets in namespace apps"),

@@ -369,9 +369,9 @@ def test_the_review_warns_when_a_node_role_moves_to_another_list() -> None:
     head["eks-access:cluster"]["nodeRoleArns"] = [ROLE["nodeRoleArns"]]
     head["eks-access:cluster"]["hybridNodeRoleArns"] = [ROLE["hybridNodeRoleArns"]]
     doc = changes.review_document(core.load(raw), core.load(head))
-    assert any(w.startswith("node role moved to another node list") for w in doc["warnings"])
-    (moved,) = [p for p in doc["principals"] if p["status"] == "changed"]
-    assert "from nodeRoleArns to hybridNodeRoleArns" in moved["words"][0]
+    assert any(w.startswith("node role moved to another node list") for w in doc.warnings)
+    (moved,) = [p for p in doc.principals if p.status == "changed"]
+    assert "from nodeRoleArns to hybridNodeRoleArns" in moved.words[0]
 
 
 def test_a_node_role_of_another_account_stops_the_program_in_api_modes() -> None:
