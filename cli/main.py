@@ -291,30 +291,19 @@ def _lockout_stops(
     stack: stackfile.StackFile,
     acknowledged: bool,
 ) -> list[str]:
-    """The lockout guard's verdict on going from ``before`` to ``after``."""
+    """The guards' verdict (the core's ``guards.plan_stops``) on going from ``before`` to
+    ``after``, acknowledged by the flag or the stack file."""
     from eks_access import guards
     from offline import plan
 
-    acknowledged = acknowledged or stack.raw.get(guards.ACK_KEY) is True
-    base_users = {r.urn: r.inputs.get("name") for r in before.of_type("aws:iam/user:User")}
-    deleted = [
-        str(base_users[o.urn]).lower()
-        for o in ops
-        if o.op == "delete" and not o.retained and o.urn in base_users
-    ]
-    mapped = plan.mapped_principals(after)
-    still_mapped = {m.rsplit("/", 1)[-1] for m in mapped if ":user/" in m}
     config = stack.load()  # the plan ran, so it loads
-    ack = config.acknowledge_cluster_change if isinstance(config, core.StackConfig) else None
-    providers = after.of_type(guards.K8S_PROVIDER)
-    instance = str(providers[0].inputs.get("clusterIdentifier") or "") if providers else ""
-    cluster = arns.cluster_of_instance(instance)
-    found = [
-        guards.mass_removal(plan.mapped_principals(before), mapped, acknowledged),
-        guards.users_deleted_while_mapped(deleted, still_mapped, acknowledged),
-        guards.cluster_change(ops, cluster, ack),
-    ]
-    return [f for f in found if f]
+    return guards.plan_stops(
+        guards.PlanFacts(before.resources, plan.mapped_principals(before)),
+        guards.PlanFacts(after.resources, plan.mapped_principals(after)),
+        ops,
+        acknowledged or stack.raw.get(guards.ACK_KEY) is True,
+        config.acknowledge_cluster_change if isinstance(config, core.StackConfig) else None,
+    )
 
 
 def _policy_verdict(result: RunResult, policy_config: str | None) -> tuple[dict[str, Any], str]:

@@ -16,9 +16,11 @@ Two stops, both lifted by ``eks-access:acknowledgeLockout: true`` in the stack c
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 
+from eks_access import arns
 from eks_access.config import NAMESPACE, IdentityConfig, StackConfig
-from eks_access.operations import PROVIDER_KEY, Operation
+from eks_access.operations import PROVIDER_KEY, Operation, Registration
 from eks_access.principals import principals
 
 ACK_KEY = f"{NAMESPACE}:acknowledgeLockout"
@@ -105,3 +107,51 @@ def cluster_change(
         f"in that cluster and deleted from the old one (or left there, where retained){also}; "
         f"if you mean it, set {CLUSTER_ACK_KEY}: {cluster} in the stack file"
     )
+
+
+IAM_USER = "aws:iam/user:User"
+
+
+@dataclass(frozen=True)
+class PlanFacts:
+    """What the guards read from one plan: its registrations, and the principals it maps to a
+    person (lower-cased ARNs as written; ``offline.plan.mapped_principals`` reads them from the
+    aws-auth it renders, its access entries and a created cluster's arguments)."""
+
+    resources: Sequence[Registration]
+    mapped: Collection[str]
+
+    def iam_users(self) -> dict[str, str]:
+        """URN -> name of each IAM user the plan registers."""
+        return {r.urn: str(r.inputs.get("name")) for r in self.resources if r.type == IAM_USER}
+
+    def cluster(self) -> str:
+        """The cluster its Kubernetes provider points at (ARN; "" when it has none)."""
+        providers = [r for r in self.resources if r.type == K8S_PROVIDER]
+        return arns.cluster_of_instance(
+            str(providers[0].inputs.get("clusterIdentifier") or "") if providers else ""
+        )
+
+
+def plan_stops(
+    before: PlanFacts,
+    after: PlanFacts,
+    ops: Sequence[Operation],
+    acknowledged: bool = False,
+    cluster_acknowledged: str | None = None,
+) -> list[str]:
+    """Every guard's verdict on going from ``before`` (the base plan, standing for the stack's
+    state) to ``after`` through ``ops``: what stops the plan, and the review's warnings."""
+    base_users = before.iam_users()
+    deleted = [
+        base_users[o.urn].lower()
+        for o in ops
+        if o.op == "delete" and not o.retained and o.urn in base_users
+    ]
+    still_mapped = {m.rsplit("/", 1)[-1] for m in after.mapped if ":user/" in m}
+    found = [
+        mass_removal(before.mapped, after.mapped, acknowledged),
+        users_deleted_while_mapped(deleted, still_mapped, acknowledged),
+        cluster_change(ops, after.cluster(), cluster_acknowledged),
+    ]
+    return [f for f in found if f]
