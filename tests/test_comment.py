@@ -477,7 +477,7 @@ if __name__ == "__main__":
 def test_deleted_iam_users_and_keys_and_a_lockout_stop_lead_the_comment(tmp_path: Path) -> None:
     """Removing a whole team: the IAM users and keys it deletes, and the lockout guard's stop
     on the same change, are in the headline, above the fold, not only in the folded table."""
-    from cli.main import _lockout_stops
+    from cli.common import lockout_stops
     from eks_access import operations
     from offline import run
 
@@ -493,7 +493,7 @@ def test_deleted_iam_users_and_keys_and_a_lockout_stop_lead_the_comment(tmp_path
         configs.append(stack.load())
     before, after = (p.resources for p in plans)
     ops = operations.compute(before, after)
-    stops = _lockout_stops(plans[0], plans[1], ops, stack, False)
+    stops = lockout_stops(plans[0], plans[1], ops, stack, False)
     assert stops, "removing every user but none of the roles stops the lockout guard"
     doc = changes.review_document(configs[0], configs[1], ops=ops, stops=stops)
     text = comment.markdown([("dev", doc)])

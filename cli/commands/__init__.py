@@ -1,0 +1,2 @@
+"""One module per command: ``register(subparsers)`` adds its parser, ``run(args)`` parses
+nothing more and calls the core."""

@@ -1,0 +1,78 @@
+"""`eks-access who-can`: every principal that may make a request, and the grant."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from cli.common import (
+    EXIT_OK,
+    Subparsers,
+    cluster_stacks,
+    command,
+    emit,
+    format_option,
+    heading,
+    live_option,
+    request_arguments,
+    request_warnings,
+    state_of,
+)
+
+
+def run(args: argparse.Namespace) -> int:
+    from eks_access import authz
+
+    stacks = cluster_stacks(args.config_file)
+    docs = []
+    warned: set[str] = set()
+    for stack, config in stacks:
+        state, source = state_of(args, stack, config, len(stacks))
+        req = authz.parse_request(args.verb, args.resource, args.namespace, args.subresource)
+        request_warnings(req, config, warned)
+        rows = [
+            {"principal": ident.arn, "username": ident.username, "via": g.via}
+            for ident in state.identities.values()
+            for g in state.matching(ident, req)
+        ]
+        granted = {row["principal"] for row in rows}
+        maybe = [
+            {"principal": ident.arn, "username": ident.username, "policies": policies}
+            for ident in state.identities.values()
+            if ident.arn not in granted and (policies := state.unknown(ident, req))
+        ]
+        if args.format == "json":
+            docs.append((stack, {"request": req.describe(), "principals": rows, "unknown": maybe,
+                                 "source": source}))  # fmt: skip
+            continue
+        heading(stacks, stack, config)
+        print(f"(answered for {source})", file=sys.stderr)
+        for m in maybe:
+            print(
+                f"unknown: {m['principal']} holds {', '.join(m['policies'])}, whose rules this "
+                "tool does not know; it may be allowed too",
+                file=sys.stderr,
+            )
+        if not rows:
+            print(f"nobody mapped by this stack can {req.describe()}", file=sys.stderr)
+            continue
+        print("PRINCIPAL\tUSERNAME\tGRANTED BY")
+        for row in rows:
+            print(f"{row['principal']}\t{row['username']}\t{row['via']}", flush=True)
+    if args.format == "json":
+        emit(docs)
+    return EXIT_OK
+
+
+def register(sub: Subparsers) -> None:
+    w = command(
+        sub,
+        "who-can",
+        "every principal that may do this, and the grant",
+        "List every principal the stack maps that may make the request, with the binding or "
+        "access policy that allows it.",
+    )
+    request_arguments(w)
+    live_option(w)
+    format_option(w, "text", "json")
+    w.set_defaults(func=run)
