@@ -21,7 +21,7 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
 	touch $@
 
-## checkov judges the rendered RBAC in tests/test_oracles.py.
+## checkov judges the rendered RBAC in tests/program/test_oracles.py.
 checkov: $(CHECKOV_VENV)/.installed
 
 ## The main job, offline: what `pulumi up` would create for the stack, from the real program.
@@ -32,7 +32,7 @@ plan: install
 plan-fleet: install
 	$(VENV)/bin/eks-access plan --config-file Pulumi.identity.yaml Pulumi.staging.yaml Pulumi.prod.yaml --out out/fleet
 
-## Tests spread over every core; the two fuzz halves (tests/test_fuzz.py) run side by side.
+## Tests spread over every core; the two fuzz halves (tests/program/test_fuzz.py) run side by side.
 test: install checkov
 	$(PY) -m pytest -q -n auto --dist loadgroup
 

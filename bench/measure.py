@@ -64,9 +64,7 @@ def ours(principals: int, mode: str, dump: Path) -> dict[str, Any]:
     result = run(stack)
     seconds = time.perf_counter() - start
     custom = [r for r in result.resources if r.custom]
-    dump.write_text(
-        json.dumps([{"type": r.type, "name": r.name, "inputs": r.inputs} for r in custom])
-    )
+    dump.write_text(json.dumps([r.to_json() for r in result.resources]))
     return {
         "seconds": seconds,
         "peak_rss_mib": _peak_mib(),
@@ -84,7 +82,7 @@ def baseline(dump: Path) -> dict[str, Any]:
     from offline.mocks import PlaceholderCloud
     from offline.run import run_program
 
-    resources = json.loads(dump.read_text())
+    resources = [r for r in json.loads(dump.read_text()) if r["custom"]]
 
     class Declared(pulumi.CustomResource):
         """Shaped like every generated SDK class (its own ``__init__`` over CustomResource's),
@@ -110,10 +108,76 @@ def baseline(dump: Path) -> dict[str, Any]:
     }
 
 
+def _alias(spec: dict[str, Any]) -> Any:
+    """An alias as plan.json records it (the engine's spec form), as the program gave it."""
+    import pulumi
+
+    return pulumi.Alias(
+        type_=spec.get("type") or ..., parent=spec.get("parentUrn") or ...
+    )  # ``...``: the SDK's "inherit this part" marker
+
+
+def structured(dump: Path) -> dict[str, Any]:
+    """The same registrations as ours, components included, each under its parent and with its
+    resource options (retain, secret outputs, ignored changes, aliases, dependencies), inputs
+    as plain values: our program's shape without its logic. Between the flat baseline and ours,
+    it tells what the shape costs (components, parents, options) from what our code costs."""
+    import pulumi
+
+    from offline.mocks import PlaceholderCloud
+    from offline.run import run_program
+
+    registered = [r for r in json.loads(dump.read_text()) if not r["options"].get("read")]
+
+    class Declared(pulumi.CustomResource):
+        def __init__(self, type_: str, name: str, props: dict[str, Any], opts: Any) -> None:
+            super().__init__(type_, name, props, opts)
+
+    class Component(pulumi.ComponentResource):
+        def __init__(self, type_: str, name: str, opts: Any) -> None:
+            super().__init__(type_, name, None, opts)
+
+    def program() -> None:
+        made: dict[str, pulumi.Resource] = {}
+        components = []
+        for r in registered:
+            options = r["options"]
+            opts = pulumi.ResourceOptions(
+                parent=made.get(r["parent"] or ""),
+                retain_on_delete=options.get("retainOnDelete") or None,
+                additional_secret_outputs=options.get("additionalSecretOutputs") or None,
+                ignore_changes=options.get("ignoreChanges") or None,
+                aliases=[_alias(a["spec"]) for a in options.get("aliases") or []] or None,
+                depends_on=[made[u] for u in options.get("dependsOn") or [] if u in made] or None,
+            )  # fmt: skip
+            if r["custom"]:
+                made[r["urn"]] = Declared(r["type"], r["name"], dict(r["inputs"]), opts)
+            else:
+                made[r["urn"]] = c = Component(r["type"], r["name"], opts)
+                components.append(c)
+        for c in components:
+            c.register_outputs({})
+
+    rss_before = _peak_mib()
+    start = time.perf_counter()
+    result = run_program(program, PlaceholderCloud("111122223333", "us-east-1"), stack="bench")
+    seconds = time.perf_counter() - start
+    custom = sum(1 for r in result.resources if r.custom)
+    return {
+        "seconds": seconds,
+        "peak_rss_mib": _peak_mib(),
+        "rss_before_mib": rss_before,
+        "resources": custom,
+        "components": len(result.resources) - custom,
+    }
+
+
 if __name__ == "__main__":
     kind = sys.argv[1]
     if kind == "ours":
         out = ours(int(sys.argv[2]), sys.argv[3], Path(sys.argv[4]))
+    elif kind == "structured":
+        out = structured(Path(sys.argv[2]))
     else:
         out = baseline(Path(sys.argv[2]))
     print(json.dumps(out))

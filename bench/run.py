@@ -2,7 +2,7 @@
 
 Prints a Markdown table and writes bench/results/latest.{md,json}. Benchmarks are not
 tests: nothing here asserts a time. `python -m bench.run --quick` runs tiny sizes only
-(tests/test_bench.py uses it to keep this script working).
+(tests/program/test_bench.py uses it to keep this script working).
 """
 
 from __future__ import annotations

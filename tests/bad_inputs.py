@@ -1,5 +1,5 @@
 """The bad-input corpus: malformed stack files and command lines, each with the exit code and a
-fragment of the one-line message a user must get (``tests/test_bad_input.py`` runs them).
+fragment of the one-line message a user must get (``tests/cli/test_bad_input.py`` runs them).
 
 Stack files are built from one valid config with one mistake each, so every entry tests one
 thing; the YAML-level ones are raw text.

@@ -65,7 +65,7 @@ def write_stack(tmp_path: Path, raw: dict[str, Any], stack: str = "test") -> Pat
 
 
 def _fuzz_counts_dir() -> Path:
-    from tests import test_fuzz
+    from tests.program import test_fuzz
 
     return test_fuzz.COUNTS_DIR
 
@@ -74,18 +74,18 @@ def pytest_sessionstart(session: Any) -> None:
     if not hasattr(session.config, "workerinput"):  # the controller (or the only process)
         import shutil
 
-        from tests import test_bad_input
+        from tests.cli import test_bad_input
 
         shutil.rmtree(_fuzz_counts_dir(), ignore_errors=True)
         shutil.rmtree(test_bad_input.COUNTS_DIR, ignore_errors=True)
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    """Print the fuzz suite's counts (tests/test_fuzz.py), added up over its halves."""
+    """Print the fuzz suite's counts (tests/program/test_fuzz.py), added up over its halves."""
     import json
     from collections import Counter
 
-    from tests import test_fuzz
+    from tests.program import test_fuzz
 
     counts: Counter[str] = Counter()
     mutations: Counter[str] = Counter()
@@ -93,7 +93,7 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         data = json.loads(part.read_text())
         counts.update(data["counts"])
         mutations.update(data["mutations"])
-    from tests import test_bad_input
+    from tests.cli import test_bad_input
 
     corpus = test_bad_input.summary()
     if counts["tried"] or corpus:

@@ -1,6 +1,6 @@
 """The everyday-change table: edits users make to a stack file, and what `pulumi up` does for each.
 
-Each row is a base config and an edit of it. ``tests/test_lifecycle.py`` plans both with the
+Each row is a base config and an edit of it. ``tests/program/test_lifecycle.py`` plans both with the
 real program and checks the operations against the row's ``expect``; ``make e2e-engine`` applies
 the same rows with the real Pulumi engine; the README's table is printed from here
 (``python -m tests.everyday``) and a test keeps the two equal.

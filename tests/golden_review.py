@@ -1,7 +1,7 @@
 """The review of every everyday-change row in its three formats (JSON, the pull-request
 comment, the HTML page), as ``eks-access review`` renders them, from the real program's plans.
 
-``tests/test_golden.py`` compares them with the copies in ``tests/fixtures/golden-review``,
+``tests/program/test_golden.py`` compares them with the copies in ``tests/fixtures/golden-review``,
 taken before the review's documents became typed (issue 27): a refactor that changes a byte of
 a JSON shape or a rendering fails there. A deliberate change rewrites the copies in the same
 commit (``python -m tests.golden_review --write``), with the reason in the commit message.

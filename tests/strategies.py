@@ -141,7 +141,7 @@ def stack_configs(draw: st.DrawFn, max_teams: int = 5) -> dict[str, Any]:
     }
 
 
-# --- ESC environments (tests/test_esc.py; make e2e compares each with ESC's own evaluator) ------
+# --- ESC environments (tests/unit/test_esc.py; make e2e compares each with ESC's own evaluator) ------
 
 _ESC_KEYS = ["a", "b", "c", "res", "grp"]
 _esc_scalars = st.one_of(
@@ -206,7 +206,7 @@ def esc_environments(draw: st.DrawFn) -> dict[str, Any]:
     return {"environment": environment, "files": files}
 
 
-# --- names a reviewer cannot tell apart (tests/test_names.py) ---------------------------------
+# --- names a reviewer cannot tell apart (tests/unit/test_names.py) ---------------------------------
 
 # Test data, not the product's rule: Latin letters and look-alikes of other scripts that Unicode's
 # confusables list pairs with them. The product asks ICU (eks_access.names); these only draw.

@@ -82,7 +82,7 @@ def flip_group_policy_row(work: Path) -> None:
 
 
 def offline_operations(rows: list[dict[str, Any]], folder: Path) -> list[dict[str, Any]]:
-    """Per row: the offline operations between its two plans (``tests/test_lifecycle.py``'s
+    """Per row: the offline operations between its two plans (``tests/program/test_lifecycle.py``'s
     computation), computed in a child process (the mock runtime and the Automation API would
     share the SDK's globals in one process)."""
     spec = folder / "rows.json"

@@ -2,7 +2,7 @@
 identity. Sources: EKS user guide ("Apply the aws-auth ConfigMap"; "Create access entries", its
 table of entry types and usernames; "Prepare cluster access for hybrid nodes"; "Review access
 policy permissions" for AmazonEKSAutoNodePolicy), and botocore's EKS service model, whose
-CreateAccessEntry ``type`` lists every type (tests/test_node_kinds.py reads it)."""
+CreateAccessEntry ``type`` lists every type (tests/unit/test_node_kinds.py reads it)."""
 
 from __future__ import annotations
 

@@ -50,7 +50,7 @@ def compute(old: list[Any], new: list[Any]) -> list[operations.Operation]:
 # --- the everyday-change table ------------------------------------------------------------------
 
 
-@pytest.mark.xdist_group(name="everyday")  # shares the plans with tests/test_comment.py
+@pytest.mark.xdist_group(name="everyday")  # shares the plans with tests/cli/test_comment.py
 @pytest.mark.parametrize("row", everyday.ROWS, ids=[r.title for r in everyday.ROWS])
 def test_everyday_change(row: everyday.Row) -> None:
     base, head = everyday.planned(row.title)

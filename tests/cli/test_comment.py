@@ -101,7 +101,9 @@ def name_of(arn: str, config: core.StackConfig) -> str:
     return changes.display_name(arn, ident.username)
 
 
-@pytest.mark.xdist_group(name="everyday")  # the plans are shared with tests/test_lifecycle.py
+@pytest.mark.xdist_group(
+    name="everyday"
+)  # the plans are shared with tests/program/test_lifecycle.py
 @pytest.mark.parametrize("row", everyday.ROWS, ids=[r.title for r in everyday.ROWS])
 def test_every_everyday_comment_fits_above_the_fold(row: everyday.Row, tmp_path: Path) -> None:
     doc = row_review(row, tmp_path)
@@ -454,7 +456,7 @@ EXAMPLE = "add a user"
 
 
 def readme_example(tmp: Path) -> str:
-    """The comment for ``EXAMPLE`` as the README quotes it (``python -m tests.test_comment``)."""
+    """The comment for ``EXAMPLE`` as the README quotes it (``python -m tests.cli.test_comment``)."""
     row = next(r for r in everyday.ROWS if r.title == EXAMPLE)
     title = (
         f"{stackfile.read(everyday.DEV).load().cluster.name} (stack dev)"  # as `review` titles it

@@ -17,7 +17,8 @@ from hypothesis import given
 
 from eks_access import stackfile
 from offline import run
-from tests import strategies, test_bad_input
+from tests import strategies
+from tests.cli import test_bad_input
 from tests.conftest import DEV, ROOT
 
 

@@ -171,7 +171,7 @@ def test_access_evaluation_reads_exactly_what_the_program_registers(dev_plan, de
 
 def test_aws_auth_near_the_object_limit_warns_and_past_it_stops_before_anything(monkeypatch):
     from eks_access import awsauth
-    from tests.test_modes import CountingCloud
+    from tests.unit.test_modes import CountingCloud
 
     stack = stackfile.read(DEV)
     size = awsauth.data_size(awsauth.render(_dev_principals()))

@@ -21,8 +21,8 @@ from eks_access import adopt, awsauth, kinds
 from eks_access import config as core
 from offline import plan
 from tests.conftest import NODE_ROLE, minimal_raw
-from tests.test_adopt import _api_export, import_live
-from tests.test_modes import ENTRY, PATCH, run_mode
+from tests.program.test_adopt import _api_export, import_live
+from tests.unit.test_modes import ENTRY, PATCH, run_mode
 
 ACCOUNT = "111122223333"
 ROLE = {

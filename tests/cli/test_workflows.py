@@ -12,7 +12,7 @@ import yaml
 
 from eks_access import comment
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = ROOT / ".github" / "workflows"
 POST = ROOT / ".github" / "scripts" / "post_review.py"
 

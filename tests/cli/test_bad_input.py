@@ -26,7 +26,7 @@ from cli import main as cli_module
 from tests import bad_inputs
 from tests.conftest import DEV, ROOT
 
-COUNTS_DIR = Path(__file__).resolve().parent.parent / ".pytest-bad-input-counts"
+COUNTS_DIR = Path(__file__).resolve().parents[2] / ".pytest-bad-input-counts"
 BIN = Path(sys.executable).parent
 
 

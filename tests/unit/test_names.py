@@ -8,7 +8,8 @@ from hypothesis import given
 
 from eks_access import config as core
 from eks_access import names
-from tests import strategies, test_bad_input
+from tests import strategies
+from tests.cli import test_bad_input
 from tests.conftest import minimal_raw
 
 

@@ -16,10 +16,11 @@ import yaml
 from hypothesis import given
 
 from eks_access import esc, stackfile
-from tests import strategies, test_bad_input
+from tests import strategies
+from tests.cli import test_bad_input
 from tests.conftest import ROOT
 
-CASES = yaml.safe_load((Path(__file__).parent / "fixtures" / "esc_cases.yaml").read_text())
+CASES = yaml.safe_load((Path(__file__).parent.parent / "fixtures" / "esc_cases.yaml").read_text())
 
 
 def project(

@@ -141,7 +141,7 @@ sys.path.insert(0, {str(ROOT)!r})
 import pulumi
 from eks_access import stackfile
 from offline.run import run
-from tests.test_kinds import Roles
+from tests.unit.test_kinds import Roles
 try:
     run(stackfile.read({str(write_stack(tmp_path, raw()))!r}), Roles({found!r}))
 except pulumi.RunError as e:

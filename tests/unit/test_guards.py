@@ -1,5 +1,5 @@
 """The guards' decisions in the core (``guards.plan_stops``), on registrations written here: the
-command line only reads the plans and prints what this returns (tests/test_lifecycle.py runs
+command line only reads the plans and prints what this returns (tests/program/test_lifecycle.py runs
 the same stops through ``plan --base-out`` and ``review``)."""
 
 from __future__ import annotations

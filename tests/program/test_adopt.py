@@ -17,7 +17,7 @@ from offline import plan
 from offline.run import run
 from tests.conftest import ROOT
 
-FIXTURES = Path(__file__).parent / "fixtures" / "adopt"
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "adopt"
 
 
 def import_cmd(tmp_path: Path, aws_auth: Path, *rbac: Path) -> tuple[int, str, dict[str, Any]]:

@@ -23,7 +23,7 @@ import yaml
 from offline import plan
 from tests.conftest import DEV, ROOT
 
-FIXTURES = Path(__file__).parent / "fixtures" / "adopt"
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "adopt"
 
 
 def cli(*argv: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
