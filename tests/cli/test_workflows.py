@@ -3,6 +3,8 @@ script that posts the review keeps one comment per stack (run against a stand-in
 
 import json
 import os
+import re
+import shlex
 import subprocess
 import sys
 import textwrap
@@ -151,3 +153,33 @@ def test_the_review_is_one_comment_per_stack_edited_in_place(tmp_path):
     body = comments[-1]["body"]
     assert len(body) <= 65_536 and "review.json" in body
     assert body.count("<details>") == body.count("</details>") == 1
+
+
+def _commands(doc):
+    """Each shell command of the workflow's `run` steps, ``${{ ... }}`` replaced by a word."""
+    for step in steps(doc):
+        for line in step.get("run", "").splitlines():
+            line = re.sub(r"\$\{\{[^}]*\}\}", "X", line).split(" > ", 1)[0].strip()
+            if line and not line.startswith("#"):
+                yield shlex.split(line)
+
+
+def test_every_command_the_workflows_run_exists_as_written():
+    """Judged by what runs them, not restated: each `eks-access` command line parses with the
+    command line's own parser (a renamed flag fails here), and each `make` target is one the
+    Makefile defines (make itself answers)."""
+    from cli.main import build_parser
+
+    seen = set()
+    for name in ("pull-request.yml", "main.yml"):
+        for argv in _commands(load(name)):
+            if argv[0].endswith("eks-access"):
+                build_parser().parse_args(argv[1:])  # SystemExit(2) on an unknown flag
+                seen.add(argv[1])
+            elif argv[0] == "make":
+                for target in argv[1:]:
+                    proc = subprocess.run(["make", "-n", target], cwd=ROOT, capture_output=True,
+                                          text=True, check=False)  # fmt: skip
+                    assert proc.returncode == 0, (name, target, proc.stderr)
+                    seen.add(f"make {target}")
+    assert {"plan", "review", "make test", "make lint"} <= seen

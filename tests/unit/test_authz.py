@@ -6,13 +6,10 @@ import subprocess
 
 import pytest
 import yaml
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from eks_access import authz, review, stackfile
 from eks_access import config as core
 from tests.conftest import DEV, ROOT, cli, minimal_raw
-from tests.strategies import stack_configs
 
 R = authz.parse_request
 
@@ -265,18 +262,6 @@ def test_access_policies_count_in_access_entry_modes():
     raw["eks-access:cluster"].update(authenticationMode="API_AND_CONFIG_MAP")
     s = authz.state_of(core.load(raw))
     assert s.can(U, R("list", "pods", "x")) and not s.can(U, R("list", "pods", "y"))
-
-
-@settings(max_examples=60, deadline=None)
-@given(stack_configs(max_teams=4), st.data())
-def test_matrix_and_can_i_agree(raw, data):
-    config = core.load(raw)
-    s = authz.state_of(config)
-    m = review.matrix(s)
-    questions = review.grid(review.namespaces_of(config))
-    for key, access in m.items():
-        for q in data.draw(st.lists(st.sampled_from(questions), min_size=1, max_size=25)):
-            assert access.allows(q) == s.can(access.identity.arn, q), (key, q)
 
 
 def test_can_i_and_who_can_commands():
