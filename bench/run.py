@@ -27,6 +27,8 @@ from bench.org import ACCOUNT, org, role, user
 ROOT = Path(__file__).resolve().parent.parent
 SIZES = (10, 100, 500, 1000, 5000)
 QUICK_SIZES = (10, 30)
+INTERRUPT = (3000, (0.5, 3.0), 5)
+"""Ctrl-C: principals, seconds after the start, runs."""
 MODES = ("CONFIG_MAP", "API_AND_CONFIG_MAP", "API")
 ACCESS_ENTRY = "aws:eks/accessEntry:AccessEntry"
 
@@ -48,6 +50,7 @@ def program_cost(sizes: tuple[int, ...]) -> list[dict[str, Any]]:
         dump = Path(tempfile.mkstemp(suffix=".json")[1])
         ours = _measure("ours", str(n), "CONFIG_MAP", str(dump))
         base = _measure("baseline", str(dump))
+        shaped = _measure("structured", str(dump))
         dump.unlink()
         rows.append(
             {
@@ -58,13 +61,50 @@ def program_cost(sizes: tuple[int, ...]) -> list[dict[str, Any]]:
                 "ours_s": ours["seconds"],
                 "baseline_s": base["seconds"],
                 "ratio": ours["seconds"] / base["seconds"],
+                "structured_s": shaped["seconds"],
+                "structured_components": shaped["components"],
                 "ours_peak_mib": ours["peak_rss_mib"],
                 "baseline_peak_mib": base["peak_rss_mib"],
             }
         )
         print(f"  {n:5d} principals: ours {ours['seconds']:.2f} s, baseline "
-              f"{base['seconds']:.2f} s", file=sys.stderr)  # fmt: skip
+              f"{base['seconds']:.2f} s, structured {shaped['seconds']:.2f} s",
+              file=sys.stderr)  # fmt: skip
     return rows
+
+
+# --- Ctrl-C -----------------------------------------------------------------------------------
+
+
+def interrupt_latency(principals: int, moments: tuple[float, ...], runs: int) -> dict[str, Any]:
+    """Seconds from SIGINT to the end of `eks-access plan` on a big stack, interrupted early
+    (imports, config) and late (the SDK waiting for registrations); docs/cli.md's promise."""
+    import shutil
+    import signal
+    import time
+
+    folder = Path(tempfile.mkdtemp(prefix="eks-access-bench-interrupt-"))
+    shutil.copy(ROOT / "Pulumi.yaml", folder / "Pulumi.yaml")
+    stack = folder / "Pulumi.big.yaml"
+    stack.write_text(yaml.safe_dump({"config": org(principals)}))
+    took: list[float] = []
+    codes: set[int] = set()
+    for _ in range(runs):
+        for after in moments:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "eks_access", "plan", "--config-file", str(stack),
+                 "--out", str(folder / "out")], cwd=ROOT, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+            time.sleep(after)
+            sent = time.monotonic()
+            proc.send_signal(signal.SIGINT)
+            codes.add(proc.wait(timeout=60))
+            took.append(time.monotonic() - sent)
+    shutil.rmtree(folder, ignore_errors=True)
+    return {"principals": principals, "moments": list(moments), "runs": runs,
+            "max_s": max(took), "median_s": sorted(took)[len(took) // 2],
+            "exit_codes": sorted(codes)}  # fmt: skip
 
 
 # --- in-process plans for counts and diffs ------------------------------------------------
@@ -306,17 +346,26 @@ def markdown(results: dict[str, Any]) -> str:
     out = [f"Run {results['date']} on {results['machine']}.", ""]
     out += _table(
         ["principals", "resources (+components)", "ours s", "baseline s", "ours/baseline",
-         "ours peak MiB", "baseline peak MiB"],
+         "structured s", "ours/structured", "ours peak MiB", "baseline peak MiB"],
         [[str(r["principals"]), f"{r['resources']} (+{r['components']})", f"{r['ours_s']:.2f}",
-          f"{r['baseline_s']:.2f}", f"{r['ratio']:.2f}", f"{r['ours_peak_mib']:.0f}",
+          f"{r['baseline_s']:.2f}", f"{r['ratio']:.2f}", f"{r['structured_s']:.2f}",
+          f"{r['ours_s'] / r['structured_s']:.2f}", f"{r['ours_peak_mib']:.0f}",
           f"{r['baseline_peak_mib']:.0f}"] for r in results["program_cost"]],
-        set(range(7)),
+        set(range(9)),
     )  # fmt: skip
     if growth := results.get("growth"):
         out += [
             "",
             f"Growth: time at {growth['large']} / time at {growth['small']} principals = "
             f"{growth['ratio']:.1f} (x{growth['large'] // growth['small']} principals).",
+        ]
+    if stop := results.get("interrupt"):
+        out += [
+            "",
+            f"Ctrl-C: `plan` of {stop['principals']} principals interrupted at "
+            f"{', '.join(f'{m:g}' for m in stop['moments'])} s, {stop['runs']} runs each: ended "
+            f"in {stop['median_s']:.2f} s (median), {stop['max_s']:.2f} s at most; exit "
+            f"{', '.join(map(str, stop['exit_codes']))}.",
         ]
     out.append("")
     out += _table(
@@ -362,6 +411,7 @@ def main(argv: list[str] | None = None) -> int:
         "per_principal": per_principal(),
         "aws_auth_size": aws_auth_size(),
         "diff_locality": diff_locality(30 if args.quick else 100),
+        "interrupt": interrupt_latency(*((3000, (0.5,), 1) if args.quick else INTERRUPT)),
     }
     by_n = {r["principals"]: r["ours_s"] for r in cost}
     if 500 in by_n and 5000 in by_n:

@@ -6,6 +6,8 @@ import copy
 import os
 import subprocess
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +104,33 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.write_line(test_fuzz.summary(counts, mutations))
     if corpus:
         terminalreporter.write_line(corpus)
+
+
+@dataclass(frozen=True)
+class Invoked:
+    """What a command returned and printed, under subprocess.CompletedProcess's names."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def invoke(capsys: Any, monkeypatch: Any) -> Callable[..., Invoked]:
+    """The command line in this process (``cli.main.main``, as `eks-access ARGS` runs it from
+    ``cwd``): fast, for every test that needs no process of its own. ``cli`` below runs one
+    (signals, the process's exit, a program that must fail: a failed run can leave the SDK's
+    pending work behind in the process)."""
+    from cli.main import main
+
+    def run(*args: str, cwd: Path = ROOT) -> Invoked:
+        monkeypatch.chdir(cwd)
+        capsys.readouterr()
+        code = main(list(args))
+        out, err = capsys.readouterr()
+        return Invoked(code, out, err)
+
+    return run
 
 
 def cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:

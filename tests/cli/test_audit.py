@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 import yaml
 
-from cli import main as cli_module
 from e2e.engine import add_cluster, locked_state
 from eks_access import audit, authz, awsauth, cluster_view, stackfile
 from eks_access.live import LiveError
@@ -113,12 +112,11 @@ def test_a_malformed_file_is_named_with_what_is_wrong(
     assert name in str(e.value)
 
 
-def test_a_bad_live_folder_is_exit_2_without_a_traceback(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-):
+def test_a_bad_live_folder_is_exit_2_without_a_traceback(tmp_path: Path, invoke: Any):
     (tmp_path / "rbac.yaml").write_text("- 1\n")
-    code = cli_module.main(["audit", "--config-file", str(DEV), "--live", str(tmp_path)])
-    err = capsys.readouterr().err
+    r = invoke("audit", "--config-file", str(DEV), "--live", str(tmp_path))
+    code = r.returncode
+    err = r.stderr
     assert code == 2 and "rbac.yaml" in err and "Traceback" not in err
 
 
@@ -298,47 +296,47 @@ def test_a_bad_allow_list_is_refused(doc: Any, fragment: str):
         audit.allowances(doc if isinstance(doc, list | str) else [doc], "allow.yaml")
 
 
-def test_audit_cli_exit_codes_and_formats(
-    dev_plan: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-):
+def test_audit_cli_exit_codes_and_formats(dev_plan: Any, tmp_path: Path, invoke: Any):
     clean = export_of(dev_plan, tmp_path / "clean")
-    assert cli_module.main(["audit", "--config-file", str(DEV), "--live", str(clean)]) == 0
-    out = capsys.readouterr().out
+    r = invoke("audit", "--config-file", str(DEV), "--live", str(clean))
+    assert r.returncode == 0
+    out = r.stdout
     assert "**0 principals have access the config does not grant" in out
     dirty = export_of(
         dev_plan, tmp_path / "dirty", f"- userarn: {DAVE}\n  username: dave\n  groups: []\n"
     )
     argv = ["audit", "--config-file", str(DEV), "--live", str(dirty)]
-    assert cli_module.main([*argv, "--format", "json"]) == 1
-    doc = json.loads(capsys.readouterr().out)
+    r = invoke(*argv, "--format", "json")
+    assert r.returncode == 1
+    doc = json.loads(r.stdout)
     assert doc["flagged"] == 1 and "cluster.json" in doc["notRead"]
-    assert cli_module.main([*argv, "--format", "html"]) == 1
-    assert "<table" in capsys.readouterr().out
+    r = invoke(*argv, "--format", "html")
+    assert r.returncode == 1
+    assert "<table" in r.stdout
     allow = tmp_path / "allow.yaml"
     allow.write_text(yaml.safe_dump([{"principal": DAVE, "reason": "reviewed"}]))
-    assert cli_module.main([*argv, "--allow", str(allow)]) == 0
+    r = invoke(*argv, "--allow", str(allow))
+    assert r.returncode == 0
 
 
 # --- can-i with a live source ---------------------------------------------------------------------
 
 
-def test_can_i_live_answers_for_the_cluster_and_says_so(
-    dev_plan: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-):
+def test_can_i_live_answers_for_the_cluster_and_says_so(dev_plan: Any, tmp_path: Path, invoke: Any):
     folder = export_of(
         dev_plan, tmp_path, f"- userarn: {DAVE}\n  username: dave\n  groups: [system:masters]\n"
     )
     argv = ["can-i", "delete", "nodes", "--as", DAVE, "--config-file", str(DEV)]
-    assert cli_module.main(argv) == 1  # the config does not map dave
-    assert "the config in Pulumi.dev.yaml" in capsys.readouterr().err
-    assert cli_module.main([*argv, "--live", str(folder), "--format", "json"]) == 0
-    doc = json.loads(capsys.readouterr().out)
+    r = invoke(*argv)
+    assert r.returncode == 1  # the config does not map dave
+    assert "the config in Pulumi.dev.yaml" in r.stderr
+    r = invoke(*argv, "--live", str(folder), "--format", "json")
+    assert r.returncode == 0
+    doc = json.loads(r.stdout)
     assert doc["answer"] == "yes" and doc["source"].startswith("the cluster as exported in")
 
 
-def test_who_can_live_names_the_hand_mapped_principal(
-    dev_plan: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-):
+def test_who_can_live_names_the_hand_mapped_principal(dev_plan: Any, tmp_path: Path, invoke: Any):
     folder = export_of(
         dev_plan, tmp_path, f"- userarn: {DAVE}\n  username: dave\n  groups: [system:masters]\n"
     )
@@ -355,8 +353,9 @@ def test_who_can_live_names_the_hand_mapped_principal(
         "--format",
         "json",
     ]
-    assert cli_module.main(argv) == 0
-    assert DAVE in {r["principal"] for r in json.loads(capsys.readouterr().out)["principals"]}
+    r = invoke(*argv)
+    assert r.returncode == 0
+    assert DAVE in {r["principal"] for r in json.loads(r.stdout)["principals"]}
 
 
 # --- the EKS side of export, through boto3 and the stand-in ---------------------------------------
@@ -559,7 +558,7 @@ def test_rules_null_of_an_aggregated_role_is_no_rules(tmp_path: Path):
 
 
 def test_a_namespace_pattern_scope_is_a_prefix_and_an_unknown_policy_is_unknown(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, invoke: Any
 ):
     pattern = {"policyArn": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy",
                "accessScope": {"type": "namespace", "namespaces": ["payments-*"]}}  # fmt: skip
@@ -572,24 +571,26 @@ def test_a_namespace_pattern_scope_is_a_prefix_and_an_unknown_policy_is_unknown(
         json.dumps({"cluster": {"name": "dev", "accessConfig": {"authenticationMode": "API"}}})
     )
     base = ["--as", DAVE, "--config-file", str(DEV), "--live", str(tmp_path), "--format", "json"]
-    assert cli_module.main(["can-i", "delete", "pods", "-n", "payments-jobs", *base]) == 0
-    assert json.loads(capsys.readouterr().out)["answer"] == "yes"
-    assert cli_module.main(["can-i", "get", "secrets", "-n", "default", *base]) == 1
-    doc = json.loads(capsys.readouterr().out)
+    r = invoke("can-i", "delete", "pods", "-n", "payments-jobs", *base)
+    assert r.returncode == 0
+    assert json.loads(r.stdout)["answer"] == "yes"
+    r = invoke("can-i", "get", "secrets", "-n", "default", *base)
+    assert r.returncode == 1
+    doc = json.loads(r.stdout)
     assert doc["answer"] == "unknown" and "AmazonEKSSecretReaderPolicy" in doc["note"]
 
 
-def test_access_live_lists_the_clusters_principals(
-    dev_plan: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-):
+def test_access_live_lists_the_clusters_principals(dev_plan: Any, tmp_path: Path, invoke: Any):
     folder = export_of(dev_plan, tmp_path, f"- userarn: {DAVE}\n  username: dave\n  groups: []\n")
     argv = ["access", "--config-file", str(DEV), "--live", str(folder), "--format", "json"]
-    assert cli_module.main(argv) == 0
-    doc = json.loads(capsys.readouterr().out)
+    r = invoke(*argv)
+    assert r.returncode == 0
+    doc = json.loads(r.stdout)
     assert DAVE in {p["principal"] for p in doc["principals"]}
     assert doc["source"].startswith("the cluster as exported in")
-    assert cli_module.main(argv[:-2]) == 0
-    assert "answered for the cluster" in capsys.readouterr().err
+    r = invoke(*argv[:-2])
+    assert r.returncode == 0
+    assert "answered for the cluster" in r.stderr
 
 
 def test_a_session_pattern_takes_only_what_a_session_name_can_be():

@@ -30,10 +30,9 @@ COUNTS_DIR = Path(__file__).resolve().parents[2] / ".pytest-bad-input-counts"
 BIN = Path(sys.executable).parent
 
 
-def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    code = cli_module.main(argv)
-    out, err = capsys.readouterr()
-    return code, out, err
+def run_cli(argv: list[str], invoke: Any) -> tuple[int, str, str]:
+    r = invoke(*argv)
+    return r.returncode, r.stdout, r.stderr
 
 
 def _record(kind: str, n: int) -> None:
@@ -89,9 +88,7 @@ def test_the_corpus_is_as_large_as_promised() -> None:
 
 
 @pytest.mark.xdist_group(name="bad-input")
-def test_every_malformed_stack_file_is_refused_clearly(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_every_malformed_stack_file_is_refused_clearly(tmp_path: Path, invoke: Any) -> None:
     shutil.copy(ROOT / "Pulumi.yaml", tmp_path)
     failures = []
     for n, bad in enumerate(STACKS):
@@ -102,7 +99,7 @@ def test_every_malformed_stack_file_is_refused_clearly(
             (tmp_path / name).write_text(text)
         out = tmp_path / f"out{n}"
         code, stdout, stderr = run_cli(
-            ["plan", "--config-file", str(stack), "--out", str(out)], capsys
+            ["plan", "--config-file", str(stack), "--out", str(out)], invoke
         )
         for name in bad.files:
             (tmp_path / name).unlink()
@@ -148,7 +145,7 @@ def places(tmp_path: Path) -> dict[str, str]:
 
 @pytest.mark.xdist_group(name="bad-input")
 def test_every_malformed_command_line_is_refused_clearly(
-    places: dict[str, str], capsys: pytest.CaptureFixture[str]
+    places: dict[str, str], invoke: Any
 ) -> None:
     failures = []
     cwd = os.getcwd()
@@ -156,7 +153,7 @@ def test_every_malformed_command_line_is_refused_clearly(
     try:
         for bad in bad_inputs.commands():
             argv = [a.format(**places) for a in bad.argv]
-            code, stdout, stderr = run_cli(argv, capsys)
+            code, stdout, stderr = run_cli(argv, invoke)
             text = stdout + stderr
             if code != bad.code or bad.fragment not in text or "Traceback" in text:
                 failures.append(
@@ -258,21 +255,21 @@ def test_the_installed_command_works_from_any_folder(tmp_path: Path) -> None:
     ],
     ids=["can-i", "who-can", "access"],
 )
-def test_json_for_one_and_several_stacks(argv: list[str], capsys: Any) -> None:
+def test_json_for_one_and_several_stacks(argv: list[str], invoke: Any) -> None:
     staging, prod = ROOT / "Pulumi.staging.yaml", ROOT / "Pulumi.prod.yaml"
-    code, out, _ = run_cli([*argv, "--format", "json", "--config-file", str(DEV)], capsys)
+    code, out, _ = run_cli([*argv, "--format", "json", "--config-file", str(DEV)], invoke)
     one = json.loads(out)
     assert isinstance(one, dict) and code in (0, 1)
     code, out, _ = run_cli(
-        [*argv, "--format", "json", "--config-file", str(staging), str(prod)], capsys
+        [*argv, "--format", "json", "--config-file", str(staging), str(prod)], invoke
     )
     several = json.loads(out)
     assert [d["stack"] for d in several] == ["staging", "prod"]
 
 
-def test_json_of_plan_and_migrate(tmp_path: Path, capsys: Any) -> None:
+def test_json_of_plan_and_migrate(tmp_path: Path, invoke: Any) -> None:
     code, out, _ = run_cli(
-        ["plan", "--config-file", str(DEV), "--out", str(tmp_path), "--format", "json"], capsys
+        ["plan", "--config-file", str(DEV), "--out", str(tmp_path), "--format", "json"], invoke
     )
     doc = json.loads(out)
     assert code == 0 and doc["mappedPrincipals"] == 6 and "plan.json" in doc["files"]
@@ -292,15 +289,15 @@ def test_a_closed_pipe_ends_quietly() -> None:
     assert r.returncode == 0 and "Traceback" not in r.stderr and "BrokenPipe" not in r.stderr
 
 
-def test_import_checks_before_it_writes(tmp_path: Path, capsys: Any) -> None:
+def test_import_checks_before_it_writes(tmp_path: Path, invoke: Any) -> None:
     shutil.copy(ROOT / "Pulumi.yaml", tmp_path)
     target = tmp_path / "Pulumi.prod.yaml"
     target.write_text("config: {keep: me}\n")
     argv = ["import", "--aws-auth", str(ROOT / "tests/fixtures/adopt/aws-auth.yaml"),
             "--cluster", "prod", "--region", "us-east-1", "--out", str(target)]  # fmt: skip
-    code, _, err = run_cli(argv, capsys)
+    code, _, err = run_cli(argv, invoke)
     assert code == 2 and "exists" in err and target.read_text() == "config: {keep: me}\n"
-    code, out, _ = run_cli([*argv, "--force"], capsys)
+    code, out, _ = run_cli([*argv, "--force"], invoke)
     assert code in (0, 1) and "wrote" in out and "keep: me" not in target.read_text()
     leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(".eks-access")]
     assert leftovers == []
@@ -352,12 +349,12 @@ def test_requirements_hold_what_plan_needs() -> None:
     assert "pulumi-policy" not in (ROOT / "requirements-dev.txt").read_text()
 
 
-def test_an_empty_file_names_each_missing_key_once(tmp_path: Path, capsys: Any) -> None:
+def test_an_empty_file_names_each_missing_key_once(tmp_path: Path, invoke: Any) -> None:
     shutil.copy(ROOT / "Pulumi.yaml", tmp_path)
     (tmp_path / "Pulumi.e.yaml").write_text("config: {}\n")
     code, _, err = run_cli(
         ["plan", "--config-file", str(tmp_path / "Pulumi.e.yaml"), "--out", str(tmp_path / "o")],
-        capsys,
+        invoke,
     )
     assert code == 2 and "(2 problems)" in err
     problems = [line for line in err.splitlines() if line.startswith("  ")]

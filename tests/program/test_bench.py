@@ -24,7 +24,10 @@ def test_the_quick_bench_writes_every_table(quick):
     # The baseline registers exactly as many resources as ours (the same list, replayed).
     assert all(r["resources"] > r["principals"] for r in results["program_cost"])
     assert all(r["baseline_resources"] == r["resources"] for r in results["program_cost"])
-    assert "ours/baseline" in text and "aws-auth lines" in text
+    # The structured baseline replays our components too: the same shape, none of our code.
+    assert all(r["structured_components"] == r["components"] for r in results["program_cost"])
+    assert "ours/baseline" in text and "ours/structured" in text and "aws-auth lines" in text
+    assert results["interrupt"]["exit_codes"] == [130]  # Ctrl-C's time is measured, not asserted
 
 
 def test_an_iam_user_costs_three_aws_resources_plus_one_entry_and_a_role_no_iam(quick):

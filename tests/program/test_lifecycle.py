@@ -240,14 +240,14 @@ def test_summary_reads_like_a_preview() -> None:
 # --- plan --base / --base-out ----------------------------------------------------------------------
 
 
-def test_plan_base_out_writes_operations(tmp_path: Path) -> None:
-    base = cli("plan", "--config-file", str(DEV), "--out", str(tmp_path / "base"))
+def test_plan_base_out_writes_operations(tmp_path: Path, invoke) -> None:
+    base = invoke("plan", "--config-file", str(DEV), "--out", str(tmp_path / "base"))
     assert base.returncode == 0, base.stderr
     raw = everyday.dev()
     everyday.team(raw, "payments")["namespaceAccess"] = "view"
     (tmp_path / "proj").mkdir()
     head = write_stack(tmp_path / "proj", raw, "dev")
-    r = cli(
+    r = invoke(
         "plan",
         "--config-file",
         str(head),
@@ -297,7 +297,7 @@ def _commit(repo: Path, message: str) -> None:
 
 
 @pytest.mark.parametrize("with_program", [True, False], ids=["base-program", "current-program"])
-def test_plan_base_ref(tmp_path: Path, with_program: bool) -> None:
+def test_plan_base_ref(tmp_path: Path, with_program: bool, invoke) -> None:
     repo = tmp_path / "repo"
     _project(repo, with_program)
     subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
@@ -309,7 +309,7 @@ def test_plan_base_ref(tmp_path: Path, with_program: bool) -> None:
     everyday.team(raw, "auditors")["users"].append("erin")
     stack.write_text(yaml.safe_dump({"config": raw}))
     out = tmp_path / "out"
-    r = cli("plan", "--config-file", str(stack), "--out", str(out), "--base", "HEAD", cwd=repo)
+    r = invoke("plan", "--config-file", str(stack), "--out", str(out), "--base", "HEAD", cwd=repo)
     assert r.returncode == 0, r.stderr
     ops = json.loads((out / "operations.json").read_text())["operations"]
     changed = sorted((o["name"], o["op"]) for o in ops if o["op"] != "same")
@@ -325,17 +325,17 @@ def test_plan_base_ref(tmp_path: Path, with_program: bool) -> None:
 # --- refusing plans that lock people out ----------------------------------------------------------
 
 
-def test_no_teams_is_stopped_before_anything(tmp_path: Path) -> None:
+def test_no_teams_is_stopped_before_anything(tmp_path: Path, invoke) -> None:
     for n, raw in enumerate(
         (minimal_raw(), {k: v for k, v in minimal_raw().items() if k != "eks-access:teams"})
     ):
         stack = write_stack(tmp_path, raw)
         out = tmp_path / f"out{n}"
-        r = cli("plan", "--config-file", str(stack), "--out", str(out))
+        r = invoke("plan", "--config-file", str(stack), "--out", str(out))
         assert r.returncode == 3, r.stderr
         assert "maps no principal besides the node roles" in r.stderr
         assert "acknowledgeLockout" in r.stderr and not out.exists()
-        ok = cli("plan", "--config-file", str(stack), "--out", str(out), "--acknowledge-lockout")
+        ok = invoke("plan", "--config-file", str(stack), "--out", str(out), "--acknowledge-lockout")
         assert ok.returncode == 0, ok.stderr
     # `pulumi up` runs the program, which refuses too, before registering anything.
     with pytest.raises(pulumi.RunError, match="maps no principal besides the node roles"):
@@ -343,33 +343,39 @@ def test_no_teams_is_stopped_before_anything(tmp_path: Path) -> None:
     assert plan_raw(minimal_raw(**{"eks-access:acknowledgeLockout": True})).resources
 
 
-def test_removing_most_principals_needs_an_acknowledgement(tmp_path: Path) -> None:
-    assert cli("plan", "--config-file", str(DEV), "--out", str(tmp_path / "base")).returncode == 0
+def test_removing_most_principals_needs_an_acknowledgement(tmp_path: Path, invoke) -> None:
+    assert (
+        invoke("plan", "--config-file", str(DEV), "--out", str(tmp_path / "base")).returncode == 0
+    )
     raw = everyday.dev()
     raw["eks-access:teams"] = raw["eks-access:teams"][:1]  # keeps the seed team only
     head = write_stack(tmp_path, raw, "dev")
     argv = ["plan", "--config-file", str(head), "--out", str(tmp_path / "head")]
-    r = cli(*argv, "--base-out", str(tmp_path / "base"))
+    r = invoke(*argv, "--base-out", str(tmp_path / "base"))
     assert r.returncode == 3
     assert "stops mapping 5 of the 6 principals" in r.stderr and "user/alice" in r.stderr
     assert (tmp_path / "head" / "operations.json").is_file()  # written, for review
-    assert cli(*argv, "--base-out", str(tmp_path / "base"), "--acknowledge-lockout").returncode == 0
+    assert (
+        invoke(*argv, "--base-out", str(tmp_path / "base"), "--acknowledge-lockout").returncode == 0
+    )
     # Removing one team of four is an ordinary change.
     raw = everyday.dev()
     del raw["eks-access:teams"][2]
     head = write_stack(tmp_path, raw, "dev")
-    assert cli(*argv, "--base-out", str(tmp_path / "base")).returncode == 0
+    assert invoke(*argv, "--base-out", str(tmp_path / "base")).returncode == 0
 
 
-def test_dropping_owned_users_while_still_mapping_them_is_stopped(tmp_path: Path) -> None:
+def test_dropping_owned_users_while_still_mapping_them_is_stopped(tmp_path: Path, invoke) -> None:
     raw = everyday.dev()
     for name, other in {"identity": everyday.identity_stack(raw)}.items():
         write_stack(tmp_path, other, name)
     base = write_stack(tmp_path, raw, "dev")
-    assert cli("plan", "--config-file", str(base), "--out", str(tmp_path / "base")).returncode == 0
+    assert (
+        invoke("plan", "--config-file", str(base), "--out", str(tmp_path / "base")).returncode == 0
+    )
     raw["eks-access:identity"] = dict(everyday.IDENTITY)  # no handover first
     head = write_stack(tmp_path, raw, "dev")
-    r = cli(
+    r = invoke(
         "plan",
         "--config-file",
         str(head),
@@ -386,10 +392,12 @@ def test_dropping_owned_users_while_still_mapping_them_is_stopped(tmp_path: Path
 # --- duplicates and determinism ---------------------------------------------------------------------
 
 
-def test_duplicate_key_generations_are_a_config_error(tmp_path: Path) -> None:
+def test_duplicate_key_generations_are_a_config_error(tmp_path: Path, invoke) -> None:
     raw = everyday.dev()
     everyday.team(raw, "payments")["users"][0]["keys"] = ["v1", "v1"]
-    r = cli("plan", "--config-file", str(write_stack(tmp_path, raw)), "--out", str(tmp_path / "o"))
+    r = invoke(
+        "plan", "--config-file", str(write_stack(tmp_path, raw)), "--out", str(tmp_path / "o")
+    )
     assert r.returncode == 2
     assert "teams[1].users[0]: key generation 'v1' is listed twice" in r.stderr
 
@@ -508,14 +516,16 @@ def test_another_cluster_replaces_the_provider_and_every_object_it_manages() -> 
     assert not ops["ns-a"].delete_before_replace
 
 
-def test_pointing_the_stack_at_another_cluster_stops_the_plan(tmp_path: Path) -> None:
-    assert cli("plan", "--config-file", str(DEV), "--out", str(tmp_path / "base")).returncode == 0
+def test_pointing_the_stack_at_another_cluster_stops_the_plan(tmp_path: Path, invoke) -> None:
+    assert (
+        invoke("plan", "--config-file", str(DEV), "--out", str(tmp_path / "base")).returncode == 0
+    )
     raw = everyday.dev()
     raw["eks-access:cluster"]["name"] = "dev-2"
     head = write_stack(tmp_path, raw, "dev")
     argv = ["plan", "--config-file", str(head), "--out", str(tmp_path / "head"),
             "--base-out", str(tmp_path / "base")]  # fmt: skip
-    r = cli(*argv)
+    r = invoke(*argv)
     assert r.returncode == 3, r.stderr
     arn = "arn:aws:eks:us-east-1:111122223333:cluster/dev-2"
     assert f"points the stack at another cluster ({arn})" in r.stderr
@@ -523,10 +533,10 @@ def test_pointing_the_stack_at_another_cluster_stops_the_plan(tmp_path: Path) ->
     assert "AccessEntry" not in r.stderr  # CONFIG_MAP: no entries go with it here
     raw["eks-access:acknowledgeClusterChange"] = "arn:aws:eks:us-east-1:111122223333:cluster/dev"
     write_stack(tmp_path, raw, "dev")
-    assert cli(*argv).returncode == 3  # an acknowledgement of another cluster lifts nothing
+    assert invoke(*argv).returncode == 3  # an acknowledgement of another cluster lifts nothing
     raw["eks-access:acknowledgeClusterChange"] = arn
     write_stack(tmp_path, raw, "dev")
-    assert cli(*argv).returncode == 0
+    assert invoke(*argv).returncode == 0
 
 
 def test_upgrading_a_stack_to_cluster_identifier_and_region_replaces_nothing() -> None:

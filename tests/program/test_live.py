@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 import yaml
 
-from cli import main as cli_module
 from components import preflight
 from components.preflight import PreflightStop, check_live_aws_auth
 from eks_access import awsauth, cluster_view, live, stackfile
@@ -472,32 +471,30 @@ def test_api_mode_reads_no_aws_auth(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 # --- plan --live ----------------------------------------------------------------------------------
 
 
-def test_plan_live_stops_with_exit_3_naming_both_and_writes_nothing(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-):
+def test_plan_live_stops_with_exit_3_naming_both_and_writes_nothing(tmp_path: Path, invoke: Any):
     stack, current = _dev_live(tmp_path, roles=EKS_NODE_GROUP, users=HAND_USER)
     export = tmp_path / "live"
     export.mkdir()
     (export / "aws-auth.yaml").write_text(yaml.safe_dump(_configmap(dict(current.data))))
     out = tmp_path / "out"
-    code = cli_module.main(
-        ["plan", "--config-file", str(stack.path), "--out", str(out), "--live", str(export)]
+    r = invoke(
+        *["plan", "--config-file", str(stack.path), "--out", str(out), "--live", str(export)]
     )
-    err = capsys.readouterr().err
+    code = r.returncode
+    err = r.stderr
     assert code == 3
     assert "eks-ng-2-NodeInstanceRole" in err and "user/dave" in err
     assert not out.exists() or not any(out.iterdir())
 
 
-def test_plan_without_live_says_what_it_assumed(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
-    code = cli_module.main(["plan", "--config-file", str(DEV), "--out", str(tmp_path)])
+def test_plan_without_live_says_what_it_assumed(tmp_path: Path, invoke: Any):
+    r = invoke("plan", "--config-file", str(DEV), "--out", str(tmp_path))
+    code = r.returncode
     assert code == 0
-    assert "assumed as EKS creates it" in capsys.readouterr().out
+    assert "assumed as EKS creates it" in r.stdout
 
 
-def test_review_with_live_puts_the_preflight_stop_above_the_fold(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-):
+def test_review_with_live_puts_the_preflight_stop_above_the_fold(tmp_path: Path, invoke: Any):
     import subprocess
 
     def git(*args: str) -> None:
@@ -517,12 +514,14 @@ def test_review_with_live_puts_the_preflight_stop_above_the_fold(
     export.mkdir()
     (export / "aws-auth.yaml").write_text(yaml.safe_dump(_configmap(dict(current.data))))
     argv = ["review", "--base", "HEAD", "--config-file", str(stack.path), "--format", "markdown"]
-    assert cli_module.main([*argv, "--live", str(export)]) == 0
-    top = capsys.readouterr().out.split("<details>", 1)[0]
+    r = invoke(*argv, "--live", str(export))
+    assert r.returncode == 0
+    top = r.stdout.split("<details>", 1)[0]
     assert ":no_entry: pulumi up stops: the live aws-auth holds 1 line" in top
     assert "eks-ng-2-NodeInstanceRole" in top
-    assert cli_module.main(argv) == 0  # without --live: not known, not said
-    assert "pulumi up stops" not in capsys.readouterr().out
+    r = invoke(*argv)
+    assert r.returncode == 0  # without --live: not known, not said
+    assert "pulumi up stops" not in r.stdout
 
 
 def test_a_failing_token_command_is_said_not_sent_anonymously(tmp_path: Path):
@@ -543,23 +542,23 @@ def test_a_failing_token_command_is_said_not_sent_anonymously(tmp_path: Path):
         preflight.read_with_client(json.dumps(kubeconfig))
 
 
-def test_plan_live_of_an_export_without_aws_auth_plans_its_creation(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-):
+def test_plan_live_of_an_export_without_aws_auth_plans_its_creation(tmp_path: Path, invoke: Any):
     export = tmp_path / "live"
     export.mkdir()
     (export / "cluster.json").write_text(json.dumps({"cluster": {"name": "dev"}}))
-    code = cli_module.main(
-        ["plan", "--config-file", str(DEV), "--out", str(tmp_path / "o"), "--live", str(export)]
+    r = invoke(
+        *["plan", "--config-file", str(DEV), "--out", str(tmp_path / "o"), "--live", str(export)]
     )
+    code = r.returncode
     assert code == 0
-    assert "none in the cluster exported in" in capsys.readouterr().out
+    assert "none in the cluster exported in" in r.stdout
 
 
 def test_plan_live_of_a_fleet_needs_a_folder_per_stack_that_writes_aws_auth(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, invoke: Any
 ):
     files = [str(ROOT / f"Pulumi.{s}.yaml") for s in ("identity", "staging", "prod")]
     argv = ["plan", "--config-file", *files, "--out", str(tmp_path / "o"), "--live", str(tmp_path)]
-    assert cli_module.main(argv) == 2
-    assert "several stacks read DIR/<stack>/ each" in capsys.readouterr().err
+    r = invoke(*argv)
+    assert r.returncode == 2
+    assert "several stacks read DIR/<stack>/ each" in r.stderr

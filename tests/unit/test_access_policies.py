@@ -5,6 +5,8 @@ refuse, as can-i answers them for a principal whose only grant is that policy.""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from eks_access import authz
@@ -157,16 +159,14 @@ def test_writing_a_binding_through_an_access_policy_alone_says_what_the_api_serv
 
 
 def test_a_policy_whose_rules_are_not_published_here_is_associated_and_answered_unknown(
-    tmp_path,
+    tmp_path, invoke
 ) -> None:
     """AmazonEKSSecretReaderPolicy is newer than the guide this version read: the entry gets it,
     and can-i / who-can say they cannot tell, instead of a `no` that may be wrong."""
     import json
-    import subprocess
-    import sys
 
     from eks_access import access_entries
-    from tests.conftest import ROOT, write_stack
+    from tests.conftest import write_stack
 
     assert authz.access_policy_rules("AmazonEKSSecretReaderPolicy") is None  # else: test rules
     association = {"policy": "secret-reader", "scope": "namespace", "namespaces": ["apps"]}
@@ -179,10 +179,8 @@ def test_a_policy_whose_rules_are_not_published_here_is_associated_and_answered_
     ]
     stack = write_stack(tmp_path, raw)
 
-    def cli(*argv: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "eks_access", *argv, "--config-file",
-                               str(stack), "--format", "json"],
-                              cwd=ROOT, capture_output=True, text=True, check=False)  # fmt: skip
+    def cli(*argv: str) -> Any:
+        return invoke(*argv, "--config-file", str(stack), "--format", "json")
 
     can = cli("can-i", "get", "secrets", "-n", "apps", "--as", ALICE)
     assert can.returncode == 1, can.stderr

@@ -9,7 +9,7 @@ import yaml
 
 from eks_access import authz, review, stackfile
 from eks_access import config as core
-from tests.conftest import DEV, ROOT, cli, minimal_raw
+from tests.conftest import DEV, ROOT, minimal_raw
 
 R = authz.parse_request
 
@@ -264,8 +264,8 @@ def test_access_policies_count_in_access_entry_modes():
     assert s.can(U, R("list", "pods", "x")) and not s.can(U, R("list", "pods", "y"))
 
 
-def test_can_i_and_who_can_commands():
-    yes = cli(
+def test_can_i_and_who_can_commands(invoke):
+    yes = invoke(
         "can-i",
         "list",
         "pods",
@@ -277,7 +277,7 @@ def test_can_i_and_who_can_commands():
         str(DEV),
     )
     assert (yes.returncode, yes.stdout) == (0, "yes\n")
-    no = cli(
+    no = invoke(
         "can-i",
         "list",
         "pods",
@@ -289,7 +289,7 @@ def test_can_i_and_who_can_commands():
         str(DEV),
     )
     assert (no.returncode, no.stdout) == (1, "no\n")
-    why = cli(
+    why = invoke(
         "can-i",
         "-v",
         "list",
@@ -302,7 +302,7 @@ def test_can_i_and_who_can_commands():
         str(DEV),
     )
     assert "via RoleBinding default/test -> Role test" in why.stderr
-    unmapped = cli(
+    unmapped = invoke(
         "can-i",
         "get",
         "/healthz",
@@ -312,7 +312,7 @@ def test_can_i_and_who_can_commands():
         str(DEV),
     )
     assert unmapped.returncode == 1 and "not mapped" in unmapped.stderr
-    who = cli(
+    who = invoke(
         "who-can",
         "create",
         "pods",
@@ -337,7 +337,7 @@ def git(repo, *args):
     subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
 
 
-def test_review_on_a_scripted_history(tmp_path):
+def test_review_on_a_scripted_history(tmp_path, invoke):
     repo = tmp_path
     (repo / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
     stack = repo / "Pulumi.dev.yaml"
@@ -365,7 +365,9 @@ def test_review_on_a_scripted_history(tmp_path):
     teams = doc["config"]["eks-access:teams"]
     teams[2]["users"].append("dave")  # add a user to the view-only auditors
     commit("add dave")
-    r = cli("review", "--base", "HEAD~1", "--config-file", str(stack), "--format", "json", cwd=repo)
+    r = invoke(
+        "review", "--base", "HEAD~1", "--config-file", str(stack), "--format", "json", cwd=repo
+    )
     out = yaml.safe_load(r.stdout)
     assert {c["username"] for c in out["changes"]} == {"dave"}
     assert all(c["change"] == "gains" and "secrets" not in c["permission"] for c in out["changes"])
@@ -374,7 +376,9 @@ def test_review_on_a_scripted_history(tmp_path):
     teams[0]["rules"][0]["verbs"].append("watch")  # widen the seed's rule
     del teams[3]  # remove the platform team
     commit("widen and remove")
-    r = cli("review", "--base", "HEAD~1", "--config-file", str(stack), "--format", "json", cwd=repo)
+    r = invoke(
+        "review", "--base", "HEAD~1", "--config-file", str(stack), "--format", "json", cwd=repo
+    )
     out = yaml.safe_load(r.stdout)
     gains = {(c["username"], c["permission"]) for c in out["changes"] if c["change"] == "gains"}
     assert gains == {
@@ -388,7 +392,7 @@ def test_review_on_a_scripted_history(tmp_path):
     assert losers == {"platform-admin:{{SessionName}}"}
     assert out["clusterAdmins"]["lost"] == ["arn:aws:iam::111122223333:role/platform-admin"]
     assert out["changes"][0]["risk"] == "RBAC escalation"  # riskiest first
-    md = cli("review", "--base", "HEAD~1", "--config-file", str(stack), cwd=repo).stdout
+    md = invoke("review", "--base", "HEAD~1", "--config-file", str(stack), cwd=repo).stdout
     top = md.split("<details>")[0].splitlines()
     read = stackfile.read(stack)
     heading = f"## Access review: {read.load().cluster.name} (stack {read.stack})"
@@ -397,7 +401,7 @@ def test_review_on_a_scripted_history(tmp_path):
     assert "- eks_user (team seed): gains watch configmaps, watch pods and 3 more in default" in top
 
 
-def test_review_against_a_ref_without_the_file_shows_everything_as_gained(tmp_path):
+def test_review_against_a_ref_without_the_file_shows_everything_as_gained(tmp_path, invoke):
     repo = tmp_path
     (repo / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
     git(repo, "init", "-q")
@@ -415,7 +419,7 @@ def test_review_against_a_ref_without_the_file_shows_everything_as_gained(tmp_pa
     )
     (repo / "Pulumi.dev.yaml").write_text(DEV.read_text())
     out = yaml.safe_load(
-        cli(
+        invoke(
             "review",
             "--base",
             "HEAD",
@@ -429,8 +433,8 @@ def test_review_against_a_ref_without_the_file_shows_everything_as_gained(tmp_pa
     assert out["changes"] and all(c["change"] == "gains" for c in out["changes"])
 
 
-def test_review_rejects_an_unknown_ref(tmp_path):
-    r = cli("review", "--base", "no-such-ref", "--config-file", str(DEV))
+def test_review_rejects_an_unknown_ref(tmp_path, invoke):
+    r = invoke("review", "--base", "no-such-ref", "--config-file", str(DEV))
     assert r.returncode == 2 and "'no-such-ref' is not a commit" in r.stderr
 
 
@@ -474,14 +478,11 @@ def test_can_i_warns_as_kubectl_does_and_reads_the_type_as_kubectl_does() -> Non
     ]
 
 
-def test_the_cli_prints_the_warnings_on_stderr_once(capsys) -> None:
-    from cli import main as cli
-
-    code = cli.main(["can-i", "GET", "Pods", "-n", "payments", "--as",
-                     "arn:aws:iam::111122223333:user/alice", "--config-file", str(DEV)])  # fmt: skip
-    out, err = capsys.readouterr()
-    assert code == 1 and out.strip() == "no"
-    assert err.count("Warning: verb 'GET' is not a known verb") == 1
+def test_the_cli_prints_the_warnings_on_stderr_once(invoke) -> None:
+    r = invoke("can-i", "GET", "Pods", "-n", "payments", "--as",
+               "arn:aws:iam::111122223333:user/alice", "--config-file", str(DEV))  # fmt: skip
+    assert r.returncode == 1 and r.stdout.strip() == "no"
+    assert r.stderr.count("Warning: verb 'GET' is not a known verb") == 1
 
 
 def test_the_answer_is_decided_in_the_core_once():

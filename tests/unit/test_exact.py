@@ -23,7 +23,7 @@ from eks_access import (
     stackfile,
 )
 from eks_access import config as core
-from tests.conftest import DEV, NODE_ROLE, cli, minimal_raw
+from tests.conftest import DEV, NODE_ROLE, minimal_raw
 from tests.strategies import HOSTILE_GROUPS, HOSTILE_USERS
 
 ACCOUNT = "111122223333"
@@ -55,14 +55,14 @@ NAMED = [
 ]  # fmt: skip
 
 
-def test_can_i_answers_named_requests_as_rbac_does(tmp_path):
+def test_can_i_answers_named_requests_as_rbac_does(tmp_path, invoke):
     from tests.conftest import write_stack
 
     stack = write_stack(tmp_path, minimal_raw(**{"eks-access:teams": NAMED}))
     dana = f"arn:aws:iam::{ACCOUNT}:user/dana"
 
     def ask(*request: str) -> str:
-        r = cli("can-i", *request, "-n", "apps", "--as", dana, "--config-file", str(stack))
+        r = invoke("can-i", *request, "-n", "apps", "--as", dana, "--config-file", str(stack))
         return r.stdout.strip()
 
     assert ask("create", "pods/web-0", "--subresource", "exec") == "yes"
@@ -73,8 +73,8 @@ def test_can_i_answers_named_requests_as_rbac_does(tmp_path):
     assert ask("list", "configmaps") == "no"
 
 
-def test_can_i_says_what_a_node_role_is():
-    r = cli("can-i", "get", "pods", "--as", "arn:aws:iam::111122223333:role/eks-node-group",
+def test_can_i_says_what_a_node_role_is(invoke):
+    r = invoke("can-i", "get", "pods", "--as", "arn:aws:iam::111122223333:role/eks-node-group",
             "--config-file", str(DEV))  # fmt: skip
     assert r.returncode == 1 and r.stdout.strip() == "unknown"
     assert "is a node role, mapped as system:node:{{EC2PrivateDNSName}}" in r.stderr
