@@ -66,7 +66,7 @@ def preflight(config: core.StackConfig) -> Lookups:
     listed: dict[str, str] = {}  # permission set name -> where it is first listed
     for t, team in enumerate(config.teams):
         for i, item in enumerate(kinds.PERMISSION_SETS.items(team)):
-            listed.setdefault(item.name, f"teams[{t}].{kinds.PERMISSION_SETS.key}[{i}]")
+            listed.setdefault(item.name, f"teams[{t}].{kinds.PERMISSION_SETS.config_key}[{i}]")
     roles, problems = permission_set_roles(listed)
     stop(problems)
     # through the module: the policy tests swap the function for one that makes a bad plan

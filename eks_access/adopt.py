@@ -168,7 +168,7 @@ def from_aws_auth(
         # The first kind that recognises the mapping takes it (kinds that cannot be imported,
         # such as users this stack would create, recognise nothing).
         key, entry = next(
-            (k.key, found) for k in TEAM_KINDS if (found := k.recognize(arn, m.username))
+            (k.config_key, found) for k in TEAM_KINDS if (found := k.recognize(arn, m.username))
         )
         if arn.kind == "role" and permission_set_of(arn.name):
             notes.append(
@@ -199,7 +199,7 @@ def from_aws_auth(
     cluster_cfg: dict[str, Any] = {"name": cluster}
     for node_kind in NODE_KINDS:
         if node_roles[node_kind.name]:
-            cluster_cfg[node_kind.key] = node_roles[node_kind.name]
+            cluster_cfg[node_kind.config_key] = node_roles[node_kind.name]
     if node_roles[HYBRID.name]:
         # EKS user guide: "The CONFIG_MAP-only authentication mode is not supported for hybrid
         # nodes-enabled Amazon EKS clusters": a cluster with this line reads access entries too.
@@ -519,14 +519,14 @@ def _add_entries(
                     "the program never touches it, left as is"
                 )
                 continue
-            listed = cluster_cfg.setdefault(node.key, [])
+            listed = cluster_cfg.setdefault(node.config_key, [])
             if arn.match_key not in {arns.parse_iam_arn(a).match_key for a in listed}:
                 listed.append(text)
             with_entry.append(text)  # EKS (or someone) made it; the program leaves it
             continue
         username, groups = e.username, list(e.groups)
         key, member = next(
-            (k.key, found) for k in TEAM_KINDS if (found := k.recognize(arn, username))
+            (k.config_key, found) for k in TEAM_KINDS if (found := k.recognize(arn, username))
         )
         _drop_aws_auth_member(imported, teams, arn)
         policies: list[dict[str, Any]] = []
@@ -563,7 +563,7 @@ def _node_entries(imported: Imported, with_entry: list[str]) -> None:
     ``eksManagedNodeRoles`` (a hybrid role from aws-auth, a NodeClass's own role: theirs the
     program makes)."""
     cluster_cfg = imported.config[f"{NAMESPACE}:cluster"]
-    listed = [a for k in NODE_KINDS for a in cluster_cfg.get(k.key) or []]
+    listed = [a for k in NODE_KINDS for a in cluster_cfg.get(k.config_key) or []]
     have = {arns.parse_iam_arn(a).match_key for a in with_entry}
     missing = [a for a in listed if arns.parse_iam_arn(a).match_key not in have]
     if not with_entry:
@@ -585,7 +585,7 @@ def _drop_aws_auth_member(
     """An entry wins over aws-auth for its principal: the aws-auth import of it goes."""
     for team in teams.values():
         for kind in TEAM_KINDS:
-            members = team.get(kind.key)
+            members = team.get(kind.config_key)
             if not isinstance(members, list):
                 continue
             kept = [
@@ -598,9 +598,9 @@ def _drop_aws_auth_member(
                     f"{arn.arn}: mapped by aws-auth and an access entry; EKS uses the entry, "
                     "so the import takes the entry's username and groups"
                 )
-                team[kind.key] = kept
+                team[kind.config_key] = kept
     for group, team in list(teams.items()):
-        empty = not any(team.get(k.key) for k in TEAM_KINDS)
+        empty = not any(team.get(k.config_key) for k in TEAM_KINDS)
         grants = any(k in team for k in ("clusterAccess", "namespaceAccess", "rules"))
         if empty and not grants and not group.startswith("\0"):
             del teams[group]

@@ -93,7 +93,7 @@ def user_arn(partition: str, account: str, name: str, path: str = "/") -> IamArn
     return parse_iam_arn(f"arn:{partition}:iam::{account}:user{path}{name}", "user")
 
 
-def canonical_caller(value: str) -> str:
+def caller_key(value: str) -> str:
     """The key the authenticator looks a caller up by: IAM or STS ARN in, lower-cased IAM ARN out.
 
     An assumed-role session becomes its role (path-less, as STS reports it); IAM ARNs are
@@ -105,7 +105,7 @@ def canonical_caller(value: str) -> str:
     return parse_iam_arn(value).match_key
 
 
-def canonical_arn(value: str) -> str:
+def caller_arn(value: str) -> str:
     """The caller's canonical ARN as the authenticator has it, case kept (the username it
     gives a principal of a mapped account): a session's role without its path, or the IAM ARN
     in its aws-auth form."""

@@ -302,11 +302,11 @@ class State:
 
     def node(self, caller: str) -> Principal | None:
         """The node role an IAM or STS ARN logs in as, if it is one."""
-        return self.nodes.get(arns.canonical_caller(caller))
+        return self.nodes.get(arns.caller_key(caller))
 
     def resolve(self, caller: str) -> Identity | None:
         """The identity an IAM or STS ARN logs in as, templates filled in; None if unmapped."""
-        key = arns.canonical_caller(caller)
+        key = arns.caller_key(caller)
         ident = self.identities.get(key)
         if ident is None:
             # A session of a permission set's role, whatever the suffix IAM Identity Center
@@ -320,7 +320,7 @@ class State:
         if ident is None and key not in self.nodes and key.split(":")[4] in self.accounts:
             # the authenticator's own rule, after its mappings (node roles among them) found
             # nothing: username the canonical ARN, no group
-            arn = arns.canonical_arn(caller)
+            arn = arns.caller_arn(caller)
             kind = arn.split(":")[5].split("/")[0]
             return Identity(key, arn, kind, arn, frozenset({AUTHENTICATED}))
         if ident is None:
@@ -471,7 +471,7 @@ def state_of(
         if p.is_node:
             state.nodes[p.arn.match_key] = p  # authorised by the Node authorizer
             continue
-        if p.source == PERMISSION_SETS.key and (name := permission_set_of(p.arn.name)):
+        if p.source == PERMISSION_SETS.config_key and (name := permission_set_of(p.arn.name)):
             state.permission_sets[name.lower()] = p.arn.match_key
         state.identities[p.arn.match_key] = Identity(
             p.arn.match_key,

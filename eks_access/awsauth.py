@@ -201,9 +201,9 @@ class Parsed:
     dropped: list[str] = field(default_factory=list)  # what it ignores, and why
     shadowed: list[str] = field(default_factory=list)  # duplicates: the earlier one is lost
 
-    def lookup(self, canonical_arn: str) -> AuthMapping | None:
+    def lookup(self, caller_arn: str) -> AuthMapping | None:
         """The mapping a caller with this canonical ARN gets, or None (not logged in)."""
-        key = canonical_arn.lower()
+        key = caller_arn.lower()
         return self.roles.get(key) or self.users.get(key)
 
     @property

@@ -290,7 +290,7 @@ def _node(
          if (k.entry_type == entry_type if entry_type else k.recognize(username, groups))),
         NODE_KIND["node"],
     )  # fmt: skip
-    return Principal(kind.name, parsed, username, tuple(groups), source=kind.key)
+    return Principal(kind.name, parsed, username, tuple(groups), source=kind.config_key)
 
 
 def state_of(export: Export, mode: str, creator: str | None = None) -> ClusterState:

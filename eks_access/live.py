@@ -183,13 +183,13 @@ class LiveLine:
         if self.section == "mapAccounts":
             return None
         if "system:node-proxier" in self.groups:
-            return FARGATE.key
+            return FARGATE.config_key
         if "eks:kube-proxy-windows" in self.groups:
-            return WINDOWS.key
+            return WINDOWS.config_key
         if self.is_hybrid:
-            return HYBRID.key
+            return HYBRID.config_key
         if _NODE_GROUPS & set(self.groups) or self.username.startswith("system:node:"):
-            return LINUX.key
+            return LINUX.config_key
         return None
 
     def describe(self) -> str:

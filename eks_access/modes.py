@@ -49,14 +49,14 @@ def account_problems(config: StackConfig, account: str) -> list[str]:
     out = []
     if config.cluster.writes_access_entries:
         for kind in NODE_KINDS:
-            for i, arn in enumerate(getattr(config.cluster, kind.field)):
+            for i, arn in enumerate(getattr(config.cluster, kind.model_field)):
                 found = arns.parse_iam_arn(arn).account
                 if found != account:
                     out.append(
-                        f"cluster.{kind.key}[{i}]: {arn} is in account {found}, but this stack "
-                        f"(and so the cluster) runs in account {account}; EKS takes node roles "
-                        "of the cluster's own account only: fix the ARN, or run the stack with "
-                        f"credentials of {found}"
+                        f"cluster.{kind.config_key}[{i}]: {arn} is in account {found}, but this "
+                        f"stack (and so the cluster) runs in account {account}; EKS takes node "
+                        "roles of the cluster's own account only: fix the ARN, or run the stack "
+                        f"with credentials of {found}"
                     )
     if out or not config.creates_users:
         return out

@@ -76,10 +76,10 @@ def principals(
             kind.username,
             kind.groups,
             entry_key=f"node-{arn.account}-{arn.name}",
-            source=kind.key,
+            source=kind.config_key,
         )
         for kind in kinds.NODE_KINDS
-        for a in getattr(config.cluster, kind.field)
+        for a in getattr(config.cluster, kind.model_field)
     ]
     members: dict[str, Principal] = {}
     for t, team in enumerate(config.teams):
@@ -95,7 +95,7 @@ def principals(
                     (team.name,),
                     m.kind.managed,
                     m.kind.entry_key(m.item, m.arn),
-                    m.kind.key,
+                    m.kind.config_key,
                 )
             else:
                 members[m.arn.match_key] = Principal(

@@ -243,7 +243,7 @@ def _node_roles(stack: StackFile) -> list[tuple[NodeKind, str]]:
     cluster = cluster if isinstance(cluster, dict) else {}
     out: list[tuple[NodeKind, str]] = []
     for kind in NODE_KINDS:
-        listed = cluster.get(kind.key)
+        listed = cluster.get(kind.config_key)
         for arn in listed if isinstance(listed, list) else []:
             with contextlib.suppress(arns.ArnError, TypeError):
                 arns.parse_iam_arn(arn)

@@ -26,7 +26,7 @@ from eks_access import arns
 def _caller(value: str) -> str:
     """``--as``, checked: an IAM user or role ARN, or an STS assumed-role ARN."""
     try:
-        arns.canonical_caller(value)
+        arns.caller_key(value)
     except arns.ArnError:
         raise UserError(
             f"--as {value!r}: not an IAM user or role ARN nor an STS assumed-role ARN; give e.g. "

@@ -55,9 +55,9 @@ def partition_checks(config: StackConfig) -> list[Problem]:
     problems: list[Problem] = []
     partition = regions.partition_of(config.region)
     places = [
-        (f"cluster.{kind.key}[{i}]", arn)
+        (f"cluster.{kind.config_key}[{i}]", arn)
         for kind in kinds.NODE_KINDS
-        for i, arn in enumerate(getattr(config.cluster, kind.field))
+        for i, arn in enumerate(getattr(config.cluster, kind.model_field))
     ]
     if config.cluster.creator_principal_arn:
         places.append(("cluster.creatorPrincipalArn", config.cluster.creator_principal_arn))
@@ -123,8 +123,8 @@ def cross_checks(config: StackConfig) -> list[Problem]:
             )
         )
     for kind in kinds.NODE_KINDS:
-        for i, arn in enumerate(getattr(config.cluster, kind.field)):
-            path = f"cluster.{kind.key}[{i}]"
+        for i, arn in enumerate(getattr(config.cluster, kind.model_field)):
+            path = f"cluster.{kind.config_key}[{i}]"
             if (
                 other := first_seen(node_keys, arns.parse_iam_arn(arn).match_key, path)
             ) is not None:

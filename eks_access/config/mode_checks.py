@@ -166,10 +166,10 @@ def _node_kind_checks(config: StackConfig) -> list[Problem]:
     problems: list[Problem] = []
     cluster = config.cluster
     for kind in kinds.NODE_KINDS:
-        listed = getattr(cluster, kind.field)
+        listed = getattr(cluster, kind.model_field)
         if not listed:
             continue
-        path = f"cluster.{kind.key}"
+        path = f"cluster.{kind.config_key}"
         if not kind.config_map_mode and not cluster.writes_access_entries:
             problems.append(
                 Problem(

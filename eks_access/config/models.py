@@ -222,7 +222,7 @@ class Cluster(Model):
     @property
     def node_roles(self) -> tuple[str, ...]:
         """Every node and Fargate role ARN, kind by kind (eks_access.kinds.NODE_KINDS)."""
-        return tuple(arn for kind in NODE_KINDS for arn in getattr(self, kind.field))
+        return tuple(arn for kind in NODE_KINDS for arn in getattr(self, kind.model_field))
 
     def creates_node_entry(self, arn: str) -> bool:
         """Whether this program makes the access entry of a listed node role."""

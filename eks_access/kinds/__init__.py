@@ -31,7 +31,11 @@ def members(team: Any, team_path: str, ctx: Context) -> Iterator[Member]:
     for kind in TEAM_KINDS:
         for i, item in enumerate(kind.items(team)):
             yield Member(
-                kind, item, f"{team_path}.{kind.key}[{i}]", kind.arn(item, ctx), kind.username(item)
+                kind,
+                item,
+                f"{team_path}.{kind.config_key}[{i}]",
+                kind.arn(item, ctx),
+                kind.username(item),
             )
 
 

@@ -52,9 +52,9 @@ class Member:
 class TeamKind:
     """A kind of principal a team lists. Subclasses set the class attributes and ``arn``."""
 
-    key: ClassVar[str]
+    config_key: ClassVar[str]
     """The config key under a team (camelCase)."""
-    field: ClassVar[str]
+    model_field: ClassVar[str]
     """The Team model's field holding the items."""
     model: ClassVar[type[BaseModel]]
     principal: ClassVar[Literal["user", "role"]]
@@ -69,7 +69,7 @@ class TeamKind:
     """What messages call one item: "a user", "a role"."""
 
     def items(self, team: Any) -> Sequence[Any]:
-        return tuple(getattr(team, self.field))
+        return tuple(getattr(team, self.model_field))
 
     def arn(self, item: Any, ctx: Context) -> arns.IamArn:
         raise NotImplementedError
@@ -107,9 +107,9 @@ class NodeKind:
     """A kind of node role the cluster lists: mapped to EKS's own node identity."""
 
     name: Literal["node", "windows", "fargate", "auto", "hybrid", "hyperpod"]
-    field: str
+    model_field: str
     """The Cluster model's field holding the role ARNs."""
-    key: str
+    config_key: str
     """Its config key under ``eks-access:cluster``."""
     username: str
     groups: tuple[str, ...]

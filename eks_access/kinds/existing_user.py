@@ -31,8 +31,8 @@ class ExistingUser(Shorthand):
 
 
 class ExistingUsers(TeamKind):
-    key: ClassVar[str] = "existingUsers"
-    field: ClassVar[str] = "existing_users"
+    config_key: ClassVar[str] = "existingUsers"
+    model_field: ClassVar[str] = "existing_users"
     model: ClassVar[type[BaseModel]] = ExistingUser
     principal: ClassVar[Literal["user", "role"]] = "user"
     entry_prefix: ClassVar[str] = "user"

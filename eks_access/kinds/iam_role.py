@@ -26,8 +26,8 @@ class Role(Shorthand):
 
 
 class Roles(TeamKind):
-    key: ClassVar[str] = "roles"
-    field: ClassVar[str] = "roles"
+    config_key: ClassVar[str] = "roles"
+    model_field: ClassVar[str] = "roles"
     model: ClassVar[type[BaseModel]] = Role
     principal: ClassVar[Literal["user", "role"]] = "role"
     entry_prefix: ClassVar[str] = "role"

@@ -49,8 +49,8 @@ class User(Shorthand):
 
 
 class IamUsers(TeamKind):
-    key: ClassVar[str] = "users"
-    field: ClassVar[str] = "users"
+    config_key: ClassVar[str] = "users"
+    model_field: ClassVar[str] = "users"
     model: ClassVar[type[BaseModel]] = User
     principal: ClassVar[Literal["user", "role"]] = "user"
     entry_prefix: ClassVar[str] = "user"

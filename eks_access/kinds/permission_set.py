@@ -114,8 +114,8 @@ def placeholder_arn(name: str, ctx: Context) -> str:
 
 
 class PermissionSets(TeamKind):
-    key: ClassVar[str] = "permissionSets"
-    field: ClassVar[str] = "permission_sets"
+    config_key: ClassVar[str] = "permissionSets"
+    model_field: ClassVar[str] = "permission_sets"
     model: ClassVar[type[BaseModel]] = PermissionSet
     principal: ClassVar[Literal["user", "role"]] = "role"
     entry_prefix: ClassVar[str] = "permset"

@@ -37,10 +37,11 @@ def raw(mode: str = "API_AND_CONFIG_MAP") -> dict[str, Any]:
 
 def test_every_kind_is_a_field_of_its_model_and_a_config_key() -> None:
     for kind in kinds.TEAM_KINDS:
-        assert kind.field in core.Team.model_fields, kind.key
-        assert core.Team.model_fields[kind.field].alias in (kind.key, None)
+        assert kind.model_field in core.Team.model_fields, kind.config_key
+        assert core.Team.model_fields[kind.model_field].alias in (kind.config_key, None)
     for node in kinds.NODE_KINDS:
-        assert node.field in core.Cluster.model_fields, node.key
+        assert node.model_field in core.Cluster.model_fields, node.config_key
+        assert core.Cluster.model_fields[node.model_field].alias in (node.config_key, None)
 
 
 def test_a_permission_set_is_path_less_in_aws_auth_and_whole_in_access_entries(tmp_path: Path):

@@ -51,8 +51,8 @@ def test_the_entry_types_are_botocores() -> None:
     nodes = set(re.findall(r"<code>([A-Z0-9_]+)</code>", principal.split("For nodes", 1)[1]))
     assert nodes - {"STANDARD"} <= {k.entry_type for k in kinds.NODE_KINDS}
     for kind in kinds.NODE_KINDS:
-        with pytest.raises(core.ConfigError, match=rf"cluster\.{kind.key}\[0\]"):
-            core.load(_cluster(kind.key, f"arn:aws:iam::{ACCOUNT}:user/someone"))
+        with pytest.raises(core.ConfigError, match=rf"cluster\.{kind.config_key}\[0\]"):
+            core.load(_cluster(kind.config_key, f"arn:aws:iam::{ACCOUNT}:user/someone"))
 
 
 def _cluster(key: str, arn: str, **cluster: Any) -> dict[str, Any]:
