@@ -21,7 +21,7 @@ from types import FrameType
 EXIT_INTERRUPTED = 130
 """As a shell reports a process ended by SIGINT (128 + 2)."""
 LINE = "interrupted: stopped (no plan is left half written)\n"
-GRACE = 1.5
+GRACE = 1.0
 """Seconds between Ctrl-C and the end of the process, whatever the SDK is waiting for."""
 
 _swapping = threading.Lock()
