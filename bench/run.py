@@ -411,7 +411,7 @@ def main(argv: list[str] | None = None) -> int:
         "per_principal": per_principal(),
         "aws_auth_size": aws_auth_size(),
         "diff_locality": diff_locality(30 if args.quick else 100),
-        "interrupt": interrupt_latency(*((3000, (0.5,), 1) if args.quick else INTERRUPT)),
+        "interrupt": interrupt_latency(*((300, (0.5,), 1) if args.quick else INTERRUPT)),
     }
     by_n = {r["principals"]: r["ours_s"] for r in cost}
     if 500 in by_n and 5000 in by_n:

@@ -27,7 +27,8 @@ def slug(title: str) -> str:
 
 def rendered(title: str) -> dict[str, str]:
     """One row's review: ``{"json": ..., "md": ..., "html": ...}``."""
-    from eks_access import changes, comment, operations, report, stackfile
+    from eks_access import changes, comment, guards, operations, report, stackfile
+    from offline.plan import mapped_principals
     from tests.conftest import write_stack
 
     row = next(r for r in everyday.ROWS if r.title == title)
@@ -40,7 +41,14 @@ def rendered(title: str) -> dict[str, str]:
         configs.append(stackfile.read(write_stack(folder, raw, "dev")).load())
     base, head = configs
     ops = operations.compute(before.resources, after.resources)
-    doc = changes.review_document(base, head, ops=ops)
+    stops = guards.plan_stops(  # as `review` gets them (cli.common.lockout_stops)
+        guards.PlanFacts(before.resources, mapped_principals(before)),
+        guards.PlanFacts(after.resources, mapped_principals(after)),
+        ops,
+        head.acknowledge_lockout,
+        head.acknowledge_cluster_change,
+    )
+    doc = changes.review_document(base, head, ops=ops, stops=stops)
     name = f"{head.cluster.name} (stack dev)"
     return {
         "json": json.dumps(doc.to_json(), indent=2, sort_keys=False) + "\n",
