@@ -550,3 +550,39 @@ def answer(state: State, caller: str, req: Request) -> Answer:
     else:
         note = escalation_note(state, ident, req, list(grants)) or None
     return Answer(caller, req, ident, grants, unknown, node, note)
+
+
+@dataclass(frozen=True)
+class WhoCan:
+    """who-can's answer for one request: who is granted it and through what, and who holds
+    access policies of unknown rules that might grant it (never also in ``granted``)."""
+
+    request: Request
+    granted: tuple[tuple[Identity, Grant], ...]
+    unknown: tuple[tuple[Identity, tuple[str, ...]], ...]
+
+    def to_json(self, source: str) -> dict[str, Any]:
+        return {
+            "request": self.request.describe(),
+            "principals": [
+                {"principal": i.arn, "username": i.username, "via": g.via} for i, g in self.granted
+            ],
+            "unknown": [
+                {"principal": i.arn, "username": i.username, "policies": list(policies)}
+                for i, policies in self.unknown
+            ],
+            "source": source,
+        }
+
+
+def who_can(state: State, req: Request) -> WhoCan:
+    """Every mapped principal ``req`` is granted to, with each grant; and the ones that only
+    an access policy of unknown rules might allow."""
+    granted = tuple((i, g) for i in state.identities.values() for g in state.matching(i, req))
+    allowed = {i.arn for i, _ in granted}
+    unknown = tuple(
+        (i, tuple(policies))
+        for i in state.identities.values()
+        if i.arn not in allowed and (policies := state.unknown(i, req))
+    )
+    return WhoCan(req, granted, unknown)

@@ -8,10 +8,12 @@ from __future__ import annotations
 import functools
 import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from typing import Any
 
 from eks_access import authz, operations, presets, review, rules
+from eks_access import config as core
 from eks_access.config import StackConfig, iam_users
 from eks_access.documents import PrincipalChange, ReviewDocument
 from eks_access.review import Permission, permissions
@@ -93,6 +95,13 @@ def display_name(arn: str, username: str) -> str:
     """How people know a principal: its username, or for a role whose username is a template
     (``team-a:{{SessionName}}``) the role's name."""
     return arn.rsplit("/", 1)[-1] if "{{" in username else username
+
+
+def new_stack_base(raw: Mapping[str, Any]) -> StackConfig:
+    """What a stack new in a change is reviewed against: its own cluster settings with no team
+    from anywhere (no teams, teams file or overrides), so everything it grants is gained."""
+    kept = {k: v for k, v in raw.items() if k not in (core.TEAMS_FILE, core.OVERRIDES)}
+    return core.load({**kept, f"{core.NAMESPACE}:teams": []})
 
 
 def review_document(

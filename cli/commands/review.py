@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
                         stackfile.read(at_base).load()
                         if at_base.is_file()
                         # a stack new in this change: everything it grants is gained
-                        else core.load({**_without_teams(stack.raw), "eks-access:teams": []})
+                        else changes.new_stack_base(stack.raw)
                     )
                 except (core.ConfigError, stackfile.StackFileError) as e:
                     raise UserError(
@@ -85,11 +85,6 @@ def run(args: argparse.Namespace) -> int:
         print("No stack given maps anyone into a cluster: nothing to review.", file=sys.stderr)
     print(rendered[args.format], end="")  # JSON stays JSON when empty: []
     return EXIT_OK
-
-
-def _without_teams(raw: dict[str, Any]) -> dict[str, Any]:
-    """A stack's config with no team from anywhere (a new stack's base: it grants nothing)."""
-    return {k: v for k, v in raw.items() if k not in (core.TEAMS_FILE, core.OVERRIDES)}
 
 
 def _preflight_warnings(found: Any, after: RunResult, head: core.StackConfig) -> list[str]:

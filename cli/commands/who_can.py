@@ -30,35 +30,24 @@ def run(args: argparse.Namespace) -> int:
         state, source = state_of(args, stack, config, len(stacks))
         req = authz.parse_request(args.verb, args.resource, args.namespace, args.subresource)
         request_warnings(req, config, warned)
-        rows = [
-            {"principal": ident.arn, "username": ident.username, "via": g.via}
-            for ident in state.identities.values()
-            for g in state.matching(ident, req)
-        ]
-        granted = {row["principal"] for row in rows}
-        maybe = [
-            {"principal": ident.arn, "username": ident.username, "policies": policies}
-            for ident in state.identities.values()
-            if ident.arn not in granted and (policies := state.unknown(ident, req))
-        ]
+        found = authz.who_can(state, req)
         if args.format == "json":
-            docs.append((stack, {"request": req.describe(), "principals": rows, "unknown": maybe,
-                                 "source": source}))  # fmt: skip
+            docs.append((stack, found.to_json(source)))
             continue
         heading(stacks, stack, config)
         print(f"(answered for {source})", file=sys.stderr)
-        for m in maybe:
+        for ident, policies in found.unknown:
             print(
-                f"unknown: {m['principal']} holds {', '.join(m['policies'])}, whose rules this "
+                f"unknown: {ident.arn} holds {', '.join(policies)}, whose rules this "
                 "tool does not know; it may be allowed too",
                 file=sys.stderr,
             )
-        if not rows:
+        if not found.granted:
             print(f"nobody mapped by this stack can {req.describe()}", file=sys.stderr)
             continue
         print("PRINCIPAL\tUSERNAME\tGRANTED BY")
-        for row in rows:
-            print(f"{row['principal']}\t{row['username']}\t{row['via']}", flush=True)
+        for ident, grant in found.granted:
+            print(f"{ident.arn}\t{ident.username}\t{grant.via}", flush=True)
     if args.format == "json":
         emit(docs)
     return EXIT_OK

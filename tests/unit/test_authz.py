@@ -6,10 +6,12 @@ import subprocess
 
 import pytest
 import yaml
+from hypothesis import given, settings
 
 from eks_access import authz, review, stackfile
 from eks_access import config as core
 from tests.conftest import DEV, ROOT, minimal_raw
+from tests.strategies import stack_configs
 
 R = authz.parse_request
 
@@ -503,3 +505,43 @@ def test_the_answer_is_decided_in_the_core_once():
                             authz.parse_request("get", "pods", "default"))  # fmt: skip
     assert stranger.allowed is False and "not mapped" in str(stranger.note)
     assert yes.to_json("the config")["via"] == [g.via for g in yes.grants]
+
+
+def test_who_can_is_decided_in_the_core_and_agrees_with_can_i():
+    """who-can's rows are exactly the principals can-i says yes to, each grant named."""
+    from eks_access.config import load
+
+    state = authz.state_of(load(yaml.safe_load(DEV.read_text())["config"]))
+    for verb, resource, ns in (
+        ("list", "pods", "payments"),
+        ("delete", "pods", "kube-system"),
+        ("get", "secrets", "default"),
+        ("create", "deployments.apps", None),
+    ):
+        req = authz.parse_request(verb, resource, ns)
+        found = authz.who_can(state, req)
+        yes = {i.arn for i in state.identities.values() if authz.answer(state, i.arn, req).grants}
+        assert {i.arn for i, _ in found.granted} == yes, (verb, resource, ns)
+        assert all(g.applies(req) for _, g in found.granted)
+        assert not found.unknown  # the dev stack holds no access policy of unknown rules
+    alice = "arn:aws:iam::111122223333:user/alice"
+    assert alice in {i.arn for i, _ in authz.who_can(
+        state, authz.parse_request("list", "pods", "payments")).granted}  # fmt: skip
+
+
+@settings(max_examples=60, deadline=None)
+@given(stack_configs(max_teams=4))
+def test_every_identity_the_matrix_lists_is_the_one_can_i_finds(raw):
+    """The matrix and the review are keyed by the state's identities; can-i (and who-can) find
+    a caller by its ARN (``State.resolve``, the authenticator's lookup): each identity's own
+    ARN must lead back to it, with its username and groups."""
+    state = authz.state_of(core.load(raw))
+    for key, ident in review.matrix(state).items():
+        found = state.resolve(ident.identity.arn)
+        assert found is not None, key
+        assert (found.arn.lower(), found.groups) == (
+            ident.identity.arn.lower(),
+            ident.identity.groups,
+        )
+        if "{{" not in ident.identity.username:  # a template is filled from the caller
+            assert found.username == ident.identity.username, key
