@@ -118,10 +118,12 @@ def _alias(spec: dict[str, Any]) -> Any:
 
 
 def structured(dump: Path) -> dict[str, Any]:
-    """The same registrations as ours, components included, each under its parent and with its
-    resource options (retain, secret outputs, ignored changes, aliases, dependencies), inputs
-    as plain values: our program's shape without its logic. Between the flat baseline and ours,
-    it tells what the shape costs (components, parents, options) from what our code costs."""
+    """The same registrations as ours, components included, each under its parent, with the
+    options that shape a registration (retainOnDelete, additionalSecretOutputs, ignoreChanges,
+    dependsOn, and aliases by type and parent; not provider, deleteBeforeReplace,
+    replaceOnChanges or replacementTrigger) and inputs as plain values: our program's shape
+    without its logic. Between the flat baseline and ours, it tells what the shape costs
+    (components, parents, options) from what our code costs."""
     import pulumi
 
     from offline.mocks import PlaceholderCloud

@@ -1,10 +1,12 @@
 """What a cluster stack does before it registers anything, and the cluster it grants access to.
 
-``preflight`` makes every lookup and every stop (the config's own guards, the caller's account,
-permission sets, the aws-auth rendering and its size, the existing cluster's mode, the live
-aws-auth): plain invokes and reads, so a stop leaves IAM and Kubernetes untouched, in
-``pulumi preview`` as in ``pulumi up``. ``cluster_handle`` then gives the rest of the program one
-view of the cluster, whether the stack finds it or creates it.
+``preflight`` makes every lookup and every stop that can come before registering (the config's
+own guards, the caller's account, permission sets, the aws-auth rendering and its size, the
+existing cluster's mode, the live aws-auth): plain invokes and reads, so such a stop leaves IAM
+and Kubernetes untouched, in ``pulumi preview`` as in ``pulumi up``. (An identity stack's
+outputs, in reference mode, arrive only after registration begins: ``UserAccess`` checks them.)
+``cluster_handle`` then gives the rest of the program one view of the cluster, whether the stack
+finds it or creates it.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import pulumi_aws as aws
 import pulumi_eks as eks
 import pulumi_kubernetes as k8s
 
-from components import preflight as live_aws_auth
+from components import preflight as live_preflight
 from components.lookups import permission_set_roles
 from components.stack_config import stop
 from eks_access import (
@@ -32,7 +34,7 @@ from eks_access import (
     modes,
 )
 from eks_access import config as core
-from eks_access import principals as identity_table
+from eks_access import principals as principals_module
 from eks_access.access_entries import EntrySpec
 from eks_access.principals import Principal
 
@@ -70,7 +72,7 @@ def preflight(config: core.StackConfig) -> Lookups:
     roles, problems = permission_set_roles(listed)
     stop(problems)
     # through the module: the policy tests swap the function for one that makes a bad plan
-    everyone = identity_table.principals(config, users_account, partition, roles)
+    everyone = principals_module.principals(config, users_account, partition, roles)
     entries = access_entries.entries(config, users_account, partition, roles)
     if config.cluster.create is not None:  # pulumi-eks makes it, and writes its mappings
         return Lookups(account, partition, users_account, everyone, entries, None)
@@ -97,7 +99,7 @@ def preflight(config: core.StackConfig) -> Lookups:
     if config.cluster.writes_aws_auth:
         # The live aws-auth, so that the write never removes a line EKS or a person added
         # (docs/safety.md).
-        live_aws_auth.check_live_aws_auth(
+        live_preflight.check_live_aws_auth(
             found.name,
             _existing_kubeconfig(found, config.region, None),
             rendered,

@@ -1,6 +1,6 @@
 """Every use of the Pulumi SDKs' private parts, in one place.
 
-The SDKs have no public call for these; each is pinned by ``tests/test_sdk_internals.py``, which
+The SDKs have no public call for these; each is pinned by ``tests/program/test_layers.py``, which
 fails loudly when an SDK upgrade moves or changes one:
 
 - the stack's whole config map (the public ``pulumi.Config`` reads one key at a time, and a

@@ -133,15 +133,18 @@ def invoke(capsys: Any, monkeypatch: Any) -> Callable[..., Invoked]:
     return run
 
 
-def cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+def cli(
+    *args: str, cwd: Path = ROOT, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """`python -m eks_access ARGS` in its own process (as users run it: exit code, stdout and
-    stderr), from ``cwd``; the one helper the command-line tests share."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    stderr), from ``cwd``, with ``env`` added to the environment; the one helper the tests
+    that need a process share (``invoke`` runs a command in the test's process)."""
     return subprocess.run(
         [sys.executable, "-m", "eks_access", *args],
         cwd=cwd,
         capture_output=True,
         text=True,
-        env=env,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
         check=False,
+        timeout=300,
     )

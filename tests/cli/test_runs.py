@@ -21,16 +21,9 @@ import pytest
 import yaml
 
 from offline import plan
-from tests.conftest import DEV, ROOT
+from tests.conftest import DEV, ROOT, cli
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "adopt"
-
-
-def cli(*argv: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "eks_access", *argv],
-        cwd=cwd, capture_output=True, text=True, check=False, timeout=300,
-    )  # fmt: skip
 
 
 def test_a_plan_never_replaces_or_removes_files_another_tool_keeps(tmp_path: Path) -> None:

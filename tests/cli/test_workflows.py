@@ -156,12 +156,20 @@ def test_the_review_is_one_comment_per_stack_edited_in_place(tmp_path):
 
 
 def _commands(doc):
-    """Each shell command of the workflow's `run` steps, ``${{ ... }}`` replaced by a word."""
+    """Each command of the workflow's `run` steps, ``$(...)`` substitutions included, with
+    ``${{ ... }}`` replaced by a word; `python -m eks_access` is `eks-access`."""
     for step in steps(doc):
-        for line in step.get("run", "").splitlines():
-            line = re.sub(r"\$\{\{[^}]*\}\}", "X", line).split(" > ", 1)[0].strip()
-            if line and not line.startswith("#"):
-                yield shlex.split(line)
+        text = re.sub(r"\\\n\s*", " ", step.get("run", ""))  # continuation lines joined
+        for line in text.splitlines():
+            line = re.sub(r"\$\{\{[^}]*\}\}", "X", line)
+            for part in [line.split(" > ", 1)[0], *re.findall(r"\$\(([^)]*)\)", line)]:
+                part = part.strip()
+                if not part or part.startswith("#"):
+                    continue
+                argv = shlex.split(part)
+                if argv[1:3] == ["-m", "eks_access"]:
+                    argv = ["eks-access", *argv[3:]]
+                yield argv
 
 
 def test_every_command_the_workflows_run_exists_as_written():
@@ -182,4 +190,4 @@ def test_every_command_the_workflows_run_exists_as_written():
                                           text=True, check=False)  # fmt: skip
                     assert proc.returncode == 0, (name, target, proc.stderr)
                     seen.add(f"make {target}")
-    assert {"plan", "review", "make test", "make lint"} <= seen
+    assert {"plan", "review", "stacks", "make test", "make lint"} <= seen

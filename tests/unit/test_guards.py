@@ -80,3 +80,22 @@ def test_another_cluster_stops_unless_that_cluster_is_acknowledged() -> None:
     assert guards.plan_stops(*facts, replaced, cluster_acknowledged=OTHER) == []
     assert guards.plan_stops(*facts, replaced, cluster_acknowledged=CLUSTER) != []
     assert guards.plan_stops(*facts, ops) == []  # the same cluster: the provider stays
+
+
+def test_names_compare_lower_cased_and_roles_are_not_users() -> None:
+    """IAM user names are case-insensitive: a user the config maps as Alice is the user alice
+    the plan deletes; a role of the same name still mapped does not hold the user back."""
+    before = [provider(CLUSTER), user("Alice")]
+    after = [provider(CLUSTER)]
+    (stop,) = stops(before, after, {arn("alice")}, {arn("alice")})
+    assert "deletes IAM users alice" in stop
+    role = f"arn:aws:iam::{ACCOUNT}:role/alice"
+    assert stops(before, after, {arn("alice"), role}, {role}) == []
+
+
+def test_acknowledging_a_lockout_does_not_acknowledge_another_cluster() -> None:
+    ns = reg("kubernetes:core/v1:Namespace", "ns-a", {"metadata": {"name": "a"}})
+    before, after = [provider(CLUSTER), ns], [provider(OTHER), ns]
+    replaced = [Operation(after[0].urn, guards.K8S_PROVIDER, "k8s", "replace")]
+    facts = guards.PlanFacts(before, set()), guards.PlanFacts(after, set())
+    assert guards.plan_stops(*facts, replaced, acknowledged=True) != []
