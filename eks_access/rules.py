@@ -12,6 +12,8 @@ reads aws-auth's YAML.
 
 from __future__ import annotations
 
+import copy
+import functools
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -106,7 +108,16 @@ def match_key(arn: str) -> str:
 def load_yaml11(text: str) -> Any:
     """A YAML document read with YAML 1.1's implicit types, as go-yaml v2 (the authenticator's
     reader) reads it; ruamel.yaml implements the 1.1 resolver, PyYAML leaves out ``y``/``n``.
-    Raises ruamel's YAMLError on text the authenticator could not parse either."""
+    Raises ruamel's YAMLError on text the authenticator could not parse either.
+
+    Each text is read once per process (the program's record and preflight, the summary and
+    the policy pack's rules all read the same aws-auth; the pure-Python reader is the slow part
+    of a big plan): every caller gets its own copy of the cached document."""
+    return copy.deepcopy(_load_yaml11(text))
+
+
+@functools.lru_cache(maxsize=8)
+def _load_yaml11(text: str) -> Any:
     from ruamel.yaml import YAML
 
     reader = YAML(typ="safe", pure=True)

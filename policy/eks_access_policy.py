@@ -12,7 +12,6 @@ through the callback pulumi-policy passes in.
 from __future__ import annotations
 
 import fnmatch
-import functools
 import importlib.util
 import json
 import sys
@@ -34,7 +33,11 @@ from pulumi_policy import (
 
 
 def _shared_rules() -> ModuleType:
-    """``eks_access/rules.py``, by path: the one rule set of the core and the pack."""
+    """``eks_access/rules.py``, by path: the one rule set of the core and the pack. Where the
+    core is already loaded (the offline plan runs the pack in its own process), its module:
+    the same file, and one cache of what it has read."""
+    if "eks_access.rules" in sys.modules:
+        return sys.modules["eks_access.rules"]
     name = "eks_access_shared_rules"
     if name not in sys.modules:
         path = Path(__file__).resolve().parent.parent / "eks_access" / "rules.py"
@@ -96,12 +99,6 @@ class UnreadableAwsAuthError(ValueError):
     """aws-auth text the authenticator cannot parse: it maps nobody from that key."""
 
 
-@functools.lru_cache(maxsize=4)
-def _load_yaml11(text: str) -> Any:
-    """Read once per text: two policies read the same aws-auth (entries are copied out)."""
-    return rules.load_yaml11(text)
-
-
 def aws_auth_entries(props: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     """``(key, entry)`` for each mapping in an aws-auth ConfigMap's mapRoles and mapUsers, read
     as the authenticator reads them (YAML 1.1). Raises ``UnreadableAwsAuthError`` for a key it
@@ -113,7 +110,7 @@ def aws_auth_entries(props: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]
         if not isinstance(text, str):
             continue
         try:
-            parsed = _load_yaml11(text) or []
+            parsed = rules.load_yaml11(text) or []
         except Exception as e:  # ruamel's YAMLError and its scanner errors
             raise UnreadableAwsAuthError(
                 f"aws-auth {key} does not parse ({type(e).__name__})"

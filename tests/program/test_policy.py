@@ -500,3 +500,29 @@ def test_unparsable_aws_auth_is_a_violation_not_no_mappings():
         "aws-auth-keeps-node-roles", "kubernetes:core/v1:ConfigMapPatch", props
     )
     assert found and "does not parse" in found[0]
+
+
+def test_a_plan_reads_each_aws_auth_text_once(invoke, tmp_path, monkeypatch):
+    """The program's record and preflight, the plan's summary and the policy pack's rules all
+    read the rendered aws-auth: the YAML 1.1 reader (the slow part) runs once per text."""
+    from collections import Counter
+
+    from ruamel.yaml.main import YAML
+
+    from eks_access import rules
+
+    rules._load_yaml11.cache_clear()
+    loaded: Counter[str] = Counter()
+    real = YAML.load
+
+    def counting(self, stream):
+        loaded[stream] += 1
+        return real(self, stream)
+
+    monkeypatch.setattr(YAML, "load", counting)
+    r = invoke("plan", "--config-file", str(DEV), "--out", str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    rendered = yaml.safe_load((tmp_path / "aws-auth.yaml").read_text())["data"]
+    assert rendered["mapRoles"] in loaded and rendered["mapUsers"] in loaded
+    assert max(loaded.values()) == 1, loaded.most_common(1)
+    assert rules._load_yaml11.cache_info().hits >= 2  # the pack's two rules read it again
