@@ -102,7 +102,7 @@ def user_components(
     """The IAM users this stack creates, and every user's access (its team groups)."""
     owned: dict[str, ClusterUser] = {}
     referenced = None if config.creates_users else config.identity
-    identities = pulumi.StackReference(referenced.stack or "") if referenced else None
+    identities = found.identities  # read and checked by the preflight
     users: dict[str, UserAccess] = {}
     for name, (user, team_names) in core.iam_users(config).items():
         source: ClusterUser | IdentityStackUser

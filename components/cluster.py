@@ -1,10 +1,9 @@
 """What a cluster stack does before it registers anything, and the cluster it grants access to.
 
-``preflight`` makes every lookup and every stop that can come before registering (the config's
-own guards, the caller's account, permission sets, the aws-auth rendering and its size, the
-existing cluster's mode, the live aws-auth): plain invokes and reads, so such a stop leaves IAM
-and Kubernetes untouched, in ``pulumi preview`` as in ``pulumi up``. (An identity stack's
-outputs, in reference mode, arrive only after registration begins: ``UserAccess`` checks them.)
+``preflight`` makes every lookup and every stop (the config's own guards, the caller's account,
+permission sets, the aws-auth rendering and its size, the existing cluster's mode, the live
+aws-auth, and in ``identity: {mode: reference}`` the identity stack's users): plain invokes and
+reads, so a stop leaves IAM and Kubernetes untouched, in ``pulumi preview`` as in ``pulumi up``.
 ``cluster_handle`` then gives the rest of the program one view of the cluster, whether the stack
 finds it or creates it.
 """
@@ -21,8 +20,10 @@ import pulumi_eks as eks
 import pulumi_kubernetes as k8s
 
 from components import preflight as live_preflight
+from components import sdk_internals
 from components.lookups import permission_set_roles
 from components.stack_config import stop
+from components.user_access import identity_problem
 from eks_access import (
     access_entries,
     arns,
@@ -54,6 +55,9 @@ class Lookups:
     """Every access entry the stack owns (none in CONFIG_MAP)."""
     existing: aws.eks.GetClusterResult | None
     """The cluster as EKS describes it, when the stack does not create it."""
+    identities: pulumi.StackReference | None = None
+    """The identity stack that owns the users (``identity: {mode: reference}``), read and
+    checked to hold every user this stack maps."""
 
 
 def preflight(config: core.StackConfig) -> Lookups:
@@ -74,8 +78,9 @@ def preflight(config: core.StackConfig) -> Lookups:
     # through the module: the policy tests swap the function for one that makes a bad plan
     everyone = principals_module.principals(config, users_account, partition, roles)
     entries = access_entries.entries(config, users_account, partition, roles)
+    identities = _identity_stack(config, partition, users_account)
     if config.cluster.create is not None:  # pulumi-eks makes it, and writes its mappings
-        return Lookups(account, partition, users_account, everyone, entries, None)
+        return Lookups(account, partition, users_account, everyone, entries, None, identities)
 
     rendered: dict[str, str] = {}
     if config.cluster.writes_aws_auth:
@@ -106,7 +111,35 @@ def preflight(config: core.StackConfig) -> Lookups:
             config.remove_live_mappings,
             pulumi.runtime.is_dry_run(),
         )
-    return Lookups(account, partition, users_account, everyone, entries, found)
+    return Lookups(account, partition, users_account, everyone, entries, found, identities)
+
+
+def _identity_stack(
+    config: core.StackConfig, partition: str, users_account: str
+) -> pulumi.StackReference | None:
+    """The identity stack that owns this stack's users, read now (a read changes nothing) and
+    stopped on when it does not export a user this stack maps, with the ARN it maps: before
+    any mapping of a user that is not there is written."""
+    referenced = None if config.creates_users else config.identity
+    if referenced is None:
+        return None
+    ref = pulumi.StackReference(referenced.stack or "")
+    details = sdk_internals.wait(ref.get_output_details("users"))
+    exported = details.value if details.value is not None else details.secret_value
+    problems = [
+        problem
+        for user, _ in core.iam_users(config).values()
+        if (
+            problem := identity_problem(
+                exported,
+                user.name,
+                referenced.stack or "",
+                arns.user_arn(partition, users_account, user.name, user.path).arn,
+            )
+        )
+    ]
+    stop(problems)
+    return ref
 
 
 def _existing_kubeconfig(found: aws.eks.GetClusterResult, region: str, profile: str | None) -> str:

@@ -9,6 +9,8 @@ fails loudly when an SDK upgrade moves or changes one:
   (the offline plan), a failed run's pending outputs included;
 - the wire format's sentinels for secrets, resources and unknowns (to mask them in plans);
 - serialising a value to the wire (answers to component method calls under mocks);
+- waiting for a value before the program registers anything (an identity stack's outputs, read
+  in the preflight), as the SDK's own synchronous invokes wait;
 - the read-only proxies the policy analyzer hands to policies.
 """
 
@@ -16,8 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import warnings
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
 
 from pulumi.runtime import config as _config
 from pulumi.runtime import rpc as _rpc
@@ -25,6 +27,8 @@ from pulumi.runtime import settings as _settings
 from pulumi.runtime.settings import _get_rpc_manager, set_root_resource
 from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _sync_await
+
+T = TypeVar("T")
 
 SIG_KEY: str = _rpc._special_sig_key
 SECRET_SIG: str = _rpc._special_secret_sig
@@ -88,6 +92,12 @@ def _cancel_pending(error: BaseException) -> None:
         loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
     with _settings.SETTINGS.lock:  # the outputs the next run would await, failed ones included
         _settings.SETTINGS.outputs.clear()
+
+
+def wait(awaitable: Awaitable[T]) -> T:
+    """The value of ``awaitable``, the event loop run until it is ready (the SDK's synchronous
+    invokes wait this way): for a lookup the program must finish before it registers anything."""
+    return _sync_await(awaitable)
 
 
 def serialize(value: Mapping[str, Any]) -> Any:

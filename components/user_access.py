@@ -80,6 +80,18 @@ class UserAccess(pulumi.ComponentResource):
         self.register_outputs({"arn": self.arn, "uniqueId": self.unique_id})
 
 
+def identity_problem(
+    users: Mapping[str, Any] | None, name: str, stack: str, expected_arn: str
+) -> str | None:
+    """Why the identity stack's ``users`` output cannot serve IAM user ``name`` (the preflight
+    asks before anything is registered), or None."""
+    try:
+        _find(users, name, stack, expected_arn)
+    except ValueError as e:
+        return str(e)
+    return None
+
+
 def _find(
     users: Mapping[str, Any] | None, name: str, stack: str, expected_arn: str
 ) -> Mapping[str, Any]:

@@ -73,28 +73,40 @@ def test_prod_overrides_the_shared_teams(plans):
     assert "bob" in staging.outputs["users"] and "bob" not in prod.outputs["users"]
 
 
-def test_a_cluster_stack_refuses_an_identity_stack_that_disagrees():
+@pytest.mark.parametrize("broken", ["arn", "missing"])
+def test_a_cluster_stack_refuses_an_identity_stack_that_disagrees(broken):
+    """Before anything is registered (the preflight reads the identity stack: a read), so
+    `pulumi up` never maps a user the identity stack does not hold."""
     # In a subprocess: a program that fails leaves work on the SDK's event loop that could
     # fail the next program run in the same process.
-    script = """
+    script = f"""
 import sys
 from eks_access import stackfile
 from offline.mocks import PlaceholderCloud
 from offline.run import identity_outputs, run
 stack = stackfile.read("Pulumi.staging.yaml")
 outputs = identity_outputs(stack, "acme/eks-access/identity")
-outputs["users"]["alice"]["arn"] = "arn:aws:iam::999999999999:user/alice"
-cloud = PlaceholderCloud("444455556666", "eu-west-1", stack_outputs={"acme/eks-access/identity": outputs})
+if {broken!r} == "arn":
+    outputs["users"]["alice"]["arn"] = "arn:aws:iam::999999999999:user/alice"
+else:
+    del outputs["users"]["alice"]
+cloud = PlaceholderCloud("444455556666", "eu-west-1", stack_outputs={{"acme/eks-access/identity": outputs}})
+registered = []
 try:
-    run(stack, cloud)
+    run(stack, cloud, on_register=lambda: registered.append(1))
 except Exception as e:
     print(e)
+    print("registered", len(registered))
     sys.exit(1)
 """
     proc = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True)
-    assert proc.returncode == 1
-    assert "reports arn:aws:iam::999999999999:user/alice for IAM user 'alice'" in proc.stdout
-    assert "this stack maps arn:aws:iam::444455556666:user/alice" in proc.stdout
+    assert proc.returncode == 1, proc.stderr
+    if broken == "arn":
+        assert "reports arn:aws:iam::999999999999:user/alice for IAM user 'alice'" in proc.stdout
+        assert "this stack maps arn:aws:iam::444455556666:user/alice" in proc.stdout
+    else:
+        assert "IAM user 'alice' is not in the outputs of identity stack" in proc.stdout
+    assert "registered 0" in proc.stdout
 
 
 # --- shared teams and overrides ------------------------------------------------------------------

@@ -3,6 +3,7 @@ back up, and the Pulumi SDK internals the project uses are still there and behav
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import subprocess
 import sys
@@ -63,6 +64,27 @@ def test_a_program_runs_in_a_stack_and_sees_the_whole_config() -> None:
                          config={"eks-access:teamz": [1], "aws:region": "us-east-1"})  # fmt: skip
     assert seen == {"eks-access:teamz": "[1]", "aws:region": "us-east-1"}
     assert result.outputs == {"ok": 1}
+
+
+def test_the_program_can_wait_for_a_value_before_it_registers_anything() -> None:
+    """The preflight reads an identity stack's outputs this way, inside the running program."""
+    from offline.mocks import PlaceholderCloud
+    from offline.run import run_program
+
+    seen: list[object] = []
+
+    async def later() -> str:
+        await asyncio.sleep(0)
+        return "ready"
+
+    def program() -> None:
+        seen.append(sdk_internals.wait(later()))
+        ref = pulumi.StackReference("acme/eks-access/identity")
+        seen.append(sdk_internals.wait(ref.get_output_details("users")).value)
+
+    outputs = {"acme/eks-access/identity": {"users": {"alice": {"arn": "a"}}}}
+    run_program(program, PlaceholderCloud("111122223333", "us-east-1", stack_outputs=outputs))
+    assert seen == ["ready", {"alice": {"arn": "a"}}]
 
 
 def test_the_policy_view_is_read_only_and_refuses_unknowns() -> None:
