@@ -42,12 +42,20 @@ def _files(args: argparse.Namespace) -> str:
     return " ".join(files) if isinstance(files, list) else str(files)
 
 
+INTERRUPTED_LINE = "interrupted: stopped (no plan is left half written)\n"
+"""``offline.interrupt.LINE``, for an interrupt that comes while that module loads (a test
+keeps the two equal; so does ``eks_access/__main__.py``'s)."""
+
+
 def entry() -> None:
     """The process entry point (`eks-access`, `python -m eks_access`): ``main`` and the exit,
     with an interrupt that slips past ``main``'s own handling (during start-up, or while the
     process ends) ending in the same one line and exit 130."""
-    from offline import interrupt
-
+    try:
+        from offline import interrupt
+    except KeyboardInterrupt:  # before the handler exists: said the same way
+        sys.stderr.write(INTERRUPTED_LINE)
+        sys.exit(130)
     try:
         code = main()
     except KeyboardInterrupt:
