@@ -18,6 +18,7 @@ from eks_access.live import LiveError
 from eks_access.principals import principals
 from offline import plan
 from offline.run import run
+from tests import golden_audit
 from tests.conftest import DEV
 
 ACCOUNT = "111122223333"
@@ -725,3 +726,17 @@ def test_a_default_role_bound_to_everyone_edited_to_read_secrets_is_flagged(
     # the same default unedited is the platform's
     basic["rules"] = authz.builtin_rules("system:basic-user")
     assert _audit(export_of(dev_plan, tmp_path / "b", extra=[basic, binding]))["flagged"] == 0
+
+
+@pytest.mark.parametrize("case", golden_audit.CASES)
+def test_the_audit_renders_as_the_golden_copy(case: str) -> None:
+    """JSON, Markdown and the HTML page of two audits, byte for byte as before the audit's
+    document was typed (tests/golden_audit.py)."""
+    import difflib
+    import itertools
+
+    for ext, text in golden_audit.rendered(case).items():
+        want = golden_audit.stored(case, ext)
+        if text != want:
+            diff = difflib.unified_diff(want.splitlines(), text.splitlines(), lineterm="", n=1)
+            pytest.fail(f"{ext} differs:\n" + "\n".join(itertools.islice(diff, 40)))
