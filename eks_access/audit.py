@@ -19,7 +19,16 @@ from typing import Any
 from eks_access import authz, rbac, review
 from eks_access.cluster_view import ClusterState, is_bootstrap
 from eks_access.config import StackConfig
-from eks_access.documents import MatrixRow, RuleChange
+from eks_access.documents import (
+    AuditDocument,
+    AuditPrincipal,
+    AuditStatus,
+    Finding,
+    MatrixRow,
+    NodeRoleUse,
+    RuleChange,
+    ServiceAccountBinding,
+)
 from eks_access.kinds.permission_set import permission_set_of
 from eks_access.live import mapping_key
 
@@ -195,18 +204,18 @@ def audit(
     cluster: ClusterState,
     allowed: Sequence[Allowance] = (),
     not_read: Sequence[str] = (),
-) -> dict[str, Any]:
-    """The audit document (JSON-ready): per principal, config against cluster."""
+) -> AuditDocument:
+    """The audit document: per principal, config against cluster."""
     mine = _config_state(config, cluster)
     theirs = cluster.state
     _align_permission_sets(mine, theirs)
     notes = list(cluster.notes)
-    out_of_scope: list[dict[str, str]] = []
+    out_of_scope: list[ServiceAccountBinding] = []
     for o in cluster.objects:
         for s in o.get("subjects") or [] if str(o.get("kind", "")).endswith("Binding") else []:
             if s.get("kind") == "ServiceAccount":
                 name = f"{s.get('namespace', '')}/{s.get('name')}"
-                out_of_scope.append({"serviceAccount": name, "via": _describe(o)})
+                out_of_scope.append(ServiceAccountBinding(name, _describe(o)))
     for username, groups in EVERYONE:
         for state in (mine, theirs):
             state.identities[f"subject:{username}"] = authz.Identity(
@@ -257,7 +266,7 @@ def audit(
             )
     allow = {a.principal.lower(): a.reason for a in allowed}
     changes = review.rule_changes(mine, theirs)
-    principals = []
+    principals: list[AuditPrincipal] = []
     flagged = 0
     for key in sorted(mine.identities.keys() | theirs.identities.keys()):
         ident = theirs.identities.get(key) or mine.identities[key]
@@ -270,7 +279,7 @@ def audit(
         reason = (
             allow.get(base_key) or allow.get(ident.arn.lower()) or allow.get(ident.username.lower())
         )
-        status = (
+        status: AuditStatus = (
             "platform" if platform
             else "allowed" if reason
             else "beyond config" if (in_cluster and not in_config) or gains
@@ -279,52 +288,52 @@ def audit(
         )  # fmt: skip
         flagged += status == "beyond config"
         principals.append(
-            {
-                "principal": ident.arn,
-                "username": ident.username,
-                "groups": sorted(ident.groups - {authz.AUTHENTICATED}),
-                "inConfig": in_config,
-                "inCluster": in_cluster,
-                "mappedBy": cluster.sources.get(base_key) if in_cluster else None,
-                "status": status,
-                "platform": platform,
-                "allowedBecause": reason,
-                "beyondConfig": [_short(c) for c in gains],
-                "missingFromCluster": [_short(c) for c in loses],
-            }
+            AuditPrincipal(
+                principal=ident.arn,
+                username=ident.username,
+                groups=tuple(sorted(ident.groups - {authz.AUTHENTICATED})),
+                in_config=in_config,
+                in_cluster=in_cluster,
+                mapped_by=cluster.sources.get(base_key) if in_cluster else None,
+                status=status,
+                platform=platform,
+                allowed_because=reason,
+                beyond_config=tuple(_short(c) for c in gains),
+                missing_from_cluster=tuple(_short(c) for c in loses),
+            )
         )
     for account in sorted(set(theirs.accounts) - configured_accounts):
         reason = allow.get(account)
         flagged += reason is None
         principals.append(
-            {
-                "principal": f"account {account}",
-                "username": "(the caller's ARN)",
-                "groups": [],
-                "inConfig": False,
-                "inCluster": True,
-                "mappedBy": "aws-auth mapAccounts: every IAM user and role of the account",
-                "status": "allowed" if reason else "beyond config",
-                "platform": None,
-                "allowedBecause": reason,
-                "beyondConfig": [],
-                "missingFromCluster": [],
-            }
+            AuditPrincipal(
+                principal=f"account {account}",
+                username="(the caller's ARN)",
+                groups=(),
+                in_config=False,
+                in_cluster=True,
+                mapped_by="aws-auth mapAccounts: every IAM user and role of the account",
+                status="allowed" if reason else "beyond config",
+                platform=None,
+                allowed_because=reason,
+                beyond_config=(),
+                missing_from_cluster=(),
+            )
         )
-    return {
-        "nodeRoles": _node_roles(cluster),
-        "cluster": config.cluster.name,
-        "mode": cluster.mode,
-        "notRead": list(not_read),
-        "flagged": flagged,
-        "principals": principals,
-        "serviceAccounts": sorted(out_of_scope, key=lambda s: (s["serviceAccount"], s["via"])),
-        "bootstrapObjects": sum(1 for o in cluster.objects if is_bootstrap(o)),
-        "notes": notes,
-    }
+    return AuditDocument(
+        node_roles=tuple(_node_roles(cluster)),
+        cluster=config.cluster.name,
+        mode=cluster.mode,
+        not_read=tuple(not_read),
+        flagged=flagged,
+        principals=tuple(principals),
+        service_accounts=tuple(sorted(out_of_scope, key=lambda s: (s.service_account, s.via))),
+        bootstrap_objects=sum(1 for o in cluster.objects if is_bootstrap(o)),
+        notes=tuple(notes),
+    )
 
 
-def _node_roles(cluster: ClusterState) -> list[dict[str, str]]:
+def _node_roles(cluster: ClusterState) -> list[NodeRoleUse]:
     """The node and Fargate roles the cluster maps, labelled with what uses them (the node
     groups' and Fargate profiles' roles from the export): platform access, not people's."""
     users: dict[str, list[str]] = {}
@@ -345,17 +354,15 @@ def _node_roles(cluster: ClusterState) -> list[dict[str, str]]:
         return "no node group or Fargate profile in the export (self-managed nodes, or gone)"
 
     return [
-        {
-            "role": node.arn.arn,
-            "username": node.username,
-            "usedBy": ", ".join(users.get(key, [])) or _unused(node.kind),
-        }
+        NodeRoleUse(
+            node.arn.arn, node.username, ", ".join(users.get(key, [])) or _unused(node.kind)
+        )
         for key, node in sorted(cluster.state.nodes.items())
     ]
 
 
-def _short(change: RuleChange) -> dict[str, Any]:
-    return {"permission": change.permission, "via": change.via, "risk": change.risk}
+def _short(change: RuleChange) -> Finding:
+    return Finding(change.permission, change.via, change.risk)
 
 
 # --- as Markdown ----------------------------------------------------------------------------------
@@ -363,11 +370,11 @@ def _short(change: RuleChange) -> dict[str, Any]:
 SHOWN = 10
 
 
-def markdown(doc: Mapping[str, Any], title: str) -> str:
+def markdown(doc: AuditDocument, title: str) -> str:
     """A short headline, the flagged principals in words, the rest folded."""
     from eks_access.comment import cell
 
-    by = {s: [p for p in doc["principals"] if p["status"] == s] for s in
+    by = {s: [p for p in doc.principals if p.status == s] for s in
           ("beyond config", "drift", "allowed", "platform", "as configured")}  # fmt: skip
     lines = [
         f"## Access audit: {cell(title)}",
@@ -376,17 +383,17 @@ def markdown(doc: Mapping[str, Any], title: str) -> str:
         f"{len(by['platform'])} platform, {len(by['allowed'])} allowed, "
         f"{len(by['as configured'])} as configured.**",
     ]
-    if doc["notRead"]:
-        lines.append(f"> not read: {', '.join(doc['notRead'])} (their grants are not counted)")
+    if doc.not_read:
+        lines.append(f"> not read: {', '.join(doc.not_read)} (their grants are not counted)")
     for p in by["beyond config"][:SHOWN]:
         what = (
-            f"mapped by {p['mappedBy']}, not by the config"
-            if not p["inConfig"]
-            else f"{len(p['beyondConfig'])} permissions beyond the config"
+            f"mapped by {p.mapped_by}, not by the config"
+            if not p.in_config
+            else f"{len(p.beyond_config)} permissions beyond the config"
         )
-        vias = list(dict.fromkeys(c["via"] for c in p["beyondConfig"]))  # riskiest first
+        vias = list(dict.fromkeys(c.via for c in p.beyond_config))  # riskiest first
         lines.append(
-            f"- {cell(p['username'])} ({cell(p['principal'])}): {what}"
+            f"- {cell(p.username)} ({cell(p.principal)}): {what}"
             + (f"; via {cell('; '.join(vias[:3]))}" if vias else "")
         )
     if len(by["beyond config"]) > SHOWN:
@@ -395,51 +402,50 @@ def markdown(doc: Mapping[str, Any], title: str) -> str:
     lines.append("<details><summary>Every principal</summary>\n")
     lines.append("| principal | username | status | mapped by | beyond config | missing |")
     lines.append("|---|---|---|---|---|---|")
-    for p in doc["principals"]:
+    for p in doc.principals:
         status = (
-            p["status"]
-            + (f" ({p['platform']})" if p["platform"] else "")
-            + (f" ({p['allowedBecause']})" if p["allowedBecause"] else "")
+            p.status
+            + (f" ({p.platform})" if p.platform else "")
+            + (f" ({p.allowed_because})" if p.allowed_because else "")
         )
         lines.append(
-            f"| {cell(p['principal'])} | {cell(p['username'])} | {cell(status)} | "
-            f"{cell(p['mappedBy'] or '-')} | {len(p['beyondConfig'])} | "
-            f"{len(p['missingFromCluster'])} |"
+            f"| {cell(p.principal)} | {cell(p.username)} | {cell(status)} | "
+            f"{cell(p.mapped_by or '-')} | {len(p.beyond_config)} | "
+            f"{len(p.missing_from_cluster)} |"
         )
     lines.append("\n</details>")
-    if doc["nodeRoles"]:
+    if doc.node_roles:
         lines.append(
-            f"\n<details><summary>{len(doc['nodeRoles'])} node and Fargate roles (platform)"
+            f"\n<details><summary>{len(doc.node_roles)} node and Fargate roles (platform)"
             "</summary>\n"
         )
-        lines += [f"- {cell(n['role'])}: {cell(n['usedBy'])}" for n in doc["nodeRoles"]]
+        lines += [f"- {cell(n.role)}: {cell(n.used_by)}" for n in doc.node_roles]
         lines.append("\n</details>")
-    if doc["serviceAccounts"]:
+    if doc.service_accounts:
         lines.append(
-            f"\n<details><summary>{len(doc['serviceAccounts'])} service account bindings "
+            f"\n<details><summary>{len(doc.service_accounts)} service account bindings "
             "(out of scope: not IAM principals)</summary>\n"
         )
-        lines += [
-            f"- {cell(s['serviceAccount'])}: {cell(s['via'])}" for s in doc["serviceAccounts"]
-        ]
+        lines += [f"- {cell(s.service_account)}: {cell(s.via)}" for s in doc.service_accounts]
         lines.append("\n</details>")
-    if doc["notes"]:
+    if doc.notes:
         lines.append("\n<details><summary>Notes</summary>\n")
-        lines += [f"- {cell(n)}" for n in doc["notes"]]
+        lines += [f"- {cell(n)}" for n in doc.notes]
         lines.append("\n</details>")
     return "\n".join(lines) + "\n"
 
 
-def html_sections(doc: Mapping[str, Any], prefix: str = "") -> list[tuple[str, str]]:
-    """For ``report.page``: every permission beyond the config or missing from the cluster."""
+def html_sections(doc: AuditDocument, prefix: str = "") -> list[tuple[str, str]]:
+    """For ``report.page``: every permission beyond the config or missing from the cluster,
+    as the review's changes are shown (the grant in the "where" column)."""
     from eks_access import report
 
     rows = [
-        MatrixRow(who=p["username"], where=c["via"], resource=c["permission"],
-                  gains="beyond config" if k == "beyondConfig" else "",
-                  loses="missing" if k == "missingFromCluster" else "", risk=c["risk"])
-        for p in doc["principals"]
-        for k in ("beyondConfig", "missingFromCluster")
-        for c in p[k]
+        MatrixRow(who=p.username, where=c.via, resource=c.permission,
+                  gains="beyond config" if beyond else "", loses="" if beyond else "missing",
+                  risk=c.risk)
+        for p in doc.principals
+        for beyond, found in ((True, p.beyond_config), (False, p.missing_from_cluster))
+        for c in found
     ]  # fmt: skip
     return [(f"{prefix}Audit: permissions beyond the config, and drift", report._changes(rows))]

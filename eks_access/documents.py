@@ -166,3 +166,104 @@ class MatrixRow:
 
     def cells(self) -> tuple[str, str, str, str, str, str]:
         return (self.who, self.where, self.resource, self.gains, self.loses, self.risk)
+
+
+# --- the audit: the cluster's access against the config's ---------------------------------
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A permission beyond the config, or one the config grants that the cluster lacks."""
+
+    permission: str
+    via: str
+    risk: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"permission": self.permission, "via": self.via, "risk": self.risk}
+
+
+AuditStatus = Literal["platform", "allowed", "beyond config", "drift", "as configured"]
+
+
+@dataclass(frozen=True)
+class AuditPrincipal:
+    principal: str
+    username: str
+    groups: tuple[str, ...]
+    in_config: bool
+    in_cluster: bool
+    mapped_by: str | None
+    """What maps it in the cluster (an aws-auth line, an access entry), when it is there."""
+    status: AuditStatus
+    platform: str | None
+    """What platform access it is (nodes, the cluster's creator), when it is."""
+    allowed_because: str | None
+    """The allow-list's reason, when a reviewed exception covers it."""
+    beyond_config: tuple[Finding, ...]
+    missing_from_cluster: tuple[Finding, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "principal": self.principal,
+            "username": self.username,
+            "groups": list(self.groups),
+            "inConfig": self.in_config,
+            "inCluster": self.in_cluster,
+            "mappedBy": self.mapped_by,
+            "status": self.status,
+            "platform": self.platform,
+            "allowedBecause": self.allowed_because,
+            "beyondConfig": [f.to_json() for f in self.beyond_config],
+            "missingFromCluster": [f.to_json() for f in self.missing_from_cluster],
+        }
+
+
+@dataclass(frozen=True)
+class NodeRoleUse:
+    role: str
+    username: str
+    used_by: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"role": self.role, "username": self.username, "usedBy": self.used_by}
+
+
+@dataclass(frozen=True)
+class ServiceAccountBinding:
+    service_account: str
+    """``namespace/name``."""
+    via: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"serviceAccount": self.service_account, "via": self.via}
+
+
+@dataclass(frozen=True)
+class AuditDocument:
+    """Per principal, what the cluster grants against what the config grants."""
+
+    node_roles: tuple[NodeRoleUse, ...]
+    cluster: str
+    mode: str
+    not_read: tuple[str, ...]
+    """Export files that were not there: their grants are not counted."""
+    flagged: int
+    """Principals with access beyond the config and no allowance (the command exits 1)."""
+    principals: tuple[AuditPrincipal, ...]
+    service_accounts: tuple[ServiceAccountBinding, ...]
+    bootstrap_objects: int
+    notes: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "nodeRoles": [n.to_json() for n in self.node_roles],
+            "cluster": self.cluster,
+            "mode": self.mode,
+            "notRead": list(self.not_read),
+            "flagged": self.flagged,
+            "principals": [p.to_json() for p in self.principals],
+            "serviceAccounts": [s.to_json() for s in self.service_accounts],
+            "bootstrapObjects": self.bootstrap_objects,
+            "notes": list(self.notes),
+        }

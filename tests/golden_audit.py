@@ -90,10 +90,9 @@ def rendered(case: str) -> dict[str, str]:
     allowed = [audit.Allowance(DAVE, "reviewed: ops on-call")] if case == "hand-made" else []
     doc = audit.audit(config, cluster_view.state_of(export, "CONFIG_MAP"), allowed,
                       export.not_read)  # fmt: skip
-    data = doc.to_json() if hasattr(doc, "to_json") else doc
     title = f"{config.cluster.name} (stack dev)"
     return {
-        "json": json.dumps(data, indent=2, sort_keys=False) + "\n",
+        "json": json.dumps(doc.to_json(), indent=2, sort_keys=False) + "\n",
         "md": audit.markdown(doc, title),
         "html": report.page(f"Access audit: {title}", audit.html_sections(doc)),
     }

@@ -39,9 +39,9 @@ def run(args: argparse.Namespace) -> int:
     for stack, config in stacks:
         export, found = cluster_state(args, stack, config, len(stacks))
         docs.append((stack, config, audit.audit(config, found, allowed, export.not_read)))
-    code = EXIT_NO if any(d["flagged"] for _, _, d in docs) else EXIT_OK
+    code = EXIT_NO if any(d.flagged for _, _, d in docs) else EXIT_OK
     if args.format == "json":
-        emit([(s, d) for s, _, d in docs])
+        emit([(s, d.to_json()) for s, _, d in docs])
     elif args.format == "html":
         sections = [sec for s, c, d in docs
                     for sec in audit.html_sections(d, prefix(stacks, s, c))]  # fmt: skip

@@ -202,12 +202,17 @@ def test_node_entries_and_the_creator_are_platform():
 # --- the audit ------------------------------------------------------------------------------------
 
 
-def _audit(folder: Path, allow: Any = ()) -> dict[str, Any]:
+def _audit_doc(folder: Path, allow: Any = ()) -> Any:
     config = stackfile.read(DEV).load()
     export = cluster_view.read(folder)
     return audit.audit(
         config, cluster_view.state_of(export, "CONFIG_MAP"), list(allow), export.not_read
     )
+
+
+def _audit(folder: Path, allow: Any = ()) -> dict[str, Any]:
+    """The audit as `audit --format json` writes it."""
+    return dict(_audit_doc(folder, allow).to_json())
 
 
 def test_an_unchanged_cluster_is_as_configured(dev_plan: Any, tmp_path: Path):
@@ -623,12 +628,12 @@ def test_node_roles_are_labelled_with_their_node_groups(dev_plan: Any, tmp_path:
     (folder / "nodegroups.json").write_text(json.dumps(
         [{"nodegroupName": "ng-1", "nodeRole": "arn:aws:iam::111122223333:role/eks-node-group"}]
     ))  # fmt: skip
-    doc = _audit(folder)
-    assert doc["nodeRoles"] == [
+    typed = _audit_doc(folder)
+    assert typed.to_json()["nodeRoles"] == [
         {"role": "arn:aws:iam::111122223333:role/eks-node-group",
          "username": "system:node:{{EC2PrivateDNSName}}", "usedBy": "node group ng-1"}
     ]  # fmt: skip
-    assert "node group ng-1" in audit.markdown(doc, "dev")
+    assert "node group ng-1" in audit.markdown(typed, "dev")
 
 
 def test_an_api_cluster_read_through_boto3_imports_as_equivalent(
