@@ -23,7 +23,9 @@ from eks_access import arns, iam, rbac
 from eks_access import config as core
 
 
-def cluster_user(user: core.User, config: core.StackConfig | core.IdentityConfig) -> ClusterUser:
+def cluster_user(
+    user: core.User, config: core.StackConfig | core.IdentityConfig, active: bool = True
+) -> ClusterUser:
     handing_over = config.identity is not None and config.identity.mode == "handover"
     return ClusterUser(
         user.name,
@@ -33,6 +35,7 @@ def cluster_user(user: core.User, config: core.StackConfig | core.IdentityConfig
             key_generations=user.keys,
             pgp_key=config.user_pgp_key(user),
             retain=handing_over,
+            active=active,
         ),
     )
 
@@ -107,7 +110,7 @@ def user_components(
     for name, (user, team_names) in core.iam_users(config).items():
         source: ClusterUser | IdentityStackUser
         if referenced is None or identities is None:
-            source = owned[name] = cluster_user(user, config)
+            source = owned[name] = cluster_user(user, config, active=bool(team_names))
         else:  # an identity stack owns the user: take it from its outputs
             source = IdentityStackUser(
                 identities=identities.get_output("users"),

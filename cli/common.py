@@ -8,11 +8,12 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
+from eks_access import clock, stackfile
 from eks_access import config as core
-from eks_access import stackfile
 
 if TYPE_CHECKING:
     from eks_access import operations
@@ -278,6 +279,31 @@ def format_option(p: argparse.ArgumentParser, *choices: str) -> None:
         help=f"output format (default {choices[0]}); json is one document, a list for several "
         "stacks",
     )
+
+
+def _time(value: str) -> datetime:
+    try:
+        return clock.at_value(value)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def at_option(p: argparse.ArgumentParser) -> None:
+    """``--at TIME``: the config as it grants at that time (grants past their ``expires`` are
+    gone); the command says which time it used."""
+    p.add_argument(
+        "--at",
+        type=_time,
+        default=None,
+        metavar="TIME",
+        help="answer as of this time: now (the default), a date (its midnight, UTC) or a "
+        "date-time with its zone (2026-12-24T18:00:00Z); grants past their expires are gone",
+    )
+
+
+def used_time() -> str:
+    """The time the command answers for, as outputs say it."""
+    return clock.written(clock.now())
 
 
 def request_arguments(p: argparse.ArgumentParser) -> None:

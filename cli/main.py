@@ -31,8 +31,8 @@ from cli.common import (
     UserError,
     version,
 )
+from eks_access import clock, stackfile
 from eks_access import config as core
-from eks_access import stackfile
 
 
 def _files(args: argparse.Namespace) -> str:
@@ -103,7 +103,9 @@ def _main(argv: Sequence[str] | None) -> int:
     args = argparse.Namespace()
     try:
         args = build_parser().parse_args(argv)
-        return int(args.func(args))
+        # one time for the whole command (--at, or now): every config read and program run
+        with clock.fixed(getattr(args, "at", None) or clock.now()):
+            return int(args.func(args))
     except SystemExit as e:  # argparse: --help, --version, usage errors (exit 2)
         return int(e.code or 0)
     except BrokenPipeError:

@@ -24,6 +24,9 @@ class ClusterUserArgs:
     retain: bool = False
     """Keep the user and its keys in AWS when this stack lets go of them (handing them over to
     an identity stack, docs/fleets.md)."""
+    active: bool = True
+    """False: every membership of the user has ended (``expires``); its keys are set Inactive,
+    an update in place that extending ``expires`` reverses."""
     tags: dict[str, str] = field(default_factory=dict)
     """Tags for the IAM user."""
 
@@ -62,6 +65,8 @@ class ClusterUser(pulumi.ComponentResource):
                 f"{name}-key-{label}",
                 user=user.name,
                 pgp_key=args.pgp_key,
+                # unset while active: the provider's default, and no change for existing keys
+                status=None if args.active else "Inactive",
                 opts=pulumi.ResourceOptions(
                     parent=self,
                     additional_secret_outputs=["secret", "sesSmtpPasswordV4"],

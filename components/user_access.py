@@ -71,12 +71,13 @@ class UserAccess(pulumi.ComponentResource):
             f"urn:pulumi:{pulumi.get_stack()}::{pulumi.get_project()}"
             f"::eks-access:index:ClusterUser::{name}"
         )
-        aws.iam.UserGroupMembership(
-            f"{name}-groups",
-            user=user_name,
-            groups=list(args.groups),
-            opts=pulumi.ResourceOptions(parent=self, aliases=[pulumi.Alias(parent=old_parent)]),
-        )
+        if args.groups:  # none once every membership has ended (IAM takes no empty one)
+            aws.iam.UserGroupMembership(
+                f"{name}-groups",
+                user=user_name,
+                groups=list(args.groups),
+                opts=pulumi.ResourceOptions(parent=self, aliases=[pulumi.Alias(parent=old_parent)]),
+            )
         self.register_outputs({"arn": self.arn, "uniqueId": self.unique_id})
 
 

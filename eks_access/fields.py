@@ -13,7 +13,7 @@ from typing import Annotated, Any, ClassVar
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
-from eks_access import arns, names, rules
+from eks_access import arns, clock, names, rules
 
 NAMESPACE = "eks-access"
 RESERVED_PREFIXES = ("system:", "eks:", "aws:", "amazon:", "iam:")
@@ -243,6 +243,8 @@ GroupName = Annotated[str, AfterValidator(no_reserved_prefix("group"))]
 NonEmpty = Annotated[str, Field(min_length=1)]
 Verb = Annotated[str, AfterValidator(_verb)]
 PgpKey = Annotated[str, AfterValidator(pgp_key)]
+Expires = Annotated[str, AfterValidator(clock.expiry_value)]
+"""When a grant ends (``eks_access.clock``): a date, or a date-time with its zone."""
 
 
 class Model(BaseModel):
@@ -257,10 +259,14 @@ class Model(BaseModel):
 
 
 class Shorthand(Model):
-    """A list entry that may be written as one string: ``- alice`` means ``- {name: alice}``
-    (``shorthand`` names the key the string fills)."""
+    """A principal entry of a team, which may be written as one string: ``- alice`` means
+    ``- {name: alice}`` (``shorthand`` names the key the string fills)."""
 
     shorthand: ClassVar[str]
+
+    expires: Expires | None = None
+    """When this principal's membership of the team ends (the same principal may end at other
+    times in other teams)."""
 
     @model_validator(mode="before")
     @classmethod

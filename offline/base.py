@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from eks_access import clock
 from eks_access.operations import Registration
 from eks_access.stackfile import StackFile
 from eks_access.stackfile import read as read_stack
@@ -83,6 +84,9 @@ def _plan_with_its_program(stack_file: Path, project: Path, ref: str) -> RunResu
     cli_source = "".join(p.read_text() for p in (project / "eks_access").glob("*.py"))
     if "--acknowledge-lockout" in cli_source:
         argv.append("--acknowledge-lockout")  # the base is the state as it is, lockout or not
+    cli = [p.read_text() for p in (project / "cli").rglob("*.py")]
+    if any('"--at"' in text for text in cli):  # the same time as the head's plan
+        argv += ["--at", clock.written(clock.now())]
     env = {**os.environ, "PYTHONPATH": str(project)}
     proc = subprocess.run(argv, cwd=project, env=env, capture_output=True, text=True, check=False)
     if not (out / "plan.json").is_file():

@@ -8,6 +8,7 @@ import sys
 from cli.common import (
     EXIT_OK,
     Subparsers,
+    at_option,
     cluster_stacks,
     command,
     config_files,
@@ -18,6 +19,7 @@ from cli.common import (
     prefix,
     state_of,
     title,
+    used_time,
 )
 
 
@@ -29,16 +31,18 @@ def run(args: argparse.Namespace) -> int:
         states = {s.path: state_of(args, s, c, len(stacks))[:2] for s, c in stacks}
         if args.format == "json":
             emit([(s, {"principals": review.access_json(c, states[s.path][0]),
-                       "source": states[s.path][1]}) for s, c in stacks])  # fmt: skip
+                       "source": states[s.path][1], "at": used_time()})
+                  for s, c in stacks])  # fmt: skip
             return EXIT_OK
         for stack, config in stacks:
             heading(stacks, stack, config)
-            print(f"(answered for {states[stack.path][1]})", file=sys.stderr)
+            print(f"(answered for {states[stack.path][1]}, at {used_time()})", file=sys.stderr)
             print(review.access_markdown(config, states[stack.path][0]), end="")
         return EXIT_OK
     if args.format == "json":
-        emit([(s, {"principals": review.access_json(c)}) for s, c in stacks])
+        emit([(s, {"principals": review.access_json(c), "at": used_time()}) for s, c in stacks])
         return EXIT_OK
+    print(f"(answered for the config, at {used_time()})", file=sys.stderr)
     if args.format == "html":
         sections = [
             section
@@ -62,5 +66,6 @@ def register(sub: Subparsers) -> None:
     )
     config_files(a)
     live_option(a)
+    at_option(a)
     format_option(a, "markdown", "json", "html")
     a.set_defaults(func=run)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from cli.common import (
     EXIT_OK,
     Subparsers,
     UserError,
+    at_option,
     cluster_stacks,
     cluster_state,
     command,
@@ -20,6 +22,7 @@ from cli.common import (
     live_option,
     prefix,
     title,
+    used_time,
 )
 
 
@@ -41,12 +44,14 @@ def run(args: argparse.Namespace) -> int:
         docs.append((stack, config, audit.audit(config, found, allowed, export.not_read)))
     code = EXIT_NO if any(d.flagged for _, _, d in docs) else EXIT_OK
     if args.format == "json":
-        emit([(s, d.to_json()) for s, _, d in docs])
-    elif args.format == "html":
+        emit([(s, {**d.to_json(), "at": used_time()}) for s, _, d in docs])
+    else:
+        print(f"(the config as of {used_time()})", file=sys.stderr)
+    if args.format == "html":
         sections = [sec for s, c, d in docs
                     for sec in audit.html_sections(d, prefix(stacks, s, c))]  # fmt: skip
         print(report.page(title("Access audit", stacks), sections), end="")
-    else:
+    elif args.format == "markdown":
         for stack, config, doc in docs:
             print(audit.markdown(doc, f"{config.cluster.name} (stack {stack.stack})"), end="")
     return code
@@ -66,5 +71,6 @@ def register(sub: Subparsers) -> None:
     live_option(au, required=True)
     au.add_argument("--allow", metavar="FILE",
                     help="reviewed exceptions: a YAML list of {principal, reason}")  # fmt: skip
+    at_option(au)
     format_option(au, "markdown", "json", "html")
     au.set_defaults(func=run)

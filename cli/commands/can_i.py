@@ -10,6 +10,7 @@ from cli.common import (
     EXIT_OK,
     Subparsers,
     UserError,
+    at_option,
     cluster_stacks,
     command,
     emit,
@@ -19,6 +20,7 @@ from cli.common import (
     request_arguments,
     request_warnings,
     state_of,
+    used_time,
 )
 from eks_access import arns
 
@@ -50,11 +52,11 @@ def run(args: argparse.Namespace) -> int:
         found = authz.answer(state, caller, req)
         code = max(code, EXIT_OK if found.allowed else EXIT_NO)
         if args.format == "json":
-            docs.append((stack, found.to_json(source)))
+            docs.append((stack, {**found.to_json(source), "at": used_time()}))
             continue
         heading(stacks, stack, config)
         print(found.word, flush=True)
-        print(f"(answered for {source})", file=sys.stderr)
+        print(f"(answered for {source}, at {used_time()})", file=sys.stderr)
         if found.note:
             print(found.note, file=sys.stderr)
         for g in found.grants if args.verbose else ():
@@ -79,5 +81,6 @@ def register(sub: Subparsers) -> None:
     )  # fmt: skip
     c.add_argument("-v", "--verbose", action="store_true", help="say which grants allow it")
     live_option(c)
+    at_option(c)
     format_option(c, "text", "json")
     c.set_defaults(func=run)

@@ -17,6 +17,7 @@ from cli.common import (
     Progress,
     Subparsers,
     UserError,
+    at_option,
     command,
     config_files,
     emit,
@@ -24,6 +25,7 @@ from cli.common import (
     live_aws_auth,
     lockout_stops,
     out_folder,
+    used_time,
 )
 from eks_access import stackfile
 
@@ -164,11 +166,11 @@ def _plan_stacks(
                 doc = offline_plan.summary_json(result, out, sorted(written), ops, verdict, stops)
                 if live_note and offline_plan.aws_auth(result):
                     doc["liveAwsAuth"] = live_note
-                summaries.append((stack, doc))
+                summaries.append((stack, {**doc, "at": used_time()}))
             else:
                 print(
-                    f"Offline plan of stack {stack.stack!r} ({stack.path.name}) written to {out}/: "
-                    + ", ".join(sorted(written))
+                    f"Offline plan of stack {stack.stack!r} ({stack.path.name}) as of "
+                    f"{used_time()}, written to {out}/: " + ", ".join(sorted(written))
                 )
                 print(offline_plan.summary(result))
                 if live_note and offline_plan.aws_auth(result):
@@ -249,5 +251,6 @@ def register(sub: Subparsers) -> None:
         "aws-auth -n kube-system -o yaml`); DIR/<stack>/ for several stacks. Without it the "
         "plan assumes aws-auth as EKS creates it",
     )  # fmt: skip
+    at_option(p)
     format_option(p, "text", "json")
     p.set_defaults(func=run)

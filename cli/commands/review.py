@@ -13,6 +13,7 @@ from cli.common import (
     EXIT_OK,
     Subparsers,
     UserError,
+    at_option,
     command,
     config_files,
     dumps,
@@ -22,6 +23,7 @@ from cli.common import (
     out_folder,
     prefix,
     title,
+    used_time,
 )
 from eks_access import config as core
 from eks_access import stackfile
@@ -83,6 +85,8 @@ def run(args: argparse.Namespace) -> int:
             (folder / f"review.{'md' if fmt == 'markdown' else fmt}").write_text(text)
     if not docs:
         print("No stack given maps anyone into a cluster: nothing to review.", file=sys.stderr)
+    if args.format != "json":
+        print(f"(both configs as of {used_time()})", file=sys.stderr)
     print(rendered[args.format], end="")  # JSON stays JSON when empty: []
     return EXIT_OK
 
@@ -124,7 +128,7 @@ def _review_outputs(
     titled = [(f"{head.cluster.name} (stack {s.stack})", d)
               for (s, d), (_, head) in zip(docs, configs, strict=True)]  # fmt: skip
     return {
-        "json": dumps([(s, d.to_json()) for s, d in docs]),
+        "json": dumps([(s, {**d.to_json(), "at": used_time()}) for s, d in docs]),
         "markdown": comment.markdown(titled) if docs else "",
         "html": report.page(title("Access review", heads), sections) if docs else "",
     }
@@ -142,6 +146,7 @@ def register(sub: Subparsers) -> None:
         "--base", required=True, metavar="REF", help="git ref of the state to compare with"
     )
     config_files(r)
+    at_option(r)
     format_option(r, "markdown", "json", "html")
     r.add_argument(
         "--artifacts", metavar="DIR",

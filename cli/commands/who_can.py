@@ -8,6 +8,7 @@ import sys
 from cli.common import (
     EXIT_OK,
     Subparsers,
+    at_option,
     cluster_stacks,
     command,
     emit,
@@ -17,6 +18,7 @@ from cli.common import (
     request_arguments,
     request_warnings,
     state_of,
+    used_time,
 )
 
 
@@ -32,10 +34,10 @@ def run(args: argparse.Namespace) -> int:
         request_warnings(req, config, warned)
         found = authz.who_can(state, req)
         if args.format == "json":
-            docs.append((stack, found.to_json(source)))
+            docs.append((stack, {**found.to_json(source), "at": used_time()}))
             continue
         heading(stacks, stack, config)
-        print(f"(answered for {source})", file=sys.stderr)
+        print(f"(answered for {source}, at {used_time()})", file=sys.stderr)
         for ident, policies in found.unknown:
             print(
                 f"unknown: {ident.arn} holds {', '.join(policies)}, whose rules this "
@@ -63,5 +65,6 @@ def register(sub: Subparsers) -> None:
     )
     request_arguments(w)
     live_option(w)
+    at_option(w)
     format_option(w, "text", "json")
     w.set_defaults(func=run)

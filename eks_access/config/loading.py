@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
 
+from eks_access import clock
 from eks_access.config.assembly import IDENTITY, OVERRIDES, TEAMS_FILE, merge_teams
 from eks_access.config.checks import (
     cross_checks,
@@ -19,6 +21,7 @@ from eks_access.config.checks import (
 from eks_access.config.errors import CONFIG_KEYS, describe
 from eks_access.config.models import IdentityConfig, StackConfig
 from eks_access.fields import NAMESPACE
+from eks_access.kinds import TEAM_KINDS
 from eks_access.kinds.iam_user import User
 from eks_access.problems import ConfigError, Problem
 
@@ -47,17 +50,44 @@ def load_identity(raw: Mapping[str, Any]) -> IdentityConfig:
     return config
 
 
-def load(raw: Mapping[str, Any]) -> StackConfig:
-    """Validate raw stack config (``{"aws:region": ..., "eks-access:teams": ...}``).
+def load(raw: Mapping[str, Any], at: datetime | None = None) -> StackConfig:
+    """Validate raw stack config (``{"aws:region": ..., "eks-access:teams": ...}``), as in
+    effect at ``at`` (default: ``clock.now()``): every grant ended by then is gone.
 
     Keys of other namespaces (``aws:profile``, ``kubernetes:...``) are left to their owners.
     """
     overrides = raw.get(OVERRIDES)
     raw, problems = merge_teams(raw)
     try:
-        return _load(raw, problems)
+        config = _load(raw, problems)
     except ConfigError as e:
         raise ConfigError(_blame_overrides(e.problems, raw, overrides)) from None
+    return in_effect(config, clock.now() if at is None else at)
+
+
+def in_effect(config: StackConfig, at: datetime) -> StackConfig:
+    """The config as it grants at ``at``: a principal whose ``expires`` (or its team's) has
+    passed leaves that team, an access policy whose ``expires`` has passed leaves the team's
+    principals; an IAM user the stack creates that has no team left is kept as ended (its
+    keys Inactive). Everything else (teams, their groups, roles, namespaces) stays."""
+    teams = []
+    for team in config.teams:
+        gone = clock.ended(team.expires, at)
+        update: dict[str, Any] = {
+            kind.model_field: tuple(
+                item
+                for item in getattr(team, kind.model_field)
+                if not gone and not clock.ended(item.expires, at)
+            )
+            for kind in TEAM_KINDS
+        }
+        update["access_policies"] = tuple(
+            a for a in team.access_policies if not clock.ended(a.expires, at)
+        )
+        teams.append(team.model_copy(update=update))
+    live = {user.name for team in teams for user in team.users}
+    ended = tuple(user for name, (user, _) in iam_users(config).items() if name not in live)
+    return config.model_copy(update={"teams": tuple(teams), "ended_users": ended})
 
 
 def _blame_overrides(
@@ -137,10 +167,13 @@ def _load(raw: Mapping[str, Any], problems: list[Problem]) -> StackConfig:
 
 
 def iam_users(config: StackConfig | IdentityConfig) -> dict[str, tuple[User, tuple[str, ...]]]:
-    """Each IAM user the stack creates, once, with the names of the teams that list it."""
+    """Each IAM user the stack creates, once, with the names of the teams that list it (none
+    for a user whose every membership has ended: ``StackConfig.ended_users``)."""
     out: dict[str, tuple[User, tuple[str, ...]]] = {}
     for team in config.teams:
         for user in team.users:
             known = out.get(user.name)
             out[user.name] = (user, (*known[1], team.name) if known else (team.name,))
+    for user in getattr(config, "ended_users", ()):
+        out.setdefault(user.name, (user, ()))
     return dict(sorted(out.items()))

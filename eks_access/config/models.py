@@ -14,6 +14,7 @@ from eks_access.fields import (
     NAMESPACE,
     URL_VERBS,
     DnsLabel,
+    Expires,
     GroupName,
     Model,
     NonEmpty,
@@ -109,6 +110,8 @@ class Team(Model):
     map_group: bool = True
     """False: the team's principals are mapped without the team's group (bound by username,
     ``bindTo: users``), as aws-auth entries with no groups are."""
+    expires: Expires | None = None
+    """When every membership of the team ends (its group, roles and namespaces stay)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -161,6 +164,8 @@ class AccessPolicy(Model):
     scope: Literal["cluster", "namespace"] = "namespace"
     namespaces: tuple[ScopeNamespace, ...] = ()
     """For namespace scope; empty means the team's namespaces; ``dev-*`` is a prefix."""
+    expires: Expires | None = None
+    """When the association ends for the team's principals."""
 
 
 class CreateCluster(Model):
@@ -259,6 +264,11 @@ class StackConfig(Model):
     remove_live_mappings: tuple[Annotated[str, AfterValidator(live_mapping_value)], ...] = ()
     """Live aws-auth lines (ARNs, or accounts) that neither the config nor this stack wrote and
     that the next write may remove (``eks_access.live``; docs/safety.md)."""
+    # Not a config key (no key maps to it): set by ``load`` from its ``at``, at which every
+    # grant past its ``expires`` is gone from the teams.
+    ended_users: tuple[User, ...] = ()
+    """IAM users this stack creates whose every membership has ended at ``at``: kept, with
+    their access keys Inactive, so that extending ``expires`` restores them as they were."""
 
     def user_pgp_key(self, user: User) -> str | None:
         return user.pgp_key or self.pgp_key

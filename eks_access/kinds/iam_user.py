@@ -68,6 +68,11 @@ class IamUsers(TeamKind):
         return defined_users(teams)[1]
 
 
+def _settings(user: User) -> User:
+    """What must be the same wherever the user is listed: all but when each membership ends."""
+    return user.model_copy(update={"expires": None})
+
+
 def defined_users(teams: Sequence[Any]) -> tuple[dict[str, tuple[str, User]], list[Problem]]:
     """Each IAM user the teams create, by name with where it is first defined, and the
     problems: one user with two settings, two spellings of one name (IAM ignores case), more
@@ -102,7 +107,7 @@ def defined_users(teams: Sequence[Any]) -> tuple[dict[str, tuple[str, User]], li
                 )
             if user.name not in users:
                 users[user.name] = (up, user)
-            elif users[user.name][1] != user:
+            elif _settings(users[user.name][1]) != _settings(user):
                 problems.append(
                     Problem(
                         up,

@@ -279,7 +279,7 @@ def _project(repo: Path, with_program: bool) -> None:
     shutil.copy(ROOT / "Pulumi.yaml", repo)
     if with_program:
         shutil.copy(ROOT / "__main__.py", repo)
-        for pkg in ("components", "eks_access", "offline", "policy"):
+        for pkg in ("cli", "components", "eks_access", "offline", "policy"):
             shutil.copytree(
                 ROOT / pkg,
                 repo / pkg,

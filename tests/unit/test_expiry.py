@@ -1,0 +1,168 @@
+"""Access that ends by itself (issue 28, first part): ``expires`` read strictly, the config as it
+grants at a time, and what the end does to the plan, with fixed times."""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from eks_access import authz, clock, kinds
+from eks_access import config as core
+from tests.conftest import DEV
+from tests.strategies import stack_configs
+
+BEFORE = datetime(2026, 12, 20, tzinfo=UTC)
+LAST_DAY = datetime(2026, 12, 24, 23, 59, 59, tzinfo=UTC)
+AFTER = datetime(2026, 12, 25, tzinfo=UTC)
+ALICE = "arn:aws:iam::111122223333:user/alice"
+
+
+def dev() -> dict[str, Any]:
+    return copy.deepcopy(yaml.safe_load(DEV.read_text())["config"])
+
+
+def team(raw: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(t for t in raw["eks-access:teams"] if t["name"] == name)
+
+
+def _user(raw: dict[str, Any], team_name: str, name: str) -> dict[str, Any]:
+    users = team(raw, team_name)["users"]
+    i = next(i for i, u in enumerate(users) if (u if isinstance(u, str) else u["name"]) == name)
+    if isinstance(users[i], str):
+        users[i] = {"name": users[i]}
+    return dict(users[i])
+
+
+def with_user(raw: dict[str, Any], team_name: str, name: str, **fields: Any) -> dict[str, Any]:
+    users = team(raw, team_name)["users"]
+    entry = {**_user(raw, team_name, name), **fields}
+    users[
+        next(i for i, u in enumerate(users) if (u if isinstance(u, str) else u["name"]) == name)
+    ] = entry
+    return raw
+
+
+# --- reading expires --------------------------------------------------------------------------
+
+
+def test_a_bare_date_means_through_the_end_of_that_day_utc() -> None:
+    assert clock.end_of("2026-12-24") == AFTER
+    assert not clock.ended("2026-12-24", LAST_DAY) and clock.ended("2026-12-24", AFTER)
+
+
+def test_a_date_time_is_compared_in_utc_and_must_carry_its_zone() -> None:
+    assert clock.end_of("2026-12-24T18:00:00+01:00") == datetime(2026, 12, 24, 17, tzinfo=UTC)
+    assert clock.end_of("2026-12-24T18:00Z") == datetime(2026, 12, 24, 18, tzinfo=UTC)
+    with pytest.raises(ValueError, match="has no zone: add Z for UTC or an offset"):
+        clock.end_of("2026-12-24T18:00:00")
+    for bad in ("2026-13-01", "2026-02-30", "24/12/2026", "tomorrow", "2026-12-24 18:00Z", ""):
+        with pytest.raises(ValueError, match=r"not a real date|is not a date"):
+            clock.end_of(bad)
+
+
+@pytest.mark.parametrize(
+    ("where", "path"),
+    [
+        (lambda raw: with_user(raw, "payments", "alice", expires="2026-12-24T18:00"),
+         "teams[1].users[0].expires"),
+        (lambda raw: team(raw, "payments").update(expires="next week"), "teams[1].expires"),
+    ],
+)  # fmt: skip
+def test_a_bad_expires_names_its_path_and_the_forms(where: Any, path: str) -> None:
+    raw = dev()
+    where(raw)
+    with pytest.raises(core.ConfigError) as e:
+        core.load(raw, at=BEFORE)
+    (problem,) = [p for p in e.value.problems if p.path == path]
+    assert "Z" in problem.message or "2026-12-24" in problem.message
+
+
+def test_the_same_user_may_end_at_other_times_in_other_teams() -> None:
+    raw = dev()
+    with_user(raw, "payments", "alice", expires="2026-12-24")
+    team(raw, "auditors")["users"].append(
+        {**_user(raw, "payments", "alice"), "expires": "2027-01-31"}
+    )
+    config = core.load(raw, at=AFTER)  # no "other settings" problem
+    assert core.iam_users(config)["alice"][1] == ("auditors",)
+
+
+# --- what the end does, in the core -----------------------------------------------------------
+
+
+def test_a_membership_ends_at_its_expires_and_the_user_is_kept_as_ended() -> None:
+    raw = with_user(dev(), "payments", "alice", expires="2026-12-24")
+    before, after = core.load(raw, at=LAST_DAY), core.load(raw, at=AFTER)
+    assert core.iam_users(before)["alice"][1] == ("payments",) and not before.ended_users
+    assert core.iam_users(after)["alice"][1] == ()  # kept: its keys go Inactive
+    assert [u.name for u in after.ended_users] == ["alice"]
+    list_pods = authz.parse_request("list", "pods", "payments")
+    assert authz.state_of(before).can(ALICE, list_pods)
+    assert authz.state_of(after).resolve(ALICE) is None  # not mapped at all any more
+    assert after.teams == tuple(  # nothing else changes
+        t.model_copy(update={"users": tuple(u for u in t.users if u.name != "alice")})
+        for t in before.teams
+    )
+
+
+def test_a_team_and_an_access_policy_end_for_every_member() -> None:
+    from eks_access import access_entries
+
+    raw = dev()
+    raw["eks-access:cluster"].update(authenticationMode="API", nodeAccessEntries="create")
+    team(raw, "payments")["accessPolicies"] = [
+        {"policy": "view", "scope": "cluster", "expires": "2026-12-24"}
+    ]
+    team(raw, "auditors")["expires"] = "2026-12-24T12:00:00Z"
+
+    def policies(at: datetime) -> set[str]:
+        entries = access_entries.entries(core.load(raw, at=at))
+        return {g.arn.rsplit("/", 1)[-1] for e in entries for g in e.policies}
+
+    assert "AmazonEKSViewPolicy" in policies(BEFORE) and "AmazonEKSViewPolicy" not in policies(
+        AFTER
+    )
+    later = core.load(raw, at=AFTER)
+    auditors = next(t for t in later.teams if t.name == "auditors")
+    assert not any(getattr(auditors, k.model_field) for k in kinds.TEAM_KINDS)
+    assert auditors.namespaces == team(raw, "auditors").get("namespaces", auditors.namespaces)
+
+
+@settings(max_examples=80, deadline=None)
+@given(stack_configs(max_teams=4), st.data())
+def test_nobody_has_access_after_its_end_at_any_time(raw: dict[str, Any], data: Any) -> None:
+    """Every identity the config maps at a time is listed, unexpired then, by some team that
+    is itself unexpired then; every access policy it holds, the same."""
+    days = st.integers(min_value=0, max_value=30)
+    start = datetime(2026, 12, 1, tzinfo=UTC)
+    raw = copy.deepcopy(raw)
+    for t in raw.get("eks-access:teams", []):
+        if data.draw(st.booleans()):
+            t["expires"] = (start + timedelta(days=data.draw(days))).date().isoformat()
+        for kind in kinds.TEAM_KINDS:
+            items = t.get(kind.config_key) or []
+            for i, item in enumerate(items):
+                if data.draw(st.booleans()):
+                    item = {kind.model.shorthand: item} if isinstance(item, str) else dict(item)
+                    when = start + timedelta(hours=data.draw(st.integers(0, 24 * 30)))
+                    item["expires"] = clock.written(when)
+                    items[i] = item
+    at = start + timedelta(minutes=data.draw(st.integers(0, 60 * 24 * 31)))
+    config = core.load(raw, at=at)
+    full = core.load(raw, at=start - timedelta(days=1))
+    live_arns = {
+        m.arn.match_key
+        for t, t_raw in zip(full.teams, raw["eks-access:teams"], strict=True)
+        if not clock.ended(t_raw.get("expires"), at)
+        for m in kinds.members(t, "", config.context())
+        if not clock.ended(m.item.expires, at)
+    }
+    for ident in authz.state_of(config).identities.values():
+        if ident.kind != "node":
+            assert ident.key in live_arns or ident.key.split("#")[0] in live_arns, ident
