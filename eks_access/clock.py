@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?")
+_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})?$")
 _ZONE = re.compile(r"(Z|[+-]\d{2}:\d{2})$")
 EXAMPLES = "a date (2026-12-24: through the end of that day, UTC) or a date-time with its zone "
 EXAMPLES += "(2026-12-24T18:00:00Z, 2026-12-24T18:00:00+01:00)"
@@ -32,10 +32,9 @@ def _instant(value: str, what: str) -> datetime:
             "(the time is compared in UTC)"
         )
     try:
-        found = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError as e:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+    except (ValueError, OverflowError) as e:
         raise ValueError(f"{what} {value!r} is not a real date-time ({e})") from None
-    return found.astimezone(UTC)
 
 
 def _day(value: str, what: str) -> date:
@@ -49,6 +48,8 @@ def end_of(value: str) -> datetime:
     """The first instant without access (exclusive): a bare date's next midnight, UTC."""
     if _DATE.match(value):
         day = _day(value, "expires")
+        if day == date.max:  # 9999-12-31, a common "never": no next midnight to end at
+            return datetime.max.replace(tzinfo=UTC)
         return datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1)
     return _instant(value, "expires")
 

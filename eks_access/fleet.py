@@ -29,6 +29,8 @@ def _users(config: core.StackConfig | core.IdentityConfig) -> dict[str, tuple[st
     for t, team in enumerate(config.teams):
         for u, user in enumerate(team.users):
             out.setdefault(user.name.lower(), (f"teams[{t}].users[{u}]", user))
+    for user in getattr(config, "ended_users", ()):  # still this stack's (its keys Inactive)
+        out.setdefault(user.name.lower(), (f"a user whose grants have ended ({user.name})", user))
     return out
 
 

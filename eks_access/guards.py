@@ -33,6 +33,8 @@ def no_principals(config: StackConfig | IdentityConfig) -> str | None:
     or is an identity stack's, which maps nobody by design)."""
     if isinstance(config, IdentityConfig) or config.acknowledge_lockout:
         return None
+    if config.ended_memberships:  # nobody left because their grants ended: carry it out
+        return None
     if any(not p.is_node for p in principals(config)):
         return None
     return (

@@ -12,6 +12,7 @@ import copy
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -65,10 +66,26 @@ class Row:
     base: Callable[[Raw], Raw] = field(default=lambda raw: raw)
     stacks: Callable[[Raw], dict[str, Raw]] | None = None
     """Other stack files of the project the plans need (an identity stack)."""
+    at: tuple[datetime | None, datetime | None] = (None, None)
+    """When each side is planned and applied (None: now): an end is a change of time."""
 
     def configs(self) -> tuple[Raw, Raw]:
         base = self.base(dev())
         return base, self.edit(copy.deepcopy(base))
+
+
+# Alice's grant in payments ends with Christmas Eve (UTC); the rows plan around that end.
+EVE = datetime(2026, 12, 24, 23, 59, tzinfo=UTC)
+CHRISTMAS = datetime(2026, 12, 25, tzinfo=UTC)
+
+
+def _alice_until(day: str) -> Callable[[Raw], Raw]:
+    def edit(raw: Raw) -> Raw:
+        users = team(raw, "payments")["users"]
+        users[0] = {**users[0], "expires": day}  # {name: alice, keys: [2026-11]}
+        return raw
+
+    return edit
 
 
 def _add_user(raw: Raw) -> Raw:
@@ -298,6 +315,31 @@ ROWS: tuple[Row, ...] = (
         "whose names hold the team's, create-first",
     ),
     Row(
+        "a grant expires",
+        lambda raw: raw,  # the same file, a minute later
+        {
+            (MEMBERS, "alice-groups"): "delete",
+            (KEY, "alice-key-2026-11"): "update",
+            (PATCH, "aws-auth-patch"): "update",
+        },
+        "at the next run after the end: the membership and the mapping go, the user stays, its "
+        "keys are set Inactive in place",
+        base=_alice_until("2026-12-24"),
+        at=(EVE, CHRISTMAS),
+    ),
+    Row(
+        "a grant is extended",
+        _alice_until("2027-01-31"),
+        {
+            (MEMBERS, "alice-groups"): "create",
+            (KEY, "alice-key-2026-11"): "update",
+            (PATCH, "aws-auth-patch"): "update",
+        },
+        "the membership and the mapping come back, the same keys Active again: no new secret",
+        base=_alice_until("2026-12-24"),
+        at=(CHRISTMAS, CHRISTMAS),
+    ),
+    Row(
         "add a role",
         _add_role,
         {(PATCH, "aws-auth-patch"): "update"},
@@ -365,17 +407,18 @@ def planned(title: str) -> tuple[Any, Any]:
     results), once per test process: the lifecycle and the comment tests share them."""
     import tempfile
 
-    from eks_access import stackfile
+    from eks_access import clock, stackfile
     from offline.run import run
     from tests.conftest import write_stack
 
     row = next(r for r in ROWS if r.title == title)
     plans = []
-    for raw in row.configs():
+    for raw, at in zip(row.configs(), row.at, strict=True):
         folder = Path(tempfile.mkdtemp(prefix="eks-access-everyday-"))
         for name, other in (row.stacks(raw) if row.stacks else {}).items():
             write_stack(folder, other, name)
-        plans.append(run(stackfile.read(write_stack(folder, raw, "dev"))))
+        with clock.fixed(at):
+            plans.append(run(stackfile.read(write_stack(folder, raw, "dev"))))
     return plans[0], plans[1]
 
 

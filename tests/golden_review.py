@@ -27,18 +27,19 @@ def slug(title: str) -> str:
 
 def rendered(title: str) -> dict[str, str]:
     """One row's review: ``{"json": ..., "md": ..., "html": ...}``."""
-    from eks_access import changes, comment, guards, operations, report, stackfile
+    from eks_access import changes, clock, comment, guards, operations, report, stackfile
     from offline.plan import mapped_principals
     from tests.conftest import write_stack
 
     row = next(r for r in everyday.ROWS if r.title == title)
     before, after = everyday.planned(title)
     configs = []
-    for raw in row.configs():
+    for raw, at in zip(row.configs(), row.at, strict=True):
         folder = Path(tempfile.mkdtemp(prefix="eks-access-golden-review-"))
         for name, other in (row.stacks(raw) if row.stacks else {}).items():
             write_stack(folder, other, name)
-        configs.append(stackfile.read(write_stack(folder, raw, "dev")).load())
+        with clock.fixed(at):
+            configs.append(stackfile.read(write_stack(folder, raw, "dev")).load())
     base, head = configs
     ops = operations.compute(before.resources, after.resources)
     stops = guards.plan_stops(  # as `review` gets them (cli.common.lockout_stops)

@@ -91,25 +91,28 @@ def offline_operations(rows: list[dict[str, Any]], folder: Path) -> list[dict[st
 import json, sys, tempfile
 from pathlib import Path
 sys.path.insert(0, {str(ROOT)!r})
-from eks_access import operations, stackfile
+from eks_access import clock, operations, stackfile
 from offline.run import run
 from tests.conftest import write_stack
 
-def plan(raw, others):
+def plan(raw, others, at=None):
     folder = Path(tempfile.mkdtemp(prefix="eks-access-engine-offline-"))
     for name, other in others.items():
         write_stack(folder, other, name)
-    return [r.to_json() for r in run(stackfile.read(write_stack(folder, raw, "{STACK}"))).resources]
+    with clock.fixed(clock.at_value(at) if at else None):
+        found = run(stackfile.read(write_stack(folder, raw, "{STACK}")))
+    return [r.to_json() for r in found.resources]
 
 out = []
 for row in json.loads(Path({str(spec)!r}).read_text()):
-    base = plan(row["base"], row["others"])
+    at = row.get("at") or [None, None]
+    base = plan(row["base"], row["others"], at[0])
     if row.get("moved"):  # resources `pulumi state move` took to another stack
         gone = lambda r: any(
             r["urn"].startswith(m) or (r["parent"] or "").startswith(m) for m in row["moved"]
         )
         base = [r for r in base if not gone(r)]
-    head = plan(row["head"], row["others"])
+    head = plan(row["head"], row["others"], at[1])
     old, new = ([operations.Registration.from_json(r) for r in p] for p in (base, head))
     out.append([o.to_json() for o in operations.compute(old, new)])
 print(json.dumps(out))
@@ -328,8 +331,9 @@ class World:
         out = {}
         for user in self.iam.list_users()["Users"]:
             name = user["UserName"]
+            keys = self.iam.list_access_keys(UserName=name)["AccessKeyMetadata"]
             out[name] = {
-                "keys": len(self.iam.list_access_keys(UserName=name)["AccessKeyMetadata"]),
+                "keys": sorted(k["Status"] for k in keys),
                 "groups": sorted(
                     g["GroupName"] for g in self.iam.list_groups_for_user(UserName=name)["Groups"]
                 ),
@@ -358,7 +362,8 @@ def verify(world: World, raw: dict[str, Any]) -> int:
     if config.creates_users:
         want = {
             name: {
-                "keys": len(user.keys),
+                # an ended user's keys are Inactive (expires), IAM's own status as moto holds it
+                "keys": ["Active" if teams else "Inactive"] * len(user.keys),
                 "groups": sorted(iam.group_name(config.cluster.name, t) for t in teams),
             }
             for name, (user, teams) in core.iam_users(config).items()
@@ -453,6 +458,7 @@ def for_engine(raw: dict[str, Any]) -> dict[str, Any]:
 
 PHASE_1 = [
     "add a user", "remove a user", "move a user to another team", "add a key generation",
+    "a grant expires", "a grant is extended",
     "drop the old key generation", "set or change pgpKey", "add a namespace (CONFIG_MAP)",
     "change namespaceAccess", "rename a team", "add a role",
     "switch to API_AND_CONFIG_MAP",
@@ -499,6 +505,7 @@ class Tally:
 
 
 def run_rows(titles: list[str], engine: Engine, world: World, tally: Tally, work: Path) -> None:
+    from eks_access import clock
     from tests import everyday
 
     rows = {r.title: r for r in everyday.ROWS}
@@ -512,24 +519,28 @@ def run_rows(titles: list[str], engine: Engine, world: World, tally: Tally, work
             if title == "move to an identity stack"
             else []
         )
-        specs.append({"base": base, "head": head, "others": others, "moved": moved})
+        at = [clock.written(t) if t else None for t in row.at]  # an end is a change of time
+        specs.append({"base": base, "head": head, "others": others, "moved": moved, "at": at})
     log(f"   offline operations for {len(titles)} rows (mock runtime, child process)...")
     offline = offline_operations(specs, work)
-    current: dict[str, Any] | None = None
+    current: tuple[dict[str, Any], str | None] | None = None
     for title, spec, ops in zip(titles, specs, offline, strict=True):
         started = time.time()
         base, head = spec["base"], spec["head"]
+        at_base, at_head = (clock.at_value(t) if t else None for t in spec["at"])
         if title == "switch to API_AND_CONFIG_MAP":
             world.set_mode("API_AND_CONFIG_MAP")  # the cluster first, then the config
-        if base != current:
+        if (base, spec["at"][0]) != current:
             engine.configure(STACK, base)
-            engine.up(STACK)
+            with clock.fixed(at_base):  # the inline program runs in this process
+                engine.up(STACK)
         if title == "move to an identity stack":
             move_users(engine, spec["others"]["identity"])
         engine.configure(STACK, head)
-        planned = engine.preview(STACK)
-        differences = compare(ops, planned)
-        engine.up(STACK)
+        with clock.fixed(at_head):
+            planned = engine.preview(STACK)
+            differences = compare(ops, planned)
+            engine.up(STACK)
         tally.applied += 1
         if title == "switch to API":
             world.set_mode("API")  # the config first, then the cluster
@@ -539,14 +550,15 @@ def run_rows(titles: list[str], engine: Engine, world: World, tally: Tally, work
         else:
             tally.matched += 1
         try:
-            tally.principals += verify(world, head)
+            with clock.fixed(at_head):  # can-i of the head config as it grants then
+                tally.principals += verify(world, head)
         except MismatchError as e:
             tally.failures.append(f"{title}: after up: {e}")
         changed = sum(1 for s in planned.values() if s["op"] != "same")
         log(f"   {title}: preview {changed} changes "
             f"{'= offline' if not differences else '!= offline'}, up, access checked "
             f"({time.time() - started:.0f} s)")  # fmt: skip
-        current = head
+        current = (head, spec["at"][1])
 
 
 def seed_outcomes(engine: Engine, world: World, tally: Tally) -> None:

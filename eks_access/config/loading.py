@@ -86,8 +86,18 @@ def in_effect(config: StackConfig, at: datetime) -> StackConfig:
         )
         teams.append(team.model_copy(update=update))
     live = {user.name for team in teams for user in team.users}
-    ended = tuple(user for name, (user, _) in iam_users(config).items() if name not in live)
-    return config.model_copy(update={"teams": tuple(teams), "ended_users": ended})
+    # Kept only where this stack owns the user (its keys to deactivate); in reference mode the
+    # identity stack owns it, and its membership here simply goes.
+    ended = tuple(
+        user
+        for name, (user, _) in iam_users(config).items()
+        if name not in live and config.creates_users
+    )
+    listed = sum(len(getattr(t, k.model_field)) for t in config.teams for k in TEAM_KINDS)
+    left = sum(len(getattr(t, k.model_field)) for t in teams for k in TEAM_KINDS)
+    return config.model_copy(
+        update={"teams": tuple(teams), "ended_users": ended, "ended_memberships": listed - left}
+    )
 
 
 def _blame_overrides(

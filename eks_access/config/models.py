@@ -267,6 +267,9 @@ class StackConfig(Model):
     # Not a config key (no key maps to it): set by ``load`` from its ``at``, at which every
     # grant past its ``expires`` is gone from the teams.
     ended_users: tuple[User, ...] = ()
+    ended_memberships: int = 0
+    """How many principal listings ended at ``at``: a config that maps nobody because every grant
+    ended is a revocation to carry out, not a mistake (``guards.no_principals``)."""
     """IAM users this stack creates whose every membership has ended at ``at``: kept, with
     their access keys Inactive, so that extending ``expires`` restores them as they were."""
 

@@ -12,6 +12,7 @@ import copy
 import re
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from eks_access import authz, changes, comment, review, stackfile
+from eks_access import authz, changes, clock, comment, review, stackfile
 from eks_access import config as core
 from eks_access.documents import PrincipalChange, ReviewDocument, RuleChange
 from tests import everyday
@@ -31,18 +32,20 @@ from tests.conftest import ROOT, write_stack
 GFM = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
 
 
-def load(raw: dict[str, Any], folder: Path) -> core.StackConfig:
-    """The config as the CLI reads it: a stack file on disk, through ``stackfile``."""
+def load(raw: dict[str, Any], folder: Path, at: datetime | None = None) -> core.StackConfig:
+    """The config as the CLI reads it: a stack file on disk, through ``stackfile``; at ``at``
+    (None: now)."""
     folder.mkdir(parents=True, exist_ok=True)
-    return stackfile.read(write_stack(folder, raw, "dev")).load()
+    with clock.fixed(at):
+        return stackfile.read(write_stack(folder, raw, "dev")).load()
 
 
 def row_review(row: everyday.Row, tmp: Path) -> ReviewDocument:
     base_raw, head_raw = row.configs()
     before, after = everyday.planned(row.title)
     return changes.review_document(
-        load(base_raw, tmp / "base"),
-        load(head_raw, tmp / "head"),
+        load(base_raw, tmp / "base", row.at[0]),
+        load(head_raw, tmp / "head", row.at[1]),
         before.resources,
         after.resources,
     )
@@ -111,7 +114,10 @@ def test_every_everyday_comment_fits_above_the_fold(row: everyday.Row, tmp_path:
     top = above_the_fold(text)
     assert len(top.strip("\n").splitlines()) <= 12, top
     base_raw, head_raw = row.configs()
-    base, head = load(base_raw, tmp_path / "b"), load(head_raw, tmp_path / "h")
+    base, head = (
+        load(base_raw, tmp_path / "b", row.at[0]),
+        load(head_raw, tmp_path / "h", row.at[1]),
+    )
     who = changed_principals(base, head)
     items = bullets(top)
     for arn in who:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from eks_access import clock, operations
-from tests.everyday import GROUP, KEY, MEMBERS, PATCH, RB, dev, team
+from tests.everyday import KEY, MEMBERS, PATCH, dev, team
 from tests.program.test_lifecycle import plan_raw
 
 LAST_DAY = datetime(2026, 12, 24, 23, 59, tzinfo=UTC)
@@ -62,9 +62,12 @@ def test_nothing_else_changes_when_a_team_ends() -> None:
     raw = dev()
     team(raw, "auditors")["expires"] = "2026-12-24"
     ops = ops_between(raw, LAST_DAY, raw, AFTER)
-    kinds_changed = {t for t, _ in ops}
-    assert kinds_changed <= {MEMBERS, KEY, PATCH}, ops  # no group, role, binding or namespace
-    assert GROUP not in kinds_changed and RB not in kinds_changed
+    # auditors lists carol (no key): her membership and her mapping go; no group, role,
+    # binding or namespace of the team changes
+    assert {k: o.op for k, o in ops.items()} == {
+        (MEMBERS, "carol-groups"): "delete",
+        (PATCH, "aws-auth-patch"): "update",
+    }
 
 
 def test_plan_and_can_i_say_which_time_they_used(tmp_path: Path, invoke: Any) -> None:
@@ -98,11 +101,12 @@ def test_the_base_is_planned_at_the_same_time_as_the_head(tmp_path: Path, invoke
     _project(repo, True)
     subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
     stack = repo / "Pulumi.dev.yaml"
-    stack.write_text(yaml.safe_dump({"config": alice_until("2026-12-24")}))
-    _commit(repo, "alice until Christmas Eve")
+    # already ended in real time, not yet at --at: a base planned at any other time differs
+    stack.write_text(yaml.safe_dump({"config": alice_until("2026-01-01")}))
+    _commit(repo, "alice until New Year's Day")
     out = tmp_path / "out"
     r = invoke("plan", "--config-file", str(stack), "--out", str(out), "--base", "HEAD",
-               "--at", "2026-12-25", cwd=repo)  # fmt: skip
+               "--at", "2025-12-31T12:00:00Z", cwd=repo)  # fmt: skip
     assert r.returncode == 0, r.stderr
     ops = json.loads((out / "operations.json").read_text())["operations"]
     assert [o for o in ops if o["op"] != "same"] == []

@@ -56,12 +56,18 @@ def test_a_bare_date_means_through_the_end_of_that_day_utc() -> None:
     assert not clock.ended("2026-12-24", LAST_DAY) and clock.ended("2026-12-24", AFTER)
 
 
+def test_the_last_day_there_is_never_ends() -> None:
+    assert not clock.ended("9999-12-31", datetime(9999, 12, 31, 23, 59, tzinfo=UTC))
+
+
 def test_a_date_time_is_compared_in_utc_and_must_carry_its_zone() -> None:
     assert clock.end_of("2026-12-24T18:00:00+01:00") == datetime(2026, 12, 24, 17, tzinfo=UTC)
     assert clock.end_of("2026-12-24T18:00Z") == datetime(2026, 12, 24, 18, tzinfo=UTC)
     with pytest.raises(ValueError, match="has no zone: add Z for UTC or an offset"):
         clock.end_of("2026-12-24T18:00:00")
-    for bad in ("2026-13-01", "2026-02-30", "24/12/2026", "tomorrow", "2026-12-24 18:00Z", ""):
+    for bad in ("2026-13-01", "2026-02-30", "24/12/2026", "tomorrow", "2026-12-24 18:00Z", "",
+                "2026-12-24T18:00:00.Z", "2026-12-24T18:00:00,5Z", "9999-12-31T23:59:59-10:00",
+                "0001-01-01T00:00+01:00"):  # fmt: skip
         with pytest.raises(ValueError, match=r"not a real date|is not a date"):
             clock.end_of(bad)
 
@@ -128,10 +134,44 @@ def test_a_team_and_an_access_policy_end_for_every_member() -> None:
     assert "AmazonEKSViewPolicy" in policies(BEFORE) and "AmazonEKSViewPolicy" not in policies(
         AFTER
     )
-    later = core.load(raw, at=AFTER)
+    before, later = core.load(raw, at=BEFORE), core.load(raw, at=AFTER)
     auditors = next(t for t in later.teams if t.name == "auditors")
     assert not any(getattr(auditors, k.model_field) for k in kinds.TEAM_KINDS)
-    assert auditors.namespaces == team(raw, "auditors").get("namespaces", auditors.namespaces)
+    was = next(t for t in before.teams if t.name == "auditors")
+    assert any(getattr(was, k.model_field) for k in kinds.TEAM_KINDS)
+    # the team itself stays: its group, its access, its namespaces
+    assert auditors == was.model_copy(update={k.model_field: () for k in kinds.TEAM_KINDS})
+
+
+def test_when_every_grant_has_ended_the_revocation_is_not_a_lockout() -> None:
+    from eks_access import guards
+
+    raw = dev()
+    for t in raw["eks-access:teams"]:
+        t["expires"] = "2026-12-24"
+    ended = core.load(raw, at=AFTER)
+    assert ended.ended_memberships > 0 and guards.no_principals(ended) is None
+    raw = dev()
+    raw["eks-access:teams"] = []  # an empty list is still a mistake to stop on
+    assert guards.no_principals(core.load(raw, at=AFTER)) is not None
+
+
+def test_an_ended_user_of_an_identity_stack_simply_leaves() -> None:
+    raw = with_user(dev(), "payments", "alice", expires="2026-12-24")
+    raw["eks-access:identity"] = {"mode": "reference", "account": "111122223333",
+                                  "stack": "acme/eks-access/identity"}  # fmt: skip
+    config = core.load(raw, at=AFTER)
+    assert "alice" not in core.iam_users(config) and not config.ended_users
+
+
+def test_a_user_whose_grants_ended_still_counts_as_the_stacks_in_a_fleet() -> None:
+    from eks_access import fleet
+
+    a = core.load(with_user(dev(), "payments", "alice", expires="2026-12-24"), at=AFTER)
+    b = core.load(dev(), at=AFTER)
+    found = fleet.problems([fleet.FleetStack("Pulumi.a.yaml", "a", a),
+                            fleet.FleetStack("Pulumi.b.yaml", "b", b)])  # fmt: skip
+    assert any("'alice'" in p for p in found), found
 
 
 @settings(max_examples=80, deadline=None)
