@@ -16,6 +16,7 @@ from cli.commands import (
     access,
     audit,
     can_i,
+    expiring,
     export,
     import_,
     migrate,
@@ -125,7 +126,19 @@ def _main(argv: Sequence[str] | None) -> int:
         return EXIT_CONFIG
 
 
-COMMANDS = (plan, migrate, can_i, who_can, access, import_, export, audit, stacks, review)
+COMMANDS = (
+    plan,
+    migrate,
+    can_i,
+    who_can,
+    access,
+    import_,
+    export,
+    audit,
+    stacks,
+    review,
+    expiring,
+)
 """In the order ``--help`` lists them."""
 
 

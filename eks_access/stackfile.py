@@ -279,6 +279,10 @@ class StackFile:
     def load(self) -> core.StackConfig:
         return core.load(with_teams_file(self.raw, self.project_dir))
 
+    def load_as_written(self) -> core.StackConfig:
+        """Every grant, ended or not (``core.load_as_written``)."""
+        return core.load_as_written(with_teams_file(self.raw, self.project_dir))
+
     @property
     def is_identity_owner(self) -> bool:
         identity = self.raw.get(core.IDENTITY)

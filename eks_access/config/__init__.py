@@ -15,7 +15,7 @@ The principals a team lists are the principal kinds' (``eks_access.kinds``).
 """
 
 from eks_access.config.assembly import IDENTITY, OVERRIDES, TEAMS_FILE, merge_teams
-from eks_access.config.loading import iam_users, load, load_identity
+from eks_access.config.loading import iam_users, load, load_as_written, load_identity
 from eks_access.config.models import (
     AUTH_MODES,
     AccessPolicy,
@@ -86,6 +86,7 @@ __all__ = [
     "User",
     "iam_users",
     "load",
+    "load_as_written",
     "load_identity",
     "merge_teams",
 ]

@@ -56,13 +56,18 @@ def load(raw: Mapping[str, Any], at: datetime | None = None) -> StackConfig:
 
     Keys of other namespaces (``aws:profile``, ``kubernetes:...``) are left to their owners.
     """
+    return in_effect(load_as_written(raw), clock.now() if at is None else at)
+
+
+def load_as_written(raw: Mapping[str, Any]) -> StackConfig:
+    """Validate raw stack config, every grant kept whatever its ``expires`` (what the file says;
+    ``expiring`` lists the ends from it)."""
     overrides = raw.get(OVERRIDES)
     raw, problems = merge_teams(raw)
     try:
-        config = _load(raw, problems)
+        return _load(raw, problems)
     except ConfigError as e:
         raise ConfigError(_blame_overrides(e.problems, raw, overrides)) from None
-    return in_effect(config, clock.now() if at is None else at)
 
 
 def in_effect(config: StackConfig, at: datetime) -> StackConfig:

@@ -206,3 +206,48 @@ def test_nobody_has_access_after_its_end_at_any_time(raw: dict[str, Any], data: 
     for ident in authz.state_of(config).identities.values():
         if ident.kind != "node":
             assert ident.key in live_arns or ident.key.split("#")[0] in live_arns, ident
+
+
+# --- what ends when (eks-access expiring) ------------------------------------------------------
+
+
+def test_expiring_lists_what_ends_soon_and_what_has_ended_soonest_first() -> None:
+    from eks_access import expiring
+
+    raw = with_user(dev(), "payments", "alice", expires="2026-12-10")
+    team(raw, "auditors")["expires"] = "2026-11-30"
+    team(raw, "payments")["accessPolicies"] = [{"policy": "view", "expires": "2026-12-19T09:00Z"}]
+    raw["eks-access:cluster"].update(authenticationMode="API", nodeAccessEntries="create")
+    team(raw, "seed")["users"] = [{"name": "eks_user", "keys": ["v1"], "expires": "2027-06-01"}]
+    config = core.load_as_written(raw)
+    at = datetime(2026, 12, 6, tzinfo=UTC)
+    found = expiring.endings(config, at, expiring.within_value("14d"))
+    assert [(e.path, e.status, clock.written(e.ends)) for e in found] == [
+        ("teams[2]", "ended", "2026-12-01T00:00:00Z"),
+        ("teams[1].users[0]", "ending", "2026-12-11T00:00:00Z"),
+        ("teams[1].accessPolicies[0]", "ending", "2026-12-19T09:00:00Z"),
+    ]  # eks_user's June end is beyond 14 days
+    assert "user arn:aws:iam::111122223333:user/alice in team payments" in found[1].what
+    assert [e.path for e in expiring.endings(config, at, expiring.within_value("2w"))] == [
+        e.path for e in found
+    ]
+    assert expiring.endings(config, at, expiring.within_value("1h"))[0].path == "teams[2]"
+    for bad in ("14", "2x", "-1d", "1.5d"):
+        with pytest.raises(ValueError, match="hours, days or weeks"):
+            expiring.within_value(bad)
+
+
+def test_expiring_on_the_command_line(tmp_path: Any, invoke: Any) -> None:
+    import json
+
+    from tests.conftest import write_stack
+
+    stack = write_stack(tmp_path, with_user(dev(), "payments", "alice", expires="2026-12-10"))
+    r = invoke("expiring", "--config-file", str(stack), "--at", "2026-12-06", "--format", "json")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert (doc["at"], doc["within"]) == ("2026-12-06T00:00:00Z", "14d")
+    assert [g["path"] for g in doc["grants"]] == ["teams[1].users[0]"]
+    text = invoke("expiring", "--config-file", str(stack), "--at", "2026-12-11").stdout
+    assert text.startswith("ended 2026-12-11T00:00:00Z  user arn:aws:iam::111122223333:user/alice")
+    assert invoke("expiring", "--config-file", str(stack), "--within", "2x").returncode == 2
