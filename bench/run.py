@@ -27,7 +27,7 @@ from bench.org import ACCOUNT, org, role, user
 ROOT = Path(__file__).resolve().parent.parent
 SIZES = (10, 100, 500, 1000, 5000)
 QUICK_SIZES = (10, 30)
-INTERRUPT = (3000, (1.0, 3.0), 5)
+INTERRUPT = (3000, (0.5, 3.0), 5)
 """Ctrl-C: principals, seconds after the start, runs."""
 MODES = ("CONFIG_MAP", "API_AND_CONFIG_MAP", "API")
 ACCESS_ENTRY = "aws:eks/accessEntry:AccessEntry"
@@ -411,7 +411,7 @@ def main(argv: list[str] | None = None) -> int:
         "per_principal": per_principal(),
         "aws_auth_size": aws_auth_size(),
         "diff_locality": diff_locality(30 if args.quick else 100),
-        "interrupt": interrupt_latency(*((300, (1.0,), 1) if args.quick else INTERRUPT)),
+        "interrupt": interrupt_latency(*((300, (0.5,), 1) if args.quick else INTERRUPT)),
     }
     by_n = {r["principals"]: r["ours_s"] for r in cost}
     if 500 in by_n and 5000 in by_n:
