@@ -29,3 +29,15 @@ def test_the_readme_example_is_a_valid_stack_config() -> None:
     (block,) = re.findall(r"```yaml\n(.*?)```", README.read_text(), re.S)
     loaded = core.load(yaml.safe_load(block)["config"])
     assert [t.name for t in loaded.teams] == ["payments", "auditors"]
+
+
+def test_the_readme_names_every_command() -> None:
+    """The landing page's list of commands is the parser's, neither more nor fewer."""
+    import re
+
+    from cli.main import build_parser
+
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    listed = re.search(r"\(`eks-access ([a-z| \n-]+)`", (ROOT / "README.md").read_text())
+    assert listed is not None
+    assert set(listed[1].replace("\n", " ").split(" | ")) == set(sub.choices)  # type: ignore[attr-defined]
