@@ -281,7 +281,7 @@ def format_option(p: argparse.ArgumentParser, *choices: str) -> None:
     )
 
 
-def _time(value: str) -> datetime:
+def time_value(value: str) -> datetime:
     try:
         return clock.at_value(value)
     except ValueError as e:
@@ -293,7 +293,7 @@ def at_option(p: argparse.ArgumentParser) -> None:
     gone); the command says which time it used."""
     p.add_argument(
         "--at",
-        type=_time,
+        type=time_value,
         default=None,
         metavar="TIME",
         help="answer as of this time: now (the default), a date (its midnight, UTC) or a "

@@ -18,6 +18,7 @@ from cli.commands import (
     can_i,
     expiring,
     export,
+    grant,
     import_,
     migrate,
     plan,
@@ -138,6 +139,7 @@ COMMANDS = (
     stacks,
     review,
     expiring,
+    grant,
 )
 """In the order ``--help`` lists them."""
 

@@ -8,8 +8,8 @@ from typing import Any
 import pulumi
 
 from components import sdk_internals
+from eks_access import clock, expiring, stackfile
 from eks_access import config as core
-from eks_access import stackfile
 
 
 def raw_stack_config() -> dict[str, Any]:
@@ -33,11 +33,15 @@ def read_stack_config() -> core.StackConfig | core.IdentityConfig:
         identity = raw.get(core.IDENTITY)
         if isinstance(identity, dict) and identity.get("mode") == "owner":
             return core.load_identity(raw)
-        return core.load(raw)
+        written = core.load_as_written(raw)
     except core.ConfigError as e:
         lines = "\n".join(f"  {p}" for p in e.problems)
         # RunError ends the program with this message and no stack trace.
         raise pulumi.RunError(f"invalid stack config ({e.count}):\n{lines}") from None
+    at = clock.now()
+    for ended in expiring.ended(written, at):  # in `pulumi preview`'s diagnostics
+        pulumi.log.warn(ended.warning)
+    return core.in_effect(written, at)
 
 
 def stop(problems: list[str]) -> None:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
-from eks_access import presets
+from eks_access import expiring, kinds, presets, rules
 from eks_access.config import AccessPolicyName, StackConfig
 from eks_access.kinds import NODE_KIND, NODE_KINDS
 from eks_access.principals import Principal, principals
@@ -51,12 +52,16 @@ class EntrySpec:
     policies: tuple[PolicyGrant, ...] = ()
     cluster_admin_teams: tuple[str, ...] = ()
     """Teams whose config grants this principal cluster-admin (tagged on the entry)."""
+    grants_end: str | None = None
+    """``rules.GRANTS_END``: when its last admin-level access policy ends (tagged), if all end."""
 
     @property
     def tags(self) -> dict[str, str]:
         tags = {"managed-by": "eks-access"}
         if self.cluster_admin_teams:
             tags[CLUSTER_ADMIN_TEAM] = " ".join(self.cluster_admin_teams)
+        if self.grants_end is not None:
+            tags[rules.GRANTS_END] = self.grants_end
         return tags
 
     @property
@@ -101,6 +106,7 @@ def entries(
         return []
     partition = config.context(account, partition).partition
     out: list[EntrySpec] = []
+    admin_ends = _admin_policy_ends(config, account, partition, permission_sets)
     for p in principals(config, account, partition, permission_sets):
         if p.is_node:
             if config.cluster.creates_node_entry(p.arn.arn):
@@ -127,5 +133,30 @@ def entries(
                 or any(a.policy == presets.ADMIN for a in t.access_policies)
             )
         )
-        out.append(EntrySpec(p.entry_key, p, "STANDARD", _grants(config, p, partition), admins))
+        ends = admin_ends.get(p.arn.match_key)
+        end = expiring.latest(ends) if ends else None
+        out.append(
+            EntrySpec(p.entry_key, p, "STANDARD", _grants(config, p, partition), admins, end)
+        )
+    return out
+
+
+def _admin_policy_ends(
+    config: StackConfig,
+    account: str | None,
+    partition: str | None,
+    permission_sets: Mapping[str, str] | None,
+) -> dict[str, list[datetime | None]]:
+    """By principal (match key): when each of its admin-level access policies ends (the
+    policy's, the membership's or the team's end, the earliest)."""
+    ctx = config.context(account, partition, permission_sets)
+    out: dict[str, list[datetime | None]] = {}
+    for t, team in enumerate(config.teams):
+        policies = [a for a in team.access_policies if a.policy in rules.ADMIN_LEVELS]
+        if not policies:
+            continue
+        for m in kinds.members(team, f"teams[{t}]", ctx):
+            out.setdefault(m.arn.match_key, []).extend(
+                expiring.end_of_all(a.expires, m.item.expires, team.expires) for a in policies
+            )
     return out

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from eks_access import authz, operations, presets, review, rules
+from eks_access import authz, expiring, operations, presets, review, rules
 from eks_access import config as core
 from eks_access.config import StackConfig, iam_users
 from eks_access.documents import PrincipalChange, ReviewDocument
@@ -111,12 +111,16 @@ def review_document(
     after: Sequence[operations.Registration] | None = None,
     ops: Sequence[operations.Operation] | None = None,
     stops: Sequence[str] | None = None,
+    ends: Sequence[expiring.EndChange] = (),
 ) -> ReviewDocument:
     """The review (`review.review`) with what people read first: each principal's change in
     words and the risky changes; given the two plans' resources (or the operations already
-    computed from them), what `pulumi up` would do; given ``stops``, what would stop it."""
+    computed from them), what `pulumi up` would do; given ``stops``, what would stop it; given
+    ``ends`` (``expiring.end_changes``), the ends it moves and those near."""
     doc = replace(review.review(base, head), principals=tuple(principal_changes(base, head)))
-    doc = replace(doc, warnings=tuple(warnings(doc, head)))
+    late = [f"{e.words()}: it grants nothing; give a later expires or drop the line"
+            for e in ends if e.change == "added already ended"]  # fmt: skip
+    doc = replace(doc, warnings=(*late, *warnings(doc, head)), ends=tuple(ends))
     if ops is None and before is not None and after is not None:
         ops = operations.compute(before, after)
     if ops is not None:

@@ -14,13 +14,13 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
+from eks_access import rules
+
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})?$")
 _ZONE = re.compile(r"(Z|[+-]\d{2}:\d{2})$")
 EXAMPLES = "a date (2026-12-24: through the end of that day, UTC) or a date-time with its zone "
 EXAMPLES += "(2026-12-24T18:00:00Z, 2026-12-24T18:00:00+01:00)"
-
-_fixed: datetime | None = None
 
 
 def _instant(value: str, what: str) -> datetime:
@@ -72,18 +72,18 @@ def at_value(value: str) -> datetime:
 
 def now() -> datetime:
     """The time a plan is made at: the real time, unless ``fixed``."""
-    return _fixed if _fixed is not None else datetime.now(UTC)
+    return rules.now()
 
 
 @contextlib.contextmanager
 def fixed(at: datetime | None) -> Iterator[None]:
-    """``now()`` is ``at`` inside (None: the real time): the offline plan's ``--at``."""
-    global _fixed
-    before, _fixed = _fixed, at
+    """``now()`` is ``at`` inside (None: the real time): the offline plan's ``--at``. Set in
+    ``rules``, so the policy pack, run in the plan's process, judges at the same time."""
+    before, rules.fixed_now = rules.fixed_now, at
     try:
         yield
     finally:
-        _fixed = before
+        rules.fixed_now = before
 
 
 def ended(expires: str | None, at: datetime) -> bool:

@@ -216,6 +216,10 @@ def _engine_order(o: Operation) -> int:
     return o.step
 
 
+ENDS_SHOWN = 5
+"""Ends (extended, shortened, soon) shown above the fold; the rest fold into a list."""
+
+
 def section(doc: ReviewDocument, heading: str, fold: int = FOLD_LINES) -> str:
     """One stack's review under its heading line; ``fold`` bounds its lines before the first
     ``<details>``."""
@@ -224,8 +228,16 @@ def section(doc: ReviewDocument, heading: str, fold: int = FOLD_LINES) -> str:
     stops = doc.stops or ()
     lines += [f"> :no_entry: {cell(s)}" + ("\\" if i < len(stops) - 1 else "")
               for i, s in enumerate(stops)]  # fmt: skip
+    moved = [e for e in doc.ends if e.change != "added already ended"]  # those are warnings
+    shown = moved[:ENDS_SHOWN]
+    if shown:  # a quote of its own: the stops' lines above end without a break
+        lines += ["", *[f"> :hourglass: {cell(e.words())}" + ("\\" if i < len(shown) - 1 else "")
+                        for i, e in enumerate(shown)], ""]  # fmt: skip
     top = _above_the_fold(doc, fold - len(lines) - 1)
     lines += [*top, ""]
+    if len(moved) > len(shown):
+        lines += _details(f"Every end this change moves or that comes within 14 days "
+                          f"({len(moved)})", [f"- {cell(e.words())}" for e in moved])  # fmt: skip
     principals = doc.principals
     if sum(1 for p in principals if _line(p) in top) < len(principals):
         lines += _details(f"Every principal whose access changes ({len(principals)})",

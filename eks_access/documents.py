@@ -129,6 +129,8 @@ class ReviewDocument:
     """Every operation's count, "same" included."""
     stops: tuple[str, ...] | None = None
     """What would stop `pulumi up` on this change (the command line's guards)."""
+    ends: tuple[Any, ...] = ()
+    """``expiring.EndChange``: ends the change moves, grants ending soon, grants added ended."""
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -147,6 +149,8 @@ class ReviewDocument:
             out["operationCounts"] = dict(self.operation_counts)
         if self.stops is not None:
             out["stops"] = list(self.stops)
+        if self.ends:
+            out["ends"] = [e.to_json() for e in self.ends]
         return out
 
 

@@ -245,6 +245,10 @@ Verb = Annotated[str, AfterValidator(_verb)]
 PgpKey = Annotated[str, AfterValidator(pgp_key)]
 Expires = Annotated[str, AfterValidator(clock.expiry_value)]
 """When a grant ends (``eks_access.clock``): a date, or a date-time with its zone."""
+Reason = Annotated[str, Field(min_length=1, max_length=200)]
+MEMBERSHIP_FIELDS = ("expires", "reason")
+"""Fields of a principal entry that belong to one team's membership, not to the principal: the
+same user may end, for another reason, at another time in another team."""
 
 
 class Model(BaseModel):
@@ -267,6 +271,13 @@ class Shorthand(Model):
     expires: Expires | None = None
     """When this principal's membership of the team ends (the same principal may end at other
     times in other teams)."""
+    reason: Reason | None = None
+    """Why the membership was granted (a ticket, an incident): shown by the review and by
+    ``eks-access expiring``; ``eks-access grant --reason`` writes it."""
+
+    def settings(self) -> Any:
+        """The entry without what may differ between the teams that list one principal."""
+        return self.model_copy(update=dict.fromkeys(MEMBERSHIP_FIELDS))
 
     @model_validator(mode="before")
     @classmethod

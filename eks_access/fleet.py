@@ -56,7 +56,7 @@ def problems(members: list[FleetStack]) -> list[str]:
         name = u1.name
         for m2, p2, u2 in rest:
             both = f"{m1.where} ({p1}) and {m2.where} ({p2})"
-            if u1.model_copy(update={"expires": None}) != u2.model_copy(update={"expires": None}):
+            if u1.settings() != u2.settings():
                 found.append(
                     f"IAM user {name!r} of account {account} is defined with different settings "
                     f"in {both}; an IAM user exists once per account: give it one definition"

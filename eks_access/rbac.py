@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from eks_access import presets
+from eks_access import expiring, presets, rules
 from eks_access.config import NAMESPACE, PolicyRule, Team
 from eks_access.kinds import TEAM_KINDS
 
@@ -158,6 +158,13 @@ def team_objects(team: Team) -> list[RbacObject]:
         if access == presets.ADMIN:
             binding["metadata"]["annotations"] = {CLUSTER_ADMIN_TEAM: team.name}
         objs.append(RbacObject(f"clusterbinding-{access}", binding))
+    for o in objs:  # how long admin-level access through a binding lasts: the pack's rule
+        ref = o.manifest.get("roleRef", {})
+        if ref.get("kind") == "ClusterRole" and ref.get("name") in rules.ADMIN_LEVELS:
+            end = expiring.latest(expiring.member_ends(team))
+            if end is not None:
+                meta = o.manifest["metadata"]
+                meta["annotations"] = {**meta.get("annotations", {}), rules.GRANTS_END: end}
     if team.cluster_rules:
         name = f"{NAMESPACE}:{team.name}"
         objs.append(

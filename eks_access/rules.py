@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import functools
 from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 RBAC_GROUP = "rbac.authorization.k8s.io"
@@ -25,6 +26,18 @@ SECRET_READING_ROLES = frozenset({"edit", "admin", "cluster-admin"})
 MAX_ACCESS_KEYS = 2
 """IAM's limit of access keys per user."""
 MASTERS = "system:masters"
+ADMIN_LEVELS = frozenset({"cluster-admin", "admin"})
+"""The grants that may be required to end (the pack's ``admin-grants-end``): the built-in
+ClusterRoles of these names, and the presets and EKS access policies of the same names."""
+ADMIN_POLICIES = frozenset({"AmazonEKSClusterAdminPolicy", "AmazonEKSAdminPolicy"})
+GRANTS_END = "eks-access.io/grants-end"
+"""Annotation on an admin-level binding, tag on an access entry with an admin-level access
+policy: the latest end of anyone's grant through it (UTC), when every such grant has an end."""
+NO_MEMBERS = "no-members"
+"""The value of ``GRANTS_END`` when the grant has no one in it."""
+fixed_now: datetime | None = None
+"""The time checks are made at, when set (``eks_access.clock.fixed``: the offline plan's
+``--at`` and the tests); the real time otherwise."""
 NODE_GROUPS = frozenset({"system:nodes", "system:bootstrappers"})
 UNKNOWN_VERB = "(rules unknown)"
 """The verb of an access policy's placeholder rule when its rules are not published where this
@@ -123,3 +136,27 @@ def _load_yaml11(text: str) -> Any:
     reader = YAML(typ="safe", pure=True)
     reader.version = (1, 1)
     return reader.load(text)
+
+
+def now() -> datetime:
+    return fixed_now if fixed_now is not None else datetime.now(UTC)
+
+
+def end_problem(end: str | None, at: datetime, max_days: float) -> str | None:
+    """Why a grant's end breaks the rule that admin-level grants end within ``max_days`` of
+    ``at``; None when it keeps it. ``end`` is ``GRANTS_END``'s value (absent: no end)."""
+    if end == NO_MEMBERS:
+        return None
+    if end is None:
+        return f"has no end; give every grant through it an expires within {max_days:g} days"
+    try:
+        when = datetime.fromisoformat(end.replace("Z", "+00:00"))
+    except ValueError:
+        return f"has an unreadable end {end!r}"
+    days = (when - at).total_seconds() / 86400
+    if days > max_days:
+        return (
+            f"lasts until {end}, {days:.1f} days from now; the bound is {max_days:g} days: "
+            "shorten the expires"
+        )
+    return None

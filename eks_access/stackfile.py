@@ -294,17 +294,19 @@ class StackFile:
         return core.load_identity(raw) if self.is_identity_owner else core.load(raw)
 
 
-def read(path: str | Path) -> StackFile:
-    """Read a stack file and its project's `Pulumi.yaml` (searched upwards from it)."""
+def read(path: str | Path, text: str | None = None) -> StackFile:
+    """Read a stack file and its project's `Pulumi.yaml` (searched upwards from it); with
+    ``text``, that text as if the file held it (an edit checked before it is written)."""
     path = Path(path).resolve()
     name = path.name
     if not (name.startswith("Pulumi.") and name.endswith((".yaml", ".yml"))) or name.count(".") < 2:
         raise StackFileError(f"{path}: a stack file is named Pulumi.<stack>.yaml")
     stack = name[len("Pulumi.") :].rsplit(".", 1)[0]
-    try:
-        text = path.read_text()
-    except (OSError, UnicodeDecodeError) as e:
-        raise StackFileError(f"{path}: cannot be read: {e}") from None
+    if text is None:
+        try:
+            text = path.read_text()
+        except (OSError, UnicodeDecodeError) as e:
+            raise StackFileError(f"{path}: cannot be read: {e}") from None
     doc = _document(text, str(path))
     project_dir = next(
         (d for d in (path.parent, *path.parent.parents) if (d / "Pulumi.yaml").is_file()), None

@@ -18,6 +18,7 @@ import tarfile
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 from eks_access import clock
@@ -64,16 +65,20 @@ def tree_at(ref: str, inside: Path) -> Iterator[tuple[Path, Path]]:
         yield top, Path(tmp)
 
 
-def plan_at(stack: StackFile, ref: str, tree: tuple[Path, Path]) -> RunResult:
-    """The offline plan of ``stack`` as it was at ``ref`` (empty if the stack is new since)."""
+def plan_at(
+    stack: StackFile, ref: str, tree: tuple[Path, Path], at: datetime | None = None
+) -> RunResult:
+    """The offline plan of ``stack`` as it was at ``ref`` (empty if the stack is new since),
+    as it granted at ``at`` (default: the head's time, ``clock.now()``)."""
     top, folder = tree
     at_base = folder / stack.path.resolve().relative_to(top)
     if not at_base.is_file():
         return RunResult()
     project = folder / stack.project_dir.resolve().relative_to(top)
-    if (project / "__main__.py").is_file() and (project / "eks_access").is_dir():
-        return _plan_with_its_program(at_base, project, ref)
-    return run(read_stack(at_base), main=program_of(stack))
+    with clock.fixed(at or clock.now()):
+        if (project / "__main__.py").is_file() and (project / "eks_access").is_dir():
+            return _plan_with_its_program(at_base, project, ref)
+        return run(read_stack(at_base), main=program_of(stack))
 
 
 def _plan_with_its_program(stack_file: Path, project: Path, ref: str) -> RunResult:
@@ -85,7 +90,7 @@ def _plan_with_its_program(stack_file: Path, project: Path, ref: str) -> RunResu
     if "--acknowledge-lockout" in cli_source:
         argv.append("--acknowledge-lockout")  # the base is the state as it is, lockout or not
     cli = [p.read_text() for p in (project / "cli").rglob("*.py")]
-    if any('"--at"' in text for text in cli):  # the same time as the head's plan
+    if any('"--at"' in text for text in cli):  # the time asked for (clock.fixed by plan_at)
         argv += ["--at", clock.written(clock.now())]
     env = {**os.environ, "PYTHONPATH": str(project)}
     proc = subprocess.run(argv, cwd=project, env=env, capture_output=True, text=True, check=False)

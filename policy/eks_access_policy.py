@@ -340,6 +340,46 @@ def cluster_admin_only_for_marked_teams(args: StackValidationArgs, report: Repor
             )
 
 
+ADMIN_POLICIES = set(rules.ADMIN_POLICIES)
+ADMIN_ROLES = set(rules.ADMIN_LEVELS)
+
+
+def admin_grants_end(args: StackValidationArgs, report: ReportViolation) -> None:
+    """Every admin-level grant (a binding to the cluster-admin or admin ClusterRole, an
+    association of AmazonEKSClusterAdminPolicy or AmazonEKSAdminPolicy) ends, and within
+    ``maxDays`` of now: read from the end the program writes on the binding and the entry."""
+    max_days = float(args.get_config().get("maxDays", 30))
+    at = rules.now()
+    entries = {
+        match_key(str(r.props.get("principalArn", ""))): r
+        for r in args.resources
+        if r.resource_type == ACCESS_ENTRY
+    }
+    for r in args.resources:
+        if r.resource_type in BINDING_TYPES:
+            ref = r.props.get("roleRef") or {}
+            if ref.get("kind") != "ClusterRole" or ref.get("name") not in ADMIN_ROLES:
+                continue
+            if not r.props.get("subjects"):
+                continue  # binds nobody
+            annotations = (r.props.get("metadata") or {}).get("annotations") or {}
+            problem = rules.end_problem(annotations.get(rules.GRANTS_END), at, max_days)
+            what = f"{_name(r.props)} (binds ClusterRole {ref.get('name')})"
+        elif r.resource_type == POLICY_ASSOCIATION:
+            policy = str(r.props.get("policyArn", "")).rsplit("/", 1)[-1]
+            if policy not in ADMIN_POLICIES:
+                continue
+            arn = str(r.props.get("principalArn", ""))
+            entry = entries.get(match_key(arn))
+            tags = (entry.props.get("tags") or {}) if entry else {}
+            problem = rules.end_problem(tags.get(rules.GRANTS_END), at, max_days)
+            what = f"the {policy} association of {arn}"
+        else:
+            continue
+        if problem:
+            report(f"{what} {problem}", r.urn)
+
+
 def one_mapping_and_two_keys(args: StackValidationArgs, report: ReportViolation) -> None:
     keys: Counter[str] = Counter()
     for r in args.resources:
@@ -429,6 +469,18 @@ POLICIES: list[ResourceValidationPolicy | StackValidationPolicy] = [
         validate=secrets_and_exec,
         enforcement_level=EnforcementLevel.ADVISORY,
         config_schema=PolicyConfigSchema(properties={"ignoreTeams": _STR_LIST}),
+    ),
+    StackValidationPolicy(
+        name="admin-grants-end",
+        description=(
+            "cluster-admin and admin grants (bindings, EKS access policies) have an expires, "
+            "at most maxDays ahead. Off unless the stack's pack config enables it."
+        ),
+        validate=admin_grants_end,
+        enforcement_level=EnforcementLevel.DISABLED,
+        config_schema=PolicyConfigSchema(
+            properties={"maxDays": {"type": "number", "minimum": 0, "default": 30}}
+        ),
     ),
     StackValidationPolicy(
         name="one-mapping-and-two-keys",

@@ -27,20 +27,25 @@ def slug(title: str) -> str:
 
 def rendered(title: str) -> dict[str, str]:
     """One row's review: ``{"json": ..., "md": ..., "html": ...}``."""
-    from eks_access import changes, clock, comment, guards, operations, report, stackfile
+    from eks_access import changes, clock, comment, expiring, guards, operations, report, stackfile
+    from eks_access import config as core
     from offline.plan import mapped_principals
     from tests.conftest import write_stack
 
     row = next(r for r in everyday.ROWS if r.title == title)
     before, after = everyday.planned(title)
-    configs = []
+    configs, written = [], []
     for raw, at in zip(row.configs(), row.at, strict=True):
         folder = Path(tempfile.mkdtemp(prefix="eks-access-golden-review-"))
         for name, other in (row.stacks(raw) if row.stacks else {}).items():
             write_stack(folder, other, name)
         with clock.fixed(at):
-            configs.append(stackfile.read(write_stack(folder, raw, "dev")).load())
+            written.append(stackfile.read(write_stack(folder, raw, "dev")).load_as_written())
+            configs.append(core.in_effect(written[-1], clock.now()))
     base, head = configs
+    # the ends as `review` says them, at the head's time (rows without a time write no expires)
+    with clock.fixed(row.at[1]):
+        ends = expiring.end_changes(written[0], written[1], clock.now())
     ops = operations.compute(before.resources, after.resources)
     stops = guards.plan_stops(  # as `review` gets them (cli.common.lockout_stops)
         guards.PlanFacts(before.resources, mapped_principals(before)),
@@ -49,7 +54,7 @@ def rendered(title: str) -> dict[str, str]:
         head.acknowledge_lockout,
         head.acknowledge_cluster_change,
     )
-    doc = changes.review_document(base, head, ops=ops, stops=stops)
+    doc = changes.review_document(base, head, ops=ops, stops=stops, ends=ends)
     name = f"{head.cluster.name} (stack dev)"
     return {
         "json": json.dumps(doc.to_json(), indent=2, sort_keys=False) + "\n",

@@ -8,6 +8,7 @@ from datetime import timedelta
 from cli.common import (
     EXIT_OK,
     Subparsers,
+    UserError,
     at_option,
     command,
     config_files,
@@ -33,6 +34,8 @@ def run(args: argparse.Namespace) -> int:
 
     args.within_text = _text(args.within)
     stacks = [stackfile.read(p) for p in dict.fromkeys(args.config_file)]
+    if args.remove_ended:
+        return _remove_ended(stacks, args.dry_run)
     configs = [(s, s.load_as_written()) for s in stacks if not s.is_identity_owner]
     at = clock.now()
     found = [(s, c, expiring.endings(c, at, args.within)) for s, c in configs]
@@ -49,6 +52,81 @@ def run(args: argparse.Namespace) -> int:
             when = "ended" if e.status == "ended" else "ends"
             print(f"{when} {clock.written(e.ends)}  {e.what}  ({e.path}: expires {e.expires})")
     return EXIT_OK
+
+
+def _remove_ended(stacks: list[stackfile.StackFile], dry_run: bool) -> int:
+    """Remove the ended lines from each stack file and the teams files they name; ESC
+    environments are named, not edited (they are published to ESC, not only kept here)."""
+    import difflib
+    import sys
+    from pathlib import Path
+
+    from eks_access import config as core
+    from eks_access import expiring, grants
+
+    at = clock.now()
+    edits: dict[Path, tuple[str, str]] = {}  # file -> (before, after)
+    for stack in stacks:
+        files = [stack.path]
+        teams_file = stack.raw.get(core.TEAMS_FILE)
+        if isinstance(teams_file, str):
+            files.append((stack.project_dir / teams_file).resolve())
+        for path in files:
+            if path in edits:
+                continue
+            text = path.read_text()
+            try:
+                after, removed = grants.remove_ended(text, path.name, project=stack.project, at=at)
+                teams = grants.ended_teams(text, path.name, project=stack.project, at=at)
+            except grants.GrantError as e:
+                raise UserError(str(e)) from None
+            for line in removed:
+                print(f"{path.name}: removed {line}, ended by {used_time()}")
+            for name in teams:
+                print(
+                    f"{path.name}: team {name} has ended and is kept (its roles, bindings and "
+                    "namespaces go only if a person removes it)"
+                )
+            if after != text:
+                edits[path] = (text, after)
+    for path, (before, after) in edits.items():
+        sys.stdout.writelines(
+            difflib.unified_diff(
+                before.splitlines(keepends=True),
+                after.splitlines(keepends=True),
+                f"a/{path.name}",
+                f"b/{path.name}",
+            )
+        )
+    if dry_run:
+        return EXIT_OK
+    for path, (_, after) in edits.items():
+        path.write_text(after)
+    for stack in stacks:  # every stack still reads as `pulumi up` reads it, or nothing changes
+        try:
+            left = expiring.ended(stackfile.read(stack.path).load_as_written(), at)
+        except (core.ConfigError, stackfile.StackFileError) as e:
+            for path, (before, _) in edits.items():
+                path.write_text(before)
+            problems = getattr(e, "problems", None)
+            said = "; ".join(str(p) for p in problems) if problems else str(e)
+            raise UserError(
+                f"{stack.path.name}: the removal would leave invalid config ({said}); "
+                "nothing was changed"
+            ) from None
+        for gone in left:  # written where this command does not edit: an ESC environment
+            print(
+                f"note: {stack.path.name}: {gone.what} ended but is written in {_esc(stack)}; "
+                "edit the environment and publish it",
+                file=sys.stderr,
+            )
+    if not edits:
+        print(f"no ended lines to remove (as of {used_time()})")
+    return EXIT_OK
+
+
+def _esc(stack: stackfile.StackFile) -> str:
+    return ", ".join(s for s in stack.sources if s.startswith("esc/")) or "its ESC environment"
 
 
 def _text(within: timedelta) -> str:
@@ -70,6 +148,12 @@ def register(sub: Subparsers) -> None:
         "--within", type=_within, default=timedelta(days=14), metavar="DURATION",
         help="how far ahead: hours, days or weeks (36h, 14d, 2w; default 14d)",
     )  # fmt: skip
+    x.add_argument(
+        "--remove-ended", action="store_true",
+        help="remove the lines of grants that have ended from the stack files (and the teams "
+        "files they name), comments and layout kept; prints the diff",
+    )  # fmt: skip
+    x.add_argument("--dry-run", action="store_true", help="with --remove-ended: write nothing")
     at_option(x)
     format_option(x, "text", "json")
     x.set_defaults(func=run, within_text=None)

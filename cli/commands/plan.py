@@ -25,6 +25,7 @@ from cli.common import (
     live_aws_auth,
     lockout_stops,
     out_folder,
+    time_value,
     used_time,
 )
 from eks_access import stackfile
@@ -44,6 +45,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.base and args.base_out:
         raise UserError("give --base or --base-out, not both")
+    if args.base_at and not args.base:
+        raise UserError("--base-at needs --base (the commit to plan at that time)")
     paths = list(dict.fromkeys(args.config_file))
     outs = [Path(args.out)] if len(paths) == 1 else []
     stacks = [stackfile.read(p) for p in paths]
@@ -56,7 +59,11 @@ def run(args: argparse.Namespace) -> int:
             raise UserError(f"{e}; nothing was written") from None
         except OSError as e:
             raise UserError(f"--out {out}: cannot write there ({e.strerror})") from None
-    members = [fleet.FleetStack(s.path.name, s.stack, s.load_any()) for s in stacks]
+    members, ended = [], []
+    for s in stacks:
+        config, gone = _read(s)
+        members.append(fleet.FleetStack(s.path.name, s.stack, config))
+        ended += [f"{s.path.name}: {e.warning}" for e in gone]
     # A reference stack needs its identity stack's users: check them as a fleet would.
     extra = _identity_members(stacks, members)
     if problems := fleet.problems(members + extra):
@@ -76,12 +83,25 @@ def run(args: argparse.Namespace) -> int:
         if problem:
             print(f"stopped: {stack.path.name}: {problem}; nothing was written", file=sys.stderr)
             return EXIT_POLICY
+    for line in ended:  # a line that grants nothing: said, not stopped
+        print(f"warning: {line}", file=sys.stderr)
     from offline import base as base_plans
 
     try:
         return _plan_stacks(args, stacks, outs)
     except base_plans.BaseError as e:
         raise UserError(str(e)) from None
+
+
+def _read(stack: stackfile.StackFile) -> tuple[Any, list[Any]]:
+    """The stack's config as in effect now, and the grants written in it that have ended."""
+    from eks_access import clock, expiring
+    from eks_access import config as core
+
+    if stack.is_identity_owner:
+        return stack.load_any(), []
+    written = stack.load_as_written()
+    return core.in_effect(written, clock.now()), expiring.ended(written, clock.now())
 
 
 def _identity_members(stacks: list[stackfile.StackFile], members: list[Any]) -> list[Any]:
@@ -146,7 +166,7 @@ def _plan_stacks(
             ops: list[operations.Operation] | None = None
             if args.base or args.base_out:
                 if base_tree is not None:
-                    before = base_plans.plan_at(stack, args.base, base_tree)
+                    before = base_plans.plan_at(stack, args.base, base_tree, args.base_at)
                 else:
                     folder = Path(args.base_out)
                     before = base_plans.load_plan(
@@ -235,6 +255,11 @@ def register(sub: Subparsers) -> None:
         "--base", metavar="REF",
         help="git ref of the state to start from: also write operations.json, what `pulumi up` "
         "would create, update, replace and delete",
+    )  # fmt: skip
+    p.add_argument(
+        "--base-at", type=time_value, metavar="TIME",
+        help="with --base: plan the base as it granted at TIME (default: --at), so the "
+        "operations are the ends since then too (the scheduled expiry run: the base commit's time)",
     )  # fmt: skip
     p.add_argument(
         "--base-out", metavar="DIR",

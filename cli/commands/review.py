@@ -25,8 +25,8 @@ from cli.common import (
     title,
     used_time,
 )
+from eks_access import clock, stackfile
 from eks_access import config as core
-from eks_access import stackfile
 
 if TYPE_CHECKING:
     from eks_access.documents import ReviewDocument
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 def run(args: argparse.Namespace) -> int:
     import pulumi
 
-    from eks_access import changes, operations
+    from eks_access import changes, expiring, operations
     from offline import base as base_plans
     from offline import run as offline_run
 
@@ -49,15 +49,17 @@ def run(args: argparse.Namespace) -> int:
             for stack in stacks:
                 if stack.is_identity_owner:
                     continue  # owns IAM users only: no cluster access to review
-                head = stack.load()
+                head_written = stack.load_as_written()
+                head = core.in_effect(head_written, clock.now())
                 at_base = folder / stack.path.resolve().relative_to(top)
                 try:
-                    base = (
-                        stackfile.read(at_base).load()
+                    base_written = (
+                        stackfile.read(at_base).load_as_written()
                         if at_base.is_file()
                         # a stack new in this change: everything it grants is gained
                         else changes.new_stack_base(stack.raw)
                     )
+                    base = core.in_effect(base_written, clock.now())
                 except (core.ConfigError, stackfile.StackFileError) as e:
                     raise UserError(
                         f"{stack.path.name} at {args.base} is invalid, so no review: {e}"
@@ -74,7 +76,10 @@ def run(args: argparse.Namespace) -> int:
                     found, _ = live_aws_auth(args, stack, len(stacks))
                     stops = _preflight_warnings(found, after, head) + stops
                 configs.append((base, head))
-                docs.append((stack, changes.review_document(base, head, ops=ops, stops=stops)))
+                ends = expiring.end_changes(base_written, head_written, clock.now())
+                docs.append(
+                    (stack, changes.review_document(base, head, ops=ops, stops=stops, ends=ends))
+                )
     except base_plans.BaseError as e:
         raise UserError(str(e)) from None
     rendered = _review_outputs(docs, configs)

@@ -15,7 +15,13 @@ The principals a team lists are the principal kinds' (``eks_access.kinds``).
 """
 
 from eks_access.config.assembly import IDENTITY, OVERRIDES, TEAMS_FILE, merge_teams
-from eks_access.config.loading import iam_users, load, load_as_written, load_identity
+from eks_access.config.loading import (
+    iam_users,
+    in_effect,
+    load,
+    load_as_written,
+    load_identity,
+)
 from eks_access.config.models import (
     AUTH_MODES,
     AccessPolicy,
@@ -85,6 +91,7 @@ __all__ = [
     "Team",
     "User",
     "iam_users",
+    "in_effect",
     "load",
     "load_as_written",
     "load_identity",

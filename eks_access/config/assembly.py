@@ -8,11 +8,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from eks_access.fields import NAMESPACE
+from eks_access.kinds import TEAM_KINDS
 from eks_access.problems import Problem
 
 TEAMS_FILE = f"{NAMESPACE}:teamsFile"
 OVERRIDES = f"{NAMESPACE}:teamOverrides"
 IDENTITY = f"{NAMESPACE}:identity"
+ADD_MEMBERS = "addMembers"
+"""An override's members added to the shared team's lists (``eks-access grant`` writes them),
+where ``users: [...]`` would replace the list and hide the shared file's later changes."""
+MEMBER_KEYS = tuple(k.config_key for k in TEAM_KINDS)
 
 
 def merge_teams(
@@ -23,7 +28,8 @@ def merge_teams(
     ``shared`` is the team list of ``eks-access:teamsFile`` (already read) or None; teams may
     also come from a Pulumi ESC environment, which the CLI merges into ``eks-access:teams``.
     ``eks-access:teamOverrides`` maps a team name to the fields this cluster sets differently
-    (``namespaceAccess: view`` in prod, other ``users``); ``null`` for a field removes it.
+    (``namespaceAccess: view`` in prod, other ``users``); ``null`` for a field removes it;
+    ``addMembers: {users: [...], roles: [...]}`` appends to the team's lists.
     """
     out = {k: v for k, v in raw.items() if k not in (TEAMS_FILE, OVERRIDES)}
     problems: list[Problem] = []
@@ -70,10 +76,36 @@ def merge_teams(
             continue
         team = dict(merged[by_name[name]])
         for key, value in fields.items():
+            if key == ADD_MEMBERS:
+                continue
             if value is None:
                 team.pop(key, None)
             else:
                 team[key] = value
+        if ADD_MEMBERS in fields:
+            problems += _add_members(team, fields[ADD_MEMBERS], f"{OVERRIDES}.{name}.{ADD_MEMBERS}")
         merged[by_name[name]] = team
     out[f"{NAMESPACE}:teams"] = merged
     return out, problems
+
+
+def _add_members(team: dict[str, Any], added: Any, where: str) -> list[Problem]:
+    """Append ``addMembers``' lists to the team's own (in place); the problems of its shape."""
+    if not isinstance(added, dict):
+        return [Problem(where, f"expected a mapping of {', '.join(MEMBER_KEYS)} to lists")]
+    problems = []
+    for key, items in added.items():
+        if key not in MEMBER_KEYS:
+            close = difflib.get_close_matches(str(key), MEMBER_KEYS, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            problems.append(
+                Problem(
+                    f"{where}.{key}", f"not a list of members; {hint}use {', '.join(MEMBER_KEYS)}"
+                )
+            )
+        elif not isinstance(items, list):
+            problems.append(Problem(f"{where}.{key}", "expected a list"))
+        else:
+            own = team.get(key)
+            team[key] = [*(own if isinstance(own, list) else []), *items]
+    return problems

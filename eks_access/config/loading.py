@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from eks_access import clock
-from eks_access.config.assembly import IDENTITY, OVERRIDES, TEAMS_FILE, merge_teams
+from eks_access.config.assembly import ADD_MEMBERS, IDENTITY, OVERRIDES, TEAMS_FILE, merge_teams
 from eks_access.config.checks import (
     cross_checks,
     identity_checks,
@@ -121,8 +121,18 @@ def _blame_overrides(
     moved: dict[str, str] = {}  # "teams[1].namespaceAccess" -> "eks-access:teamOverrides.x..."
     for name, fields in overrides.items():
         if isinstance(fields, dict) and isinstance(name, str) and name in index:
+            team = teams[index[name]]
+            added = fields.get(ADD_MEMBERS)
+            for key, items in added.items() if isinstance(added, dict) else ():
+                if not isinstance(items, list):
+                    continue
+                total = len(team.get(key) or [])
+                for k in range(len(items)):  # the appended entries, where they are written
+                    at = f"teams[{index[name]}].{key}[{total - len(items) + k}]"
+                    moved[at] = f"{OVERRIDES}.{name}.{ADD_MEMBERS}.{key}[{k}]"
             for key in fields:
-                moved[f"teams[{index[name]}].{key}"] = f"{OVERRIDES}.{name}.{key}"
+                if key != ADD_MEMBERS:
+                    moved[f"teams[{index[name]}].{key}"] = f"{OVERRIDES}.{name}.{key}"
     out = []
     for p in problems:
         for at, to in moved.items():

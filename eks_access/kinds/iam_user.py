@@ -69,8 +69,10 @@ class IamUsers(TeamKind):
 
 
 def _settings(user: User) -> User:
-    """What must be the same wherever the user is listed: all but when each membership ends."""
-    return user.model_copy(update={"expires": None})
+    """What must be the same wherever the user is listed: all but when and why each membership
+    ends."""
+    settings: User = user.settings()
+    return settings
 
 
 def defined_users(teams: Sequence[Any]) -> tuple[dict[str, tuple[str, User]], list[Problem]]:

@@ -69,7 +69,7 @@ def test_deploy_on_main_runs_pulumi_up():
 
 
 def test_aws_credentials_come_from_oidc_only():
-    for name in ("pull-request.yml", "main.yml"):
+    for name in ("pull-request.yml", "main.yml", "expire.yml"):
         doc = load(name)
         text = (WORKFLOWS / name).read_text()
         assert doc["permissions"]["id-token"] == "write"
@@ -155,6 +155,11 @@ def test_the_review_is_one_comment_per_stack_edited_in_place(tmp_path):
     assert body.count("<details>") == body.count("</details>") == 1
 
 
+def _git_says(command: str) -> str:
+    out = subprocess.run(shlex.split(command), cwd=ROOT, capture_output=True, text=True, check=True)
+    return out.stdout.strip()
+
+
 def _commands(doc):
     """Each command of the workflow's `run` steps, ``$(...)`` substitutions included, with
     ``${{ ... }}`` replaced by a word; `python -m eks_access` is `eks-access`."""
@@ -162,7 +167,10 @@ def _commands(doc):
         text = re.sub(r"\\\n\s*", " ", step.get("run", ""))  # continuation lines joined
         for line in text.splitlines():
             line = re.sub(r"\$\{\{[^}]*\}\}", "X", line)
-            for part in [line.split(" > ", 1)[0], *re.findall(r"\$\(([^)]*)\)", line)]:
+            inner = re.findall(r"\$\(([^)]*)\)", line)
+            # A `git` substitution in an argument is git's to answer, here in this repository.
+            line = re.sub(r"\$\((git [^)]*)\)", lambda m: _git_says(m[1]), line)
+            for part in [line.split(" > ", 1)[0], *inner]:
                 part = part.strip()
                 if not part or part.startswith("#"):
                     continue
@@ -179,7 +187,7 @@ def test_every_command_the_workflows_run_exists_as_written():
     from cli.main import build_parser
 
     seen = set()
-    for name in ("pull-request.yml", "main.yml"):
+    for name in ("pull-request.yml", "main.yml", "expire.yml"):
         for argv in _commands(load(name)):
             if argv[0].endswith("eks-access"):
                 build_parser().parse_args(argv[1:])  # SystemExit(2) on an unknown flag
@@ -190,4 +198,25 @@ def test_every_command_the_workflows_run_exists_as_written():
                                           text=True, check=False)  # fmt: skip
                     assert proc.returncode == 0, (name, target, proc.stderr)
                     seen.add(f"make {target}")
-    assert {"plan", "review", "stacks", "make test", "make lint"} <= seen
+    assert {"plan", "review", "stacks", "expiring", "make test", "make lint"} <= seen
+
+
+def test_the_expiry_run_is_hourly_guarded_and_ends_with_a_pull_request():
+    doc = load("expire.yml")
+    assert doc["on"]["schedule"] == [{"cron": "7 * * * *"}] and "workflow_dispatch" in doc["on"]
+    assert "stacks --ended" in doc["jobs"]["ended"]["steps"][-1]["run"]
+    up = doc["jobs"]["up"]
+    assert up["concurrency"]["group"] == "deploy-${{ matrix.stack }}"
+    names = [s.get("name") or s.get("uses", "") for s in up["steps"]]
+    order = [
+        names.index("Lockout guard"),
+        next(i for i, n in enumerate(names) if n.startswith("pulumi/actions@")),
+        names.index("Remove the ended lines"),
+        names.index("Open or update the pull request that removes them"),
+    ]
+    assert order == sorted(order)
+    pulumi_up = up["steps"][order[1]]
+    assert pulumi_up["with"] == {"command": "up", "stack-name": "${{ matrix.stack }}",
+                                 "policyPacks": "policy"}  # fmt: skip
+    # the deploy on merge takes the same lock for its stack
+    assert load("main.yml")["concurrency"]["group"] == "deploy-dev"

@@ -110,3 +110,23 @@ def test_the_base_is_planned_at_the_same_time_as_the_head(tmp_path: Path, invoke
     assert r.returncode == 0, r.stderr
     ops = json.loads((out / "operations.json").read_text())["operations"]
     assert [o for o in ops if o["op"] != "same"] == []
+    # --base-at: the base as it granted earlier (the scheduled run: at the commit's time), so
+    # the ends since then are the operations, behind the same guards.
+    r = invoke("plan", "--config-file", str(stack), "--out", str(out), "--base", "HEAD",
+               "--base-at", "2025-12-31T12:00:00Z", "--at", "2026-01-02", cwd=repo)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    ops = json.loads((out / "operations.json").read_text())["operations"]
+    changed = sorted((o["op"], o["urn"].rsplit("::", 1)[-1]) for o in ops if o["op"] != "same")
+    assert changed == [
+        ("delete", "alice-groups"),
+        ("update", "alice-key-2026-11"),
+        ("update", "aws-auth-patch"),
+    ]
+    bad = invoke("plan", "--config-file", str(stack), "--out", str(out),
+                 "--base-at", "2026-01-01", cwd=repo)  # fmt: skip
+    assert bad.returncode == 2 and "--base-at needs --base" in bad.stderr
+    # The stacks the scheduled run applies: those with an ended grant at --at.
+    assert invoke("stacks", "--ended", "--project", str(repo), "--at", "2025-12-31",
+                  cwd=repo).stdout.strip() == "[]"  # fmt: skip
+    assert invoke("stacks", "--ended", "--project", str(repo), "--at", "2026-01-02",
+                  cwd=repo).stdout.strip() == '["dev"]'  # fmt: skip

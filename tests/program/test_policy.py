@@ -526,3 +526,82 @@ def test_a_plan_reads_each_aws_auth_text_once(invoke, tmp_path, monkeypatch):
     assert rendered["mapRoles"] in loaded and rendered["mapUsers"] in loaded
     assert max(loaded.values()) == 1, loaded.most_common(1)
     assert rules._load_yaml11.cache_info().hits >= 2  # the pack's two rules read it again
+
+
+# --- admin-level grants must end (admin-grants-end) ------------------------------------------
+
+
+ADMIN_RULE = {"admin-grants-end": {"enforcementLevel": "mandatory", "maxDays": 30}}
+
+
+def test_admin_grants_end_reads_the_end_the_program_writes():
+    from datetime import UTC, datetime
+
+    from eks_access import clock, rules
+
+    name = "admin-grants-end"
+    at = datetime(2026, 12, 6, tzinfo=UTC)
+    subjects = [{"kind": "Group", "name": "g"}]
+
+    def binding(role: str, end: str | None, subjects=subjects):
+        meta: dict[str, Any] = {"name": "b"}
+        if end:
+            meta["annotations"] = {rules.GRANTS_END: end}
+        return (CRB, {"metadata": meta, "roleRef": {"kind": "ClusterRole", "name": role},
+                      "subjects": subjects})  # fmt: skip
+
+    with clock.fixed(at):
+        assert "has no end" in stack_violations(name, [binding("cluster-admin", None)])[0]
+        assert stack_violations(name, [binding("cluster-admin", "2026-12-20T00:00:00Z")]) == []
+        late = stack_violations(name, [binding("admin", "2027-02-01T00:00:00Z")], maxDays=30)
+        assert "57.0 days from now; the bound is 30 days" in late[0]
+        assert stack_violations(name, [binding("edit", None)]) == []  # not admin-level
+        assert stack_violations(name, [binding("admin", None, [])]) == []  # binds nobody
+        assert stack_violations(name, [binding("admin", rules.NO_MEMBERS)]) == []
+        arn = "arn:aws:iam::111122223333:role/admin"
+        assoc = ("aws:eks/accessPolicyAssociation:AccessPolicyAssociation",
+                 {"principalArn": arn,
+                  "policyArn": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSAdminPolicy"})  # fmt: skip
+        entry = ("aws:eks/accessEntry:AccessEntry", {"principalArn": arn, "tags": {}})
+        assert "has no end" in stack_violations(name, [entry, assoc])[0]
+        ends = ("aws:eks/accessEntry:AccessEntry",
+                {"principalArn": arn, "tags": {rules.GRANTS_END: "2026-12-07T00:00:00Z"}})  # fmt: skip
+        assert stack_violations(name, [ends, assoc]) == []
+    assert policy.settings(_policy(name), {})[0] == "disabled"  # off unless a stack enables it
+
+
+def _admin_raw(mode: str, **member: Any) -> dict[str, Any]:
+    cluster = {"name": "demo", "nodeRoleArns": [NODE_ROLE], "authenticationMode": mode}
+    if mode == "API":
+        cluster["nodeAccessEntries"] = "create"
+    team: dict[str, Any] = {"name": "ops", "users": [{"name": "ann", **member}, "ben"]}
+    if mode == "CONFIG_MAP":
+        team["clusterAccess"] = "cluster-admin"
+    else:
+        team["accessPolicies"] = [{"policy": "cluster-admin", "scope": "cluster"}]
+        team["clusterAccess"] = "view"
+    return minimal_raw(**{"eks-access:cluster": cluster, "eks-access:teams": [team]})
+
+
+@pytest.mark.parametrize("mode", ["CONFIG_MAP", "API"])
+def test_admin_grants_end_on_plans_of_both_mechanisms(tmp_path, mode):
+    """The program writes each admin-level grant's end where the pack reads it: on the
+    cluster-admin binding (aws-auth) or the access entry (access policies)."""
+    from datetime import UTC, datetime
+
+    from eks_access import clock
+
+    at = datetime(2026, 12, 6, tzinfo=UTC)
+    for sub in "abc":
+        (tmp_path / sub).mkdir()
+    with clock.fixed(at):
+        # ben has no end: the grant is unbounded.
+        result = _run_raw(tmp_path / "a", _admin_raw(mode, expires="2026-12-10"))
+        assert _caught(result, "admin-grants-end", ADMIN_RULE)
+        assert not _caught(result, "admin-grants-end")  # the rule is off by default
+        raw = _admin_raw(mode, expires="2026-12-10")
+        raw["eks-access:teams"][0]["expires"] = "2026-12-20"  # everyone's end: the team's
+        assert _caught(_run_raw(tmp_path / "b", raw), "admin-grants-end", ADMIN_RULE) == []
+        raw["eks-access:teams"][0]["expires"] = "2027-03-01"
+        late = _caught(_run_raw(tmp_path / "c", raw), "admin-grants-end", ADMIN_RULE)
+        assert late and "2027-03-02T00:00:00Z" in late[0]

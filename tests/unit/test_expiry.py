@@ -251,3 +251,65 @@ def test_expiring_on_the_command_line(tmp_path: Any, invoke: Any) -> None:
     text = invoke("expiring", "--config-file", str(stack), "--at", "2026-12-11").stdout
     assert text.startswith("ended 2026-12-11T00:00:00Z  user arn:aws:iam::111122223333:user/alice")
     assert invoke("expiring", "--config-file", str(stack), "--within", "2x").returncode == 2
+
+
+# --- the review's ends --------------------------------------------------------------------------
+
+
+def test_the_review_says_which_ends_a_change_moves_and_which_come_soon():
+    from eks_access import changes, comment, expiring
+
+    base_raw = with_user(dev(), "payments", "alice", expires="2026-12-24")
+    base_raw = with_user(base_raw, "payments", "bob", expires="2027-03-01", reason="contract")
+    head_raw = copy.deepcopy(base_raw)
+    with_user(head_raw, "payments", "alice", expires="2027-01-31")  # extended
+    with_user(head_raw, "payments", "bob", expires="2026-12-22", reason="contract")  # shortened
+    with_user(head_raw, "auditors", "carol", expires="2026-12-01")  # added already ended
+    team(head_raw, "payments")["users"].append({"name": "dan", "expires": "2026-12-28"})
+    base, head = core.load_as_written(base_raw), core.load_as_written(head_raw)
+    ends = expiring.end_changes(base, head, BEFORE)
+    said = [(e.change, e.what.split(" in ")[0].rsplit("/", 1)[-1], e.before, e.after) for e in ends]
+    assert said == [
+        ("added already ended", "carol", None, "2026-12-01"),
+        ("shortened", "bob", "2027-03-01", "2026-12-22"),
+        ("shortened", "carol", None, "2026-12-01"),
+        ("extended", "alice", "2026-12-24", "2027-01-31"),
+        ("ends soon", "bob", None, "2026-12-23T00:00:00Z"),
+        ("ends soon", "dan", None, "2026-12-29T00:00:00Z"),
+    ]
+    doc = changes.review_document(
+        core.in_effect(base, BEFORE), core.in_effect(head, BEFORE), ends=ends
+    )
+    assert doc.warnings[0].startswith(
+        f"user {ALICE.replace('alice', 'carol')} in team auditors is added with expires "
+        "2026-12-01, which has passed"
+    )
+    assert doc.to_json()["ends"][1] == {
+        "change": "shortened", "what": f"user {ALICE.replace('alice', 'bob')} in team payments",
+        "path": "teams[1].users[1]", "before": "2027-03-01", "after": "2026-12-22",
+        "reason": "contract",
+    }  # fmt: skip
+    md = comment.markdown([("dev", doc)])
+    assert (
+        "> :hourglass: user arn:aws:iam::111122223333:user/alice in team payments: extended, " in md
+    )
+    assert md.count(":hourglass:") == 5  # the already-ended one is a warning instead
+    # Moving no end says nothing; a permanent grant made temporary is a shortening.
+    assert expiring.end_changes(base, base, datetime(2026, 1, 1, tzinfo=UTC)) == []
+
+
+def test_ends_beyond_five_fold_into_a_list():
+    from eks_access import changes, comment, expiring
+
+    raw = dev()
+    team(raw, "payments")["users"] += [{"name": f"u{i}", "expires": "2026-12-21"} for i in range(7)]
+    head = core.load_as_written(raw)
+    base = core.load_as_written(dev())
+    ends = expiring.end_changes(base, head, BEFORE)
+    assert [e.change for e in ends] == ["ends soon"] * 7
+    doc = changes.review_document(
+        core.in_effect(base, BEFORE), core.in_effect(head, BEFORE), ends=ends
+    )
+    md = comment.markdown([("dev", doc)])
+    assert md.count(":hourglass:") == 5
+    assert "Every end this change moves or that comes within 14 days (7)" in md

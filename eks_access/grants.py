@@ -1,0 +1,414 @@
+"""Editing a stack file (or a teams file) the way a person would: break-glass grants
+(``eks-access grant``), an early end (``revoke``), and the removal of grants that have ended
+(``expiring --remove-ended``).
+
+Text in, text out: the file is read and written with ruamel.yaml's round trip, which keeps
+comments, key order, quoting and flow or block style, so the pull request shows the one line
+that changed. Whether the result is a valid config is the caller's check (the same reader as
+`pulumi up`), before anything is written.
+"""
+
+from __future__ import annotations
+
+import difflib
+import io
+from collections.abc import Iterator, MutableMapping, MutableSequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.util import load_yaml_guess_indent
+
+from eks_access import clock, rules
+from eks_access.config.assembly import ADD_MEMBERS, MEMBER_KEYS, OVERRIDES
+from eks_access.fields import NAMESPACE
+
+TEAMS = f"{NAMESPACE}:teams"
+IDENTIFIER = {"users": "name", "existingUsers": "arn", "roles": "arn", "permissionSets": "name"}
+"""The key that names a member in each list (a string entry is that key's shorthand)."""
+
+
+class GrantError(ValueError):
+    """The edit cannot be made as asked; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who a grant is for: a team's list and the member's name or ARN in it."""
+
+    key: str
+    """``users``, ``existingUsers``, ``roles`` or ``permissionSets``."""
+    ident: str
+
+    @property
+    def field(self) -> str:
+        return IDENTIFIER[self.key]
+
+    def __str__(self) -> str:
+        return f"{self.key[:-1]} {self.ident}"
+
+
+# --- reading and writing with the layout kept ------------------------------------------------
+
+
+class Document:
+    """A YAML file loaded for a round trip."""
+
+    def __init__(self, text: str, where: str):
+        self.where = where
+        self.original = text
+        try:
+            _, indent, block_seq_indent = load_yaml_guess_indent(text)
+        except Exception as e:  # ruamel's scanner and parser errors share no public base
+            raise GrantError(f"{where}: cannot be read ({type(e).__name__})") from None
+        self.yaml = YAML()
+        self.yaml.preserve_quotes = True
+        self.yaml.width = 4096  # never fold a long ARN onto two lines
+        seq = indent or 2
+        self.yaml.indent(mapping=block_seq_indent or 2, sequence=seq, offset=max(seq - 2, 0))
+        self.data = self.yaml.load(text)
+        if not isinstance(self.data, CommentedMap):
+            raise GrantError(f"{where}: expected a mapping")
+
+    def text(self) -> str:
+        out = io.StringIO()
+        self.yaml.dump(self.data, out)
+        return out.getvalue()
+
+    def untouched_lines_changed(self) -> int:
+        """How many lines a round trip of the file as read would rewrite (0 for the files
+        the project's own layout produces): a caller says so rather than hide it."""
+        out = io.StringIO()
+        self.yaml.dump(self.yaml.load(self.original), out)
+        diff = difflib.ndiff(self.original.splitlines(), out.getvalue().splitlines())
+        return sum(1 for line in diff if line.startswith("- "))
+
+
+def _config(doc: Document) -> CommentedMap:
+    config = doc.data.get("config")
+    if not isinstance(config, CommentedMap):
+        raise GrantError(f"{doc.where}: no 'config' mapping")
+    return config
+
+
+def _any_config(doc: Document) -> MutableMapping[str, Any]:
+    """A stack file's config, or nothing (a teams file holds only ``teams``)."""
+    config = doc.data.get("config")
+    return config if isinstance(config, MutableMapping) else {}
+
+
+def _teams_key(config: MutableMapping[str, Any], project: str) -> str | None:
+    """The key the file writes its teams under (``eks-access:teams``, or ``teams`` in the
+    eks-access project itself)."""
+    for key in (TEAMS, "teams" if project == NAMESPACE else None):
+        if key is not None and key in config:
+            return key
+    return None
+
+
+def _named(teams: Any, name: str, where: str) -> CommentedMap:
+    if not isinstance(teams, list):
+        raise GrantError(f"{where}: expected a list of teams")
+    for team in teams:
+        if isinstance(team, MutableMapping) and team.get("name") == name:
+            return team  # type: ignore[return-value]
+    names = [str(t.get("name")) for t in teams if isinstance(t, MutableMapping)]
+    close = difflib.get_close_matches(name, names, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else f"; teams: {', '.join(names)}"
+    raise GrantError(f"{where}: no team {name!r}{hint}")
+
+
+def _ident(entry: Any, field: str) -> str | None:
+    if isinstance(entry, str):
+        return entry
+    if isinstance(entry, MutableMapping):
+        value = entry.get(field)
+        return str(value) if value is not None else None
+    return None
+
+
+def _same(a: str | None, b: str, key: str) -> bool:
+    """The same member: IAM user names compare without case (IAM's rule), ARNs as the
+    authenticator compares them."""
+    if a is None:
+        return False
+    if key == "users":
+        return a.lower() == b.lower()
+    if IDENTIFIER[key] == "arn":
+        return rules.match_key(a) == rules.match_key(b)
+    return a == b
+
+
+def _find(items: Any, who: Principal) -> int | None:
+    if not isinstance(items, list):
+        return None
+    return next(
+        (i for i, e in enumerate(items) if _same(_ident(e, who.field), who.ident, who.key)), None
+    )
+
+
+def _entry_like(items: MutableSequence[Any], values: dict[str, str]) -> CommentedMap:
+    """A new entry, flow style (``{name: x, expires: ...}``) if the list's entries are."""
+    entry = CommentedMap(values)
+    neighbours = [e for e in items if isinstance(e, CommentedMap)]
+    if not neighbours or neighbours[-1].fa.flow_style():
+        entry.fa.set_flow_style()
+    return entry
+
+
+def _set(
+    entry: Any, items: MutableSequence[Any], i: int, who: Principal, values: dict[str, str]
+) -> None:
+    """Set ``values`` on the entry at ``items[i]`` (a string entry becomes a mapping)."""
+    if isinstance(entry, str):
+        items[i] = _entry_like(items, {who.field: entry, **values})
+    else:
+        for k, v in values.items():
+            entry[k] = v
+
+
+def _list(parent: MutableMapping[str, Any], key: str) -> MutableSequence[Any]:
+    items = parent.get(key)
+    if items is None:
+        items = parent[key] = CommentedSeq()
+    if not isinstance(items, list):
+        raise GrantError(f"{key}: expected a list")
+    return items
+
+
+# --- grant and revoke ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Edit:
+    text: str
+    path: str
+    """Where in the file the entry is (``config.eks-access:teams[1].users[2]``)."""
+    change: str
+    """What happened, in words."""
+
+
+def grant(
+    text: str,
+    where: str,
+    *,
+    project: str,
+    team: str,
+    who: Principal,
+    expires: str,
+    reason: str,
+) -> Edit:
+    """The file with ``who`` in ``team`` until ``expires``, for ``reason``: in the file's own
+    teams when it writes them, otherwise in ``teamOverrides.<team>.addMembers`` (teams from a
+    teams file or ESC). A member already there with an end gets the new end (an extension or
+    a shortening); one without an end is refused, since a grant that ends would cut it short."""
+    doc = Document(text, where)
+    config = _config(doc)
+    values = {"expires": expires, "reason": reason}
+    key = _teams_key(config, project)
+    if key is not None:
+        t = _named(config[key], team, f"{where}: config.{key}")
+        items = _list(t, who.key)
+        base = f"config.{key}[{config[key].index(t)}].{who.key}"
+    else:
+        overrides = config.get(OVERRIDES)
+        if overrides is None:
+            overrides = config[OVERRIDES] = CommentedMap()
+        if not isinstance(overrides, MutableMapping):
+            raise GrantError(f"{where}: config.{OVERRIDES}: expected a mapping")
+        fields = overrides.get(team)
+        if fields is None:
+            fields = overrides[team] = CommentedMap()
+        if who.key in fields:
+            items = _list(fields, who.key)  # this stack's own replacement list
+            base = f"config.{OVERRIDES}.{team}.{who.key}"
+        else:
+            added = fields.get(ADD_MEMBERS)
+            if added is None:
+                added = fields[ADD_MEMBERS] = CommentedMap()
+            items = _list(added, who.key)
+            base = f"config.{OVERRIDES}.{team}.{ADD_MEMBERS}.{who.key}"
+    i = _find(items, who)
+    if i is None:
+        items.append(_entry_like(items, {who.field: who.ident, **values}))
+        change = f"added {who} to team {team} until {expires}"
+        i = len(items) - 1
+    else:
+        entry = items[i]
+        before = _expires(entry.get("expires")) if isinstance(entry, MutableMapping) else None
+        if before is None:
+            raise GrantError(
+                f"{where}: {base}[{i}]: {who} is in team {team} already, with no end; a grant "
+                "that ends would shorten it (to end it, use `eks-access revoke`)"
+            )
+        _set(entry, items, i, who, values)
+        change = f"changed the end of {who} in team {team} from {before} to {expires}"
+    return Edit(doc.text(), f"{base}[{i}]", change)
+
+
+def _members(doc: Document, project: str) -> Iterator[tuple[str, str, MutableSequence[Any]]]:
+    """Every member list the file writes: ``(path, team, list)``, in its teams and in its
+    overrides (replacing lists and ``addMembers``)."""
+    config = _any_config(doc)
+    key = _teams_key(config, project)
+    teams = config.get(key) if key else doc.data.get("teams")  # a teams file holds 'teams'
+    base = f"config.{key}" if key else "teams"
+    if isinstance(teams, list):
+        for n, t in enumerate(teams):
+            if isinstance(t, MutableMapping):
+                for k in MEMBER_KEYS:
+                    if isinstance(t.get(k), list):
+                        yield f"{base}[{n}].{k}", str(t.get("name")), t[k]
+    overrides = config.get(OVERRIDES)
+    if isinstance(overrides, MutableMapping):
+        for name, fields in overrides.items():
+            if not isinstance(fields, MutableMapping):
+                continue
+            for k in MEMBER_KEYS:
+                if isinstance(fields.get(k), list):
+                    yield f"config.{OVERRIDES}.{name}.{k}", str(name), fields[k]
+            added = fields.get(ADD_MEMBERS)
+            if isinstance(added, MutableMapping):
+                for k in MEMBER_KEYS:
+                    if isinstance(added.get(k), list):
+                        yield f"config.{OVERRIDES}.{name}.{ADD_MEMBERS}.{k}", str(name), added[k]
+
+
+def revoke(
+    text: str,
+    where: str,
+    *,
+    project: str,
+    team: str,
+    who: Principal,
+    at: datetime,
+    reason: str | None,
+) -> Edit:
+    """The file with ``who``'s membership of ``team`` ending at ``at`` (its ``expires`` set, the
+    line kept: the pull request shows the end, and the removal of ended lines follows)."""
+    doc = Document(text, where)
+    found = [
+        (path, items, i)
+        for path, name, items in _members(doc, project)
+        if name == team
+        and (i := _find(items, who)) is not None
+        and (who.key == path.rsplit(".", 1)[-1])
+    ]
+    if not found:
+        raise GrantError(
+            f"{where}: {who} is not in team {team} in this file; where the team's members "
+            "come from a teams file or ESC, end it there (every stack sharing it), or "
+            "list what this stack differs in under teamOverrides"
+        )
+    # The last place wins in the merged config (addMembers after the lists): end them all.
+    for _, items, i in found:
+        values = {"expires": clock.written(at)}
+        before = items[i].get("reason") if isinstance(items[i], MutableMapping) else None
+        if reason:  # the grant's own reason stays: the file tells both
+            values["reason"] = f"{before}; revoked: {reason}" if before else f"revoked: {reason}"
+        _set(items[i], items, i, who, values)
+    path, _, i = found[-1]
+    return Edit(doc.text(), f"{path}[{i}]", f"ended {who} in team {team} at {clock.written(at)}")
+
+
+# --- removal of what has ended -----------------------------------------------------------
+
+
+def remove_ended(text: str, where: str, *, project: str, at: datetime) -> tuple[str, list[str]]:
+    """The file without the member entries and access policies whose ``expires`` has passed
+    at ``at``, and what was removed (paths as in the file, before the removal). A team whose
+    own ``expires`` has passed is kept and named: removing it would take its roles, bindings
+    and namespaces too, which is a person's decision."""
+    doc = Document(text, where)
+    removed: list[str] = []
+    lists = [(p, items) for p, _, items in _members(doc, project)]
+    config = _any_config(doc)
+    key = _teams_key(config, project)
+    teams = config.get(key) if key else doc.data.get("teams")
+    base = f"config.{key}" if key else "teams"
+    if isinstance(teams, list):
+        for n, t in enumerate(teams):
+            if isinstance(t, MutableMapping) and isinstance(t.get("accessPolicies"), list):
+                lists.append((f"{base}[{n}].accessPolicies", t["accessPolicies"]))
+    emptied = []
+    for path, items in lists:
+        for i in reversed(range(len(items))):
+            entry = items[i]
+            expires = entry.get("expires") if isinstance(entry, MutableMapping) else None
+            if _ended(expires, at):
+                removed.append(f"{path}[{i}] (expires {_expires(expires)})")
+                del items[i]
+                if not items:
+                    emptied.append(path)
+    _drop_empty(doc, emptied)
+    return doc.text(), sorted(removed)
+
+
+def _drop_empty(doc: Document, paths: list[str]) -> None:
+    """Remove the lists the removal emptied where an empty list means the same as none: a
+    team's own lists and ``addMembers`` (and an ``addMembers`` or override left empty). An
+    override's replacing list stays ``[]``: there it means "nobody in this stack"."""
+    config = _any_config(doc)
+    overrides = config.get(OVERRIDES)
+    for path in paths:
+        head, _, key = path.rpartition(".")
+        if head.startswith(f"config.{OVERRIDES}."):
+            parts = head[len(f"config.{OVERRIDES}.") :].split(".")
+            if parts[-1] != ADD_MEMBERS or not isinstance(overrides, MutableMapping):
+                continue  # a replacing list
+            team = ".".join(parts[:-1])
+            added = overrides[team][ADD_MEMBERS]
+            del added[key]
+            if not added:
+                del overrides[team][ADD_MEMBERS]
+            if not overrides[team]:
+                del overrides[team]
+            if not overrides:
+                del config[OVERRIDES]
+        else:
+            index = int(head.rsplit("[", 1)[1].rstrip("]"))
+            teams_key = head.rsplit("[", 1)[0]
+            teams = (
+                doc.data["teams"] if teams_key == "teams" else config[teams_key[len("config.") :]]
+            )
+            del teams[index][key]
+
+
+def ended_teams(text: str, where: str, *, project: str, at: datetime) -> list[str]:
+    """Teams in the file whose own ``expires`` has passed (kept by ``remove_ended``)."""
+    doc = Document(text, where)
+    config = _any_config(doc)
+    key = _teams_key(config, project)
+    teams = config.get(key) if key else doc.data.get("teams")
+    return [
+        str(t.get("name"))
+        for t in (teams if isinstance(teams, list) else [])
+        if isinstance(t, MutableMapping) and _ended(t.get("expires"), at)
+    ]
+
+
+def _expires(value: Any) -> str | None:
+    """An ``expires`` as the Pulumi CLI hands it to the program (a string): ruamel's round
+    trip reads an unquoted ``2026-12-24`` as a date, and a date-time as a timestamp."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, datetime):
+        return value.isoformat() if value.tzinfo is not None else None  # no zone: invalid
+    if isinstance(value, date):
+        return value.isoformat()
+    return None
+
+
+def _ended(value: Any, at: datetime) -> bool:
+    expires = _expires(value)
+    try:
+        return expires is not None and clock.ended(expires, at)
+    except ValueError:
+        return False  # a bad value is the config check's to report, not ours to remove
+
+
+def duration_end(at: datetime, length: timedelta) -> str:
+    """``--for``'s end, as ``expires`` writes it (UTC, to the second)."""
+    return clock.written(at + length)
