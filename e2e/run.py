@@ -911,6 +911,66 @@ def awake(c: Cluster, config: Any) -> None:
     log("   (control: can-i without the seed's Role disagrees with the server, as it must)")
 
 
+EVE = "2026-12-24T23:59:00Z"
+CHRISTMAS = "2026-12-25T00:00:00Z"
+
+
+def expiry_scenario(c: Cluster, counts: dict[str, int]) -> int:
+    """An end, as the API server and the authenticator see it: the dev stack with alice
+    (payments, bound by group) and eks_user (seed, bound by username) until 2026-12-24, planned
+    a minute before and at the end; each applied, each compared whole by ``differential``, and
+    the two principals asked of directly."""
+    from eks_access import authz, clock, stackfile
+    from eks_access import config as core
+
+    raw = stackfile.read(ROOT / "Pulumi.dev.yaml").raw
+    for team in raw["eks-access:teams"]:
+        for i, user in enumerate(team.get("users", [])):
+            name = user if isinstance(user, str) else user["name"]
+            if (team["name"], name) in (("payments", "alice"), ("seed", "eks_user")):
+                entry = {"name": user} if isinstance(user, str) else dict(user)
+                team["users"][i] = {**entry, "expires": "2026-12-24"}
+    written = core.load_as_written(raw)
+    alice, eks_user = (f"arn:aws:iam::111122223333:user/{n}" for n in ("alice", "eks_user"))
+    node_arn = written.cluster.node_role_arns[0]
+    list_pods = {"verb": "list", "group": "", "resource": "pods", "namespace": "payments"}
+    create_pods = {"verb": "create", "group": "", "resource": "pods", "namespace": "default"}
+    total = 0
+    for at in (EVE, CHRISTMAS):
+        config = core.in_effect(written, clock.at_value(at))
+        total += differential(c, config, f"dev stack at {at}", counts)
+        state = authz.state_of(config)
+        mapped = dict(zip((alice, eks_user), c.authmap(node_arn, [alice, eks_user]), strict=True))
+        ends = at == CHRISTMAS
+        for arn, attrs in ((alice, list_pods), (eks_user, create_pods)):
+            answer, ours = mapped[arn], state.resolve(arn)
+            assert answer["mapped"] is not ends and (ours is None) is ends, (at, arn, answer, ours)
+            req = authz.Request(attrs["verb"], "pods", "", "", "", attrs["namespace"])
+            if not ends:
+                groups = [*(answer.get("groups") or []), "system:authenticated"]
+                server = c.allowed(answer["username"], groups, {**attrs, "subresource": ""})
+                assert server and state.can(arn, req), (at, arn)
+                continue
+            # After the end the authenticator maps the ARN to nobody: the caller is anonymous.
+            anonymous = c.allowed("system:anonymous", ["system:unauthenticated"], attrs)
+            assert not anonymous and not state.can(arn, req), (at, arn)
+        if ends:
+            # eks_user was bound by username: the binding no longer names it either, so even
+            # its old identity is refused (alice's group binding stays, for the team's others).
+            old = c.allowed("eks_user", ["system:authenticated"], create_pods)
+            assert not old, "eks_user's username is still bound after its end"
+            log(
+                f"   at {at}: alice and eks_user are mapped by nobody (the mapper) and refused "
+                "(SubjectAccessReview); eks_user's old identity is refused too"
+            )
+        else:
+            log(
+                f"   at {at}: alice may list pods in payments, eks_user may create pods in "
+                "default (SubjectAccessReview and can-i agree)"
+            )
+    return total
+
+
 def generated_configs(n: int) -> list[Any]:
     """Valid configs from the test suite's hypothesis strategy, fixed by a seed."""
     from hypothesis import HealthCheck, given, seed, settings
@@ -1042,6 +1102,9 @@ def main(argv: list[str] | None = None) -> int:
             f"by the API server, 0 disagreements; {counts.get('identities', 0)} identities "
             "mapped by the authenticator as predicted"
         )
+        log("\n== 4b. an end: the plan a minute before and at an expires, applied")
+        expired = expiry_scenario(c, counts)
+        log(f"   {expired} queries compared at the two times, 0 disagreements")
         kubectl_warnings_check(c)
         log("\n== 5. the live aws-auth preflight (plan --live of an export)")
         with tempfile.TemporaryDirectory(prefix="eks-access-live-") as work:
