@@ -951,17 +951,21 @@ def expiry_scenario(c: Cluster, counts: dict[str, int]) -> int:
                 server = c.allowed(answer["username"], groups, {**attrs, "subresource": ""})
                 assert server and state.can(arn, req), (at, arn)
                 continue
-            # After the end the authenticator maps the ARN to nobody: the caller is anonymous.
-            anonymous = c.allowed("system:anonymous", ["system:unauthenticated"], attrs)
-            assert not anonymous and not state.can(arn, req), (at, arn)
+            assert not state.can(arn, req), (at, arn)  # can-i: no identity, no access
         if ends:
             # eks_user was bound by username: the binding no longer names it either, so even
             # its old identity is refused (alice's group binding stays, for the team's others).
             old = c.allowed("eks_user", ["system:authenticated"], create_pods)
             assert not old, "eks_user's username is still bound after its end"
+            # alice's team is bound by group, and the group stays for its other members: her
+            # old identity would still be allowed, so her end is the mapping's alone.
+            group = ["eks-access:payments", "system:authenticated"]
+            assert c.allowed("alice", group, {**list_pods, "subresource": ""})
             log(
-                f"   at {at}: alice and eks_user are mapped by nobody (the mapper) and refused "
-                "(SubjectAccessReview); eks_user's old identity is refused too"
+                f"   at {at}: the mapper maps neither alice nor eks_user (their requests are "
+                "unauthenticated) and can-i says no; eks_user's old identity is refused by "
+                "SubjectAccessReview too (its binding no longer names it); alice's would not be "
+                "(her team's group stays bound): her end is carried by the mapping"
             )
         else:
             log(

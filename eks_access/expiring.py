@@ -99,7 +99,9 @@ def ended(config: StackConfig, at: datetime) -> list[Ending]:
 class EndChange:
     """A grant whose end a change moves, that ends soon, or that was added already ended."""
 
-    change: Literal["ends soon", "extended", "shortened", "added already ended"]
+    change: Literal[
+        "ends soon", "extended", "shortened", "ended by this change", "added already ended"
+    ]
     what: str
     path: str
     before: str | None
@@ -111,6 +113,8 @@ class EndChange:
         why = f" ({self.reason})" if self.reason else ""
         if self.change == "ends soon":
             return f"{self.what} ends {self.after}{why}"
+        if self.change == "ended by this change":
+            return f"{self.what}: ended at {self.after} by this change (a revoke){why}"
         if self.change == "added already ended":
             return f"{self.what} is added with expires {self.after}, which has passed{why}"
         was = self.before or "no end"
@@ -161,15 +165,18 @@ def end_changes(
             before = clock.end_of(was) if was else None
             if before != end:
                 longer = end is None or (before is not None and end > before)
-                change: Literal["extended", "shortened"] = "extended" if longer else "shortened"
-                out.append(EndChange(change, what, path, was, expires, reason))
+                change: Literal["extended", "shortened", "ended by this change"] = (
+                    "extended" if longer else "shortened"
+                )
                 if end is not None and end <= at and (before is None or before > at):
-                    out.append(EndChange("added already ended", what, path, was, expires, reason))
+                    change = "ended by this change"  # a revoke
+                out.append(EndChange(change, what, path, was, expires, reason))
         elif end is not None and end <= at:
             out.append(EndChange("added already ended", what, path, None, expires, reason))
         if end is not None and at < end <= at + within:
             out.append(EndChange("ends soon", what, path, None, clock.written(end), reason))
-    order = {"added already ended": 0, "shortened": 1, "extended": 2, "ends soon": 3}
+    order = {"added already ended": 0, "ended by this change": 1, "shortened": 2, "extended": 3}
+    order["ends soon"] = 4
     return sorted(out, key=lambda c: (order[c.change], c.path))
 
 

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import difflib
 import io
-from collections.abc import Iterator, MutableMapping, MutableSequence
+from collections.abc import Iterator, Mapping, MutableMapping, MutableSequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.util import load_yaml_guess_indent
 
 from eks_access import clock, rules
 from eks_access.config.assembly import ADD_MEMBERS, MEMBER_KEYS, OVERRIDES
@@ -54,36 +53,62 @@ class Principal:
 
 
 class Document:
-    """A YAML file loaded for a round trip."""
+    """A YAML file loaded for a round trip, with the indentation that writes it back as it
+    was; a file whose layout the round trip cannot keep is refused, not rewritten."""
 
     def __init__(self, text: str, where: str):
         self.where = where
         self.original = text
-        try:
-            _, indent, block_seq_indent = load_yaml_guess_indent(text)
-        except Exception as e:  # ruamel's scanner and parser errors share no public base
-            raise GrantError(f"{where}: cannot be read ({type(e).__name__})") from None
-        self.yaml = YAML()
-        self.yaml.preserve_quotes = True
-        self.yaml.width = 4096  # never fold a long ARN onto two lines
-        seq = indent or 2
-        self.yaml.indent(mapping=block_seq_indent or 2, sequence=seq, offset=max(seq - 2, 0))
-        self.data = self.yaml.load(text)
+        best: tuple[int, YAML, Any] | None = None
+        for mapping, sequence, offset in _INDENTS:
+            yaml = _yaml(mapping, sequence, offset, text)
+            try:
+                data = yaml.load(text)
+                changed = _lines_changed(text, _dump(yaml, data))
+            except Exception as e:  # ruamel's scanner and parser errors share no public base
+                raise GrantError(f"{where}: cannot be read ({type(e).__name__})") from None
+            if best is None or changed < best[0]:
+                best = (changed, yaml, data)
+            if changed == 0:
+                break
+        assert best is not None
+        changed, self.yaml, self.data = best
+        if changed:
+            raise GrantError(
+                f"{where}: written back, {changed} line(s) this edit does not touch would change "
+                "(a comment inside a flow mapping, an unusual indentation): edit the file by hand"
+            )
         if not isinstance(self.data, CommentedMap):
             raise GrantError(f"{where}: expected a mapping")
 
     def text(self) -> str:
-        out = io.StringIO()
-        self.yaml.dump(self.data, out)
-        return out.getvalue()
+        return _dump(self.yaml, self.data)
 
-    def untouched_lines_changed(self) -> int:
-        """How many lines a round trip of the file as read would rewrite (0 for the files
-        the project's own layout produces): a caller says so rather than hide it."""
-        out = io.StringIO()
-        self.yaml.dump(self.yaml.load(self.original), out)
-        diff = difflib.ndiff(self.original.splitlines(), out.getvalue().splitlines())
-        return sum(1 for line in diff if line.startswith("- "))
+
+_INDENTS = [(m, s, o) for m in (2, 4) for s in (2, 4, 6, 8) for o in (0, 2, 4, 6) if s >= o + 2]
+"""Mapping indent, sequence indent and dash offset: ruamel's own guess
+(``load_yaml_guess_indent``) is a heuristic, so each is tried for the one that writes the
+unchanged file back byte for byte."""
+
+
+def _yaml(mapping: int, sequence: int, offset: int, text: str) -> YAML:
+    yaml = YAML()
+    yaml.preserve_quotes = True
+    yaml.width = 4096  # never fold a long ARN onto two lines
+    yaml.indent(mapping=mapping, sequence=sequence, offset=offset)
+    yaml.explicit_start = text.lstrip().startswith("---")
+    return yaml
+
+
+def _dump(yaml: YAML, data: Any) -> str:
+    out = io.StringIO()
+    yaml.dump(data, out)
+    return out.getvalue()
+
+
+def _lines_changed(before: str, after: str) -> int:
+    diff = difflib.ndiff(before.splitlines(), after.splitlines())
+    return sum(1 for line in diff if line.startswith("- "))
 
 
 def _config(doc: Document) -> CommentedMap:
@@ -99,13 +124,21 @@ def _any_config(doc: Document) -> MutableMapping[str, Any]:
     return config if isinstance(config, MutableMapping) else {}
 
 
-def _teams_key(config: MutableMapping[str, Any], project: str) -> str | None:
-    """The key the file writes its teams under (``eks-access:teams``, or ``teams`` in the
-    eks-access project itself)."""
-    for key in (TEAMS, "teams" if project == NAMESPACE else None):
+def _key(config: MutableMapping[str, Any], project: str, name: str) -> str | None:
+    """How the file writes one of our keys: ``eks-access:<name>``, or ``<name>`` alone, which
+    the Pulumi CLI reads as the project's (ours when the project is eks-access)."""
+    for key in (f"{NAMESPACE}:{name}", name if project == NAMESPACE else None):
         if key is not None and key in config:
             return key
     return None
+
+
+def _teams_key(config: MutableMapping[str, Any], project: str) -> str | None:
+    return _key(config, project, "teams")
+
+
+def _overrides_key(config: MutableMapping[str, Any], project: str) -> str:
+    return _key(config, project, "teamOverrides") or OVERRIDES
 
 
 def _named(teams: Any, name: str, where: str) -> CommentedMap:
@@ -190,6 +223,61 @@ class Edit:
     """What happened, in words."""
 
 
+def _shared(node: Any, what: str, where: str) -> None:
+    """Refuse to edit a node YAML shares with another place (an anchor ``&x`` or a merge
+    ``<<: *x``): the edit would reach every team that uses it, unseen in the diff."""
+    anchor = getattr(node, "anchor", None)
+    if anchor is not None and anchor.value is not None:
+        raise GrantError(
+            f"{where}: {what} is anchored (&{anchor.value}) and may be used elsewhere "
+            "(*{anchor.value}): an edit here would reach every place that uses it; edit the "
+            "file by hand"
+        )
+    if isinstance(node, CommentedMap) and node.merge:
+        raise GrantError(
+            f"{where}: {what} merges another mapping (<<): its lists may come from there; "
+            "edit the file by hand"
+        )
+
+
+def _target(
+    doc: Document, project: str, team: str, who: Principal, where: str
+) -> tuple[MutableSequence[Any], str]:
+    """The list a grant or a stack's own end of ``who`` goes in, and its path: the team's own
+    list when the file writes its teams, else ``teamOverrides.<team>``'s replacing list if it
+    has one, else its ``addMembers``."""
+    config = _config(doc)
+    key = _teams_key(config, project)
+    if key is not None:
+        _shared(config[key], f"config.{key}", where)
+        t = _named(config[key], team, f"{where}: config.{key}")
+        n = config[key].index(t)
+        _shared(t, f"team {team}", where)
+        items = _list(t, who.key)
+        _shared(items, f"team {team}'s {who.key}", where)
+        return items, f"config.{key}[{n}].{who.key}"
+    okey = _overrides_key(config, project)
+    overrides = config.get(okey)
+    if overrides is None:
+        overrides = config[okey] = CommentedMap()
+    if not isinstance(overrides, MutableMapping):
+        raise GrantError(f"{where}: config.{okey}: expected a mapping")
+    fields = overrides.get(team)
+    if fields is None:
+        fields = overrides[team] = CommentedMap()
+    _shared(fields, f"config.{okey}.{team}", where)
+    if who.key in fields:
+        items = _list(fields, who.key)  # this stack's own replacement list
+        _shared(items, f"config.{okey}.{team}.{who.key}", where)
+        return items, f"config.{okey}.{team}.{who.key}"
+    added = fields.get(ADD_MEMBERS)
+    if added is None:
+        added = fields[ADD_MEMBERS] = CommentedMap()
+    items = _list(added, who.key)
+    _shared(items, f"config.{okey}.{team}.{ADD_MEMBERS}.{who.key}", where)
+    return items, f"config.{okey}.{team}.{ADD_MEMBERS}.{who.key}"
+
+
 def grant(
     text: str,
     where: str,
@@ -199,52 +287,34 @@ def grant(
     who: Principal,
     expires: str,
     reason: str,
+    settings: Mapping[str, Any] | None = None,
 ) -> Edit:
     """The file with ``who`` in ``team`` until ``expires``, for ``reason``: in the file's own
     teams when it writes them, otherwise in ``teamOverrides.<team>.addMembers`` (teams from a
-    teams file or ESC). A member already there with an end gets the new end (an extension or
-    a shortening); one without an end is refused, since a grant that ends would cut it short."""
+    teams file or ESC). ``settings`` are the principal's other fields where the stack defines
+    it already (its keys, path, username: the same everywhere). A member already there with an
+    end gets the new end (an extension or a shortening); one without an end is refused, since a
+    grant that ends would cut it short."""
     doc = Document(text, where)
-    config = _config(doc)
-    values = {"expires": expires, "reason": reason}
-    key = _teams_key(config, project)
-    if key is not None:
-        t = _named(config[key], team, f"{where}: config.{key}")
-        items = _list(t, who.key)
-        base = f"config.{key}[{config[key].index(t)}].{who.key}"
-    else:
-        overrides = config.get(OVERRIDES)
-        if overrides is None:
-            overrides = config[OVERRIDES] = CommentedMap()
-        if not isinstance(overrides, MutableMapping):
-            raise GrantError(f"{where}: config.{OVERRIDES}: expected a mapping")
-        fields = overrides.get(team)
-        if fields is None:
-            fields = overrides[team] = CommentedMap()
-        if who.key in fields:
-            items = _list(fields, who.key)  # this stack's own replacement list
-            base = f"config.{OVERRIDES}.{team}.{who.key}"
-        else:
-            added = fields.get(ADD_MEMBERS)
-            if added is None:
-                added = fields[ADD_MEMBERS] = CommentedMap()
-            items = _list(added, who.key)
-            base = f"config.{OVERRIDES}.{team}.{ADD_MEMBERS}.{who.key}"
+    items, base = _target(doc, project, team, who, where)
     i = _find(items, who)
     if i is None:
-        items.append(_entry_like(items, {who.field: who.ident, **values}))
-        change = f"added {who} to team {team} until {expires}"
-        i = len(items) - 1
-    else:
-        entry = items[i]
-        before = _expires(entry.get("expires")) if isinstance(entry, MutableMapping) else None
-        if before is None:
-            raise GrantError(
-                f"{where}: {base}[{i}]: {who} is in team {team} already, with no end; a grant "
-                "that ends would shorten it (to end it, use `eks-access revoke`)"
-            )
-        _set(entry, items, i, who, values)
-        change = f"changed the end of {who} in team {team} from {before} to {expires}"
+        values = {who.field: who.ident, **(settings or {}), "expires": expires, "reason": reason}
+        items.append(_entry_like(items, values))
+        return Edit(
+            doc.text(), f"{base}[{len(items) - 1}]", f"added {who} to team {team} until {expires}"
+        )
+    entry = items[i]
+    before = _expires(entry.get("expires")) if isinstance(entry, MutableMapping) else None
+    if before is None:
+        raise GrantError(
+            f"{where}: {base}[{i}]: {who} is in team {team} already, with no end; a grant "
+            "that ends would shorten it (to end it, use `eks-access revoke`)"
+        )
+    old = entry.get("reason") if isinstance(entry, MutableMapping) else None
+    said = reason if not old or old == reason else f"{old}; then {reason}"
+    _set(entry, items, i, who, {"expires": expires, "reason": said})
+    change = f"changed the end of {who} in team {team} from {before} to {expires}"
     return Edit(doc.text(), f"{base}[{i}]", change)
 
 
@@ -261,19 +331,20 @@ def _members(doc: Document, project: str) -> Iterator[tuple[str, str, MutableSeq
                 for k in MEMBER_KEYS:
                     if isinstance(t.get(k), list):
                         yield f"{base}[{n}].{k}", str(t.get("name")), t[k]
-    overrides = config.get(OVERRIDES)
+    okey = _overrides_key(config, project)
+    overrides = config.get(okey)
     if isinstance(overrides, MutableMapping):
         for name, fields in overrides.items():
             if not isinstance(fields, MutableMapping):
                 continue
             for k in MEMBER_KEYS:
                 if isinstance(fields.get(k), list):
-                    yield f"config.{OVERRIDES}.{name}.{k}", str(name), fields[k]
+                    yield f"config.{okey}.{name}.{k}", str(name), fields[k]
             added = fields.get(ADD_MEMBERS)
             if isinstance(added, MutableMapping):
                 for k in MEMBER_KEYS:
                     if isinstance(added.get(k), list):
-                        yield f"config.{OVERRIDES}.{name}.{ADD_MEMBERS}.{k}", str(name), added[k]
+                        yield f"config.{okey}.{name}.{ADD_MEMBERS}.{k}", str(name), added[k]
 
 
 def revoke(
@@ -285,10 +356,14 @@ def revoke(
     who: Principal,
     at: datetime,
     reason: str | None,
+    settings: Mapping[str, Any] | None = None,
 ) -> Edit:
     """The file with ``who``'s membership of ``team`` ending at ``at`` (its ``expires`` set, the
-    line kept: the pull request shows the end, and the removal of ended lines follows)."""
+    line kept: the pull request shows the end, and the removal of ended lines follows). A
+    member this file does not list, where the team comes from a teams file or ESC, is ended
+    for this stack alone in ``teamOverrides.<team>.addMembers`` (with ``settings``)."""
     doc = Document(text, where)
+    ended = clock.written(at)
     found = [
         (path, items, i)
         for path, name, items in _members(doc, project)
@@ -297,20 +372,27 @@ def revoke(
         and (who.key == path.rsplit(".", 1)[-1])
     ]
     if not found:
-        raise GrantError(
-            f"{where}: {who} is not in team {team} in this file; where the team's members "
-            "come from a teams file or ESC, end it there (every stack sharing it), or "
-            "list what this stack differs in under teamOverrides"
+        if _teams_key(_config(doc), project) is not None:
+            raise GrantError(f"{where}: {who} is not in team {team}")
+        items, base = _target(doc, project, team, who, where)
+        values = {who.field: who.ident, **(settings or {}), "expires": ended}
+        if reason:
+            values["reason"] = f"revoked: {reason}"
+        items.append(_entry_like(items, values))
+        return Edit(
+            doc.text(),
+            f"{base}[{len(items) - 1}]",
+            f"ended {who} in team {team} at {ended}, in this stack",
         )
-    # The last place wins in the merged config (addMembers after the lists): end them all.
-    for _, items, i in found:
-        values = {"expires": clock.written(at)}
+    for path, items, i in found:
+        _shared(items, path, where)
+        values = {"expires": ended}
         before = items[i].get("reason") if isinstance(items[i], MutableMapping) else None
         if reason:  # the grant's own reason stays: the file tells both
             values["reason"] = f"{before}; revoked: {reason}" if before else f"revoked: {reason}"
         _set(items[i], items, i, who, values)
     path, _, i = found[-1]
-    return Edit(doc.text(), f"{path}[{i}]", f"ended {who} in team {team} at {clock.written(at)}")
+    return Edit(doc.text(), f"{path}[{i}]", f"ended {who} in team {team} at {ended}")
 
 
 # --- removal of what has ended -----------------------------------------------------------
@@ -342,20 +424,21 @@ def remove_ended(text: str, where: str, *, project: str, at: datetime) -> tuple[
                 del items[i]
                 if not items:
                     emptied.append(path)
-    _drop_empty(doc, emptied)
+    _drop_empty(doc, emptied, project)
     return doc.text(), sorted(removed)
 
 
-def _drop_empty(doc: Document, paths: list[str]) -> None:
+def _drop_empty(doc: Document, paths: list[str], project: str) -> None:
     """Remove the lists the removal emptied where an empty list means the same as none: a
     team's own lists and ``addMembers`` (and an ``addMembers`` or override left empty). An
     override's replacing list stays ``[]``: there it means "nobody in this stack"."""
     config = _any_config(doc)
-    overrides = config.get(OVERRIDES)
+    okey = _overrides_key(config, project)
+    overrides = config.get(okey)
     for path in paths:
         head, _, key = path.rpartition(".")
-        if head.startswith(f"config.{OVERRIDES}."):
-            parts = head[len(f"config.{OVERRIDES}.") :].split(".")
+        if head.startswith(f"config.{okey}."):
+            parts = head[len(f"config.{okey}.") :].split(".")
             if parts[-1] != ADD_MEMBERS or not isinstance(overrides, MutableMapping):
                 continue  # a replacing list
             team = ".".join(parts[:-1])
@@ -366,7 +449,7 @@ def _drop_empty(doc: Document, paths: list[str]) -> None:
             if not overrides[team]:
                 del overrides[team]
             if not overrides:
-                del config[OVERRIDES]
+                del config[okey]
         else:
             index = int(head.rsplit("[", 1)[1].rstrip("]"))
             teams_key = head.rsplit("[", 1)[0]

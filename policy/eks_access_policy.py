@@ -300,6 +300,16 @@ def _binds_cluster_admin(props: Mapping[str, Any]) -> bool:
     return ref.get("kind") == "ClusterRole" and ref.get("name") == "cluster-admin"
 
 
+def _entry_of(association: Any, resources: Iterable[Any]) -> Any:
+    """The access entry an association belongs to: its parent, as the program registers it
+    (a URN, known in a preview, where a new IAM user's ARN is not)."""
+    parent = getattr(association.opts, "parent", None)
+    for r in resources:
+        if r.resource_type == ACCESS_ENTRY and parent and r.urn == parent:
+            return r
+    return None
+
+
 def cluster_admin_only_for_marked_teams(args: StackValidationArgs, report: ReportViolation) -> None:
     allowed = set(args.get_config().get("clusterAdminTeams") or [])
 
@@ -318,11 +328,6 @@ def cluster_admin_only_for_marked_teams(args: StackValidationArgs, report: Repor
                 urn,
             )
 
-    entries = {
-        match_key(str(r.props.get("principalArn", ""))): r
-        for r in args.resources
-        if r.resource_type == ACCESS_ENTRY
-    }
     for r in args.resources:
         if r.resource_type in BINDING_TYPES and _binds_cluster_admin(r.props):
             annotations = (r.props.get("metadata") or {}).get("annotations") or {}
@@ -330,12 +335,11 @@ def cluster_admin_only_for_marked_teams(args: StackValidationArgs, report: Repor
         elif r.resource_type == POLICY_ASSOCIATION and str(r.props.get("policyArn", "")).endswith(
             "/" + CLUSTER_ADMIN_POLICY
         ):
-            arn = str(r.props.get("principalArn", ""))
-            entry = entries.get(match_key(arn))
+            entry = _entry_of(r, args.resources)
             tags = (entry.props.get("tags") or {}) if entry else {}
             check(
                 str(tags.get(CLUSTER_ADMIN_TEAM, "")).split(),
-                f"access policy association for {arn}",
+                f"access policy association {r.name}",
                 r.urn,
             )
 
@@ -350,11 +354,6 @@ def admin_grants_end(args: StackValidationArgs, report: ReportViolation) -> None
     ``maxDays`` of now: read from the end the program writes on the binding and the entry."""
     max_days = float(args.get_config().get("maxDays", 30))
     at = rules.now()
-    entries = {
-        match_key(str(r.props.get("principalArn", ""))): r
-        for r in args.resources
-        if r.resource_type == ACCESS_ENTRY
-    }
     for r in args.resources:
         if r.resource_type in BINDING_TYPES:
             ref = r.props.get("roleRef") or {}
@@ -369,11 +368,10 @@ def admin_grants_end(args: StackValidationArgs, report: ReportViolation) -> None
             policy = str(r.props.get("policyArn", "")).rsplit("/", 1)[-1]
             if policy not in ADMIN_POLICIES:
                 continue
-            arn = str(r.props.get("principalArn", ""))
-            entry = entries.get(match_key(arn))
+            entry = _entry_of(r, args.resources)
             tags = (entry.props.get("tags") or {}) if entry else {}
             problem = rules.end_problem(tags.get(rules.GRANTS_END), at, max_days)
-            what = f"the {policy} association of {arn}"
+            what = f"the {policy} association {r.name}"
         else:
             continue
         if problem:

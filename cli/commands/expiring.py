@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     args.within_text = _text(args.within)
     stacks = [stackfile.read(p) for p in dict.fromkeys(args.config_file)]
     if args.remove_ended:
-        return _remove_ended(stacks, args.dry_run)
+        return _remove_ended(stacks, args.dry_run, args.include_teams_files)
     configs = [(s, s.load_as_written()) for s in stacks if not s.is_identity_owner]
     at = clock.now()
     found = [(s, c, expiring.endings(c, at, args.within)) for s, c in configs]
@@ -54,8 +54,9 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _remove_ended(stacks: list[stackfile.StackFile], dry_run: bool) -> int:
-    """Remove the ended lines from each stack file and the teams files they name; ESC
+def _remove_ended(stacks: list[stackfile.StackFile], dry_run: bool, teams_files: bool) -> int:
+    """Remove the ended lines from each stack file (and, with ``teams_files``, from the teams
+    files they name: other stacks share those, so only once each has applied the end); ESC
     environments are named, not edited (they are published to ESC, not only kept here)."""
     import difflib
     import sys
@@ -65,16 +66,18 @@ def _remove_ended(stacks: list[stackfile.StackFile], dry_run: bool) -> int:
     from eks_access import expiring, grants
 
     at = clock.now()
-    edits: dict[Path, tuple[str, str]] = {}  # file -> (before, after)
+    edits: dict[Path, tuple[bytes, str]] = {}  # file -> (before, after)
+    kept: list[str] = []
     for stack in stacks:
         files = [stack.path]
         teams_file = stack.raw.get(core.TEAMS_FILE)
-        if isinstance(teams_file, str):
+        if isinstance(teams_file, str) and teams_files:
             files.append((stack.project_dir / teams_file).resolve())
         for path in files:
             if path in edits:
                 continue
-            text = path.read_text()
+            raw = path.read_bytes()
+            text = raw.decode().replace("\r\n", "\n")
             try:
                 after, removed = grants.remove_ended(text, path.name, project=stack.project, at=at)
                 teams = grants.ended_teams(text, path.name, project=stack.project, at=at)
@@ -82,42 +85,44 @@ def _remove_ended(stacks: list[stackfile.StackFile], dry_run: bool) -> int:
                 raise UserError(str(e)) from None
             for line in removed:
                 print(f"{path.name}: removed {line}, ended by {used_time()}")
-            for name in teams:
-                print(
-                    f"{path.name}: team {name} has ended and is kept (its roles, bindings and "
-                    "namespaces go only if a person removes it)"
-                )
+            kept += [f"{path.name}: team {name} has ended and is kept (its roles, bindings and "
+                     "namespaces go only if a person removes it)" for name in teams]  # fmt: skip
             if after != text:
-                edits[path] = (text, after)
+                crlf = b"\r\n" in raw
+                edits[path] = (raw, after.replace("\n", "\r\n") if crlf else after)
     for path, (before, after) in edits.items():
         sys.stdout.writelines(
             difflib.unified_diff(
-                before.splitlines(keepends=True),
+                before.decode().splitlines(keepends=True),
                 after.splitlines(keepends=True),
                 f"a/{path.name}",
                 f"b/{path.name}",
             )
         )
+    for line in kept:
+        print(line, file=sys.stderr)
     if dry_run:
         return EXIT_OK
     for path, (_, after) in edits.items():
-        path.write_text(after)
+        path.write_bytes(after.encode())
     for stack in stacks:  # every stack still reads as `pulumi up` reads it, or nothing changes
         try:
             left = expiring.ended(stackfile.read(stack.path).load_as_written(), at)
         except (core.ConfigError, stackfile.StackFileError) as e:
             for path, (before, _) in edits.items():
-                path.write_text(before)
+                path.write_bytes(before)
             problems = getattr(e, "problems", None)
             said = "; ".join(str(p) for p in problems) if problems else str(e)
             raise UserError(
                 f"{stack.path.name}: the removal would leave invalid config ({said}); "
                 "nothing was changed"
             ) from None
-        for gone in left:  # written where this command does not edit: an ESC environment
+        for gone in left:
+            if gone.what.startswith("team "):
+                continue  # said above
             print(
-                f"note: {stack.path.name}: {gone.what} ended but is written in {_esc(stack)}; "
-                "edit the environment and publish it",
+                f"note: {stack.path.name}: {gone.what} ended and is still written ({gone.path} "
+                f"as read), in {_elsewhere(stack, teams_files)}",
                 file=sys.stderr,
             )
     if not edits:
@@ -125,8 +130,17 @@ def _remove_ended(stacks: list[stackfile.StackFile], dry_run: bool) -> int:
     return EXIT_OK
 
 
-def _esc(stack: stackfile.StackFile) -> str:
-    return ", ".join(s for s in stack.sources if s.startswith("esc/")) or "its ESC environment"
+def _elsewhere(stack: stackfile.StackFile, teams_files: bool) -> str:
+    """Where an ended line this command left is written."""
+    from eks_access import config as core
+
+    places = [f"{s} (ESC: edit it and publish it)" for s in stack.sources if s.startswith("esc/")]
+    shared = stack.raw.get(core.TEAMS_FILE)
+    if isinstance(shared, str) and not teams_files:
+        places.append(
+            f"{shared} (shared: --include-teams-files once every stack using it applied the end)"
+        )
+    return " or ".join(places) or "this file (a line this command cannot edit)"
 
 
 def _text(within: timedelta) -> str:
@@ -150,8 +164,13 @@ def register(sub: Subparsers) -> None:
     )  # fmt: skip
     x.add_argument(
         "--remove-ended", action="store_true",
-        help="remove the lines of grants that have ended from the stack files (and the teams "
-        "files they name), comments and layout kept; prints the diff",
+        help="remove the lines of grants that have ended by --at from the stack files, "
+        "comments and layout kept; prints the diff",
+    )  # fmt: skip
+    x.add_argument(
+        "--include-teams-files", action="store_true",
+        help="with --remove-ended: the teams files the stacks name too (other stacks share "
+        "them: only once each has applied the end)",
     )  # fmt: skip
     x.add_argument("--dry-run", action="store_true", help="with --remove-ended: write nothing")
     at_option(x)

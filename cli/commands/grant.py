@@ -8,6 +8,7 @@ import argparse
 import difflib
 import json
 import re
+import shlex
 import sys
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -52,41 +53,75 @@ def _principal(args: argparse.Namespace) -> Any:
 
 
 def _read(path: Path) -> tuple[stackfile.StackFile, str]:
+    """The stack and its text with ``\n`` line ends (``_write`` puts back the file's own)."""
     stack = stackfile.read(path)
-    return stack, stack.path.read_text()
+    return stack, stack.path.read_bytes().decode().replace("\r\n", "\n")
 
 
 def _checked(stack: stackfile.StackFile, text: str) -> Any:
     """The edited file read as `pulumi up` would read it: the config as written, or the
-    problems (nothing written)."""
+    problems (nothing written); a reference stack's users checked against its identity stack,
+    as `plan` checks them."""
+    from cli.commands.plan import identity_members
     from eks_access import config as core
+    from eks_access import fleet
 
     edited = stackfile.read(stack.path, text)
     try:
-        return edited.load_as_written()
+        config = edited.load_as_written()
     except core.ConfigError as e:
         lines = "; ".join(str(p) for p in e.problems)
         raise UserError(f"{stack.path.name}: the edit would not be valid config: {lines}") from None
+    members = [fleet.FleetStack(edited.path.name, edited.stack, config)]
+    if problems := fleet.problems(members + identity_members([edited], members)):
+        raise UserError(f"{stack.path.name}: the edit would not plan: {'; '.join(problems)}")
+    return config
 
 
-def _pack_bound(stack: stackfile.StackFile, policy_config: str | None) -> float | None:
+def _settings(config: Any, who: Any) -> tuple[dict[str, Any], dict[str, str | None]]:
+    """The principal's other fields where the stack defines it already (keys, path, username:
+    one definition everywhere), and its memberships as written: team -> expires (None: none)."""
+    from eks_access import kinds
+    from eks_access.config.assembly import member_id
+
+    settings: dict[str, Any] = {}
+    teams: dict[str, str | None] = {}
+    wanted = member_id(who.ident, who.key)
+    for t, team in enumerate(config.teams):
+        for m in kinds.members(team, f"teams[{t}]", config.context()):
+            if m.kind.config_key != who.key:
+                continue
+            entry = m.item.model_dump(
+                mode="json", by_alias=True, exclude_defaults=True, exclude_none=True
+            )
+            if member_id(entry, who.key) != wanted:
+                continue
+            teams[team.name] = m.item.expires
+            if not settings:
+                kept = m.item.settings().model_dump(
+                    mode="json", by_alias=True, exclude_defaults=True, exclude_none=True
+                )
+                settings = {k: v for k, v in kept.items() if k != who.field}
+    return settings, teams
+
+
+def _pack_bound(stack: stackfile.StackFile, policy_config: str | None) -> tuple[str, float | None]:
     """``maxDays`` of the pack's ``admin-grants-end`` for this stack, when the stack's pack
     config enables it (``--policy-config``, else ``policy/config.<stack>.json``)."""
+    from cli.commands.plan import stack_pack_config
     from offline import policy
 
-    path = Path(policy_config) if policy_config else None
+    given = policy_config or stack_pack_config(stack)
+    path = Path(given) if given else None
     if path is None:
-        own = stack.project_dir / "policy" / f"config.{stack.stack}.json"
-        path = own if own.is_file() else None
-    if path is None:
-        return None
+        return "disabled", None
     try:
         config = json.loads(path.read_text())
     except (OSError, ValueError) as e:
         raise UserError(f"--policy-config {path}: {e}") from None
     rule = next(p for p in policy.pack.POLICIES if p.name == "admin-grants-end")
     level, values = policy.settings(rule, config)
-    return None if level == "disabled" else float(values["maxDays"])
+    return level, (None if level == "disabled" else float(values["maxDays"]))
 
 
 def _team(config: Any, name: str) -> Any:
@@ -103,17 +138,19 @@ def _write(stack: stackfile.StackFile, before: str, after: str, dry_run: bool) -
     )  # fmt: skip
     sys.stdout.writelines(diff)
     if not dry_run:
-        stack.path.write_text(after)
+        crlf = b"\r\n" in stack.path.read_bytes()
+        stack.path.write_bytes((after.replace("\n", "\r\n") if crlf else after).encode())
 
 
 def _next_steps(stack: stackfile.StackFile, branch: str, message: str) -> None:
+    q, name = shlex.quote, shlex.quote(stack.path.name)
     print(
         "\nnext, to have it reviewed and applied (`pulumi up` runs after the merge):\n"
-        f"  eks-access plan --config-file {stack.path.name} --out out/{stack.stack}\n"
-        f"  git switch -c {branch}\n"
-        f"  git commit -m {json.dumps(message)} -- {stack.path.name}\n"
-        f"  git push -u origin {branch}\n"
-        f"  gh pr create --fill --title {json.dumps(message)}"
+        f"  eks-access plan --config-file {name} --out {q(f'out/{stack.stack}')}\n"
+        f"  git switch -c {q(branch)}\n"
+        f"  git commit -m {q(message)} -- {name}\n"
+        f"  git push -u origin {q(branch)}\n"
+        f"  gh pr create --fill --title {q(message)}"
     )
 
 
@@ -142,27 +179,41 @@ def run_grant(args: argparse.Namespace) -> int:
         raise UserError(
             f"--until {expires} has passed (it is {clock.written(at)}): nothing to grant"
         )
+    settings, was = _settings(stack.load_as_written(), who)
+    if args.team in was and was[args.team] is None:
+        raise UserError(
+            f"{who} is in team {args.team} already, with no end; a grant that ends would "
+            "shorten it (to end it, use `eks-access revoke`)"
+        )
     try:
         edit = grants.grant(
             before, stack.path.name, project=stack.project, team=args.team, who=who,
-            expires=expires, reason=args.reason,
+            expires=expires, reason=args.reason, settings=settings,
         )  # fmt: skip
     except grants.GrantError as e:
         raise UserError(str(e)) from None
     config = _checked(stack, edit.text)
-    team = _team(config, args.team)
-    bound = _pack_bound(stack, args.policy_config)
-    levels = expiring.admin_levels(team)
-    if bound is not None and levels:
-        problem = rules.end_problem(clock.written(clock.end_of(expires)), at, bound)
+    _team(config, args.team)
+    _, now_in = _settings(config, who)
+    gained = [t for t, end in now_in.items() if was.get(t, "absent") != end]
+    level, bound = _pack_bound(stack, args.policy_config)
+    for name in gained:  # every team the edit reaches (one, unless YAML shares a list)
+        levels = expiring.admin_levels(_team(config, name))
+        problem = (
+            rules.end_problem(clock.written(clock.end_of(expires)), at, bound)
+            if (bound is not None and levels)
+            else None
+        )
         if problem:
-            print(
-                f"stopped: team {args.team} grants {', '.join(levels)}, and the stack's policy "
-                f"(admin-grants-end) bounds such grants to {bound:g} days: this grant {problem}; "
-                "nothing was written",
-                file=sys.stderr,
+            said = (
+                f"team {name} grants {', '.join(levels)}, and the stack's policy "
+                f"(admin-grants-end, {level}) bounds such grants to {bound:g} days: this grant "
+                f"{problem}"
             )
-            return EXIT_POLICY
+            if level == "mandatory":
+                print(f"stopped: {said}; nothing was written", file=sys.stderr)
+                return EXIT_POLICY
+            print(f"warning: {said}", file=sys.stderr)
     _write(stack, before, edit.text, args.dry_run)
     print(f"{stack.path.name}: {edit.change} ({edit.path}), as of {clock.written(at)}")
     if not args.dry_run:
@@ -178,10 +229,13 @@ def run_revoke(args: argparse.Namespace) -> int:
     stack, before = _read(path)
     who = _principal(args)
     at = clock.now()
+    settings, was = _settings(stack.load_as_written(), who)
+    if args.team not in was:
+        raise UserError(f"{who} is not in team {args.team} in {stack.path.name}'s config")
     try:
         edit = grants.revoke(
             before, stack.path.name, project=stack.project, team=args.team, who=who, at=at,
-            reason=args.reason,
+            reason=args.reason, settings=settings,
         )  # fmt: skip
     except grants.GrantError as e:
         raise UserError(str(e)) from None

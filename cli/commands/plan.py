@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
         members.append(fleet.FleetStack(s.path.name, s.stack, config))
         ended += [f"{s.path.name}: {e.warning}" for e in gone]
     # A reference stack needs its identity stack's users: check them as a fleet would.
-    extra = _identity_members(stacks, members)
+    extra = identity_members(stacks, members)
     if problems := fleet.problems(members + extra):
         for p in problems:
             print(f"error: {p}", file=sys.stderr)
@@ -104,7 +104,7 @@ def _read(stack: stackfile.StackFile) -> tuple[Any, list[Any]]:
     return core.in_effect(written, clock.now()), expiring.ended(written, clock.now())
 
 
-def _identity_members(stacks: list[stackfile.StackFile], members: list[Any]) -> list[Any]:
+def identity_members(stacks: list[stackfile.StackFile], members: list[Any]) -> list[Any]:
     """The identity stacks that reference stacks name, read from their files (so a plan of a
     reference stack alone still says which users its identity stack does not own)."""
     from eks_access import fleet
@@ -175,7 +175,8 @@ def _plan_stacks(
                 ops = operations.compute(before.resources, result.resources)
                 extra["operations.json"] = json.dumps(operations.to_json(ops), indent=2)
                 stops = lockout_stops(before, result, ops, stack, args.acknowledge_lockout)
-            verdict, extra["policy.json"] = _policy_verdict(result, args.policy_config)
+            pack_config = args.policy_config or stack_pack_config(stack)
+            verdict, extra["policy.json"] = _policy_verdict(result, pack_config)
             try:
                 written = offline_plan.write(result, out, stack.project, stack.stack, extra)
             except offline_plan.FolderError as e:
@@ -210,6 +211,13 @@ def _plan_stacks(
     if args.format == "json":
         emit(summaries)
     return code
+
+
+def stack_pack_config(stack: stackfile.StackFile) -> str | None:
+    """The stack's own policy pack config, ``policy/config.<stack>.json`` in its project, as
+    the workflows pass it to `pulumi preview`/`up` (``policyPackConfigs``); None without one."""
+    path = stack.project_dir / "policy" / f"config.{stack.stack}.json"
+    return str(path) if path.is_file() else None
 
 
 def _policy_verdict(result: RunResult, policy_config: str | None) -> tuple[dict[str, Any], str]:
@@ -249,7 +257,8 @@ def register(sub: Subparsers) -> None:
     p.add_argument("--out", required=True, metavar="DIR", help="folder for the plan's files")
     p.add_argument(
         "--policy-config", metavar="FILE",
-        help="policy pack config (JSON, as for --policy-pack-config): levels and settings",
+        help="policy pack config (JSON, as for --policy-pack-config): levels and settings "
+        "(default: the stack's policy/config.<stack>.json, if there is one)",
     )  # fmt: skip
     p.add_argument(
         "--base", metavar="REF",

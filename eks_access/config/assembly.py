@@ -7,6 +7,7 @@ import difflib
 from collections.abc import Mapping
 from typing import Any
 
+from eks_access import rules
 from eks_access.fields import NAMESPACE
 from eks_access.kinds import TEAM_KINDS
 from eks_access.problems import Problem
@@ -89,8 +90,27 @@ def merge_teams(
     return out, problems
 
 
+def member_id(entry: Any, key: str) -> str | None:
+    """Who a member entry of the ``key`` list is, compared as IAM and the authenticator compare:
+    an IAM user's name without case, an ARN as the authenticator matches it (a role without its
+    path), a permission set by name."""
+    field = "name" if key in ("users", "permissionSets") else "arn"
+    value = (
+        entry if isinstance(entry, str) else entry.get(field) if isinstance(entry, dict) else None
+    )
+    if not isinstance(value, str):
+        return None
+    if key == "users":
+        return value.lower()
+    if field == "arn":
+        return rules.match_key(value)
+    return value
+
+
 def _add_members(team: dict[str, Any], added: Any, where: str) -> list[Problem]:
-    """Append ``addMembers``' lists to the team's own (in place); the problems of its shape."""
+    """``addMembers``' entries into the team's own lists (in place): a member the team already
+    lists is replaced there (its end or reason in this stack, ``eks-access revoke``), any
+    other appended. The problems of its shape."""
     if not isinstance(added, dict):
         return [Problem(where, f"expected a mapping of {', '.join(MEMBER_KEYS)} to lists")]
     problems = []
@@ -98,14 +118,21 @@ def _add_members(team: dict[str, Any], added: Any, where: str) -> list[Problem]:
         if key not in MEMBER_KEYS:
             close = difflib.get_close_matches(str(key), MEMBER_KEYS, n=1)
             hint = f"did you mean {close[0]!r}? " if close else ""
-            problems.append(
-                Problem(
-                    f"{where}.{key}", f"not a list of members; {hint}use {', '.join(MEMBER_KEYS)}"
-                )
-            )
+            use = ", ".join(MEMBER_KEYS)
+            problems.append(Problem(f"{where}.{key}", f"not a list of members; {hint}use {use}"))
         elif not isinstance(items, list):
             problems.append(Problem(f"{where}.{key}", "expected a list"))
         else:
             own = team.get(key)
-            team[key] = [*(own if isinstance(own, list) else []), *items]
+            merged = list(own) if isinstance(own, list) else []
+            for item in items:
+                ident = member_id(item, key)
+                at = next(
+                    (i for i, e in enumerate(merged) if ident and member_id(e, key) == ident), None
+                )
+                if at is None:
+                    merged.append(item)
+                else:
+                    merged[at] = item
+            team[key] = merged
     return problems

@@ -124,12 +124,13 @@ def _blame_overrides(
             team = teams[index[name]]
             added = fields.get(ADD_MEMBERS)
             for key, items in added.items() if isinstance(added, dict) else ():
-                if not isinstance(items, list):
+                if not isinstance(items, list) or not isinstance(team.get(key), list):
                     continue
-                total = len(team.get(key) or [])
-                for k in range(len(items)):  # the appended entries, where they are written
-                    at = f"teams[{index[name]}].{key}[{total - len(items) + k}]"
-                    moved[at] = f"{OVERRIDES}.{name}.{ADD_MEMBERS}.{key}[{k}]"
+                for k, item in enumerate(items):  # each added entry, where it is written
+                    i = next((i for i, e in enumerate(team[key]) if e is item), None)
+                    if i is not None:
+                        at = f"teams[{index[name]}].{key}[{i}]"
+                        moved[at] = f"{OVERRIDES}.{name}.{ADD_MEMBERS}.{key}[{k}]"
             for key in fields:
                 if key != ADD_MEMBERS:
                     moved[f"teams[{index[name]}].{key}"] = f"{OVERRIDES}.{name}.{key}"

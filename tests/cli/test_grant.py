@@ -46,8 +46,13 @@ def test_grant_writes_the_entry_prints_the_steps_and_the_access_ends(invoke, pro
     assert "teams[1].users[2]: user arn:aws:iam::111122223333:user/zoe in team payments ended" in (
         r.stderr
     )
-    iam = json.loads((project / "o" / "iam.json").read_text())
-    assert "zoe" in json.dumps(iam)  # the user stays, its key Inactive (the plan tests hold it)
+    plan = json.loads((project / "o" / "plan.json").read_text())
+    zoe = sorted(
+        r["type"].rsplit(":", 1)[-1] for r in plan["resources"] if r["name"].startswith("zoe-")
+    )
+    # kept (a user the stack created), with no team group and no mapping: the end carried out
+    assert zoe == ["User"], zoe
+    assert "zoe" not in (project / "o" / "aws-auth.yaml").read_text()
 
 
 def test_dry_run_writes_nothing_and_a_bad_edit_is_refused(invoke, project):
@@ -113,11 +118,21 @@ def test_revoke_and_remove_ended_in_an_esc_stack(invoke, project):
     assert r.returncode == 0, r.stderr
     assert "reason: 'INC-9; revoked: done'" in prod.read_text()
     r = invoke("revoke", "--stack", "prod", "--team", "payments", "--user", "carol", cwd=project)
-    assert r.returncode == 2 and "not in team payments in this file" in r.stderr
+    assert r.returncode == 2 and "carol is not in team payments in Pulumi.prod.yaml's config" in (
+        r.stderr
+    )
+    # dana comes from the ESC environment: ended in this stack alone, through addMembers
+    r = invoke("revoke", "--stack", "prod", "--team", "data", "--user", "dana", "--at",
+               "2026-12-07T10:00:00Z", cwd=project)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert "dana" not in members(prod, "data", "2026-12-07T10:00:01Z")
+    assert "dana" in members(prod, "data", "2026-12-07T09:59:59Z")
     r = invoke("expiring", "--config-file", str(prod), "--remove-ended", "--at", "2026-12-08",
                cwd=project)  # fmt: skip
     assert r.returncode == 0, r.stderr
     assert "removed config.eks-access:teamOverrides.data.addMembers.users[0]" in r.stdout
+    assert "removed config.eks-access:teamOverrides.data.addMembers.users[1]" in r.stdout
+    # dana's stack-local end is gone with its line: the stack reads the shared team again
     assert prod.read_text() == original
     r = invoke("expiring", "--config-file", str(prod), "--remove-ended", cwd=project)
     assert r.returncode == 0 and "no ended lines to remove" in r.stdout
@@ -135,14 +150,53 @@ def test_remove_ended_edits_the_teams_file_and_dry_run_writes_nothing(invoke, pr
         "    nodeRoleArns: [arn:aws:iam::111122223333:role/n]\n"
         "  eks-access:teamsFile: teams.yaml\n"
     )
-    r = invoke("expiring", "--config-file", str(stack), "--remove-ended", "--dry-run",
+    r = invoke("expiring", "--config-file", str(stack), "--remove-ended", "--dry-run", "--include-teams-files",
                "--at", "2026-12-06", cwd=project)  # fmt: skip
     assert r.returncode == 0 and "-      - {name: ben, expires: 2026-12-01}" in r.stdout
     assert "ben" in shared.read_text()
-    r = invoke("expiring", "--config-file", str(stack), "--remove-ended", "--at", "2026-12-06",
+    r = invoke("expiring", "--config-file", str(stack), "--remove-ended", "--include-teams-files", "--at", "2026-12-06",
                cwd=project)  # fmt: skip
     assert r.returncode == 0, r.stderr
     assert shared.read_text() == (
         "# shared teams\nteams:\n  - name: ops\n    clusterAccess: view\n    users:\n"
         "      - ann  # permanent\n"
     )
+
+
+def test_someone_with_access_already_gets_the_grant_with_their_settings(invoke, project):
+    """The on-call engineer with everyday access (alice: payments, with her key generation)
+    gets platform's cluster-admin for the incident: the entry carries her settings."""
+    dev = project / "Pulumi.dev.yaml"
+    r = invoke("grant", "--stack", "dev", "--team", "platform", "--user", "alice", "--for", "4h",
+               "--reason", "INC-7", "--at", "2026-12-06T10:00:00Z", cwd=project)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert "+        - {name: alice, keys: [2026-11], expires: '2026-12-06T14:00:00Z'" in r.stdout
+    sso = ("arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/us-east-1/"
+           "AWSReservedSSO_PaymentsDev_0123456789abcdef")  # fmt: skip
+    r = invoke("grant", "--stack", "dev", "--team", "platform", "--role", sso, "--for", "4h",
+               "--reason", "INC-7", cwd=project)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert "username: payments-sso:{{SessionName}}" in dev.read_text().split("platform")[-1]
+
+
+def test_the_bound_and_what_yaml_shares(invoke, project):
+    """An anchored list would carry a grant into another team unseen: refused."""
+    stack = project / "Pulumi.t.yaml"
+    stack.write_text(
+        "config:\n  aws:region: us-east-1\n  eks-access:cluster:\n    name: t\n"
+        "    nodeRoleArns: [arn:aws:iam::111122223333:role/n]\n  eks-access:teams:\n"
+        "    - name: viewers\n      clusterAccess: view\n      users: &people\n        - ann\n"
+        "    - name: platform\n      clusterAccess: cluster-admin\n      users: *people\n"
+    )
+    r = invoke("grant", "--stack", str(stack), "--team", "viewers", "--user", "zed", "--for",
+               "1h", "--reason", "x", cwd=project)  # fmt: skip
+    assert r.returncode == 2 and "anchored (&people)" in r.stderr
+    # An advisory bound warns; a mandatory one stops.
+    (project / "policy").mkdir()
+    rule = project / "policy" / "config.dev.json"
+    rule.write_text(
+        json.dumps({"admin-grants-end": {"enforcementLevel": "advisory", "maxDays": 1}})
+    )
+    args = ["grant", "--stack", "dev", "--team", "platform", "--user", "zed", "--reason", "x"]
+    r = invoke(*args, "--for", "2d", "--dry-run", cwd=project)
+    assert r.returncode == 0 and "warning: team platform grants cluster-admin" in r.stderr

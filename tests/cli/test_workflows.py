@@ -155,6 +155,9 @@ def test_the_review_is_one_comment_per_stack_edited_in_place(tmp_path):
     assert body.count("<details>") == body.count("</details>") == 1
 
 
+NOW = "2026-12-06T10:00:00Z"
+
+
 def _git_says(command: str) -> str:
     out = subprocess.run(shlex.split(command), cwd=ROOT, capture_output=True, text=True, check=True)
     return out.stdout.strip()
@@ -166,6 +169,8 @@ def _commands(doc):
     for step in steps(doc):
         text = re.sub(r"\\\n\s*", " ", step.get("run", ""))  # continuation lines joined
         for line in text.splitlines():
+            # a time the run takes once (`now`): any time will do for the parser
+            line = re.sub(r"\$\{\{ *needs\.ended\.outputs\.now *\}\}|\$now", NOW, line)
             line = re.sub(r"\$\{\{[^}]*\}\}", "X", line)
             inner = re.findall(r"\$\(([^)]*)\)", line)
             # A `git` substitution in an argument is git's to answer, here in this repository.
@@ -206,7 +211,8 @@ def test_the_expiry_run_is_hourly_guarded_and_ends_with_a_pull_request():
     assert doc["on"]["schedule"] == [{"cron": "7 * * * *"}] and "workflow_dispatch" in doc["on"]
     assert "stacks --ended" in doc["jobs"]["ended"]["steps"][-1]["run"]
     up = doc["jobs"]["up"]
-    assert up["concurrency"]["group"] == "deploy-${{ matrix.stack }}"
+    # its own lock: a queued hourly run must never cancel a merge's pending deploy
+    assert up["concurrency"]["group"] == "expire-${{ matrix.stack }}"
     names = [s.get("name") or s.get("uses", "") for s in up["steps"]]
     order = [
         names.index("Lockout guard"),
@@ -217,6 +223,21 @@ def test_the_expiry_run_is_hourly_guarded_and_ends_with_a_pull_request():
     assert order == sorted(order)
     pulumi_up = up["steps"][order[1]]
     assert pulumi_up["with"] == {"command": "up", "stack-name": "${{ matrix.stack }}",
-                                 "policyPacks": "policy"}  # fmt: skip
-    # the deploy on merge takes the same lock for its stack
-    assert load("main.yml")["concurrency"]["group"] == "deploy-dev"
+                                 "policyPacks": "policy",
+                                 "policyPackConfigs": "policy/config.${{ matrix.stack }}.json"}  # fmt: skip
+    assert load("main.yml")["concurrency"]["group"] != up["concurrency"]["group"]
+    # the guard, the up and the removal share the time the run began
+    runs = [s.get("run", "") for s in up["steps"]]
+    assert sum("${{ needs.ended.outputs.now }}" in r for r in runs) == 2
+
+
+def test_every_stack_has_its_policy_pack_config():
+    """The workflows pass policy/config.<stack>.json to every preview and up: each stack has
+    one, and each is a config the pack accepts (levels and settings it defines)."""
+    from offline import policy
+
+    names = {p.name for p in policy.pack.POLICIES} | {"all"}
+    for stack in sorted(ROOT.glob("Pulumi.*.yaml")):
+        name = stack.name.split(".")[1]
+        config = json.loads((ROOT / "policy" / f"config.{name}.json").read_text())
+        assert set(config) <= names, (name, set(config) - names)

@@ -48,12 +48,16 @@ def resource_violations(name: str, type_: str, props: dict[str, Any], **config: 
     return found
 
 
-def stack_violations(name: str, resources: list[tuple[str, dict[str, Any]]], **config: Any):
+def stack_violations(name: str, resources: list[tuple[Any, ...]], **config: Any):
+    """``(type, props)`` or ``(type, props, parent's index)`` each, as the engine hands them."""
     found: list[str] = []
     stack = [
-        PolicyResource(t, unknown_checking_proxy(p), f"urn:{i}", f"r{i}", OPTS, None, None, [], {})
-        for i, (t, p) in enumerate(resources)
-    ]
+        PolicyResource(r[0], unknown_checking_proxy(r[1]), f"urn:{i}", f"r{i}",
+                       OPTS if len(r) < 3 else PolicyResourceOptions(
+                           False, [], None, [], PolicyCustomTimeouts(0, 0, 0), [], f"urn:{r[2]}"),
+                       None, None, [], {})
+        for i, r in enumerate(resources)
+    ]  # fmt: skip
     _policy(name).validate(StackValidationArgs(stack, config), lambda m, urn=None: found.append(m))
     return found
 
@@ -192,8 +196,9 @@ def test_cluster_admin_only_for_teams_marked_in_config():
     tagged = ("aws:eks/accessEntry:AccessEntry",
               {"principalArn": arn, "tags": {rbac.CLUSTER_ADMIN_TEAM: "platform"}})  # fmt: skip
     untagged = ("aws:eks/accessEntry:AccessEntry", {"principalArn": arn})
-    assert stack_violations(name, [tagged, assoc]) == []
-    assert stack_violations(name, [untagged, assoc])
+    assert stack_violations(name, [tagged, (*assoc, 0)]) == []
+    assert stack_violations(name, [untagged, (*assoc, 0)])
+    assert stack_violations(name, [tagged, assoc])  # an association of no entry: not marked
 
 
 def test_one_mapping_per_principal_and_two_keys_per_user():
@@ -563,10 +568,10 @@ def test_admin_grants_end_reads_the_end_the_program_writes():
                  {"principalArn": arn,
                   "policyArn": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSAdminPolicy"})  # fmt: skip
         entry = ("aws:eks/accessEntry:AccessEntry", {"principalArn": arn, "tags": {}})
-        assert "has no end" in stack_violations(name, [entry, assoc])[0]
+        assert "has no end" in stack_violations(name, [entry, (*assoc, 0)])[0]
         ends = ("aws:eks/accessEntry:AccessEntry",
                 {"principalArn": arn, "tags": {rules.GRANTS_END: "2026-12-07T00:00:00Z"}})  # fmt: skip
-        assert stack_violations(name, [ends, assoc]) == []
+        assert stack_violations(name, [ends, (*assoc, 0)]) == []
     assert policy.settings(_policy(name), {})[0] == "disabled"  # off unless a stack enables it
 
 
@@ -605,3 +610,28 @@ def test_admin_grants_end_on_plans_of_both_mechanisms(tmp_path, mode):
         raw["eks-access:teams"][0]["expires"] = "2027-03-01"
         late = _caught(_run_raw(tmp_path / "c", raw), "admin-grants-end", ADMIN_RULE)
         assert late and "2027-03-02T00:00:00Z" in late[0]
+
+
+def test_admin_grants_end_covers_namespace_admin_bindings(tmp_path):
+    from datetime import UTC, datetime
+
+    from eks_access import clock
+
+    team = {"name": "ops", "namespaces": ["apps", "jobs"], "namespaceAccess": "admin",
+            "users": [{"name": "ann", "expires": "2026-12-10"}, "ben"]}  # fmt: skip
+    with clock.fixed(datetime(2026, 12, 6, tzinfo=UTC)):
+        unbounded = _caught(
+            _run_raw(tmp_path, minimal_raw(**{"eks-access:teams": [team]})),
+            "admin-grants-end", ADMIN_RULE,
+        )  # fmt: skip
+        assert len(unbounded) == 2 and all("has no end" in m for m in unbounded)  # 2 namespaces
+        team["users"][1] = {"name": "ben", "expires": "2026-12-12T12:00:00Z"}
+        (tmp_path / "b").mkdir()
+        result = _run_raw(tmp_path / "b", minimal_raw(**{"eks-access:teams": [team]}))
+        assert _caught(result, "admin-grants-end", ADMIN_RULE) == []
+        ends = {
+            r.inputs["metadata"]["annotations"]["eks-access.io/grants-end"]
+            for r in result.resources
+            if r.type.endswith(":RoleBinding")
+        }
+        assert ends == {"2026-12-12T12:00:00Z"}  # the later of the two ends

@@ -264,15 +264,16 @@ def test_the_review_says_which_ends_a_change_moves_and_which_come_soon():
     head_raw = copy.deepcopy(base_raw)
     with_user(head_raw, "payments", "alice", expires="2027-01-31")  # extended
     with_user(head_raw, "payments", "bob", expires="2026-12-22", reason="contract")  # shortened
-    with_user(head_raw, "auditors", "carol", expires="2026-12-01")  # added already ended
+    with_user(head_raw, "auditors", "carol", expires="2026-12-19")  # revoked (ended now)
+    team(head_raw, "auditors")["users"].append({"name": "eve", "expires": "2026-12-01"})
     team(head_raw, "payments")["users"].append({"name": "dan", "expires": "2026-12-28"})
     base, head = core.load_as_written(base_raw), core.load_as_written(head_raw)
     ends = expiring.end_changes(base, head, BEFORE)
     said = [(e.change, e.what.split(" in ")[0].rsplit("/", 1)[-1], e.before, e.after) for e in ends]
     assert said == [
-        ("added already ended", "carol", None, "2026-12-01"),
+        ("added already ended", "eve", None, "2026-12-01"),
+        ("ended by this change", "carol", None, "2026-12-19"),
         ("shortened", "bob", "2027-03-01", "2026-12-22"),
-        ("shortened", "carol", None, "2026-12-01"),
         ("extended", "alice", "2026-12-24", "2027-01-31"),
         ("ends soon", "bob", None, "2026-12-23T00:00:00Z"),
         ("ends soon", "dan", None, "2026-12-29T00:00:00Z"),
@@ -281,10 +282,10 @@ def test_the_review_says_which_ends_a_change_moves_and_which_come_soon():
         core.in_effect(base, BEFORE), core.in_effect(head, BEFORE), ends=ends
     )
     assert doc.warnings[0].startswith(
-        f"user {ALICE.replace('alice', 'carol')} in team auditors is added with expires "
+        f"user {ALICE.replace('alice', 'eve')} in team auditors is added with expires "
         "2026-12-01, which has passed"
     )
-    assert doc.to_json()["ends"][1] == {
+    assert doc.to_json()["ends"][2] == {
         "change": "shortened", "what": f"user {ALICE.replace('alice', 'bob')} in team payments",
         "path": "teams[1].users[1]", "before": "2027-03-01", "after": "2026-12-22",
         "reason": "contract",
@@ -294,6 +295,8 @@ def test_the_review_says_which_ends_a_change_moves_and_which_come_soon():
         "> :hourglass: user arn:aws:iam::111122223333:user/alice in team payments: extended, " in md
     )
     assert md.count(":hourglass:") == 5  # the already-ended one is a warning instead
+    assert "carol in team auditors: ended at 2026-12-19 by this change (a revoke)" in md
+    assert not any("carol" in w for w in doc.warnings)
     # Moving no end says nothing; a permanent grant made temporary is a shortening.
     assert expiring.end_changes(base, base, datetime(2026, 1, 1, tzinfo=UTC)) == []
 

@@ -21,8 +21,11 @@ AT = datetime(2026, 12, 6, 10, tzinfo=UTC)
 
 
 def changed_lines(before: str, after: str) -> tuple[list[str], list[str]]:
-    a, b = before.splitlines(), after.splitlines()
-    return [x for x in a if x not in b], [x for x in b if x not in a]
+    """The lines removed and added, in order (a moved or doubled line counts)."""
+    import difflib
+
+    diff = list(difflib.ndiff(before.splitlines(), after.splitlines()))
+    return [d[2:] for d in diff if d.startswith("- ")], [d[2:] for d in diff if d.startswith("+ ")]
 
 
 def load(text: str) -> core.StackConfig:
@@ -69,7 +72,7 @@ def test_a_second_grant_changes_the_end_and_a_permanent_member_is_refused():
     assert "from 2026-12-06T14:00:00Z to 2026-12-08" in second.change
     assert changed_lines(first.text, second.text) == (
         ["        - {name: zoe, expires: '2026-12-06T14:00:00Z', reason: INC-1}"],
-        ["        - {name: zoe, expires: '2026-12-08', reason: INC-2}"],
+        ["        - {name: zoe, expires: '2026-12-08', reason: INC-1; then INC-2}"],
     )
     with pytest.raises(GrantError, match="already, with no end"):
         grants.grant(DEV, "dev", project="eks-access", team="payments",
@@ -132,9 +135,18 @@ def test_revoke_sets_the_end_to_now_and_keeps_the_reason():
     assert added == [
         "          - {name: bob, expires: '2026-12-06T10:00:00Z', reason: 'INC-9; revoked: done'}"
     ]
-    # A member written in the shared environment, not in this file: refused, with where to go.
-    with pytest.raises(GrantError, match="not in team payments in this file"):
-        grants.revoke(PROD, "prod", project="eks-access", team="payments",
+    # A member of the shared environment, not of this file: ended for this stack alone, with
+    # its settings (the command line first checks that it is a member at all).
+    revoked = grants.revoke(PROD, "prod", project="eks-access", team="data",
+                            who=Principal("users", "dana"), at=AT, reason="left",
+                            settings={"keys": ["v1"]})  # fmt: skip
+    assert revoked.path == "config.eks-access:teamOverrides.data.addMembers.users[0]"
+    assert changed_lines(PROD, revoked.text)[1][-1] == (
+        "          - {name: dana, keys: [v1], expires: '2026-12-06T10:00:00Z', reason: 'revoked: left'}"
+    )
+    # In a file that writes its own teams, a member it does not list is not there to end.
+    with pytest.raises(GrantError, match="is not in team payments"):
+        grants.revoke(DEV, "dev", project="eks-access", team="payments",
                       who=Principal("users", "carol"), at=AT, reason=None)  # fmt: skip
     # A permanent member of the file's own teams gets an end (a string entry becomes a mapping).
     revoked = grants.revoke(DEV, "dev", project="eks-access", team="payments",
@@ -207,3 +219,72 @@ def test_the_duration_end_is_written_as_expires_reads_it():
     end = grants.duration_end(AT, timedelta(hours=4))
     assert end == "2026-12-06T14:00:00Z"
     assert clock.end_of(end) == AT + timedelta(hours=4)
+
+
+ZED = Principal("users", "zed")
+
+
+def test_layouts_are_written_back_as_they_were():
+    four = (
+        "---\n# four-space file\nconfig:\n    aws:region: us-east-1\n    teams:\n"
+        "        -   name: ops\n            clusterAccess: view\n            users:\n"
+        "                -   ann   # first\n"
+    )
+    edit = grants.grant(four, "t", project="eks-access", team="ops", who=ZED,
+                        expires="2026-12-24", reason="r")  # fmt: skip
+    assert changed_lines(four, edit.text) == (
+        [],
+        ["                -   {name: zed, expires: '2026-12-24', reason: r}"],
+    )
+    assert edit.text.startswith("---\n# four-space file\n")
+    assert edit.path == "config.teams[0].users[1]"  # `teams` alone: this project's key
+
+
+def test_what_the_round_trip_cannot_keep_or_yaml_shares_is_refused():
+    comment_in_flow = DEV.replace("users: [carol]", "users: [carol,  # the auditor\n        ]")
+    with pytest.raises(GrantError, match="line\\(s\\) this edit does not touch would change"):
+        grants.grant(comment_in_flow, "dev", project="eks-access", team="auditors", who=ZED,
+                     expires="2026-12-24", reason="r")  # fmt: skip
+    anchored = (
+        "config:\n  eks-access:teams:\n    - name: viewers\n      clusterAccess: view\n"
+        "      users: &people\n        - ann\n    - name: platform\n"
+        "      clusterAccess: cluster-admin\n      users: *people\n"
+    )
+    with pytest.raises(GrantError, match="anchored \\(&people\\)"):
+        grants.grant(anchored, "t", project="eks-access", team="viewers", who=ZED,
+                     expires="2026-12-24", reason="r")  # fmt: skip
+    merged = (
+        "config:\n  eks-access:teams:\n    - &base\n      name: a\n      users: [ann]\n"
+        "    - <<: *base\n      name: b\n"
+    )
+    with pytest.raises(GrantError, match=r"anchored|merges"):
+        grants.grant(merged, "t", project="eks-access", team="b", who=ZED,
+                     expires="2026-12-24", reason="r")  # fmt: skip
+
+
+def test_unnamespaced_overrides_are_found_where_written():
+    text = "config:\n  environment: x\n  teamOverrides:\n    data: {namespaceAccess: view}\n"
+    edit = grants.grant(text, "t", project="eks-access", team="data", who=ZED,
+                        expires="2026-12-24", reason="r")  # fmt: skip
+    assert edit.path == "config.teamOverrides.data.addMembers.users[0]"
+    assert "eks-access:teamOverrides" not in edit.text
+    after, removed = grants.remove_ended(edit.text, "t", project="eks-access",
+                                         at=datetime(2027, 1, 1, tzinfo=UTC))  # fmt: skip
+    assert removed and after == text
+
+
+def test_a_grant_carries_the_principals_settings_and_add_members_replaces():
+    edit = grants.grant(DEV, "dev", project="eks-access", team="platform",
+                        who=Principal("users", "alice"), expires="2026-12-24", reason="INC-3",
+                        settings={"keys": ["2026-11"]})  # fmt: skip
+    assert changed_lines(DEV, edit.text)[1][-1] == (
+        "        - {name: alice, keys: [2026-11], expires: '2026-12-24', reason: INC-3}"
+    )
+    load(edit.text)  # one user, one definition: valid
+    # addMembers naming a member the shared team lists replaces it in this stack (a revoke).
+    shared = [{"name": "data", "clusterAccess": "view", "users": ["ann", "bob"]}]
+    raw = {"eks-access:teamOverrides": {"data": {"addMembers": {"users": [
+        {"name": "ANN", "expires": "2026-12-01"}]}}}}  # fmt: skip
+    merged, problems = assembly.merge_teams(raw, shared)
+    assert problems == [] and merged["eks-access:teams"][0]["users"] == [
+        {"name": "ANN", "expires": "2026-12-01"}, "bob"]  # fmt: skip
