@@ -13,14 +13,16 @@ from components import (
     NamespacesArgs,
     Team,
     TeamArgs,
+    TeamRoleArgs,
     UserAccess,
     UserAccessArgs,
 )
 from components.cluster import ClusterHandle, Lookups, cluster_handle, preflight
 from components.stack_config import read_stack_config
 from components.user_access import IdentityStackUser
-from eks_access import arns, iam, rbac
+from eks_access import arns, iam, rbac, team_roles
 from eks_access import config as core
+from eks_access.principals import TEAM_ROLE_SOURCE
 
 
 def cluster_user(
@@ -69,7 +71,7 @@ def cluster_stack(config: core.StackConfig) -> None:
     namespaces = Namespaces(
         "namespaces", NamespacesArgs(rbac.namespace_objects(config.teams)), opts=k8s_opts
     )
-    teams = team_components(config, cluster, namespaces, k8s_opts)
+    teams = team_components(config, found, cluster, namespaces, k8s_opts)
     owned, users = user_components(config, found, teams)
     if cluster.writes_mappings:
         mappings(config, found, teams, users, k8s_opts)
@@ -78,6 +80,7 @@ def cluster_stack(config: core.StackConfig) -> None:
 
 def team_components(
     config: core.StackConfig,
+    found: Lookups,
     cluster: ClusterHandle,
     namespaces: Namespaces,
     k8s_opts: pulumi.ResourceOptions,
@@ -92,6 +95,14 @@ def team_components(
                 rbac=rbac.team_objects(team),
                 namespaces=namespaces.resources,
                 renamed_from=team.renamed_from,
+                role=TeamRoleArgs(
+                    name=team_roles.role_name(config.cluster.name, team.name),
+                    trust_policy=team_roles.trust_policy(
+                        found.partition, found.users_account, team.require_mfa
+                    ),
+                )
+                if team.access == "role"
+                else None,
             ),
             opts=k8s_opts,
         )
@@ -149,15 +160,21 @@ def mappings(
         )
         pulumi.export("awsAuth", aws_auth.data)
     if found.entries:
-        # Entries of users this stack creates wait for them and follow their unique ID.
+        # Entries of users this stack creates wait for them and follow their unique ID; a team
+        # role's entry waits for the role (EKS refuses an entry for a principal not there yet).
         by_key = {p.entry_key: p.arn.name for p in found.everyone if p.managed}
+        roles = {
+            p.entry_key: role_arn
+            for p in found.everyone
+            if p.source == TEAM_ROLE_SOURCE and (role_arn := teams[p.teams[0]].role_arn)
+        }
         AccessEntries(
             "access-entries",
             AccessEntriesArgs(
                 cluster_name=config.cluster.name,
                 region=config.region,
                 entries=found.entries,
-                principal_arns={k: users[n].arn for k, n in by_key.items()},
+                principal_arns={**{k: users[n].arn for k, n in by_key.items()}, **roles},
                 replacement_triggers={k: users[n].unique_id for k, n in by_key.items()},
             ),
             opts=after_rbac,
@@ -171,6 +188,8 @@ def exports(
     owned: dict[str, ClusterUser],
     users: dict[str, UserAccess],
 ) -> None:
+    named = {t.name: t for t in config.teams}
+    by_user = {n: [named[t] for t in ts] for n, (_, ts) in core.iam_users(config).items()}
     pulumi.export(
         "users",
         {
@@ -184,7 +203,9 @@ def exports(
                     if name in owned
                     else {}
                 ),
-                "kubeconfig": cluster.kubeconfig_for(name),
+                "kubeconfig": cluster.kubeconfig_for(
+                    team_roles.kubeconfig_profile(config.cluster.name, name, by_user[name])
+                ),
             }
             for name, u in users.items()
         },

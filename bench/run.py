@@ -16,6 +16,7 @@ import platform
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -184,6 +185,54 @@ def _add_user(raw: dict[str, Any]) -> None:
 
 def _add_role(raw: dict[str, Any]) -> None:
     raw["eks-access:teams"][0]["roles"].append(role(99_998))
+
+
+# --- 2b. a team as one mapping (access: role) -----------------------------------------------
+
+
+def role_team(n: int) -> list[dict[str, Any]]:
+    """One team of ``n`` IAM users, ``access: user`` against ``access: role``: what the plan
+    registers and maps, the plan's time (in this process, one run each: a comparison, not a
+    figure of its own), and what one more member changes outside IAM."""
+    from eks_access import rules
+
+    plan(org(2))  # the imports and the first run's warm-up, outside the timings
+    rows = []
+    for mode in ("CONFIG_MAP", "API"):
+        for access in ("user", "role"):
+            raw = org(0, mode)
+            raw["eks-access:teams"] = [{
+                "name": "big", "namespaces": ["big-app"], "createNamespaces": True,
+                "namespaceAccess": "edit", "access": access,
+                "users": [user(i) for i in range(n)],
+            }]  # fmt: skip
+            start = time.perf_counter()
+            base = plan(raw)
+            seconds = time.perf_counter() - start
+            more = copy.deepcopy(raw)
+            more["eks-access:teams"][0]["users"].append(user(99_999))
+            d = diff(base, plan(more))
+            outside = [
+                _short(u)
+                for u in [*d["added"], *d["changed"]]
+                if not (d["after"].get(u) or d["before"][u]).type.startswith("aws:iam/")
+            ]
+            patch = next(
+                (r for r in base.resources if r.type == "kubernetes:core/v1:ConfigMapPatch"), None
+            )
+            data = patch.inputs.get("data", {}) if patch is not None else {}
+            rows.append({
+                "mode": mode, "access": access, "users": n, "seconds": seconds,
+                "resources": sum(r.custom for r in base.resources),
+                "aws_auth_bytes": sum(len(v) for v in data.values()),
+                "aws_auth_lines": sum(
+                    len(rules.load_yaml11(v) or []) for k, v in data.items() if k != "mapAccounts"
+                ),
+                "access_entries": sum(r.type == ACCESS_ENTRY for r in base.resources),
+                "one_more_outside_iam": sorted(outside),
+            })  # fmt: skip
+            print(f"  {mode} access: {access}, {n} users: {seconds:.2f} s", file=sys.stderr)
+    return rows
 
 
 # --- 3. aws-auth size -------------------------------------------------------------------------
@@ -376,6 +425,16 @@ def markdown(results: dict[str, Any]) -> str:
           _names(r["changed"])] for r in results["per_principal"]],
         {2, 3, 4, 5},
     )  # fmt: skip
+    out.append("")
+    out += _table(
+        ["mode", "team", "users", "plan s", "resources", "aws-auth lines", "aws-auth bytes",
+         "access entries", "one more member changes (outside IAM)"],
+        [[r["mode"], f"access: {r['access']}", str(r["users"]), f"{r['seconds']:.2f}",
+          str(r["resources"]), str(r["aws_auth_lines"]), str(r["aws_auth_bytes"]),
+          str(r["access_entries"]), _names(r["one_more_outside_iam"]) or "nothing"]
+         for r in results.get("role_team", [])],
+        {2, 3, 4, 5, 6, 7},
+    )  # fmt: skip
     size = results["aws_auth_size"]
     out += [
         "",
@@ -409,6 +468,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine(),
         "program_cost": cost,
         "per_principal": per_principal(),
+        "role_team": role_team(30 if args.quick else 1000),
         "aws_auth_size": aws_auth_size(),
         "diff_locality": diff_locality(30 if args.quick else 100),
         "interrupt": interrupt_latency(*((300, (0.5,), 1) if args.quick else INTERRUPT)),

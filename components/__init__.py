@@ -4,7 +4,7 @@ from components.access_entries import AccessEntries, AccessEntriesArgs
 from components.aws_auth import AwsAuth, AwsAuthArgs
 from components.cluster_user import ClusterUser, ClusterUserArgs
 from components.namespaces import Namespaces, NamespacesArgs
-from components.team import Team, TeamArgs
+from components.team import Team, TeamArgs, TeamRoleArgs
 from components.team_rbac import TeamRbac, TeamRbacArgs
 from components.user_access import UserAccess, UserAccessArgs
 
@@ -21,6 +21,7 @@ __all__ = [
     "TeamArgs",
     "TeamRbac",
     "TeamRbacArgs",
+    "TeamRoleArgs",
     "UserAccess",
     "UserAccessArgs",
 ]

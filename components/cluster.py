@@ -77,6 +77,16 @@ def preflight(config: core.StackConfig) -> Lookups:
     stop(problems)
     # through the module: the policy tests swap the function for one that makes a bad plan
     everyone = principals_module.principals(config, users_account, partition, roles)
+    # A team role is created in this stack's account; the mapping must name it there.
+    stop(
+        [
+            f"{p.teams[0]}: its `access: role` role would be mapped as {p.arn.arn}, but this "
+            f"stack runs in account {account}, where it creates the role; list the cluster's "
+            "node roles (their account is the cluster's) or run the stack in that account"
+            for p in everyone
+            if p.source == principals_module.TEAM_ROLE_SOURCE and p.arn.account != account
+        ]
+    )
     entries = access_entries.entries(config, users_account, partition, roles)
     identities = _identity_stack(config, partition, users_account)
     if config.cluster.create is not None:  # pulumi-eks makes it, and writes its mappings

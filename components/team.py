@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -9,8 +10,16 @@ import pulumi
 import pulumi_aws as aws
 
 from components.team_rbac import TeamRbac, TeamRbacArgs
-from eks_access import iam
+from eks_access import iam, team_roles
 from eks_access.rbac import RbacObject
+
+
+@dataclass(frozen=True)
+class TeamRoleArgs:
+    """``access: role``: the team's IAM role (``eks_access.team_roles``)."""
+
+    name: str
+    trust_policy: Mapping[str, object]
 
 
 @dataclass(frozen=True)
@@ -28,6 +37,8 @@ class TeamArgs:
     renamed_from: Sequence[str] = ()
     """Earlier names of the team: its resources are found under them and renamed in place
     (the IAM group keeps its members) instead of deleted and created again."""
+    role: TeamRoleArgs | None = None
+    """``access: role``: the role its members assume (its group may assume it)."""
 
 
 class Team(pulumi.ComponentResource):
@@ -54,13 +65,24 @@ class Team(pulumi.ComponentResource):
         group = aws.iam.Group(
             f"{name}-group", name=args.group_name, opts=pulumi.ResourceOptions(parent=self)
         )
+        policy = iam.describe_cluster_policy(args.cluster_arn)
+        self.role_arn: pulumi.Output[str] | None = None
+        if args.role is not None:
+            role = aws.iam.Role(
+                f"{name}-role",
+                name=args.role.name,
+                assume_role_policy=json.dumps(args.role.trust_policy),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            self.role_arn = role.arn
+            policy["Statement"].append(team_roles.assume_statement(role.arn))
         aws.iam.GroupPolicy(
             f"{name}-describe-cluster",
             # A fixed name: when a renamed team's group policy is replaced, the new one takes
             # over the old one's place on the renamed group (the old delete finds no group).
             name=iam.GROUP_POLICY_NAME,
             group=group.name,
-            policy=pulumi.Output.json_dumps(iam.describe_cluster_policy(args.cluster_arn)),
+            policy=pulumi.Output.json_dumps(policy),
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.rbac = TeamRbac(
@@ -76,5 +98,6 @@ class Team(pulumi.ComponentResource):
                 "iamGroupName": self.iam_group_name,
                 "iamGroupArn": self.iam_group_arn,
                 "kubernetesGroup": self.kubernetes_group,
+                **({"roleArn": self.role_arn} if self.role_arn is not None else {}),
             }
         )

@@ -975,6 +975,51 @@ def expiry_scenario(c: Cluster, counts: dict[str, int]) -> int:
     return total
 
 
+def role_team_scenario(c: Cluster, counts: dict[str, int]) -> int:
+    """``access: role``: the dev stack with payments as a role team, applied and compared whole;
+    then each member's session, named after the IAM user as the trust policy requires, through
+    the authenticator's mapper, and can-i (asked with the user's ARN) against
+    SubjectAccessReview. A non-member's own ARN is mapped by nobody. Who may create a session
+    of the role is IAM's to decide (the trust and the group's policy), not evaluated here."""
+    from eks_access import authz, review, stackfile, team_roles
+    from eks_access import config as core
+
+    raw = stackfile.read(ROOT / "Pulumi.dev.yaml").raw
+    payments = next(t for t in raw["eks-access:teams"] if t["name"] == "payments")
+    payments.pop("roles")
+    payments["access"] = "role"
+    config = core.load(raw)
+    total = differential(c, config, "dev stack, payments by role", counts)
+    state = authz.state_of(config, "111122223333")
+    role = team_roles.role_arn("aws", "111122223333", "dev", "payments")
+    node_arn = config.cluster.node_role_arns[0]
+    people = ["alice", "bob"]
+    sessions = [f"arn:aws:sts::{role.account}:assumed-role/{role.name}/{u}" for u in people]
+    carol = "arn:aws:iam::111122223333:user/carol"  # an auditor, not in payments
+    alice_own = "arn:aws:iam::111122223333:user/alice"
+    *mapped, own = c.authmap(node_arn, [*sessions, alice_own])
+    assert not own["mapped"], own  # alice is reached through the role only
+    for user, answer in zip(people, mapped, strict=True):
+        assert answer["mapped"] and answer["username"] == f"payments:{user}", answer
+        assert set(answer["groups"]) == {"eks-access:payments"}, answer
+        groups = [*answer["groups"], "system:authenticated"]
+        for req in review.grid(["payments", "default"]):
+            attrs = {"verb": req.verb, "group": req.group, "resource": req.resource,
+                     "subresource": req.subresource, "namespace": req.namespace or ""}  # fmt: skip
+            server = c.allowed(answer["username"], groups, attrs)
+            mine = authz.answer(state, f"arn:aws:iam::111122223333:user/{user}", req).allowed
+            assert server == mine, (user, req.describe(), server, mine)
+            total += 1
+    create = authz.Request("create", "pods", "", "", "", "payments")
+    assert authz.answer(state, carol, create).allowed is False  # carol: payments grants nothing
+    log(
+        "   the mapper maps alice's and bob's sessions of the team role to payments:alice and "
+        "payments:bob in eks-access:payments; can-i asked with their user ARNs agrees with "
+        "SubjectAccessReview; alice's own ARN is mapped by nobody"
+    )
+    return total
+
+
 def generated_configs(n: int) -> list[Any]:
     """Valid configs from the test suite's hypothesis strategy, fixed by a seed."""
     from hypothesis import HealthCheck, given, seed, settings
@@ -1109,6 +1154,9 @@ def main(argv: list[str] | None = None) -> int:
         log("\n== 4b. an end: the plan a minute before and at an expires, applied")
         expired = expiry_scenario(c, counts)
         log(f"   {expired} queries compared at the two times, 0 disagreements")
+        log("\n== 4c. a team as one mapping (access: role)")
+        by_role = role_team_scenario(c, counts)
+        log(f"   {by_role} queries compared, 0 disagreements")
         kubectl_warnings_check(c)
         log("\n== 5. the live aws-auth preflight (plan --live of an export)")
         with tempfile.TemporaryDirectory(prefix="eks-access-live-") as work:

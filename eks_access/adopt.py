@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from eks_access import arns, authz, awsauth, cluster_view, fields, presets
+from eks_access import arns, authz, awsauth, cluster_view, fields, iam, presets, team_roles
 from eks_access.config import NAMESPACE, RESERVED_PREFIXES
 from eks_access.kinds import NODE_KINDS, TEAM_KINDS
 from eks_access.kinds.nodes import HYBRID
@@ -170,6 +170,18 @@ def from_aws_auth(
         key, entry = next(
             (k.config_key, found) for k in TEAM_KINDS if (found := k.recognize(arn, m.username))
         )
+        team_role = arn.kind == "role" and arn.name == team_roles.role_name(
+            cluster, m.username.split(":", 1)[0]
+        )
+        if team_role and m.username.endswith(":{{SessionName}}"):
+            owner = m.username.split(":", 1)[0]
+            notes.append(
+                f"{m.arn}: the role of eks-access team {owner} (`access: role`): its members are "
+                f"the users of IAM group {iam.group_name(cluster, owner)}, which aws-auth does not "
+                "show; imported as this role, equivalent today. To manage it as a role team, "
+                "list those users under the team's `users`, set `access: role` and drop this "
+                "role from its `roles` (the program then maps it itself)"
+            )
         if arn.kind == "role" and permission_set_of(arn.name):
             notes.append(
                 f"{m.arn}: an IAM Identity Center role, imported by ARN; `permissionSets: "

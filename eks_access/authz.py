@@ -16,13 +16,13 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from typing import Any
 
 import yaml
 
-from eks_access import access_entries, arns, rbac, rules
+from eks_access import access_entries, arns, kinds, rbac, rules, team_roles
 from eks_access.config import StackConfig
 from eks_access.fields import session_pattern as session_pattern  # kept here for its readers
 from eks_access.kinds import PERMISSION_SETS
@@ -299,6 +299,13 @@ class State:
     nodes: dict[str, Principal] = field(default_factory=dict)
     """Node and Fargate roles: mapped as ``system:node:...``; the Node authorizer decides what
     they may do, which is not modelled here."""
+    team_roles: dict[str, Identity] = field(default_factory=dict)
+    """``access: role`` teams' roles (their username a template). ``identities`` lists their
+    members instead, one per person as each session shows (keyed ``<role key>#<user>``), so
+    who-can and the review name people."""
+    assumes: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """An IAM user (match key) -> the STS session ARNs it reaches the cluster with: its team
+    roles, assumed under its own name."""
 
     def node(self, caller: str) -> Principal | None:
         """The node role an IAM or STS ARN logs in as, if it is one."""
@@ -307,7 +314,7 @@ class State:
     def resolve(self, caller: str) -> Identity | None:
         """The identity an IAM or STS ARN logs in as, templates filled in; None if unmapped."""
         key = arns.caller_key(caller)
-        ident = self.identities.get(key)
+        ident = self.identities.get(key) or self.team_roles.get(key)
         if ident is None:
             # A session of a permission set's role, whatever the suffix IAM Identity Center
             # gave it (offline, the role's ARN is a placeholder).
@@ -481,10 +488,41 @@ def state_of(
             frozenset((*p.groups, AUTHENTICATED)),
             p.teams,
         )
+    _team_role_members(state, config, account, partition)
     state.grants = rbac_grants(o.manifest for o in rbac.all_objects(config.teams))
     for e in access_entries.entries(config, account, partition):
         state.grants += policy_grants(e)
     return state
+
+
+def _team_role_members(
+    state: State, config: StackConfig, account: str | None, partition: str | None
+) -> None:
+    """Each ``access: role`` team's role kept aside, and its members listed as the people
+    they are: each assumes the role under its IAM user name."""
+    ctx = config.context(account, partition)
+    assumed: dict[str, list[str]] = {}
+    for t, team in enumerate(config.teams):
+        if team.access != "role":
+            continue
+        role = team_roles.role_arn(
+            ctx.partition, ctx.cluster_account or ctx.account, config.cluster.name, team.name
+        )
+        template = state.identities.pop(role.match_key, None)
+        if template is None:
+            continue
+        state.team_roles[role.match_key] = template
+        for m in kinds.members(team, f"teams[{t}]", ctx):
+            session = (
+                f"arn:{role.partition}:sts::{role.account}:assumed-role/{role.name}/{m.item.name}"
+            )
+            person = state.resolve(session)
+            assert person is not None
+            state.identities[f"{role.match_key}#{m.item.name.lower()}"] = Identity(
+                person.key, m.arn.arn, "user", person.username, person.groups, person.teams
+            )
+            assumed.setdefault(m.arn.match_key, []).append(session)
+    state.assumes = {k: tuple(v) for k, v in assumed.items()}
 
 
 @dataclass(frozen=True)
@@ -528,7 +566,29 @@ class Answer:
 
 
 def answer(state: State, caller: str, req: Request) -> Answer:
-    """Whether ``caller`` may make ``req`` in ``state``, and why (can-i)."""
+    """Whether ``caller`` may make ``req`` in ``state``, and why (can-i). An IAM user of an
+    ``access: role`` team is not mapped itself: it is answered for through its team role,
+    assumed under its own name, and told so."""
+    own = _answer(state, caller, req)
+    sessions = state.assumes.get(arns.caller_key(caller), ())
+    if not sessions or own.allowed:
+        return own
+    found = [_answer(state, s, req) for s in sessions]
+    best = next((a for a in found if a.allowed), found[0])
+    if own.identity is not None and not best.allowed:
+        return own
+    assert best.identity is not None
+    role = best.caller.split("/")[1]
+    via = f"by assuming role {role} under its own name (as {best.identity.username})"
+    said = (
+        f"{caller} is not mapped itself: it reaches the cluster {via}"
+        if own.identity is None
+        else f"not as {own.identity.username}; {via}"
+    )
+    return replace(best, caller=caller, note=f"{said}; {best.note}" if best.note else said)
+
+
+def _answer(state: State, caller: str, req: Request) -> Answer:
     ident = state.resolve(caller)
     node = state.node(caller) if ident is None else None
     grants = tuple(state.matching(ident, req)) if ident is not None else ()

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from eks_access import arns, kinds
+from eks_access import arns, kinds, team_roles
 from eks_access.config.models import StackConfig
 from eks_access.kinds.nodes import (
     FARGATE_GROUPS,
@@ -55,6 +55,10 @@ class Principal:
         return self.kind in kinds.NODE_KIND
 
 
+TEAM_ROLE_SOURCE = "access: role"
+"""``Principal.source`` of a team's role (``eks_access.team_roles``)."""
+
+
 def principals(
     config: StackConfig,
     account: str | None = None,
@@ -84,6 +88,21 @@ def principals(
     members: dict[str, Principal] = {}
     for t, team in enumerate(config.teams):
         groups = (team.kubernetes_group,) if team.map_group else ()
+        if team.access == "role":  # one mapping for the team: its members assume the role
+            role = team_roles.role_arn(
+                ctx.partition, ctx.cluster_account or ctx.account, config.cluster.name, team.name
+            )
+            members[role.match_key] = Principal(
+                "role",
+                role,
+                team_roles.username(team.name),
+                groups,
+                (team.name,),
+                False,
+                f"teamrole-{role.account}-{role.name}",
+                TEAM_ROLE_SOURCE,
+            )
+            continue
         for m in kinds.members(team, f"teams[{t}]", ctx):
             known = members.get(m.arn.match_key)
             if known is None:

@@ -69,6 +69,10 @@ class PlaceholderCloud(Mocks):
         elif args.typ == "aws:iam/group:Group":
             state["arn"] = f"{iam}:group{state.get('path', '/')}{state['name']}"
             rid = state["name"]
+        elif args.typ == "aws:iam/role:Role":
+            state["arn"] = f"{iam}:role{state.get('path', '/')}{state['name']}"
+            state["uniqueId"] = f"placeholder-unique-id-{_digest(state['name'])}"
+            rid = state["name"]
         elif args.typ == "aws:iam/accessKey:AccessKey":
             rid = f"placeholder-key-id-{args.name}"
             if state.get("pgpKey"):

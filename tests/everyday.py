@@ -88,6 +88,16 @@ def _alice_until(day: str) -> Callable[[Raw], Raw]:
     return edit
 
 
+def _payments_without_roles(raw: Raw) -> Raw:
+    team(raw, "payments").pop("roles")  # a role team lists IAM users only
+    return raw
+
+
+def _payments_by_role(raw: Raw) -> Raw:
+    team(raw, "payments")["access"] = "role"
+    return raw
+
+
 def _add_user(raw: Raw) -> Raw:
     team(raw, "payments")["users"].append("dave")
     return raw
@@ -338,6 +348,31 @@ ROWS: tuple[Row, ...] = (
         "the membership and the mapping come back, the same keys Active again: no new secret",
         base=_alice_until("2026-12-24"),
         at=(CHRISTMAS, CHRISTMAS),
+    ),
+    Row(
+        "add a user to a role team",
+        _add_user,
+        {
+            (CU, "dave"): "create",
+            (U, "dave-user"): "create",
+            (UA, "dave"): "create",
+            (MEMBERS, "dave-groups"): "create",
+        },
+        "IAM only: the user and its membership of the team's group, which may assume the team's "
+        "role; no Kubernetes write",
+        base=lambda raw: _payments_by_role(_payments_without_roles(raw)),
+    ),
+    Row(
+        "switch a team to access: role",
+        _payments_by_role,
+        {
+            ("aws:iam/role:Role", "payments-role"): "create",
+            (GROUP_POLICY, "payments-describe-cluster"): "update",
+            (PATCH, "aws-auth-patch"): "update",
+        },
+        "the team's role, its group's permission to assume it, and in one aws-auth write the "
+        "role's line in, the members' lines out: no moment without a mapping",
+        base=_payments_without_roles,
     ),
     Row(
         "add a role",

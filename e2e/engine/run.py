@@ -459,6 +459,7 @@ def for_engine(raw: dict[str, Any]) -> dict[str, Any]:
 PHASE_1 = [
     "add a user", "remove a user", "move a user to another team", "add a key generation",
     "a grant expires", "a grant is extended",
+    "add a user to a role team", "switch a team to access: role",
     "drop the old key generation", "set or change pgpKey", "add a namespace (CONFIG_MAP)",
     "change namespaceAccess", "rename a team", "add a role",
     "switch to API_AND_CONFIG_MAP",

@@ -479,6 +479,67 @@ def _json_equal(a: Any, b: Any) -> bool:
         return bool(a == b)
 
 
+class Role(Kind):
+    """aws_iam_role as the program registers it: a name, a path and a trust policy."""
+
+    token = "aws:iam/role:Role"
+    defaults: Props = {"path": "/"}  # noqa: RUF012
+    computed = ("arn", "uniqueId", "createDate", "tagsAll")
+    autoname = True
+
+    @staticmethod
+    def _outs(ins: Props, role: Mapping[str, Any]) -> Props:
+        return {
+            **ins,
+            "name": role["RoleName"],
+            "path": role["Path"],
+            "arn": role["Arn"],
+            "uniqueId": role["RoleId"],
+            "createDate": str(role["CreateDate"]),
+            "tagsAll": dict(ins.get("tags") or {}),
+        }
+
+    def create(self, aws: Aws, ins: Props) -> tuple[str, Props]:
+        name = ins["name"]
+        try:
+            role = aws.iam.create_role(
+                RoleName=name,
+                Path=ins.get("path", "/"),
+                AssumeRolePolicyDocument=ins["assumeRolePolicy"],
+            )["Role"]
+        except ClientError as e:
+            fail(f"creating IAM Role ({name})", e)
+        return name, self._outs(ins, role)
+
+    def update(self, aws: Aws, id_: str, olds: Props, old_ins: Props, news: Props) -> Props:
+        name = olds.get("name", id_)
+        try:  # name and path replace (ForceNew); the trust policy is updated in place
+            aws.iam.update_assume_role_policy(
+                RoleName=name, PolicyDocument=news["assumeRolePolicy"]
+            )
+            role = aws.iam.get_role(RoleName=name)["Role"]
+        except ClientError as e:
+            fail(f"updating IAM Role ({name})", e)
+        return self._outs(news, role)
+
+    def delete(self, aws: Aws, id_: str, olds: Props, old_ins: Props) -> None:
+        name = olds.get("name", id_)
+        try:
+            aws.iam.delete_role(RoleName=name)
+        except ClientError as e:
+            if code_of(e) != "NoSuchEntity":
+                fail(f"deleting IAM Role ({name})", e)
+
+    def read(self, aws: Aws, id_: str, olds: Props) -> Props | None:
+        try:
+            role = aws.iam.get_role(RoleName=olds.get("name", id_))["Role"]
+        except ClientError as e:
+            if code_of(e) == "NoSuchEntity":
+                return None
+            fail(f"reading IAM Role ({id_})", e)
+        return self._outs(olds, role)
+
+
 class UserGroupMembership(Kind):
     token = "aws:iam/userGroupMembership:UserGroupMembership"
 
@@ -853,6 +914,7 @@ KINDS: dict[str, Kind] = {
         User(),
         Group(),
         GroupPolicy(),
+        Role(),
         UserGroupMembership(),
         AccessKey(),
         AccessEntry(),

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from eks_access import arns, iam, kinds, names, regions
+from eks_access import arns, iam, kinds, names, regions, team_roles
 from eks_access.config.mode_checks import mode_checks
 from eks_access.config.models import IdentityConfig, StackConfig
 from eks_access.fields import (
@@ -136,6 +136,7 @@ def cross_checks(config: StackConfig) -> list[Problem]:
     formers: dict[str, str] = {}
     for team_kind in kinds.TEAM_KINDS:
         problems.extend(team_kind.config_checks(config.teams))
+    problems.extend(team_roles.checks(config.teams, config.cluster.name))
     problems.extend(_limits(config))
     ctx = config.context()
     # aws-auth keys mappings by path-less, lower-cased ARN: two spellings of one role collide.

@@ -112,6 +112,11 @@ class Team(Model):
     ``bindTo: users``), as aws-auth entries with no groups are."""
     expires: Expires | None = None
     """When every membership of the team ends (its group, roles and namespaces stay)."""
+    access: Literal["user", "role"] = "user"
+    """``user``: each principal mapped (an aws-auth line or access entry each); ``role``: the
+    team's IAM users reach the cluster through one team role (``eks_access.team_roles``)."""
+    require_mfa: bool = False
+    """``access: role``: the role may be assumed only in an MFA session."""
 
     @model_validator(mode="before")
     @classmethod
