@@ -144,7 +144,7 @@ def _config_state(config: StackConfig, cluster: ClusterState) -> authz.State:
     """What the config grants on this cluster: its own objects, on top of the platform's own
     bindings; its bindings name built-in ClusterRoles (view, edit, admin), so those grant what
     the cluster's copies say (aggregated rules included), not this tool's approximation."""
-    state = authz.state_of(config)
+    state = authz.state_of(config, people=False)  # as the cluster maps: the team roles
     own = [o.manifest for o in rbac.all_objects(config.teams)]
     defined = {o["metadata"]["name"] for o in own if o["kind"] == "ClusterRole"}
     live_roles = [

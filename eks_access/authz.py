@@ -303,6 +303,8 @@ class State:
     """``access: role`` teams' roles (their username a template). ``identities`` lists their
     members instead, one per person as each session shows (keyed ``<role key>#<user>``), so
     who-can and the review name people."""
+    people: set[str] = field(default_factory=set)
+    """Keys of ``identities`` that are a role team's members (no mapping of their own)."""
     assumes: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """An IAM user (match key) -> the STS session ARNs it reaches the cluster with: its team
     roles, assumed under its own name."""
@@ -314,7 +316,8 @@ class State:
     def resolve(self, caller: str) -> Identity | None:
         """The identity an IAM or STS ARN logs in as, templates filled in; None if unmapped."""
         key = arns.caller_key(caller)
-        ident = self.identities.get(key) or self.team_roles.get(key)
+        own = self.identities.get(key) if key not in self.people else None
+        ident = own or self.team_roles.get(key)
         if ident is None:
             # A session of a permission set's role, whatever the suffix IAM Identity Center
             # gave it (offline, the role's ARN is a placeholder).
@@ -465,12 +468,17 @@ def policy_grants(entry: access_entries.EntrySpec) -> list[Grant]:
 
 
 def state_of(
-    config: StackConfig, account: str | None = None, partition: str | None = None
+    config: StackConfig,
+    account: str | None = None,
+    partition: str | None = None,
+    people: bool = True,
 ) -> State:
     """The desired state of a config: what EKS will map, and every RBAC grant.
 
     ``account`` is where the stack's IAM users live; by default what the config tells
-    (``StackConfig.users_account``), as the offline plan assumes.
+    (``StackConfig.users_account``), as the offline plan assumes. ``people``: an ``access:
+    role`` team's members listed as the people they are (who-can, the review); without, its
+    role as the cluster maps it (the audit, which compares with the cluster's own mappings).
     """
     state = State(accounts=frozenset(config.cluster.map_accounts))
     everyone: Sequence[Principal] = principals(config, account, partition)
@@ -488,7 +496,8 @@ def state_of(
             frozenset((*p.groups, AUTHENTICATED)),
             p.teams,
         )
-    _team_role_members(state, config, account, partition)
+    if people:
+        _team_role_members(state, config, account, partition)
     state.grants = rbac_grants(o.manifest for o in rbac.all_objects(config.teams))
     for e in access_entries.entries(config, account, partition):
         state.grants += policy_grants(e)
@@ -518,7 +527,13 @@ def _team_role_members(
             )
             person = state.resolve(session)
             assert person is not None
-            state.identities[f"{role.match_key}#{m.item.name.lower()}"] = Identity(
+            # Keyed as the user when it is not mapped itself (a team switched to a role is the
+            # same person before and after); beside its own mapping when it is.
+            key = m.arn.match_key
+            if key in state.identities and key not in state.people:
+                key = f"{role.match_key}#{m.item.name.lower()}"
+            state.people.add(key)
+            state.identities[key] = Identity(
                 person.key, m.arn.arn, "user", person.username, person.groups, person.teams
             )
             assumed.setdefault(m.arn.match_key, []).append(session)

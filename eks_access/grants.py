@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import difflib
 import io
-from collections.abc import Iterator, Mapping, MutableMapping, MutableSequence
+from collections.abc import Collection, Iterator, Mapping, MutableMapping, MutableSequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -21,7 +21,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from eks_access import clock, rules
-from eks_access.config.assembly import ADD_MEMBERS, MEMBER_KEYS, OVERRIDES
+from eks_access.config.assembly import ADD_MEMBERS, MEMBER_KEYS, OVERRIDES, member_id
 from eks_access.fields import NAMESPACE
 
 TEAMS = f"{NAMESPACE}:teams"
@@ -85,7 +85,14 @@ class Document:
         return _dump(self.yaml, self.data)
 
 
-_INDENTS = [(m, s, o) for m in (2, 4) for s in (2, 4, 6, 8) for o in (0, 2, 4, 6) if s >= o + 2]
+_COMMON = [(2, 4, 2), (2, 2, 0), (4, 4, 2), (4, 8, 4)]
+_INDENTS = _COMMON + [
+    (m, s, o)
+    for m in (2, 4)
+    for s in (2, 4, 6, 8)
+    for o in (0, 2, 4, 6)
+    if s >= o + 2 and (m, s, o) not in _COMMON
+]
 """Mapping indent, sequence indent and dash offset: ruamel's own guess
 (``load_yaml_guess_indent``) is a heuristic, so each is tried for the one that writes the
 unchanged file back byte for byte."""
@@ -107,8 +114,12 @@ def _dump(yaml: YAML, data: Any) -> str:
 
 
 def _lines_changed(before: str, after: str) -> int:
-    diff = difflib.ndiff(before.splitlines(), after.splitlines())
-    return sum(1 for line in diff if line.startswith("- "))
+    """How many lines differ, position by position: 0 exactly when the text is the same
+    (difflib's exact diff is quadratic, and only the candidate that writes 0 is used)."""
+    if before == after:
+        return 0
+    a, b = before.splitlines(), after.splitlines()
+    return sum(x != y for x, y in zip(a, b, strict=False)) + abs(len(a) - len(b))
 
 
 def _config(doc: Document) -> CommentedMap:
@@ -273,6 +284,7 @@ def _target(
     added = fields.get(ADD_MEMBERS)
     if added is None:
         added = fields[ADD_MEMBERS] = CommentedMap()
+    _shared(added, f"config.{okey}.{team}.{ADD_MEMBERS}", where)
     items = _list(added, who.key)
     _shared(items, f"config.{okey}.{team}.{ADD_MEMBERS}.{who.key}", where)
     return items, f"config.{okey}.{team}.{ADD_MEMBERS}.{who.key}"
@@ -305,6 +317,7 @@ def grant(
             doc.text(), f"{base}[{len(items) - 1}]", f"added {who} to team {team} until {expires}"
         )
     entry = items[i]
+    _shared(entry, f"{base}[{i}]", where)
     before = _expires(entry.get("expires")) if isinstance(entry, MutableMapping) else None
     if before is None:
         raise GrantError(
@@ -318,9 +331,23 @@ def grant(
     return Edit(doc.text(), f"{base}[{i}]", change)
 
 
-def _members(doc: Document, project: str) -> Iterator[tuple[str, str, MutableSequence[Any]]]:
-    """Every member list the file writes: ``(path, team, list)``, in its teams and in its
-    overrides (replacing lists and ``addMembers``)."""
+def _sharing(*nodes: Any) -> str | None:
+    """Why an edit of these nodes would reach other places (an anchor or a merge), or None."""
+    for node in nodes:
+        anchor = getattr(node, "anchor", None)
+        if anchor is not None and anchor.value is not None:
+            return f"anchored (&{anchor.value})"
+        if isinstance(node, CommentedMap) and node.merge:
+            return "merged from another mapping (<<)"
+    return None
+
+
+def _members(
+    doc: Document, project: str
+) -> Iterator[tuple[str, str, MutableSequence[Any], str | None]]:
+    """Every member list the file writes: ``(path, team, list, sharing)``, in its teams and in
+    its overrides (replacing lists and ``addMembers``); ``sharing`` says why an edit there would
+    reach other places (YAML anchors and merges), or is None."""
     config = _any_config(doc)
     key = _teams_key(config, project)
     teams = config.get(key) if key else doc.data.get("teams")  # a teams file holds 'teams'
@@ -330,7 +357,8 @@ def _members(doc: Document, project: str) -> Iterator[tuple[str, str, MutableSeq
             if isinstance(t, MutableMapping):
                 for k in MEMBER_KEYS:
                     if isinstance(t.get(k), list):
-                        yield f"{base}[{n}].{k}", str(t.get("name")), t[k]
+                        why = _sharing(teams, t, t[k])
+                        yield f"{base}[{n}].{k}", str(t.get("name")), t[k], why
     okey = _overrides_key(config, project)
     overrides = config.get(okey)
     if isinstance(overrides, MutableMapping):
@@ -339,12 +367,15 @@ def _members(doc: Document, project: str) -> Iterator[tuple[str, str, MutableSeq
                 continue
             for k in MEMBER_KEYS:
                 if isinstance(fields.get(k), list):
-                    yield f"config.{okey}.{name}.{k}", str(name), fields[k]
+                    why = _sharing(overrides, fields, fields[k])
+                    yield f"config.{okey}.{name}.{k}", str(name), fields[k], why
             added = fields.get(ADD_MEMBERS)
             if isinstance(added, MutableMapping):
                 for k in MEMBER_KEYS:
                     if isinstance(added.get(k), list):
-                        yield f"config.{okey}.{name}.{ADD_MEMBERS}.{k}", str(name), added[k]
+                        why = _sharing(overrides, fields, added, added[k])
+                        path = f"config.{okey}.{name}.{ADD_MEMBERS}.{k}"
+                        yield path, str(name), added[k], why
 
 
 def revoke(
@@ -365,8 +396,8 @@ def revoke(
     doc = Document(text, where)
     ended = clock.written(at)
     found = [
-        (path, items, i)
-        for path, name, items in _members(doc, project)
+        (path, items, i, why or _sharing(items[i]))
+        for path, name, items, why in _members(doc, project)
         if name == team
         and (i := _find(items, who)) is not None
         and (who.key == path.rsplit(".", 1)[-1])
@@ -384,28 +415,43 @@ def revoke(
             f"{base}[{len(items) - 1}]",
             f"ended {who} in team {team} at {ended}, in this stack",
         )
-    for path, items, i in found:
-        _shared(items, path, where)
+    for path, items, i, why in found:
+        if why:
+            raise GrantError(
+                f"{where}: {path}[{i}] is {why}: an edit there would reach every place that "
+                "uses it; edit the file by hand"
+            )
         values = {"expires": ended}
         before = items[i].get("reason") if isinstance(items[i], MutableMapping) else None
         if reason:  # the grant's own reason stays: the file tells both
             values["reason"] = f"{before}; revoked: {reason}" if before else f"revoked: {reason}"
         _set(items[i], items, i, who, values)
-    path, _, i = found[-1]
+    path, _, i, _ = found[-1]
     return Edit(doc.text(), f"{path}[{i}]", f"ended {who} in team {team} at {ended}")
 
 
 # --- removal of what has ended -----------------------------------------------------------
 
 
-def remove_ended(text: str, where: str, *, project: str, at: datetime) -> tuple[str, list[str]]:
+def remove_ended(
+    text: str,
+    where: str,
+    *,
+    project: str,
+    at: datetime,
+    shared: Collection[tuple[str, str, str]] = (),
+) -> tuple[str, list[str], list[str]]:
     """The file without the member entries and access policies whose ``expires`` has passed
-    at ``at``, and what was removed (paths as in the file, before the removal). A team whose
-    own ``expires`` has passed is kept and named: removing it would take its roles, bindings
-    and namespaces too, which is a person's decision."""
+    at ``at``; what was removed and what was kept (paths as in the file, before the removal).
+
+    Kept: an ``addMembers`` entry for a member the shared team lists too (``shared``: team,
+    list, ``member_id``), since it is that member's end in this stack and removing it would
+    grant the shared entry again; and a team whose own ``expires`` has passed, since removing
+    it would take its roles, bindings and namespaces too, which is a person's decision."""
     doc = Document(text, where)
     removed: list[str] = []
-    lists = [(p, items) for p, _, items in _members(doc, project)]
+    kept: list[str] = []
+    lists = [(p, team, items, why) for p, team, items, why in _members(doc, project)]
     config = _any_config(doc)
     key = _teams_key(config, project)
     teams = config.get(key) if key else doc.data.get("teams")
@@ -413,19 +459,34 @@ def remove_ended(text: str, where: str, *, project: str, at: datetime) -> tuple[
     if isinstance(teams, list):
         for n, t in enumerate(teams):
             if isinstance(t, MutableMapping) and isinstance(t.get("accessPolicies"), list):
-                lists.append((f"{base}[{n}].accessPolicies", t["accessPolicies"]))
+                policies = t["accessPolicies"]
+                why = _sharing(teams, t, policies)
+                lists.append((f"{base}[{n}].accessPolicies", str(t.get("name")), policies, why))
     emptied = []
-    for path, items in lists:
+    for path, team, items, why in lists:
+        list_key = path.rsplit(".", 1)[-1]
+        stands_in = f".{ADD_MEMBERS}." in path
         for i in reversed(range(len(items))):
             entry = items[i]
             expires = entry.get("expires") if isinstance(entry, MutableMapping) else None
-            if _ended(expires, at):
-                removed.append(f"{path}[{i}] (expires {_expires(expires)})")
-                del items[i]
-                if not items:
-                    emptied.append(path)
+            if not _ended(expires, at):
+                continue
+            if sharing := why or _sharing(entry):
+                kept.append(f"{path}[{i}] (expires {_expires(expires)}): {sharing}; remove by hand")
+                continue
+            if stands_in and (team, list_key, member_id(entry, list_key)) in shared:
+                kept.append(
+                    f"{path}[{i}] (expires {_expires(expires)}): it ends a member of the shared "
+                    f"team {team} in this stack; removing it would grant the shared entry again "
+                    "(remove it once the shared definition drops the member)"
+                )
+                continue
+            removed.append(f"{path}[{i}] (expires {_expires(expires)})")
+            del items[i]
+            if not items:
+                emptied.append(path)
     _drop_empty(doc, emptied, project)
-    return doc.text(), sorted(removed)
+    return doc.text(), sorted(removed), sorted(kept)
 
 
 def _drop_empty(doc: Document, paths: list[str], project: str) -> None:

@@ -89,6 +89,8 @@ def principals(
     for t, team in enumerate(config.teams):
         groups = (team.kubernetes_group,) if team.map_group else ()
         if team.access == "role":  # one mapping for the team: its members assume the role
+            if not team.users:
+                continue  # nobody to assume it (its members' grants ended): not mapped
             role = team_roles.role_arn(
                 ctx.partition, ctx.cluster_account or ctx.account, config.cluster.name, team.name
             )

@@ -14,6 +14,8 @@ import hashlib
 from typing import Any, TypeVar
 
 from eks_access import arns
+from eks_access.fields import RESERVED_PREFIXES
+from eks_access.kinds import TEAM_KINDS
 from eks_access.problems import Problem
 
 T = TypeVar("T")
@@ -99,6 +101,33 @@ def checks(teams: Any, cluster: str) -> list[Problem]:
     takes, no two members shown under one name, and role names that stay apart."""
     problems: list[Problem] = []
     names: dict[str, str] = {}
+    roles = {role_name(cluster, t.name): t.name for t in teams if t.access == "role"}
+    prefixes = {f"{t.name}:": t.name for t in teams if t.access == "role"}
+    for t, team in enumerate(teams):  # what other teams list must stay apart from the roles
+        for kind in TEAM_KINDS:
+            for i, item in enumerate(kind.items(team)):
+                path = f"teams[{t}].{kind.config_key}[{i}]"
+                arn = getattr(item, "arn", None)
+                owner = roles.get(str(arn).rsplit("/", 1)[-1]) if arn and ":role/" in arn else None
+                if owner is not None:
+                    problems.append(
+                        Problem(
+                            path,
+                            f"this is team {owner}'s role (access: role), which the program "
+                            f"maps itself: give its access to team {owner}, or list the people "
+                            "in this team",
+                        )
+                    )
+                name = kind.username(item)
+                taken = next((o for p, o in prefixes.items() if name.startswith(p)), None)
+                if taken is not None and team.access != "role":
+                    problems.append(
+                        Problem(
+                            path,
+                            f"username {name!r} looks like a session of team {taken}'s role "
+                            f"({username(taken)}): RBAC could not tell them apart; choose another",
+                        )
+                    )
     for t, team in enumerate(teams):
         where = f"teams[{t}]"
         if team.access != "role":
@@ -107,6 +136,15 @@ def checks(teams: Any, cluster: str) -> list[Problem]:
                     Problem(f"{where}.requireMfa", "applies to `access: role` teams only")
                 )
             continue
+        for prefix in RESERVED_PREFIXES:
+            if username(team.name).lower().startswith(prefix):
+                problems.append(
+                    Problem(
+                        f"{where}.name",
+                        f"its members would be seen as {username(team.name)}, which starts with "
+                        f"the reserved prefix {prefix!r}: rename the team",
+                    )
+                )
         other = names.setdefault(role_name(cluster, team.name), where)
         if other != where:
             problems.append(

@@ -79,12 +79,15 @@ def _remove_ended(stacks: list[stackfile.StackFile], dry_run: bool, teams_files:
             raw = path.read_bytes()
             text = raw.decode().replace("\r\n", "\n")
             try:
-                after, removed = grants.remove_ended(text, path.name, project=stack.project, at=at)
+                after, removed, held = grants.remove_ended(
+                    text, path.name, project=stack.project, at=at, shared=_shared_members(stack)
+                )
                 teams = grants.ended_teams(text, path.name, project=stack.project, at=at)
             except grants.GrantError as e:
                 raise UserError(str(e)) from None
             for line in removed:
                 print(f"{path.name}: removed {line}, ended by {used_time()}")
+            kept += [f"{path.name}: kept {line}" for line in held]
             kept += [f"{path.name}: team {name} has ended and is kept (its roles, bindings and "
                      "namespaces go only if a person removes it)" for name in teams]  # fmt: skip
             if after != text:
@@ -117,17 +120,37 @@ def _remove_ended(stacks: list[stackfile.StackFile], dry_run: bool, teams_files:
                 f"{stack.path.name}: the removal would leave invalid config ({said}); "
                 "nothing was changed"
             ) from None
-        for gone in left:
+        places = _elsewhere(stack, teams_files)
+        for gone in left if places else ():
             if gone.what.startswith("team "):
                 continue  # said above
             print(
-                f"note: {stack.path.name}: {gone.what} ended and is still written ({gone.path} "
-                f"as read), in {_elsewhere(stack, teams_files)}",
+                f"note: {stack.path.name}: {gone.what} ended and is still in its config "
+                f"({gone.path} as read): unless kept above, it is written in {places}",
                 file=sys.stderr,
             )
     if not edits:
         print(f"no ended lines to remove (as of {used_time()})")
     return EXIT_OK
+
+
+def _shared_members(stack: stackfile.StackFile) -> set[tuple[str, str, str]]:
+    """(team, list, member) for every member the stack's teams list before its own overrides:
+    the shared definition (a teams file or ESC) an ``addMembers`` entry may stand in for."""
+    from eks_access import config as core
+    from eks_access.config.assembly import MEMBER_KEYS, member_id
+
+    raw = {k: v for k, v in stack.raw.items() if k != core.OVERRIDES}
+    teams = stackfile.with_teams_file(raw, stack.project_dir).get(f"{core.NAMESPACE}:teams")
+    found = set()
+    for team in teams if isinstance(teams, list) else []:
+        if not isinstance(team, dict):
+            continue
+        for key in MEMBER_KEYS:
+            for entry in team.get(key) or []:
+                if (ident := member_id(entry, key)) is not None:
+                    found.add((str(team.get("name")), key, ident))
+    return found
 
 
 def _elsewhere(stack: stackfile.StackFile, teams_files: bool) -> str:
@@ -140,7 +163,7 @@ def _elsewhere(stack: stackfile.StackFile, teams_files: bool) -> str:
         places.append(
             f"{shared} (shared: --include-teams-files once every stack using it applied the end)"
         )
-    return " or ".join(places) or "this file (a line this command cannot edit)"
+    return " or ".join(places)
 
 
 def _text(within: timedelta) -> str:

@@ -185,10 +185,11 @@ def run_grant(args: argparse.Namespace) -> int:
             f"{who} is in team {args.team} already, with no end; a grant that ends would "
             "shorten it (to end it, use `eks-access revoke`)"
         )
-    try:
+    try:  # a member the team lists already: only its end (and reason) is written
         edit = grants.grant(
             before, stack.path.name, project=stack.project, team=args.team, who=who,
-            expires=expires, reason=args.reason, settings=settings,
+            expires=expires, reason=args.reason,
+            settings=settings if args.team not in was else {},
         )  # fmt: skip
     except grants.GrantError as e:
         raise UserError(str(e)) from None
@@ -229,13 +230,16 @@ def run_revoke(args: argparse.Namespace) -> int:
     stack, before = _read(path)
     who = _principal(args)
     at = clock.now()
-    settings, was = _settings(stack.load_as_written(), who)
+    _, was = _settings(stack.load_as_written(), who)
     if args.team not in was:
         raise UserError(f"{who} is not in team {args.team} in {stack.path.name}'s config")
+    ends = was[args.team]
+    if ends is not None and clock.end_of(ends) <= at:
+        raise UserError(f"{who}'s membership of team {args.team} has ended already ({ends})")
     try:
         edit = grants.revoke(
             before, stack.path.name, project=stack.project, team=args.team, who=who, at=at,
-            reason=args.reason, settings=settings,
+            reason=args.reason,
         )  # fmt: skip
     except grants.GrantError as e:
         raise UserError(str(e)) from None

@@ -108,9 +108,10 @@ def member_id(entry: Any, key: str) -> str | None:
 
 
 def _add_members(team: dict[str, Any], added: Any, where: str) -> list[Problem]:
-    """``addMembers``' entries into the team's own lists (in place): a member the team already
-    lists is replaced there (its end or reason in this stack, ``eks-access revoke``), any
-    other appended. The problems of its shape."""
+    """``addMembers``' entries into the team's own lists (in place). A member the team lists
+    already keeps its entry, with the added entry's ``expires`` and ``reason`` (its end in this
+    stack: ``eks-access grant`` and ``revoke``); other fields may not differ there, since they
+    are the shared definition's. Any other member is appended. The problems of its shape."""
     if not isinstance(added, dict):
         return [Problem(where, f"expected a mapping of {', '.join(MEMBER_KEYS)} to lists")]
     problems = []
@@ -120,19 +121,53 @@ def _add_members(team: dict[str, Any], added: Any, where: str) -> list[Problem]:
             hint = f"did you mean {close[0]!r}? " if close else ""
             use = ", ".join(MEMBER_KEYS)
             problems.append(Problem(f"{where}.{key}", f"not a list of members; {hint}use {use}"))
-        elif not isinstance(items, list):
+            continue
+        if not isinstance(items, list):
             problems.append(Problem(f"{where}.{key}", "expected a list"))
-        else:
-            own = team.get(key)
-            merged = list(own) if isinstance(own, list) else []
-            for item in items:
-                ident = member_id(item, key)
-                at = next(
-                    (i for i, e in enumerate(merged) if ident and member_id(e, key) == ident), None
+            continue
+        own = team.get(key)
+        merged = list(own) if isinstance(own, list) else []
+        seen: set[str] = set()
+        for k, item in enumerate(items):
+            ident = member_id(item, key)
+            if ident is not None and ident in seen:
+                problems.append(Problem(f"{where}.{key}[{k}]", "listed twice here; list it once"))
+                continue
+            seen.add(ident or "")
+            at = next(
+                (i for i, e in enumerate(merged) if ident and member_id(e, key) == ident), None
+            )
+            if at is None:
+                merged.append(item)
+                continue
+            base = _as_mapping(merged[at], key)
+            extra = _as_mapping(item, key)
+            field = "name" if key in ("users", "permissionSets") else "arn"
+            differ = sorted(
+                f for f in set(base) | set(extra)
+                if f not in MEMBERSHIP and f != field and base.get(f) != extra.get(f)
+                and f in extra
+            )  # fmt: skip
+            if differ:
+                problems.append(
+                    Problem(
+                        f"{where}.{key}[{k}]",
+                        f"the team lists this member already: here only its expires and reason "
+                        f"may be set (not {', '.join(differ)}: those are the team's definition's)",
+                    )
                 )
-                if at is None:
-                    merged.append(item)
-                else:
-                    merged[at] = item
-            team[key] = merged
+                continue
+            merged[at] = {**base, **{f: v for f, v in extra.items() if f in MEMBERSHIP}}
+        team[key] = merged
     return problems
+
+
+MEMBERSHIP = ("expires", "reason")
+"""The fields of a member entry that belong to one stack's membership (``fields``' own list)."""
+
+
+def _as_mapping(entry: Any, key: str) -> dict[str, Any]:
+    field = "name" if key in ("users", "permissionSets") else "arn"
+    return (
+        {field: entry} if isinstance(entry, str) else dict(entry) if isinstance(entry, dict) else {}
+    )

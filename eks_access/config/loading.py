@@ -11,7 +11,14 @@ from typing import Any
 from pydantic import ValidationError
 
 from eks_access import clock
-from eks_access.config.assembly import ADD_MEMBERS, IDENTITY, OVERRIDES, TEAMS_FILE, merge_teams
+from eks_access.config.assembly import (
+    ADD_MEMBERS,
+    IDENTITY,
+    OVERRIDES,
+    TEAMS_FILE,
+    member_id,
+    merge_teams,
+)
 from eks_access.config.checks import (
     cross_checks,
     identity_checks,
@@ -127,7 +134,15 @@ def _blame_overrides(
                 if not isinstance(items, list) or not isinstance(team.get(key), list):
                     continue
                 for k, item in enumerate(items):  # each added entry, where it is written
-                    i = next((i for i, e in enumerate(team[key]) if e is item), None)
+                    ident = member_id(item, key)
+                    i = next(
+                        (
+                            i
+                            for i, e in enumerate(team[key])
+                            if ident and member_id(e, key) == ident
+                        ),
+                        None,
+                    )
                     if i is not None:
                         at = f"teams[{index[name]}].{key}[{i}]"
                         moved[at] = f"{OVERRIDES}.{name}.{ADD_MEMBERS}.{key}[{k}]"

@@ -215,20 +215,22 @@ def test_the_expiry_run_is_hourly_guarded_and_ends_with_a_pull_request():
     assert up["concurrency"]["group"] == "expire-${{ matrix.stack }}"
     names = [s.get("name") or s.get("uses", "") for s in up["steps"]]
     order = [
+        names.index("The deploy's guard on the last change"),
         names.index("Lockout guard"),
         next(i for i, n in enumerate(names) if n.startswith("pulumi/actions@")),
         names.index("Remove the ended lines"),
         names.index("Open or update the pull request that removes them"),
     ]
     assert order == sorted(order)
-    pulumi_up = up["steps"][order[1]]
+    pulumi_up = up["steps"][order[2]]
     assert pulumi_up["with"] == {"command": "up", "stack-name": "${{ matrix.stack }}",
                                  "policyPacks": "policy",
                                  "policyPackConfigs": "policy/config.${{ matrix.stack }}.json"}  # fmt: skip
     assert load("main.yml")["concurrency"]["group"] != up["concurrency"]["group"]
     # the guard, the up and the removal share the time the run began
     runs = [s.get("run", "") for s in up["steps"]]
-    assert sum("${{ needs.ended.outputs.now }}" in r for r in runs) == 2
+    assert sum("${{ needs.ended.outputs.now }}" in r for r in runs) == 3
+    assert "--base HEAD^" in runs[names.index("The deploy's guard on the last change")]
 
 
 def test_every_stack_has_its_policy_pack_config():

@@ -166,7 +166,7 @@ def test_remove_ended_takes_only_the_ended_lines_and_empties_nothing_it_must_kee
                             who=Principal("users", who), expires=expires, reason="r").text  # fmt: skip
     text = grants.grant(text, "dev", project="eks-access", team="platform",
                         who=Principal("users", "xi"), expires="2026-12-05", reason="r").text  # fmt: skip
-    after, removed = grants.remove_ended(text, "dev", project="eks-access", at=AT)
+    after, removed, _ = grants.remove_ended(text, "dev", project="eks-access", at=AT)
     assert removed == [
         "config.eks-access:teams[1].users[2] (expires 2026-12-05)",
         "config.eks-access:teams[3].users[0] (expires 2026-12-05)",
@@ -176,11 +176,11 @@ def test_remove_ended_takes_only_the_ended_lines_and_empties_nothing_it_must_kee
     # In overrides: an emptied addMembers goes; a replacing list stays [] (nobody here).
     prod = grants.grant(PROD, "prod", project="eks-access", team="data",
                         who=Principal("users", "bob"), expires="2026-12-05", reason="r").text  # fmt: skip
-    after, _ = grants.remove_ended(prod, "prod", project="eks-access", at=AT)
+    after, _, _ = grants.remove_ended(prod, "prod", project="eks-access", at=AT)
     assert after == PROD
     replaced = PROD.replace("users: [{name: alice, keys: [2026-11]}]",
                             "users: [{name: alice, expires: '2026-12-01'}]")  # fmt: skip
-    after, removed = grants.remove_ended(replaced, "prod", project="eks-access", at=AT)
+    after, removed, _ = grants.remove_ended(replaced, "prod", project="eks-access", at=AT)
     assert "users: []" in after and removed
 
 
@@ -189,7 +189,7 @@ def test_remove_ended_leaves_an_ended_team_to_a_person():
         "    - name: auditors\n", "    - name: auditors\n      expires: 2026-12-01\n"
     )
     text = text.replace("users: [carol]", "users: [{name: carol, expires: 2026-12-24}]")
-    after, removed = grants.remove_ended(text, "dev", project="eks-access", at=AT)
+    after, removed, _ = grants.remove_ended(text, "dev", project="eks-access", at=AT)
     assert after == text and removed == []
     assert grants.ended_teams(text, "dev", project="eks-access", at=AT) == ["auditors"]
 
@@ -268,7 +268,7 @@ def test_unnamespaced_overrides_are_found_where_written():
                         expires="2026-12-24", reason="r")  # fmt: skip
     assert edit.path == "config.teamOverrides.data.addMembers.users[0]"
     assert "eks-access:teamOverrides" not in edit.text
-    after, removed = grants.remove_ended(edit.text, "t", project="eks-access",
+    after, removed, _ = grants.remove_ended(edit.text, "t", project="eks-access",
                                          at=datetime(2027, 1, 1, tzinfo=UTC))  # fmt: skip
     assert removed and after == text
 
@@ -281,10 +281,58 @@ def test_a_grant_carries_the_principals_settings_and_add_members_replaces():
         "        - {name: alice, keys: [2026-11], expires: '2026-12-24', reason: INC-3}"
     )
     load(edit.text)  # one user, one definition: valid
-    # addMembers naming a member the shared team lists replaces it in this stack (a revoke).
-    shared = [{"name": "data", "clusterAccess": "view", "users": ["ann", "bob"]}]
+    # addMembers naming a member the shared team lists sets its end in this stack (a revoke):
+    # the shared entry stays (its spelling, its settings), with the end; nothing else may differ.
+    shared = [{"name": "data", "clusterAccess": "view", "users": [{"name": "ann", "keys": ["k2"]},
+                                                                  "bob"]}]  # fmt: skip
     raw = {"eks-access:teamOverrides": {"data": {"addMembers": {"users": [
         {"name": "ANN", "expires": "2026-12-01"}]}}}}  # fmt: skip
     merged, problems = assembly.merge_teams(raw, shared)
     assert problems == [] and merged["eks-access:teams"][0]["users"] == [
-        {"name": "ANN", "expires": "2026-12-01"}, "bob"]  # fmt: skip
+        {"name": "ann", "keys": ["k2"], "expires": "2026-12-01"}, "bob"]  # fmt: skip
+    stale = {"eks-access:teamOverrides": {"data": {"addMembers": {"users": [
+        {"name": "ann", "keys": ["k1"], "expires": "2026-12-01"}, {"name": "bob"}, "bob"]}}}}  # fmt: skip
+    _, problems = assembly.merge_teams(stale, shared)
+    assert [(p.path, p.message.split(";")[0]) for p in problems] == [
+        ("eks-access:teamOverrides.data.addMembers.users[0]",
+         "the team lists this member already: here only its expires and reason may be set (not keys: those are the team's definition's)"),
+        ("eks-access:teamOverrides.data.addMembers.users[2]", "listed twice here"),
+    ]  # fmt: skip
+
+
+def test_anchored_entries_and_merged_teams_are_left_to_a_person():
+    entry = (
+        "config:\n  eks-access:teams:\n    - name: viewers\n      clusterAccess: view\n"
+        "      users:\n        - &z {name: zed, expires: '2026-12-01'}\n"
+        "    - name: platform\n      clusterAccess: cluster-admin\n      users:\n        - *z\n"
+    )
+    with pytest.raises(GrantError, match=r"anchored \(&z\)"):
+        grants.grant(entry, "t", project="eks-access", team="viewers", who=ZED,
+                     expires="2027-01-30", reason="r")  # fmt: skip
+    after, removed, kept = grants.remove_ended(entry, "t", project="eks-access", at=AT)
+    assert after == entry and removed == [] and "anchored (&z)" in kept[0]
+    merged = (
+        "config:\n  eks-access:teams:\n    - &base\n      name: a\n      clusterAccess: view\n"
+        "      users: [{name: zed, expires: '2026-12-24'}]\n    - <<: *base\n      name: b\n"
+    )
+    with pytest.raises(GrantError, match=r"anchored|merged"):
+        grants.revoke(merged, "t", project="eks-access", team="b", who=ZED, at=AT, reason=None)
+    added = (
+        "config:\n  environment: x\n  eks-access:teamOverrides:\n"
+        "    data: {addMembers: &extra {users: [ann]}}\n    sre: {addMembers: *extra}\n"
+    )
+    with pytest.raises(GrantError, match=r"anchored \(&extra\)"):
+        grants.grant(added, "t", project="eks-access", team="data", who=ZED,
+                     expires="2026-12-24", reason="r")  # fmt: skip
+
+
+def test_remove_ended_keeps_the_end_of_a_shared_member():
+    text = grants.revoke(PROD, "prod", project="eks-access", team="data",
+                         who=Principal("users", "dana"), at=AT, reason="left").text  # fmt: skip
+    later = datetime(2026, 12, 8, tzinfo=UTC)
+    after, removed, kept = grants.remove_ended(text, "prod", project="eks-access", at=later,
+                                               shared={("data", "users", "dana")})  # fmt: skip
+    assert after == text and removed == [] and "grant the shared entry again" in kept[0]
+    # without a shared dana (a member this stack alone added), the ended line goes
+    after, removed, _ = grants.remove_ended(text, "prod", project="eks-access", at=later)
+    assert after == PROD and removed

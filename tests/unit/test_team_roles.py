@@ -168,3 +168,45 @@ def test_import_recognises_a_team_role_and_says_how_to_manage_it():
         awsauth.render(principals.principals(core.load(edited)), ())["mapRoles"]
         == (data["mapRoles"])
     )
+
+
+def test_what_must_stay_apart_from_a_team_role():
+    role = f"arn:aws:iam::{ACCOUNT}:role/eks-access-dev-payments"
+    cases = [
+        ({"name": "system"}, [], "teams[0].name"),  # members would be system:<name>
+        ({}, [{"name": "admins", "clusterAccess": "cluster-admin",
+               "roles": [{"arn": role, "username": "x:{{SessionName}}"}]}], "teams[1].roles[0]"),
+        ({}, [{"name": "ops", "bindTo": "users", "clusterAccess": "view",
+               "users": [{"name": "zed", "username": "payments:root"}]}], "teams[1].users[0]"),
+    ]  # fmt: skip
+    for team, others, path in cases:
+        config = raw(**team)
+        config["eks-access:teams"] += others
+        with pytest.raises(core.ConfigError) as e:
+            core.load(config)
+        assert path in [p.path for p in e.value.problems], (team, others, e.value.problems)
+
+
+def test_a_role_team_whose_grants_ended_is_not_mapped():
+    from datetime import UTC, datetime
+
+    config = core.load(raw(expires="2026-12-01"), at=datetime(2026, 12, 6, tzinfo=UTC))
+    assert [p for p in principals.principals(config) if not p.is_node] == []
+    assert (
+        "eks-access-dev-payments"
+        not in awsauth.render(principals.principals(config), ())["mapRoles"]
+    )
+
+
+def test_the_review_says_a_switched_member_is_the_same_person():
+    from eks_access import changes
+
+    before = raw(access="user")
+    after = raw()
+    found = changes.principal_changes(core.load(before), core.load(after))
+    words = {p.principal: p for p in found}
+    alice = words[f"arn:aws:iam::{ACCOUNT}:user/alice"]
+    assert len(found) == 2 and "is now payments:alice" in " ".join(alice.words), alice
+    # the audit compares with the cluster's mappings: the role, as the cluster maps it
+    state = authz.state_of(core.load(after), people=False)
+    assert list(state.identities) == [f"arn:aws:iam::{ACCOUNT}:role/eks-access-dev-payments"]
