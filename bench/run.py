@@ -468,7 +468,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine(),
         "program_cost": cost,
         "per_principal": per_principal(),
-        "role_team": role_team(30 if args.quick else 1000),
+        "role_team": role_team(10 if args.quick else 1000),
         "aws_auth_size": aws_auth_size(),
         "diff_locality": diff_locality(30 if args.quick else 100),
         "interrupt": interrupt_latency(*((300, (0.5,), 1) if args.quick else INTERRUPT)),

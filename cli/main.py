@@ -8,6 +8,7 @@ plain Python over the config. Every user error is one line on stderr and exit 2;
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Sequence
@@ -57,14 +58,28 @@ def entry() -> None:
         from offline import interrupt
     except KeyboardInterrupt:  # before the handler exists: said the same way
         sys.stderr.write(INTERRUPTED_LINE)
-        sys.exit(130)
+        _exit_interrupted()
     try:
         code = main()
     except KeyboardInterrupt:
         interrupt.report()
         code = interrupt.EXIT_INTERRUPTED
+    if code == 130:
+        _exit_interrupted()
     sys.stdout.flush()
     sys.exit(code)
+
+
+def _exit_interrupted() -> None:
+    """Exit 130, said once. Not ``sys.exit``: CPython ends a process whose run saw an unhandled
+    KeyboardInterrupt anywhere (``_Py_UnhandledKeyboardInterrupt``, set by code run through
+    ``PyRun_*`` and never cleared) by re-raising SIGINT, whatever exit code it was given, so
+    an interrupt that lands in such code turned exit 130 into a death by signal (-2 to the
+    caller), as the Ctrl-C tests saw under load. The streams are flushed first."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a reader gone, a stream closed
+            stream.flush()
+    os._exit(130)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -10,6 +10,7 @@ past it, the process ends itself. Folder swaps (``offline/plan.py``) hold both b
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import signal
 import sys
@@ -17,6 +18,7 @@ import threading
 import warnings
 from collections.abc import Iterator
 from types import FrameType
+from typing import Any
 
 EXIT_INTERRUPTED = 130
 """As a shell reports a process ended by SIGINT (128 + 2)."""
@@ -60,8 +62,20 @@ def interrupted() -> bool:
     return _interrupted.is_set()
 
 
+def _quiet(unraisable: Any) -> None:
+    """After Ctrl-C, the interrupt raised where Python cannot pass it on (a weakref callback
+    of the import system, a finaliser) is not news: the one line says it."""
+    if not isinstance(unraisable.exc_value, KeyboardInterrupt):
+        sys.__unraisablehook__(unraisable)
+
+
 def _handler(signum: int, frame: FrameType | None) -> None:
     _interrupted.set()
+    # Where the interrupt lands in code that cannot raise it (an importlib callback: "Exception
+    # ignored in ...") or in a task asyncio is switching (its loop logs "Exception in callback
+    # ... Leaving task"), Python and asyncio would print a traceback before the one line.
+    sys.unraisablehook = _quiet
+    logging.getLogger("asyncio").setLevel(logging.CRITICAL)
     timer = threading.Timer(GRACE, _end)
     timer.daemon = True
     _timers.append(timer)
