@@ -9,6 +9,10 @@ import pytest
 
 from bench import run as bench
 
+# `make test-full` (CI runs it): the quick bench takes half a minute of `make test`'s three.
+# One worker runs it once for all of these (each worker would run it again).
+pytestmark = [pytest.mark.full, pytest.mark.xdist_group(name="bench")]
+
 
 @pytest.fixture(scope="module")
 def quick(tmp_path_factory):
