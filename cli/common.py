@@ -333,3 +333,29 @@ def command(sub: Subparsers, name: str, summary: str, description: str) -> argpa
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     return parser
+
+
+# --- files the commands edit (grant, revoke, expiring --remove-ended) -----------------------
+
+
+def read_for_edit(path: Path) -> tuple[bytes, str]:
+    """A file's bytes as they are, and its text with ``\n`` line ends (the editors' form)."""
+    raw = path.read_bytes()
+    return raw, raw.decode().replace("\r\n", "\n")
+
+
+def as_written(raw: bytes, text: str) -> bytes:
+    """``text`` with the line ends of the file it came from (``raw``): CRLF stays CRLF."""
+    return (text.replace("\n", "\r\n") if b"\r\n" in raw else text).encode()
+
+
+def print_diff(name: str, before: str, after: str) -> None:
+    """The edit as a unified diff on stdout (both texts with ``\n`` line ends)."""
+    import difflib
+
+    sys.stdout.writelines(
+        difflib.unified_diff(
+            before.splitlines(keepends=True), after.splitlines(keepends=True),
+            f"a/{name}", f"b/{name}",
+        )
+    )  # fmt: skip

@@ -9,12 +9,15 @@ from cli.common import (
     EXIT_OK,
     Subparsers,
     UserError,
+    as_written,
     at_option,
     command,
     config_files,
     emit,
     format_option,
     heading,
+    print_diff,
+    read_for_edit,
     used_time,
 )
 from eks_access import clock, stackfile
@@ -58,7 +61,6 @@ def _remove_ended(stacks: list[stackfile.StackFile], dry_run: bool, teams_files:
     """Remove the ended lines from each stack file (and, with ``teams_files``, from the teams
     files they name: other stacks share those, so only once each has applied the end); ESC
     environments are named, not edited (they are published to ESC, not only kept here)."""
-    import difflib
     import sys
     from pathlib import Path
 
@@ -66,7 +68,7 @@ def _remove_ended(stacks: list[stackfile.StackFile], dry_run: bool, teams_files:
     from eks_access import expiring, grants
 
     at = clock.now()
-    edits: dict[Path, tuple[bytes, str]] = {}  # file -> (before, after)
+    edits: dict[Path, tuple[bytes, str, str]] = {}  # file -> (bytes, text, text after)
     kept: list[str] = []
     for stack in stacks:
         files = [stack.path]
@@ -76,8 +78,7 @@ def _remove_ended(stacks: list[stackfile.StackFile], dry_run: bool, teams_files:
         for path in files:
             if path in edits:
                 continue
-            raw = path.read_bytes()
-            text = raw.decode().replace("\r\n", "\n")
+            raw, text = read_for_edit(path)
             try:
                 after, removed, held = grants.remove_ended(
                     text, path.name, project=stack.project, at=at, shared=_shared_members(stack)
@@ -91,29 +92,21 @@ def _remove_ended(stacks: list[stackfile.StackFile], dry_run: bool, teams_files:
             kept += [f"{path.name}: team {name} has ended and is kept (its roles, bindings and "
                      "namespaces go only if a person removes it)" for name in teams]  # fmt: skip
             if after != text:
-                crlf = b"\r\n" in raw
-                edits[path] = (raw, after.replace("\n", "\r\n") if crlf else after)
-    for path, (before, after) in edits.items():
-        sys.stdout.writelines(
-            difflib.unified_diff(
-                before.decode().splitlines(keepends=True),
-                after.splitlines(keepends=True),
-                f"a/{path.name}",
-                f"b/{path.name}",
-            )
-        )
+                edits[path] = (raw, text, after)
+    for path, (_, text, after) in edits.items():
+        print_diff(path.name, text, after)
     for line in kept:
         print(line, file=sys.stderr)
     if dry_run:
         return EXIT_OK
-    for path, (_, after) in edits.items():
-        path.write_bytes(after.encode())
+    for path, (raw, _, after) in edits.items():
+        path.write_bytes(as_written(raw, after))
     for stack in stacks:  # every stack still reads as `pulumi up` reads it, or nothing changes
         try:
             left = expiring.ended(stackfile.read(stack.path).load_as_written(), at)
         except (core.ConfigError, stackfile.StackFileError) as e:
-            for path, (before, _) in edits.items():
-                path.write_bytes(before)
+            for path, (raw, _, _) in edits.items():
+                path.write_bytes(raw)
             problems = getattr(e, "problems", None)
             said = "; ".join(str(p) for p in problems) if problems else str(e)
             raise UserError(

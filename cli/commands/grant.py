@@ -5,7 +5,6 @@ prints the branch and pull-request commands; nothing is applied here."""
 from __future__ import annotations
 
 import argparse
-import difflib
 import json
 import re
 import shlex
@@ -19,8 +18,11 @@ from cli.common import (
     EXIT_POLICY,
     Subparsers,
     UserError,
+    as_written,
     at_option,
     command,
+    print_diff,
+    read_for_edit,
 )
 from eks_access import clock, stackfile
 
@@ -55,7 +57,7 @@ def _principal(args: argparse.Namespace) -> Any:
 def _read(path: Path) -> tuple[stackfile.StackFile, str]:
     """The stack and its text with ``\n`` line ends (``_write`` puts back the file's own)."""
     stack = stackfile.read(path)
-    return stack, stack.path.read_bytes().decode().replace("\r\n", "\n")
+    return stack, read_for_edit(stack.path)[1]
 
 
 def _checked(stack: stackfile.StackFile, text: str) -> Any:
@@ -132,14 +134,9 @@ def _team(config: Any, name: str) -> Any:
 
 
 def _write(stack: stackfile.StackFile, before: str, after: str, dry_run: bool) -> None:
-    diff = difflib.unified_diff(
-        before.splitlines(keepends=True), after.splitlines(keepends=True),
-        f"a/{stack.path.name}", f"b/{stack.path.name}",
-    )  # fmt: skip
-    sys.stdout.writelines(diff)
+    print_diff(stack.path.name, before, after)
     if not dry_run:
-        crlf = b"\r\n" in stack.path.read_bytes()
-        stack.path.write_bytes((after.replace("\n", "\r\n") if crlf else after).encode())
+        stack.path.write_bytes(as_written(stack.path.read_bytes(), after))
 
 
 def _next_steps(stack: stackfile.StackFile, branch: str, message: str) -> None:

@@ -202,3 +202,17 @@ def test_the_bound_and_what_yaml_shares(invoke, project):
     args = ["grant", "--stack", "dev", "--team", "platform", "--user", "zed", "--reason", "x"]
     r = invoke(*args, "--for", "2d", "--dry-run", cwd=project)
     assert r.returncode == 0 and "warning: team platform grants cluster-admin" in r.stderr
+
+
+def test_a_crlf_file_stays_crlf_and_changes_by_one_line(invoke, project):
+    stack = project / "Pulumi.crlf.yaml"
+    text = ("config:\n  aws:region: us-east-1\n  eks-access:cluster:\n    name: t\n"
+            "    nodeRoleArns: [arn:aws:iam::111122223333:role/n]\n  eks-access:teams:\n"
+            "    - name: ops\n      clusterAccess: view\n      users:\n        - ann\n")  # fmt: skip
+    stack.write_bytes(text.replace("\n", "\r\n").encode())
+    r = invoke("grant", "--stack", str(stack), "--team", "ops", "--user", "ben", "--until",
+               "2026-12-24", "--reason", "x", "--at", "2026-12-06", cwd=project)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    after = stack.read_bytes()
+    assert after.count(b"\r\n") == after.count(b"\n") == text.count("\n") + 1
+    assert after.endswith(b"        - {name: ben, expires: '2026-12-24', reason: x}\r\n")
