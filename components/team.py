@@ -1,4 +1,5 @@
-"""Team: one team's IAM group (eks:DescribeCluster on this cluster) and its Kubernetes RBAC."""
+"""Team: one team's IAM group (eks:DescribeCluster on this cluster), its role (``access:
+role``, with the same policy) and its Kubernetes RBAC."""
 
 from __future__ import annotations
 
@@ -75,6 +76,15 @@ class Team(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self),
             )
             self.role_arn = role.arn
+            # The member's profile assumes the role before any call, `aws eks
+            # update-kubeconfig --profile` included: the role describes the cluster too.
+            aws.iam.RolePolicy(
+                f"{name}-role-describe-cluster",
+                name=iam.GROUP_POLICY_NAME,
+                role=role.name,
+                policy=pulumi.Output.json_dumps(iam.describe_cluster_policy(args.cluster_arn)),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
             policy["Statement"].append(team_roles.assume_statement(role.arn))
         aws.iam.GroupPolicy(
             f"{name}-describe-cluster",

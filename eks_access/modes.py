@@ -58,15 +58,28 @@ def account_problems(config: StackConfig, account: str) -> list[str]:
                         "roles of the cluster's own account only: fix the ARN, or run the stack "
                         f"with credentials of {found}"
                     )
-    if out or not config.creates_users:
-        return out
     expected = config.users_account
-    if expected is None or expected == account:
+    if out or expected == account:
+        return out
+    if config.creates_users:
+        where = "eks-access:identity.account" if config.identity else "cluster.nodeRoleArns"
+        return [
+            f"{where}: says account {expected}, but this stack runs in account {account}, where "
+            f"it would create the IAM users; run it with credentials of {expected}, or fix {where}"
+        ]
+    # A cluster stack adds the identity stack's users to its own team groups (and an `access:
+    # role` team's group is what lets its members assume the role): IAM groups hold users of
+    # their own account only, so AWS would refuse every membership half-way through an up.
+    teams = [t.name for t in config.teams if t.users]
+    if not teams:
         return []
-    where = "eks-access:identity.account" if config.identity else "cluster.nodeRoleArns"
     return [
-        f"{where}: says account {expected}, but this stack runs in account {account}, where it "
-        f"would create the IAM users; run it with credentials of {expected}, or fix {where}"
+        f"eks-access:identity.account: the IAM users of teams {', '.join(teams)} are in account "
+        f"{expected}, but this stack runs in account {account}; it adds them to its team groups "
+        "(which give eks:DescribeCluster and an `access: role` team's role), and an IAM group "
+        f"holds users of its own account only: run the stack with credentials of {expected}, "
+        "or map those people in an `access: user` team through roles or permission sets of "
+        f"account {account} instead of IAM users"
     ]
 
 

@@ -139,7 +139,8 @@ def aws_auth_data(result: RunResult) -> dict[str, str]:
 
 
 def iam(result: RunResult) -> dict[str, Any]:
-    """IAM users with their groups and keys, and groups with their policy documents."""
+    """IAM users with their groups and keys, groups with their policy documents, and the team
+    roles (``access: role``) with their trust and policy documents."""
     memberships: dict[str, list[str]] = {}
     for m in result.of_type("aws:iam/userGroupMembership:UserGroupMembership"):
         memberships.setdefault(m.inputs["user"], []).extend(m.inputs.get("groups", []))
@@ -148,12 +149,15 @@ def iam(result: RunResult) -> dict[str, Any]:
         keys.setdefault(k.inputs["user"], []).append(
             {"resource": k.name, "pgpEncrypted": bool(k.inputs.get("pgpKey"))}
         )
-    policies: dict[str, list[Any]] = {}
-    for p in result.of_type("aws:iam/groupPolicy:GroupPolicy"):
-        doc = p.inputs["policy"]
-        policies.setdefault(p.inputs["group"], []).append(
-            json.loads(doc) if isinstance(doc, str) and doc.startswith("{") else doc
-        )
+
+    def documents(type_: str, owner: str) -> dict[str, list[Any]]:
+        out: dict[str, list[Any]] = {}
+        for p in result.of_type(type_):
+            out.setdefault(p.inputs[owner], []).append(_document(p.inputs["policy"]))
+        return out
+
+    policies = documents("aws:iam/groupPolicy:GroupPolicy", "group")
+    role_policies = documents("aws:iam/rolePolicy:RolePolicy", "role")
     users = [
         {
             "name": u.inputs["name"],
@@ -171,10 +175,24 @@ def iam(result: RunResult) -> dict[str, Any]:
         {"name": g.inputs["name"], "policies": policies.get(g.inputs["name"], [])}
         for g in result.of_type("aws:iam/group:Group")
     ]
+    roles = [
+        {
+            "name": r.inputs["name"],
+            "trustPolicy": _document(r.inputs["assumeRolePolicy"]),
+            "policies": role_policies.get(r.inputs["name"], []),
+        }
+        for r in result.of_type("aws:iam/role:Role")
+    ]
     return {
         "users": sorted(users, key=lambda u: u["name"]),
         "groups": sorted(groups, key=lambda g: g["name"]),
+        "roles": sorted(roles, key=lambda r: r["name"]),
     }
+
+
+def _document(doc: Any) -> Any:
+    """A policy document as JSON reads it (a value the mocks left unknown stays as it is)."""
+    return json.loads(doc) if isinstance(doc, str) and doc.startswith("{") else doc
 
 
 FILES = (

@@ -367,10 +367,12 @@ ROWS: tuple[Row, ...] = (
         _payments_by_role,
         {
             ("aws:iam/role:Role", "payments-role"): "create",
+            ("aws:iam/rolePolicy:RolePolicy", "payments-role-describe-cluster"): "create",
             (GROUP_POLICY, "payments-describe-cluster"): "update",
             (PATCH, "aws-auth-patch"): "update",
         },
-        "the team's role, its group's permission to assume it, and in one aws-auth write the "
+        "the team's role (which may describe the cluster), its group's permission to assume "
+        "it, and in one aws-auth write the "
         "role's line in, the members' lines out: no moment without a mapping",
         base=_payments_without_roles,
     ),

@@ -472,6 +472,50 @@ class GroupPolicy(Kind):
         return {**olds, "group": group, "name": name, "policy": olds["policy"] if same else doc}
 
 
+class RolePolicy(Kind):
+    """aws_iam_role_policy: as the group's policy, on a role (ID ``<role>:<name>``)."""
+
+    token = "aws:iam/rolePolicy:RolePolicy"
+
+    def create(self, aws: Aws, ins: Props) -> tuple[str, Props]:
+        name = ins.get("name") or f"{ins.get('namePrefix') or 'terraform-'}{uuid.uuid4().hex[:26]}"
+        role = ins["role"]
+        try:
+            aws.iam.put_role_policy(RoleName=role, PolicyName=name, PolicyDocument=ins["policy"])
+        except ClientError as e:
+            fail(f"creating IAM Role ({role}) Policy ({name})", e)
+        return f"{role}:{name}", {**ins, "name": name}
+
+    def update(self, aws: Aws, id_: str, olds: Props, old_ins: Props, news: Props) -> Props:
+        role, name = news["role"], olds["name"]
+        try:
+            aws.iam.put_role_policy(RoleName=role, PolicyName=name, PolicyDocument=news["policy"])
+        except ClientError as e:
+            fail(f"updating IAM Role ({role}) Policy ({name})", e)
+        return {**news, "name": name}
+
+    def delete(self, aws: Aws, id_: str, olds: Props, old_ins: Props) -> None:
+        role, _, name = id_.partition(":")
+        try:
+            aws.iam.delete_role_policy(RoleName=role, PolicyName=name)
+        except ClientError as e:
+            if code_of(e) != "NoSuchEntity":
+                fail(f"deleting IAM Role ({role}) Policy ({name})", e)
+
+    def read(self, aws: Aws, id_: str, olds: Props) -> Props | None:
+        role, _, name = id_.partition(":")
+        try:
+            doc = aws.iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
+        except ClientError as e:
+            if code_of(e) == "NoSuchEntity":
+                return None
+            fail(f"reading IAM Role ({role}) Policy ({name})", e)
+        if isinstance(doc, dict):
+            doc = json.dumps(doc)
+        same = _json_equal(doc, olds.get("policy"))
+        return {**olds, "role": role, "name": name, "policy": olds["policy"] if same else doc}
+
+
 def _json_equal(a: Any, b: Any) -> bool:
     try:
         return bool(json.loads(a) == json.loads(b))
@@ -915,6 +959,7 @@ KINDS: dict[str, Kind] = {
         Group(),
         GroupPolicy(),
         Role(),
+        RolePolicy(),
         UserGroupMembership(),
         AccessKey(),
         AccessEntry(),
