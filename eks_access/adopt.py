@@ -170,18 +170,8 @@ def from_aws_auth(
         key, entry = next(
             (k.config_key, found) for k in TEAM_KINDS if (found := k.recognize(arn, m.username))
         )
-        team_role = arn.kind == "role" and arn.name == team_roles.role_name(
-            cluster, m.username.split(":", 1)[0]
-        )
-        if team_role and m.username.endswith(":{{SessionName}}"):
-            owner = m.username.split(":", 1)[0]
-            notes.append(
-                f"{m.arn}: the role of eks-access team {owner} (`access: role`): its members are "
-                f"the users of IAM group {iam.group_name(cluster, owner)}, which aws-auth does not "
-                "show; imported as this role, equivalent today. To manage it as a role team, "
-                "list those users under the team's `users`, set `access: role` and drop this "
-                "role from its `roles` (the program then maps it itself)"
-            )
+        if said := _team_role_note(arn, m.username, cluster, "aws-auth"):
+            notes.append(f"{m.arn}: {said}")
         if arn.kind == "role" and permission_set_of(arn.name):
             notes.append(
                 f"{m.arn}: an IAM Identity Center role, imported by ARN; `permissionSets: "
@@ -514,6 +504,25 @@ def _policy_config(policy: Mapping[str, Any]) -> dict[str, Any] | str:
     return {"policy": preset, "scope": "namespace", "namespaces": namespaces}
 
 
+def _team_role_note(arn: arns.IamArn, username: str, cluster: str, where: str) -> str | None:
+    """What to say of the role of an ``access: role`` team (its name and username as the
+    program makes them): who its members are is IAM's, which the cluster does not show."""
+    owner = username.split(":", 1)[0]
+    if not (
+        arn.kind == "role"
+        and arn.name == team_roles.role_name(cluster, owner)
+        and username == team_roles.username(owner)
+    ):
+        return None
+    return (
+        f"the role of eks-access team {owner} (`access: role`): its members are the users of "
+        f"IAM group {iam.group_name(cluster, owner)}, which {where} does not show; imported as "
+        "this role, equivalent today. To manage it as a role team, list those users under the "
+        "team's `users`, set `access: role` and drop this role from its `roles` (the program "
+        "then maps it itself)"
+    )
+
+
 def _add_entries(
     imported: Imported, teams: dict[str, dict[str, Any]], export: cluster_view.Export
 ) -> None:
@@ -541,6 +550,8 @@ def _add_entries(
             (k.config_key, found) for k in TEAM_KINDS if (found := k.recognize(arn, username))
         )
         _drop_aws_auth_member(imported, teams, arn)
+        if role_note := _team_role_note(arn, username, cluster_cfg["name"], "an access entry"):
+            imported.notes.append(f"access entry {text}: {role_note}")
         policies: list[dict[str, Any]] = []
         for policy in e.policies:
             said = _policy_config(policy)

@@ -497,18 +497,24 @@ def state_of(
             p.teams,
         )
     if people:
-        _team_role_members(state, config, account, partition)
+        team_role_members(state, config, account, partition)
     state.grants = rbac_grants(o.manifest for o in rbac.all_objects(config.teams))
     for e in access_entries.entries(config, account, partition):
         state.grants += policy_grants(e)
     return state
 
 
-def _team_role_members(
-    state: State, config: StackConfig, account: str | None, partition: str | None
+def team_role_members(
+    state: State,
+    config: StackConfig,
+    account: str | None = None,
+    partition: str | None = None,
 ) -> None:
     """Each ``access: role`` team's role kept aside, and its members listed as the people
-    they are: each assumes the role under its IAM user name."""
+    they are: each assumes the role under its IAM user name. ``state`` may be the cluster's
+    (``--live``): the role's mapping is then the cluster's, and its members those the config
+    puts in the team's IAM group (the cluster cannot tell who may assume a role); a role the
+    state does not map gives its members nothing."""
     ctx = config.context(account, partition)
     assumed: dict[str, list[str]] = {}
     for t, team in enumerate(config.teams):

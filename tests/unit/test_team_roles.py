@@ -210,3 +210,34 @@ def test_the_review_says_a_switched_member_is_the_same_person():
     # the audit compares with the cluster's mappings: the role, as the cluster maps it
     state = authz.state_of(core.load(after), people=False)
     assert list(state.identities) == [f"arn:aws:iam::{ACCOUNT}:role/eks-access-dev-payments"]
+
+
+def test_import_from_access_entries_recognises_a_team_role_too(tmp_path):
+    import json as json_
+
+    from eks_access import adopt, cluster_view
+
+    role = f"arn:aws:iam::{ACCOUNT}:role/eks-access-prod-payments"
+    entries = [
+        {"accessEntry": {"principalArn": NODE_ROLE, "type": "EC2_LINUX",
+                         "username": "system:node:{{EC2PrivateDNSName}}", "kubernetesGroups": []},
+         "associatedAccessPolicies": []},
+        {"accessEntry": {"principalArn": role, "type": "STANDARD",
+                         "username": "payments:{{SessionName}}",
+                         "kubernetesGroups": ["eks-access:payments"]},
+         "associatedAccessPolicies": []},
+        # a role of that name with another username is not taken for the team's
+        {"accessEntry": {"principalArn": f"arn:aws:iam::{ACCOUNT}:role/eks-access-prod-ops",
+                         "type": "STANDARD", "username": "ops-admin", "kubernetesGroups": []},
+         "associatedAccessPolicies": []},
+    ]  # fmt: skip
+    (tmp_path / "access-entries.json").write_text(json_.dumps(entries))
+    (tmp_path / "cluster.json").write_text(
+        json_.dumps({"cluster": {"name": "prod", "accessConfig": {"authenticationMode": "API"}}})
+    )
+    imported, _ = adopt.from_export(cluster_view.read(tmp_path), "prod", "us-east-1")
+    said = [n for n in imported.notes if "(`access: role`)" in n]
+    assert len(said) == 1 and said[0].startswith(
+        f"access entry {role}: the role of eks-access team payments"
+    )
+    assert "IAM group eks-access-prod-payments, which an access entry does not show" in said[0]
