@@ -121,6 +121,15 @@ def teams(draw: st.DrawFn, index: int) -> dict[str, Any]:
     team["clusterRules"] = draw(cluster_rules)
     if draw(st.booleans()):  # a group name YAML 1.1 reads as something else (one per team)
         team["group"] = HOSTILE_GROUPS[index % len(HOSTILE_GROUPS)]
+    if draw(st.integers(0, 3)) == 0:  # a team as one mapping: its IAM users assume its role
+        team["access"] = "role"
+        team["requireMfa"] = draw(st.booleans())
+        for key in ("roles", "existingUsers", "permissionSets"):
+            team.pop(key)
+        # session names are 2 to 64 characters
+        team["users"] = [
+            u for u in team["users"] if len(u if isinstance(u, str) else u["name"]) > 1
+        ]
     return {k: v for k, v in team.items() if v not in (None, [])} | {"name": f"team{index}"}
 
 

@@ -13,8 +13,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from eks_access import arns, awsauth, kinds, stackfile
+from eks_access import arns, awsauth, stackfile
 from eks_access import config as core
+from eks_access.principals import principals
 from offline.run import RunResult, run
 from tests.conftest import write_stack
 from tests.strategies import stack_configs
@@ -77,12 +78,14 @@ def test_removing_a_team_removes_only_principals_no_other_team_lists(raw, data):
     before, after = plan(raw), plan(after_raw)
     m_before, m_after = mapped(before), mapped(after)
 
-    def arn_keys(team: dict[str, Any]) -> set[str]:
-        """The team's principals as aws-auth keys them, every kind (users made here, existing
-        users, roles, permission sets by name), from the config's own expansion of the team."""
+    def mapped_alone(team: dict[str, Any]) -> list[Any]:
+        """The team's principals as the config maps them, every kind (users made here, existing
+        users, roles, permission sets by name; an ``access: role`` team's role), nodes aside."""
         alone = core.load({**raw, "eks-access:teams": [team]})
-        ctx = alone.context()
-        return {m.arn.aws_auth_arn.lower() for m in kinds.members(alone.teams[0], "t", ctx)}
+        return [p for p in principals(alone) if not p.is_node]
+
+    def arn_keys(team: dict[str, Any]) -> set[str]:
+        return {p.arn.aws_auth_arn.lower() for p in mapped_alone(team)}
 
     still_listed = set().union(*(arn_keys(t) for t in after_raw["eks-access:teams"]))
     lost = set(m_before) - set(m_after)
@@ -96,12 +99,14 @@ def test_removing_a_team_removes_only_principals_no_other_team_lists(raw, data):
     # Resources: only the removed team's own and its now team-less users' go away.
     gone_urns = {r.urn for r in before.resources} - {r.urn for r in after.resources}
     team_name = removed_team["name"]
-    lost_users = {k.rsplit("/", 1)[-1] for k in lost if ":user/" in k}
-    alone = core.load({**raw, "eks-access:teams": [removed_team]})
+    # the IAM users no team lists any more (mapped or, in an access: role team, not)
+    lost_users = {n.lower() for n in core.iam_users(core.load(raw))} - {
+        n.lower() for n in core.iam_users(core.load(after_raw))
+    }
     lost_entries = {  # access entries are keyed by each kind's own stable key
-        f"access-entries-{m.kind.entry_key(m.item, m.arn)}".lower()
-        for m in kinds.members(alone.teams[0], "t", alone.context())
-        if m.arn.aws_auth_arn.lower() in lost
+        f"access-entries-{p.entry_key}".lower()
+        for p in mapped_alone(removed_team)
+        if p.arn.aws_auth_arn.lower() in lost
     }
     owners = {team_name, *lost_users, *lost_entries}
     if not after.of_type("aws:eks/accessEntry:AccessEntry"):
