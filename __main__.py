@@ -151,7 +151,12 @@ def mappings(
     """aws-auth and the access entries of a cluster the stack does not create."""
     # Mappings change after the bindings they lead to exist: a member moved into a team's new
     # group (a rename) is never in it before the group is bound to anything.
-    after_rbac = pulumi.ResourceOptions(depends_on=[t.rbac for t in teams.values()])
+    # A role team's mapping (its role's line, in the same write that drops its members' own
+    # lines when a team switches) waits for the role and the group policy that lets the
+    # members assume it too: a role that could not be made must not cost them their access.
+    after_rbac = pulumi.ResourceOptions(
+        depends_on=[r for t in teams.values() for r in (t.rbac, *t.assumable)]
+    )
     if config.cluster.writes_aws_auth:
         aws_auth = AwsAuth(
             "aws-auth",
@@ -163,11 +168,12 @@ def mappings(
         # Entries of users this stack creates wait for them and follow their unique ID; a team
         # role's entry waits for the role (EKS refuses an entry for a principal not there yet).
         by_key = {p.entry_key: p.arn.name for p in found.everyone if p.managed}
-        roles = {
-            p.entry_key: role_arn
-            for p in found.everyone
-            if p.source == TEAM_ROLE_SOURCE and (role_arn := teams[p.teams[0]].role_arn)
+        team_of = {
+            p.entry_key: teams[p.teams[0]] for p in found.everyone if p.source == TEAM_ROLE_SOURCE
         }
+        roles = {k: t.role_arn for k, t in team_of.items() if t.role_arn is not None}
+        # a role re-made under its name has another unique ID, which EKS's entry is bound to
+        role_ids = {k: t.role_unique_id for k, t in team_of.items() if t.role_unique_id is not None}
         AccessEntries(
             "access-entries",
             AccessEntriesArgs(
@@ -175,7 +181,10 @@ def mappings(
                 region=config.region,
                 entries=found.entries,
                 principal_arns={**{k: users[n].arn for k, n in by_key.items()}, **roles},
-                replacement_triggers={k: users[n].unique_id for k, n in by_key.items()},
+                replacement_triggers={
+                    **{k: users[n].unique_id for k, n in by_key.items()},
+                    **role_ids,
+                },
             ),
             opts=after_rbac,
         )
@@ -217,7 +226,19 @@ def exports(
     pulumi.export(
         "teams",
         {
-            n: {"iamGroup": t.iam_group_name, "kubernetesGroup": t.kubernetes_group}
+            n: {
+                "iamGroup": t.iam_group_name,
+                "kubernetesGroup": t.kubernetes_group,
+                # access: role: what a member's AWS CLI profile names (docs/config.md)
+                **(
+                    {
+                        "roleArn": t.role_arn,
+                        "awsProfile": team_roles.role_name(config.cluster.name, n),
+                    }
+                    if t.role_arn is not None
+                    else {}
+                ),
+            }
             for n, t in teams.items()
         },
     )

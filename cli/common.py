@@ -232,7 +232,7 @@ def state_of(args: argparse.Namespace, stack: stackfile.StackFile, config: core.
     source = f"the cluster as exported in {export.folder} ({found.mode}{missing})"
     if any(t.access == "role" for t in config.teams):
         # who may assume a team's role is IAM's, not the cluster's: the config's members
-        authz.team_role_members(found.state, config)
+        authz.live_team_role_members(found.state, config)
         source += "; the members of access: role teams as the config lists them"
     return found.state, source
 

@@ -68,6 +68,12 @@ class Team(pulumi.ComponentResource):
         )
         policy = iam.describe_cluster_policy(args.cluster_arn)
         self.role_arn: pulumi.Output[str] | None = None
+        """``access: role``: the team role's ARN."""
+        self.role_unique_id: pulumi.Output[str] | None = None
+        """``access: role``: the role's unique ID (its access entry is re-made with it)."""
+        self.assumable: list[pulumi.Resource] = []
+        """``access: role``: what members need before the role is mapped for them: the role
+        and the group policy that lets them assume it."""
         if args.role is not None:
             role = aws.iam.Role(
                 f"{name}-role",
@@ -76,6 +82,7 @@ class Team(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self),
             )
             self.role_arn = role.arn
+            self.role_unique_id = role.unique_id
             # The member's profile assumes the role before any call, `aws eks
             # update-kubeconfig --profile` included: the role describes the cluster too.
             aws.iam.RolePolicy(
@@ -86,7 +93,7 @@ class Team(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self),
             )
             policy["Statement"].append(team_roles.assume_statement(role.arn))
-        aws.iam.GroupPolicy(
+        group_policy = aws.iam.GroupPolicy(
             f"{name}-describe-cluster",
             # A fixed name: when a renamed team's group policy is replaced, the new one takes
             # over the old one's place on the renamed group (the old delete finds no group).
@@ -95,6 +102,8 @@ class Team(pulumi.ComponentResource):
             policy=pulumi.Output.json_dumps(policy),
             opts=pulumi.ResourceOptions(parent=self),
         )
+        if args.role is not None:
+            self.assumable = [role, group_policy]
         self.rbac = TeamRbac(
             f"{name}-rbac",
             TeamRbacArgs(objects=args.rbac, namespaces=args.namespaces),

@@ -546,6 +546,23 @@ def team_role_members(
     state.assumes = {k: tuple(v) for k, v in assumed.items()}
 
 
+def live_team_role_members(state: State, config: StackConfig) -> None:
+    """:func:`team_role_members` for a cluster's state (``--live``): the roles are looked for
+    in the account the cluster maps them in, which a config without node roles or an identity
+    stack cannot tell (its account is a placeholder)."""
+    names = {
+        team_roles.role_name(config.cluster.name, t.name).lower()
+        for t in config.teams
+        if t.access == "role"
+    }
+    found = sorted(
+        key.split(":")[4]
+        for key in state.identities
+        if ":role/" in key and key.rsplit("/", 1)[-1].lower() in names
+    )
+    team_role_members(state, config, found[0] if found else None)
+
+
 @dataclass(frozen=True)
 class Answer:
     """can-i's answer for one caller and request, with everything a reader is told: one

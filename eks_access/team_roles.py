@@ -101,14 +101,16 @@ def checks(teams: Any, cluster: str) -> list[Problem]:
     takes, no two members shown under one name, and role names that stay apart."""
     problems: list[Problem] = []
     names: dict[str, str] = {}
-    roles = {role_name(cluster, t.name): t.name for t in teams if t.access == "role"}
+    # IAM role names are unique regardless of case: EKS-Access-Dev-Payments is the same role
+    roles = {role_name(cluster, t.name).lower(): t.name for t in teams if t.access == "role"}
     prefixes = {f"{t.name}:": t.name for t in teams if t.access == "role"}
     for t, team in enumerate(teams):  # what other teams list must stay apart from the roles
         for kind in TEAM_KINDS:
             for i, item in enumerate(kind.items(team)):
                 path = f"teams[{t}].{kind.config_key}[{i}]"
                 arn = getattr(item, "arn", None)
-                owner = roles.get(str(arn).rsplit("/", 1)[-1]) if arn and ":role/" in arn else None
+                listed = str(arn).rsplit("/", 1)[-1].lower()
+                owner = roles.get(listed) if arn and ":role/" in arn else None
                 if owner is not None:
                     problems.append(
                         Problem(

@@ -137,6 +137,22 @@ def cross_checks(config: StackConfig) -> list[Problem]:
     for team_kind in kinds.TEAM_KINDS:
         problems.extend(team_kind.config_checks(config.teams))
     problems.extend(team_roles.checks(config.teams, config.cluster.name))
+    if config.cluster.create is not None and config.cluster.writes_access_entries:
+        # pulumi-eks makes a created cluster's access entries from its arguments, with the
+        # cluster, which cannot wait for a team role registered after it (EKS refuses an entry
+        # for a role not there yet): refused rather than a race on every switch.
+        problems.extend(
+            Problem(
+                f"teams[{t}].access",
+                f"`access: role` cannot be used with `cluster.create` in "
+                f"{config.cluster.authentication_mode} yet: the cluster's access entries are "
+                "made with the cluster, before the team's role exists. Use `access: user`, or "
+                "authenticationMode CONFIG_MAP, or manage the cluster outside this stack "
+                "(remove `cluster.create`)",
+            )
+            for t, team in enumerate(config.teams)
+            if team.access == "role"
+        )
     problems.extend(_limits(config))
     ctx = config.context()
     # aws-auth keys mappings by path-less, lower-cased ARN: two spellings of one role collide.

@@ -68,3 +68,46 @@ def test_live_answers_for_a_role_teams_members_through_the_mapped_role(
     r = invoke("can-i", "get", "pods", "-n", "payments", "--config-file", str(stack),
                "--live", before, "--as", ALICE)  # fmt: skip
     assert r.returncode == 1 and "is not mapped" in r.stderr
+
+
+def test_live_finds_the_role_in_the_clusters_account_when_the_config_cannot_tell(
+    tmp_path: Path, invoke: Any
+) -> None:
+    """A stack with no node roles listed (EKS makes the nodes' entries) and no identity stack
+    plans with a placeholder account; the cluster maps the role in its real account, and the
+    members are answered for there."""
+    import json
+
+    real = "999988887777"
+    raw = {
+        "aws:region": "us-east-1",
+        "eks-access:cluster": {"name": "dev", "authenticationMode": "API",
+                               "nodeAccessEntries": "eks-managed"},
+        "eks-access:teams": [{"name": "payments", "access": "role", "namespaces": ["payments"],
+                              "createNamespaces": True, "namespaceAccess": "edit",
+                              "users": ["alice"]}],
+    }  # fmt: skip
+    stack = write_stack(tmp_path, raw, "dev")
+    planned = run(stackfile.read(stack))
+    folder = tmp_path / "live"
+    folder.mkdir()
+    role = f"arn:aws:iam::{real}:role/eks-access-dev-payments"
+    entry = {"principalArn": role, "type": "STANDARD", "username": "payments:{{SessionName}}",
+             "kubernetesGroups": ["eks-access:payments"]}  # fmt: skip
+    (folder / "access-entries.json").write_text(
+        json.dumps([{"accessEntry": entry, "associatedAccessPolicies": []}])
+    )
+    (folder / "cluster.json").write_text(
+        json.dumps({"cluster": {"name": "dev", "accessConfig": {"authenticationMode": "API"}}})
+    )
+    items = plan.kubernetes_objects(planned)
+    (folder / "rbac.yaml").write_text(yaml.safe_dump({"kind": "List", "items": items}))
+    r = invoke("can-i", "get", "pods", "-n", "payments", "--config-file", str(stack),
+               "--live", str(folder), "--as", f"arn:aws:iam::{real}:user/alice")  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert "(as payments:alice)" in r.stderr
+    who = invoke("who-can", "get", "pods", "-n", "payments", "--config-file", str(stack),
+                 "--live", str(folder))  # fmt: skip
+    assert [line.split("\t")[:2] for line in who.stdout.splitlines()[1:]] == [
+        [f"arn:aws:iam::{real}:user/alice", "payments:alice"]
+    ]

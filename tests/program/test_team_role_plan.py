@@ -246,3 +246,30 @@ def test_a_cluster_stack_in_another_account_than_its_users_stops_before_anything
     assert proc.returncode != 0 and not (tmp_path / "out").exists()
     assert "eks-access:identity.account: the IAM users of teams payments, ops" in proc.stderr
     assert "444455556666" in proc.stderr and f"runs in account {ACCOUNT}" in proc.stderr
+
+
+@pytest.mark.parametrize("mode", ["CONFIG_MAP", "API"])
+def test_the_roles_mapping_waits_for_the_role_and_follows_its_unique_id(
+    tmp_path: Path, mode: str
+) -> None:
+    """The mapping of a role team (the aws-auth write that, on a switch, also drops its
+    members' own lines; or its access entry) waits for the role and for the group policy that
+    lets the members assume it; the entry is re-made with the role's unique ID. The stack's
+    outputs give each member what its AWS CLI profile names."""
+    result = planned(tmp_path, raw(mode))
+    (role,) = result.of_type("aws:iam/role:Role")
+    (policy,) = [p for p in result.of_type("aws:iam/groupPolicy:GroupPolicy")
+                 if p.inputs["group"] == "eks-access-dev-payments"]  # fmt: skip
+    if mode == "CONFIG_MAP":
+        (writer,) = result.of_type("eks-access:index:AwsAuth")
+        assert {role.urn, policy.urn} <= set(writer.options["dependsOn"])
+    else:
+        (entries,) = result.of_type("eks-access:index:AccessEntries")
+        assert {role.urn, policy.urn} <= set(entries.options["dependsOn"])
+        (entry,) = [e for e in result.of_type("aws:eks/accessEntry:AccessEntry")
+                    if e.inputs["principalArn"] == ROLE_ARN]  # fmt: skip
+        unique_id = "placeholder-unique-id-"  # what the mocks give a role (offline/mocks.py)
+        assert str(entry.options["replacementTrigger"]).startswith(unique_id)
+    team = result.outputs["teams"]["payments"]
+    assert team["roleArn"] == ROLE_ARN and team["awsProfile"] == ROLE
+    assert "roleArn" not in result.outputs["teams"]["ops"]

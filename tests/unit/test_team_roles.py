@@ -178,6 +178,10 @@ def test_what_must_stay_apart_from_a_team_role():
                "roles": [{"arn": role, "username": "x:{{SessionName}}"}]}], "teams[1].roles[0]"),
         ({}, [{"name": "ops", "bindTo": "users", "clusterAccess": "view",
                "users": [{"name": "zed", "username": "payments:root"}]}], "teams[1].users[0]"),
+        # IAM role names are unique regardless of case: the same role
+        ({}, [{"name": "admins", "clusterAccess": "view",
+               "roles": [role.replace("eks-access-dev-payments", "EKS-Access-Dev-Payments")]}],
+         "teams[1].roles[0]"),
     ]  # fmt: skip
     for team, others, path in cases:
         config = raw(**team)
@@ -241,3 +245,17 @@ def test_import_from_access_entries_recognises_a_team_role_too(tmp_path):
         f"access entry {role}: the role of eks-access team payments"
     )
     assert "IAM group eks-access-prod-payments, which an access entry does not show" in said[0]
+
+
+def test_a_created_cluster_in_an_api_mode_refuses_a_role_team_for_now():
+    """pulumi-eks makes a created cluster's access entries with the cluster, before the team's
+    role exists: refused, with the way out; CONFIG_MAP (aws-auth takes any ARN) is accepted."""
+    config = raw()
+    config["eks-access:cluster"] = {"name": "dev", "create": {"nodeCount": 2},
+                                    "authenticationMode": "API"}  # fmt: skip
+    with pytest.raises(core.ConfigError) as e:
+        core.load(config)
+    (problem,) = [p for p in e.value.problems if p.path == "teams[0].access"]
+    assert "`access: role` cannot be used with `cluster.create` in API" in problem.message
+    config["eks-access:cluster"]["authenticationMode"] = "CONFIG_MAP"
+    assert core.load(config).teams[0].access == "role"
