@@ -98,6 +98,11 @@ def _payments_by_role(raw: Raw) -> Raw:
     return raw
 
 
+def _payments_by_user(raw: Raw) -> Raw:
+    team(raw, "payments").pop("access")  # back to the default
+    return raw
+
+
 def _add_user(raw: Raw) -> Raw:
     team(raw, "payments")["users"].append("dave")
     return raw
@@ -377,6 +382,19 @@ ROWS: tuple[Row, ...] = (
         base=_payments_without_roles,
     ),
     Row(
+        "switch a team back to access: user",
+        _payments_by_user,
+        {
+            ("aws:iam/role:Role", "payments-role"): "delete",
+            ("aws:iam/rolePolicy:RolePolicy", "payments-role-describe-cluster"): "delete",
+            (GROUP_POLICY, "payments-describe-cluster"): "update",
+            (PATCH, "aws-auth-patch"): "update",
+        },
+        "the members' own lines come back in the aws-auth write that drops the role's; the "
+        "role and its policy are deleted after it: no moment without a mapping",
+        base=lambda raw: _payments_by_role(_payments_without_roles(raw)),
+    ),
+    Row(
         "add a role",
         _add_role,
         {(PATCH, "aws-auth-patch"): "update"},
@@ -404,6 +422,21 @@ ROWS: tuple[Row, ...] = (
         },
         "node roles get their entries; aws-auth leaves the stack but stays in the cluster",
         base=in_mode("API_AND_CONFIG_MAP"),
+    ),
+    Row(
+        "switch a team to access: role (API)",
+        lambda raw: _payments_by_role(raw),
+        {
+            ("aws:iam/role:Role", "payments-role"): "create",
+            ("aws:iam/rolePolicy:RolePolicy", "payments-role-describe-cluster"): "create",
+            (GROUP_POLICY, "payments-describe-cluster"): "update",
+            (ENTRY, "access-entries-teamrole-111122223333-eks-access-dev-payments"): "create",
+            (ENTRY, _entry("alice", "user")): "delete",
+            (ENTRY, _entry("bob", "user")): "delete",
+        },
+        "the role's one access entry is created (after the role) before the members' own "
+        "entries are deleted, at the end of the update: no moment without an entry",
+        base=lambda raw: _payments_without_roles(in_mode("API")(raw)),
     ),
     Row(
         "hand users over to an identity stack",

@@ -461,6 +461,7 @@ PHASE_1 = [
     "a grant expires", "a grant is extended",
     "add a user to a role team", "switch a team to access: role",
     "drop the old key generation", "set or change pgpKey", "add a namespace (CONFIG_MAP)",
+    "switch a team back to access: user",
     "change namespaceAccess", "rename a team", "add a role",
     "switch to API_AND_CONFIG_MAP",
     "add a namespace (API_AND_CONFIG_MAP)",
@@ -468,6 +469,7 @@ PHASE_1 = [
     "add an access policy",
     "switch to API",
     "add a namespace (API)", "add a namespace (API, namespace-scoped access policy)",
+    "switch a team to access: role (API)",
 ]  # fmt: skip
 PHASE_2 = ["hand users over to an identity stack", "move to an identity stack"]
 CONTROL = [
