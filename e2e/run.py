@@ -988,34 +988,52 @@ def role_team_scenario(c: Cluster, counts: dict[str, int]) -> int:
     payments = next(t for t in raw["eks-access:teams"] if t["name"] == "payments")
     payments.pop("roles")
     payments["access"] = "role"
+    payments["users"].append("dana@example.com")  # '@' is written '-' in {{SessionName}}
     config = core.load(raw)
     total = differential(c, config, "dev stack, payments by role", counts)
     state = authz.state_of(config, "111122223333")
     role = team_roles.role_arn("aws", "111122223333", "dev", "payments")
     node_arn = config.cluster.node_role_arns[0]
-    people = ["alice", "bob"]
+    # each member and the username the authenticator must give its session (written out here,
+    # not computed by the code under test)
+    people = {"alice": "payments:alice", "bob": "payments:bob",
+              "dana@example.com": "payments:dana-example.com"}  # fmt: skip
     sessions = [f"arn:aws:sts::{role.account}:assumed-role/{role.name}/{u}" for u in people]
     carol = "arn:aws:iam::111122223333:user/carol"  # an auditor, not in payments
     alice_own = "arn:aws:iam::111122223333:user/alice"
-    *mapped, own = c.authmap(node_arn, [*sessions, alice_own])
+    *mapped, own, carol_mapped = c.authmap(node_arn, [*sessions, alice_own, carol])
     assert not own["mapped"], own  # alice is reached through the role only
-    for user, answer in zip(people, mapped, strict=True):
-        assert answer["mapped"] and answer["username"] == f"payments:{user}", answer
-        assert set(answer["groups"]) == {"eks-access:payments"}, answer
+
+    def compare(caller: str, answer: dict[str, Any]) -> int:
         groups = [*answer["groups"], "system:authenticated"]
+        asked = 0
         for req in review.grid(["payments", "default"]):
             attrs = {"verb": req.verb, "group": req.group, "resource": req.resource,
                      "subresource": req.subresource, "namespace": req.namespace or ""}  # fmt: skip
             server = c.allowed(answer["username"], groups, attrs)
-            mine = authz.answer(state, f"arn:aws:iam::111122223333:user/{user}", req).allowed
-            assert server == mine, (user, req.describe(), server, mine)
-            total += 1
-    create = authz.Request("create", "pods", "", "", "", "payments")
-    assert authz.answer(state, carol, create).allowed is False  # carol: payments grants nothing
+            mine = authz.answer(state, caller, req).allowed
+            assert server == mine, (caller, req.describe(), server, mine)
+            asked += 1
+        return asked
+
+    for (user, username), answer in zip(people.items(), mapped, strict=True):
+        assert answer["mapped"] and answer["username"] == username, answer
+        assert set(answer["groups"]) == {"eks-access:payments"}, answer
+        total += compare(f"arn:aws:iam::111122223333:user/{user}", answer)
+    # a non-member, as the cluster maps her: SubjectAccessReview refuses her what payments
+    # may do, and can-i agrees on every request of the grid
+    assert carol_mapped["mapped"] and "eks-access:payments" not in carol_mapped["groups"]
+    create = {"verb": "create", "group": "", "resource": "pods", "subresource": "",
+              "namespace": "payments"}  # fmt: skip
+    carol_groups = [*carol_mapped["groups"], "system:authenticated"]
+    assert not c.allowed(carol_mapped["username"], carol_groups, create)
+    total += compare(carol, carol_mapped)
     log(
-        "   the mapper maps alice's and bob's sessions of the team role to payments:alice and "
-        "payments:bob in eks-access:payments; can-i asked with their user ARNs agrees with "
-        "SubjectAccessReview; alice's own ARN is mapped by nobody"
+        "   the mapper maps alice's, bob's and dana@example.com's sessions of the team role to "
+        "payments:alice, payments:bob and payments:dana-example.com in eks-access:payments; "
+        "can-i asked with their user ARNs agrees with SubjectAccessReview; SubjectAccessReview "
+        "refuses carol (not a member) what payments may do, as can-i does; alice's own ARN is "
+        "mapped by nobody"
     )
     return total
 

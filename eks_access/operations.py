@@ -213,6 +213,7 @@ def compute(old: Sequence[Registration], new: Sequence[Registration]) -> list[Op
     for step, urn in enumerate(reversed(_dependents_first(list(by_urn), by_urn))):
         ops[urn] = replace(ops[urn], step=step)
     gone = [urn for urn in olds if urn not in claimed]
+    early = _deleted_with_replacements(gone, ops, olds, claimed)
     for step, urn in enumerate(_dependents_first(gone, olds), start=len(news)):
         reg = olds[urn]
         ops[urn] = Operation(
@@ -221,9 +222,44 @@ def compute(old: Sequence[Registration], new: Sequence[Registration]) -> list[Op
             reg.name,
             "delete",
             retained=bool(reg.options.get("retainOnDelete")),
+            why=DELETED_EARLY if urn in early else None,
             step=step,
         )
     return sorted(ops.values(), key=lambda o: o.urn)
+
+
+DELETED_EARLY = "deleted first, before a resource it depends on is replaced (delete first)"
+"""The ``why`` of a delete the engine runs early: a resource leaving the program that takes an
+input from a delete-first replacement, which must go before that resource is deleted (the
+engine's ``calculateDependentReplacements`` gives it a delete-replaced step with no
+replacement), not at the end of the update."""
+
+
+def _deleted_with_replacements(
+    gone: Sequence[str],
+    ops: Mapping[str, Operation],
+    olds: Mapping[str, Registration],
+    claimed: Mapping[str, str],
+) -> set[str]:
+    """Resources leaving the program whose inputs come from a delete-first replacement and
+    would force their own replacement: the engine deletes them before it, as dependents."""
+    replaced_old = {
+        old
+        for old, new in claimed.items()
+        if ops[new].op == "replace" and ops[new].delete_before_replace
+    }
+    early: set[str] = set()
+    for urn in gone:
+        reg = olds[urn]
+        if not reg.custom:
+            continue
+        rule = lifecycle.rule(reg.type, True)
+        if any(
+            set(deps) & replaced_old and rule.forces_replacement(prop)
+            for prop, deps in _deps(reg).items()
+        ):
+            early.add(urn)
+    return early
 
 
 def _dependents_first(urns: Sequence[str], olds: Mapping[str, Registration]) -> list[str]:

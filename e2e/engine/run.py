@@ -255,7 +255,11 @@ def steps(events: list[Any]) -> dict[str, dict[str, Any]]:
             continue  # the stack itself, reads, and default providers are not program resources
         if "read" in ops:
             continue
-        if {"replace", "create-replacement", "delete-replaced"} & set(ops):
+        if ops == ["delete-replaced"]:
+            # a dependent of a delete-first replacement that leaves the program: deleted, and
+            # before that replacement (operations.DELETED_EARLY), not at the end
+            out[urn] = {"op": "delete", "early": True}
+        elif {"replace", "create-replacement", "delete-replaced"} & set(ops):
             dbr = (
                 "delete-replaced" in ops
                 and "create-replacement" in ops
@@ -276,10 +280,13 @@ def _top(path: str) -> str:
 def compare(offline: list[dict[str, Any]], engine: dict[str, dict[str, Any]]) -> list[str]:
     """The differences between the offline operations and the engine's steps: the operation,
     whether a replacement deletes first, and which top-level properties force it."""
+    from eks_access.operations import DELETED_EARLY
+
     mine = {
         o["urn"]: {"op": o["op"], **({"deleteBeforeReplace": o["deleteBeforeReplace"],
                                       "replaceKeys": sorted({_top(k) for k in o["replaceKeys"]})}
-                                     if o["op"] == "replace" else {})}
+                                     if o["op"] == "replace" else {}),
+                   **({"early": True} if o.get("why") == DELETED_EARLY else {})}
         for o in offline
         if o["op"] != "same"
     }  # fmt: skip

@@ -273,3 +273,26 @@ def test_the_roles_mapping_waits_for_the_role_and_follows_its_unique_id(
     team = result.outputs["teams"]["payments"]
     assert team["roleArn"] == ROLE_ARN and team["awsProfile"] == ROLE
     assert "roleArn" not in result.outputs["teams"]["ops"]
+
+
+def test_renaming_a_role_team_in_api_mode_deletes_its_old_entry_first(tmp_path: Path) -> None:
+    """The role is re-made under the new name, delete first (the program sets the name); the
+    old role's entry takes its principal ARN from it, so the engine deletes it before the role,
+    not at the end of the update (make e2e-engine holds this model to the engine's preview)."""
+    from eks_access import operations
+
+    base = raw("API")
+    head = json.loads(json.dumps(base))
+    head["eks-access:teams"][0] |= {"name": "payments2", "renamedFrom": ["payments"]}
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    before = planned(tmp_path / "a", base)
+    after = planned(tmp_path / "b", head)
+    ops = {o.name: o for o in operations.compute(before.resources, after.resources)}
+    role = ops["payments2-role"]  # found under its old name by the alias
+    assert role.op == "replace" and role.delete_before_replace and role.replace_keys == ("name",)
+    old_entry = ops["access-entries-teamrole-111122223333-eks-access-dev-payments"]
+    assert (old_entry.op, old_entry.why) == ("delete", operations.DELETED_EARLY)
+    assert ops["access-entries-teamrole-111122223333-eks-access-dev-payments2"].op == "create"
+    # a delete that takes nothing from a replaced resource stays at the end
+    assert all(o.why is None for o in ops.values() if o.op == "delete" and o is not old_entry)
