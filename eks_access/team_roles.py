@@ -94,11 +94,13 @@ def kubeconfig_profile(cluster: str, user: str, teams: Any) -> str:
     return role_name(cluster, min(t.name for t in teams))
 
 
-def checks(teams: Any, cluster: str) -> list[Problem]:
+def checks(teams: Any, cluster: str, account: str | None = None) -> list[Problem]:
     """What ``access: role`` asks of a team: IAM users only (the session name is the caller's
     IAM user name, which roles and permission sets have none of), no ``bindTo: users`` (a
     binding naming each member would need a Kubernetes write per joiner), session names STS
-    takes, no two members shown under one name, and role names that stay apart."""
+    takes, no two members shown under one name, and role names that stay apart. ``account``:
+    the cluster's (where the roles are made), when the config tells it (its node roles); a
+    role of the same name in another account is another role."""
     problems: list[Problem] = []
     names: dict[str, str] = {}
     # IAM role names are unique regardless of case: EKS-Access-Dev-Payments is the same role
@@ -110,7 +112,8 @@ def checks(teams: Any, cluster: str) -> list[Problem]:
                 path = f"teams[{t}].{kind.config_key}[{i}]"
                 arn = getattr(item, "arn", None)
                 listed = str(arn).rsplit("/", 1)[-1].lower()
-                owner = roles.get(listed) if arn and ":role/" in arn else None
+                here = account is None or str(arn).split(":")[4:5] == [account]
+                owner = roles.get(listed) if arn and ":role/" in arn and here else None
                 if owner is not None:
                     problems.append(
                         Problem(

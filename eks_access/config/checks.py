@@ -136,7 +136,9 @@ def cross_checks(config: StackConfig) -> list[Problem]:
     formers: dict[str, str] = {}
     for team_kind in kinds.TEAM_KINDS:
         problems.extend(team_kind.config_checks(config.teams))
-    problems.extend(team_roles.checks(config.teams, config.cluster.name))
+    problems.extend(
+        team_roles.checks(config.teams, config.cluster.name, config.context().cluster_account)
+    )
     if config.cluster.create is not None and config.cluster.writes_access_entries:
         # pulumi-eks makes a created cluster's access entries from its arguments, with the
         # cluster, which cannot wait for a team role registered after it (EKS refuses an entry

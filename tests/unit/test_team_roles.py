@@ -189,6 +189,13 @@ def test_what_must_stay_apart_from_a_team_role():
         with pytest.raises(core.ConfigError) as e:
             core.load(config)
         assert path in [p.path for p in e.value.problems], (team, others, e.value.problems)
+    # a role of that name in another account (another cluster's team role) is another role
+    config = raw()
+    elsewhere = role.replace(ACCOUNT, "444455556666")
+    config["eks-access:teams"] += [
+        {"name": "admins", "clusterAccess": "view", "roles": [elsewhere]}
+    ]
+    assert core.load(config).teams[1].roles[0].arn == elsewhere
 
 
 def test_a_role_team_whose_grants_ended_is_not_mapped():
