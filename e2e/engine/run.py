@@ -255,9 +255,10 @@ def steps(events: list[Any]) -> dict[str, dict[str, Any]]:
             continue  # the stack itself, reads, and default providers are not program resources
         if "read" in ops:
             continue
-        if ops == ["delete-replaced"]:
-            # a dependent of a delete-first replacement that leaves the program: deleted, and
-            # before that replacement (operations.DELETED_EARLY), not at the end
+        if [o for o in ops if o != "remove-pending-replace"] == ["delete-replaced"]:
+            # a dependent of a delete-first replacement that leaves the program: deleted before
+            # that replacement (operations.DELETED_EARLY), its state entry dropped at the end
+            # (remove-pending-replace), never re-created
             out[urn] = {"op": "delete", "early": True}
         elif {"replace", "create-replacement", "delete-replaced"} & set(ops):
             dbr = (
