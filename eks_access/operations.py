@@ -243,11 +243,7 @@ def _deleted_with_replacements(
 ) -> set[str]:
     """Resources leaving the program whose inputs come from a delete-first replacement and
     would force their own replacement: the engine deletes them before it, as dependents."""
-    replaced_old = {
-        old
-        for old, new in claimed.items()
-        if ops[new].op == "replace" and ops[new].delete_before_replace
-    }
+    replaced_old = _replaced_first(ops, claimed)
     early: set[str] = set()
     for urn in gone:
         reg = olds[urn]
@@ -343,6 +339,15 @@ def _provider_replacements(ops: dict[str, Operation], news: Sequence[Registratio
             )
 
 
+def _replaced_first(ops: Mapping[str, Operation], claimed: Mapping[str, str]) -> set[str]:
+    """The old URNs of the delete-before-replace replacements."""
+    return {
+        old
+        for old, new in claimed.items()
+        if ops[new].op == "replace" and ops[new].delete_before_replace
+    }
+
+
 def _dependent_replacements(
     ops: dict[str, Operation], olds: Mapping[str, Registration], claimed: Mapping[str, str]
 ) -> None:
@@ -350,11 +355,7 @@ def _dependent_replacements(
     force their own replacement are replaced too (the engine deletes them first). The engine
     names the dependency's properties as the replace keys, even for a resource its own diff
     replaces too (``calculateDependentReplacements``: its keys are used for the dependent)."""
-    replaced_old = {
-        old
-        for old, new in claimed.items()
-        if ops[new].op == "replace" and ops[new].delete_before_replace
-    }
+    replaced_old = _replaced_first(ops, claimed)
     dependent: set[str] = set()
     changed = True
     while changed:
