@@ -555,12 +555,16 @@ def live_team_role_members(state: State, config: StackConfig) -> None:
         for t in config.teams
         if t.access == "role"
     }
-    found = sorted(
+    if config.context().cluster_account is not None:  # the node roles say where it is
+        team_role_members(state, config)
+        return
+    found = {
         key.split(":")[4]
         for key in state.identities
         if ":role/" in key and key.rsplit("/", 1)[-1].lower() in names
-    )
-    team_role_members(state, config, found[0] if found else None)
+    }
+    if len(found) == 1:  # in several accounts, none is known to be the stack's: no guess
+        team_role_members(state, config, found.pop())
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,8 @@ def account_problems(config: StackConfig, account: str) -> list[str]:
     expected = config.users_account
     if out or expected == account:
         return out
+    if config.identity is None and not config.cluster.node_roles:
+        return []  # the config names no account: the users are made where the stack runs
     if config.creates_users:
         where = "eks-access:identity.account" if config.identity else "cluster.nodeRoleArns"
         return [

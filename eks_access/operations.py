@@ -225,6 +225,8 @@ def compute(old: Sequence[Registration], new: Sequence[Registration]) -> list[Op
             why=DELETED_EARLY if urn in early else None,
             step=step,
         )
+    if early:
+        _run_early(ops, early, claimed)
     return sorted(ops.values(), key=lambda o: o.urn)
 
 
@@ -240,22 +242,50 @@ def _deleted_with_replacements(
     ops: Mapping[str, Operation],
     olds: Mapping[str, Registration],
     claimed: Mapping[str, str],
-) -> set[str]:
-    """Resources leaving the program whose inputs come from a delete-first replacement and
-    would force their own replacement: the engine deletes them before it, as dependents."""
-    replaced_old = _replaced_first(ops, claimed)
-    early: set[str] = set()
-    for urn in gone:
-        reg = olds[urn]
-        if not reg.custom:
-            continue
-        rule = lifecycle.rule(reg.type, True)
-        if any(
-            set(deps) & replaced_old and rule.forces_replacement(prop)
-            for prop, deps in _deps(reg).items()
-        ):
-            early.add(urn)
+) -> dict[str, set[str]]:
+    """Resources leaving the program whose inputs come from a delete-first replacement, or from
+    a resource so deleted, and would force their own replacement: the engine deletes them
+    before it, as its dependents (transitively, as ``calculateDependentReplacements`` walks
+    them). Each with the old URNs it waits on."""
+    replaced = _replaced_first(ops, claimed)
+    early: dict[str, set[str]] = {}
+    changed = True
+    while changed:
+        changed = False
+        for urn in gone:
+            reg = olds[urn]
+            if urn in early or not reg.custom:
+                continue
+            rule = lifecycle.rule(reg.type, True)
+            on = {
+                d
+                for prop, deps in _deps(reg).items()
+                if rule.forces_replacement(prop)
+                for d in deps
+                if d in replaced or d in early
+            }
+            if on:
+                early[urn] = on
+                changed = True
     return early
+
+
+def _run_early(
+    ops: dict[str, Operation], early: Mapping[str, set[str]], claimed: Mapping[str, str]
+) -> None:
+    """Steps renumbered so that each early delete runs just before what it waits on (the
+    replacement it depends on, or another early delete): dependents first."""
+    new_of = {**claimed, **{u: u for u in early}}
+    ranked = sorted(ops.values(), key=lambda o: (o.step, o.urn))
+    order = [o.urn for o in ranked if o.urn not in early]
+    pending = dict(early)
+    while pending:  # what it waits on placed first, so that it can go before it
+        free = [u for u, on in pending.items() if not on & pending.keys()] or list(pending)
+        urn = min(free)
+        waits = [new_of[d] for d in pending.pop(urn) if new_of.get(d) in order]
+        order.insert(min((order.index(w) for w in waits), default=len(order)), urn)
+    for step, urn in enumerate(order):
+        ops[urn] = replace(ops[urn], step=step)
 
 
 def _dependents_first(urns: Sequence[str], olds: Mapping[str, Registration]) -> list[str]:

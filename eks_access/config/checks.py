@@ -139,18 +139,18 @@ def cross_checks(config: StackConfig) -> list[Problem]:
     problems.extend(
         team_roles.checks(config.teams, config.cluster.name, config.context().cluster_account)
     )
-    if config.cluster.create is not None and config.cluster.writes_access_entries:
-        # pulumi-eks makes a created cluster's access entries from its arguments, with the
-        # cluster, which cannot wait for a team role registered after it (EKS refuses an entry
-        # for a role not there yet): refused rather than a race on every switch.
+    if config.cluster.create is not None:
+        # pulumi-eks writes a created cluster's mappings (aws-auth or access entries) from its
+        # arguments, with the cluster, which cannot wait for a team role registered after it:
+        # EKS refuses an entry for a role not there yet, and an aws-auth write that drops the
+        # members' own lines would not wait for the role they are to assume instead.
         problems.extend(
             Problem(
                 f"teams[{t}].access",
-                f"`access: role` cannot be used with `cluster.create` in "
-                f"{config.cluster.authentication_mode} yet: the cluster's access entries are "
-                "made with the cluster, before the team's role exists. Use `access: user`, or "
-                "authenticationMode CONFIG_MAP, or manage the cluster outside this stack "
-                "(remove `cluster.create`)",
+                "`access: role` cannot be used with `cluster.create` yet: the cluster's "
+                "mappings are written with the cluster, before the team's role exists. Use "
+                "`access: user`, or manage the cluster outside this stack (remove "
+                "`cluster.create` once it exists)",
             )
             for t, team in enumerate(config.teams)
             if team.access == "role"

@@ -268,8 +268,10 @@ def test_the_roles_mapping_waits_for_the_role_and_follows_its_unique_id(
         assert {role.urn, policy.urn} <= set(entries.options["dependsOn"])
         (entry,) = [e for e in result.of_type("aws:eks/accessEntry:AccessEntry")
                     if e.inputs["principalArn"] == ROLE_ARN]  # fmt: skip
-        unique_id = "placeholder-unique-id-"  # what the mocks give a role (offline/mocks.py)
-        assert str(entry.options["replacementTrigger"]).startswith(unique_id)
+        from offline.mocks import _digest
+
+        # the role's own unique ID, as the mocks give it (offline/mocks.py), not a user's
+        assert entry.options["replacementTrigger"] == f"placeholder-unique-id-{_digest(ROLE)}"
     team = result.outputs["teams"]["payments"]
     assert team["roleArn"] == ROLE_ARN and team["awsProfile"] == ROLE
     assert "roleArn" not in result.outputs["teams"]["ops"]
@@ -282,6 +284,7 @@ def test_renaming_a_role_team_in_api_mode_deletes_its_old_entry_first(tmp_path: 
     from eks_access import operations
 
     base = raw("API")
+    base["eks-access:teams"][0]["accessPolicies"] = [{"policy": "view"}]
     head = json.loads(json.dumps(base))
     head["eks-access:teams"][0] |= {"name": "payments2", "renamedFrom": ["payments"]}
     (tmp_path / "a").mkdir()
@@ -292,7 +295,23 @@ def test_renaming_a_role_team_in_api_mode_deletes_its_old_entry_first(tmp_path: 
     role = ops["payments2-role"]  # found under its old name by the alias
     assert role.op == "replace" and role.delete_before_replace and role.replace_keys == ("name",)
     old_entry = ops["access-entries-teamrole-111122223333-eks-access-dev-payments"]
-    assert (old_entry.op, old_entry.why) == ("delete", operations.DELETED_EARLY)
+    # its policy association takes the entry's principal ARN: deleted earlier still
+    (old_view,) = [
+        o for o in ops.values() if o.name.endswith("-payments-view") and o.op == "delete"
+    ]
+    for early in (old_entry, old_view):
+        assert (early.op, early.why) == ("delete", operations.DELETED_EARLY), early
+    assert old_view.step < old_entry.step < role.step  # dependents first, before the role goes
     assert ops["access-entries-teamrole-111122223333-eks-access-dev-payments2"].op == "create"
-    # a delete that takes nothing from a replaced resource stays at the end
-    assert all(o.why is None for o in ops.values() if o.op == "delete" and o is not old_entry)
+    # a delete that takes nothing from a replaced resource stays at the end: removing a user
+    # (whose key, membership and entry take inputs from a user that is deleted, not replaced)
+    from tests import everyday
+
+    row = {r.title: r for r in everyday.ROWS}["remove a user"]
+    (tmp_path / "c").mkdir()
+    (tmp_path / "d").mkdir()
+    plans = [planned(tmp_path / d, c) for d, c in zip("cd", row.configs(), strict=True)]
+    removed = operations.compute(plans[0].resources, plans[1].resources)
+    deletes = [o for o in removed if o.op == "delete"]
+    assert deletes and all(o.why is None for o in deletes)
+    assert min(o.step for o in deletes) > max(o.step for o in removed if o.op != "delete")

@@ -313,3 +313,26 @@ def test_create_mode_hands_every_mapping_to_pulumi_eks(tmp_path, dev_raw, mode):
     group_policy = result.of_type("aws:iam/groupPolicy:GroupPolicy")[0]
     assert "cluster/dev" in group_policy.inputs["policy"]
     assert json.loads(result.outputs["users"]["eks_user"]["kubeconfig"])["profile"] == "eks_user"
+
+
+def test_the_account_check_needs_an_account_named_in_the_config():
+    """Where the IAM users are made: the node roles' account, or the identity stack's. A config
+    naming neither (EKS makes the nodes' entries) makes them where the stack runs; a reference
+    stack in another account than its users cannot add them to its groups."""
+    users = [{"name": "t", "clusterAccess": "view", "users": ["alice"]}]
+    eks_managed = {"name": "demo", "authenticationMode": "API", "nodeAccessEntries": "eks-managed"}
+    config = core.load({"aws:region": "us-east-1", "eks-access:cluster": eks_managed,
+                        "eks-access:teams": users})  # fmt: skip
+    assert modes.account_problems(config, "999988887777") == []
+    nodes = core.load({"aws:region": "us-east-1", "eks-access:teams": users,
+                       "eks-access:cluster": {"name": "demo", "nodeRoleArns":
+                                              ["arn:aws:iam::111122223333:role/n"]}})  # fmt: skip
+    (problem,) = modes.account_problems(nodes, "999988887777")
+    assert problem.startswith("cluster.nodeRoleArns: says account 111122223333")
+    reference = core.load({"aws:region": "us-east-1", "eks-access:teams": users,
+                           "eks-access:cluster": eks_managed,
+                           "eks-access:identity": {"mode": "reference", "account": "444455556666",
+                                                   "stack": "acme/eks-access/identity"}})  # fmt: skip
+    (problem,) = modes.account_problems(reference, "999988887777")
+    assert problem.startswith("eks-access:identity.account: the IAM users of teams t")
+    assert modes.account_problems(reference, "444455556666") == []

@@ -254,15 +254,17 @@ def test_import_from_access_entries_recognises_a_team_role_too(tmp_path):
     assert "IAM group eks-access-prod-payments, which an access entry does not show" in said[0]
 
 
-def test_a_created_cluster_in_an_api_mode_refuses_a_role_team_for_now():
-    """pulumi-eks makes a created cluster's access entries with the cluster, before the team's
-    role exists: refused, with the way out; CONFIG_MAP (aws-auth takes any ARN) is accepted."""
-    config = raw()
-    config["eks-access:cluster"] = {"name": "dev", "create": {"nodeCount": 2},
-                                    "authenticationMode": "API"}  # fmt: skip
-    with pytest.raises(core.ConfigError) as e:
-        core.load(config)
-    (problem,) = [p for p in e.value.problems if p.path == "teams[0].access"]
-    assert "`access: role` cannot be used with `cluster.create` in API" in problem.message
-    config["eks-access:cluster"]["authenticationMode"] = "CONFIG_MAP"
-    assert core.load(config).teams[0].access == "role"
+def test_a_created_cluster_refuses_a_role_team_for_now():
+    """pulumi-eks writes a created cluster's mappings with the cluster, before the team's role
+    exists (an access entry EKS would refuse; an aws-auth write dropping the members' lines
+    before their role is there): refused in every mode, with the way out."""
+    for mode in ("CONFIG_MAP", "API_AND_CONFIG_MAP", "API"):
+        config = raw()
+        config["eks-access:cluster"] = {"name": "dev", "create": {"nodeCount": 2},
+                                        "authenticationMode": mode}  # fmt: skip
+        with pytest.raises(core.ConfigError) as e:
+            core.load(config)
+        (problem,) = [p for p in e.value.problems if p.path == "teams[0].access"]
+        assert "`access: role` cannot be used with `cluster.create` yet" in problem.message
+    config["eks-access:teams"][0]["access"] = "user"
+    assert core.load(config).teams[0].access == "user"
