@@ -427,93 +427,66 @@ class Group(Kind):
         return self._outs(olds, group)
 
 
-class GroupPolicy(Kind):
-    token = "aws:iam/groupPolicy:GroupPolicy"
+class _InlinePolicy(Kind):
+    """aws_iam_group_policy and aws_iam_role_policy: one inline policy of an owner (a group or
+    a role), ID ``<owner>:<name>``; name, name_prefix and the owner replace, the policy is put
+    again in place."""
+
+    owner = "group"  # the Terraform argument, and IAM's API names: put_group_policy, GroupName
+    label = "Group"
+
+    def _call(self, aws: Aws, verb: str, owner: str, name: str, **more: Any) -> Any:
+        method = getattr(aws.iam, f"{verb}_{self.owner}_policy")
+        return method(**{f"{self.label}Name": owner, "PolicyName": name, **more})
 
     def create(self, aws: Aws, ins: Props) -> tuple[str, Props]:
         name = ins.get("name") or f"{ins.get('namePrefix') or 'terraform-'}{uuid.uuid4().hex[:26]}"
-        group = ins["group"]
+        owner = ins[self.owner]
         try:
-            aws.iam.put_group_policy(GroupName=group, PolicyName=name, PolicyDocument=ins["policy"])
+            self._call(aws, "put", owner, name, PolicyDocument=ins["policy"])
         except ClientError as e:
-            fail(f"creating IAM Group ({group}) Policy ({name})", e)
-        return f"{group}:{name}", {**ins, "name": name}
+            fail(f"creating IAM {self.label} ({owner}) Policy ({name})", e)
+        return f"{owner}:{name}", {**ins, "name": name}
 
     def update(self, aws: Aws, id_: str, olds: Props, old_ins: Props, news: Props) -> Props:
-        group, name = news["group"], olds["name"]
+        owner, name = news[self.owner], olds["name"]
         try:
-            aws.iam.put_group_policy(
-                GroupName=group, PolicyName=name, PolicyDocument=news["policy"]
-            )
+            self._call(aws, "put", owner, name, PolicyDocument=news["policy"])
         except ClientError as e:
-            fail(f"updating IAM Group ({group}) Policy ({name})", e)
+            fail(f"updating IAM {self.label} ({owner}) Policy ({name})", e)
         return {**news, "name": name}
 
     def delete(self, aws: Aws, id_: str, olds: Props, old_ins: Props) -> None:
-        # From the ID, as terraform-provider-aws does; a renamed or deleted group is no error.
-        group, _, name = id_.partition(":")
+        # From the ID, as terraform-provider-aws does; a renamed or deleted owner is no error.
+        owner, _, name = id_.partition(":")
         try:
-            aws.iam.delete_group_policy(GroupName=group, PolicyName=name)
+            self._call(aws, "delete", owner, name)
         except ClientError as e:
             if code_of(e) != "NoSuchEntity":
-                fail(f"deleting IAM Group ({group}) Policy ({name})", e)
+                fail(f"deleting IAM {self.label} ({owner}) Policy ({name})", e)
 
     def read(self, aws: Aws, id_: str, olds: Props) -> Props | None:
-        group, _, name = id_.partition(":")
+        owner, _, name = id_.partition(":")
         try:
-            doc = aws.iam.get_group_policy(GroupName=group, PolicyName=name)["PolicyDocument"]
+            doc = self._call(aws, "get", owner, name)["PolicyDocument"]
         except ClientError as e:
             if code_of(e) == "NoSuchEntity":
                 return None
-            fail(f"reading IAM Group ({group}) Policy ({name})", e)
+            fail(f"reading IAM {self.label} ({owner}) Policy ({name})", e)
         if isinstance(doc, dict):  # boto3 decodes the URL-encoded JSON document
             doc = json.dumps(doc)
         same = _json_equal(doc, olds.get("policy"))
-        return {**olds, "group": group, "name": name, "policy": olds["policy"] if same else doc}
+        return {**olds, self.owner: owner, "name": name, "policy": olds["policy"] if same else doc}
 
 
-class RolePolicy(Kind):
-    """aws_iam_role_policy: as the group's policy, on a role (ID ``<role>:<name>``)."""
+class GroupPolicy(_InlinePolicy):
+    token = "aws:iam/groupPolicy:GroupPolicy"
 
+
+class RolePolicy(_InlinePolicy):
     token = "aws:iam/rolePolicy:RolePolicy"
-
-    def create(self, aws: Aws, ins: Props) -> tuple[str, Props]:
-        name = ins.get("name") or f"{ins.get('namePrefix') or 'terraform-'}{uuid.uuid4().hex[:26]}"
-        role = ins["role"]
-        try:
-            aws.iam.put_role_policy(RoleName=role, PolicyName=name, PolicyDocument=ins["policy"])
-        except ClientError as e:
-            fail(f"creating IAM Role ({role}) Policy ({name})", e)
-        return f"{role}:{name}", {**ins, "name": name}
-
-    def update(self, aws: Aws, id_: str, olds: Props, old_ins: Props, news: Props) -> Props:
-        role, name = news["role"], olds["name"]
-        try:
-            aws.iam.put_role_policy(RoleName=role, PolicyName=name, PolicyDocument=news["policy"])
-        except ClientError as e:
-            fail(f"updating IAM Role ({role}) Policy ({name})", e)
-        return {**news, "name": name}
-
-    def delete(self, aws: Aws, id_: str, olds: Props, old_ins: Props) -> None:
-        role, _, name = id_.partition(":")
-        try:
-            aws.iam.delete_role_policy(RoleName=role, PolicyName=name)
-        except ClientError as e:
-            if code_of(e) != "NoSuchEntity":
-                fail(f"deleting IAM Role ({role}) Policy ({name})", e)
-
-    def read(self, aws: Aws, id_: str, olds: Props) -> Props | None:
-        role, _, name = id_.partition(":")
-        try:
-            doc = aws.iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
-        except ClientError as e:
-            if code_of(e) == "NoSuchEntity":
-                return None
-            fail(f"reading IAM Role ({role}) Policy ({name})", e)
-        if isinstance(doc, dict):
-            doc = json.dumps(doc)
-        same = _json_equal(doc, olds.get("policy"))
-        return {**olds, "role": role, "name": name, "policy": olds["policy"] if same else doc}
+    owner = "role"
+    label = "Role"
 
 
 def _json_equal(a: Any, b: Any) -> bool:

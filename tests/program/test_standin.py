@@ -8,6 +8,7 @@ no Go.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import uuid
@@ -383,6 +384,36 @@ def test_group_policy_update_puts_the_new_document(aws: Provider, iam: Any) -> N
     aws.update(POLICY, pid, pouts, pins, {**pins, "policy": new_doc})
     live = iam.get_group_policy(GroupName=group, PolicyName="d")["PolicyDocument"]
     assert "cluster/demo" in str(live)
+
+
+def test_a_team_role_and_its_policy_follow_the_role_facts(aws: Provider, iam: Any) -> None:
+    """The role's trust is updated in place and its name replaces; its inline policy is put
+    again in place, replaced with a new role, and deleted before the role (IAM refuses to
+    delete a role that still has one)."""
+    role, policy = "aws:iam/role:Role", "aws:iam/rolePolicy:RolePolicy"
+    name = unique("team-role")
+    trust = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action":
+                        "sts:AssumeRole", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}}]})  # fmt: skip
+    rid, routs, rins = aws.create(role, name, {"name": name, "assumeRolePolicy": trust})
+    assert routs["arn"] == f"arn:aws:iam::{ACCOUNT}:role/{name}" and routs["uniqueId"]
+    d = aws.diff(role, rid, rins, routs, {**rins, "name": name + "-2"})
+    assert list(d.replaces) == ["name"]
+    doc = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"eks:DescribeCluster","Resource":"*"}]}'
+    pid, pouts, pins = aws.create(policy, "p", {"role": name, "name": "d", "policy": doc})
+    assert pid == f"{name}:d"
+    new_doc = doc.replace('"*"', '"arn:aws:eks:eu-west-1:210987654321:cluster/demo"')
+    d = aws.diff(policy, pid, pins, pouts, {**pins, "policy": new_doc})
+    assert list(d.replaces) == [] and d.detailedDiff["policy"].kind == K.UPDATE
+    aws.update(policy, pid, pouts, pins, {**pins, "policy": new_doc})
+    assert "cluster/demo" in str(
+        iam.get_role_policy(RoleName=name, PolicyName="d")["PolicyDocument"]
+    )
+    d = aws.diff(policy, pid, pins, pouts, {**pins, "role": name + "-2"})
+    assert list(d.replaces) == ["role"]
+    assert "DeleteConflict" in error_of(lambda: aws.delete(role, rid, routs))
+    aws.delete(policy, pid, pouts)
+    aws.delete(role, rid, routs)
+    assert name not in {r["RoleName"] for r in iam.list_roles()["Roles"]}
 
 
 def test_access_keys_two_at_most_and_pgp_hides_the_secret(aws: Provider, iam: Any) -> None:
