@@ -193,7 +193,7 @@ def test_the_team_is_one_mapping_and_its_members_use_the_roles_profile(
     if mode == "CONFIG_MAP":
         (patch,) = inputs(result, "kubernetes:core/v1:ConfigMapPatch")
         mappings = awsauth.parse(patch["data"]).mappings
-        role = mappings[ROLE_ARN.lower()] if ROLE_ARN.lower() in mappings else mappings[ROLE_ARN]
+        role = mappings[ROLE_ARN.lower()]  # aws-auth keys mappings by lower-cased ARN
         assert role.username == username and role.groups == ("eks-access:payments",)
         users = {m.arn for m in mappings.values() if ":user/" in m.arn}
         assert users == {f"arn:aws:iam::{ACCOUNT}:user/bob", f"arn:aws:iam::{ACCOUNT}:user/carol"}
